@@ -1,0 +1,58 @@
+# Thin wrapper around CMake: installs what is missing, builds, runs, tests.
+#   make run    build and start statusd on :8080 (memory store, demo handler)
+#   make test   build and run every test (starts its own redis-server)
+#   make asan   the whole test suite under AddressSanitizer+UBSan
+#   make bench  the benchmark in bench/
+
+BUILD     ?= build
+BUILD_ASAN ?= build-asan
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
+             libcjson-dev uuid-dev
+DEPS_TEST  = libcmocka-dev redis-server
+DEPS_BENCH = wrk redis-tools
+
+.PHONY: all deps deps-test deps-bench build run test asan tsan bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps $(DEPS_BUILD)
+
+deps-test:
+	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST)
+
+deps-bench:
+	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
+
+build: deps
+	cmake -S . -B $(BUILD) -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/statusd --store memory --port 8080
+
+test: deps-test
+	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps-test
+	cmake -S . -B $(BUILD_ASAN) -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=AddressSanitizer
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+
+tsan: deps-test
+	cmake -S . -B build-tsan -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=ThreadSanitizer
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(JOBS)
+
+bench: deps-bench
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	bench/run
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan

@@ -1,0 +1,23 @@
+#ifndef STATUSD_APP_H
+#define STATUSD_APP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "statusd/config.h"
+#include "statusd/jobs.h"
+#include "statusd/store.h"
+
+/* What the route handlers share: built by main, read-only once serving
+ * starts, except the draining flag. */
+struct sd_app {
+    const sd_config *cfg;
+    sd_store *store;
+    bool store_fallback;       /* auto chose memory because Redis was down */
+    sd_jobs *jobs;
+    int64_t started_mono_ms;
+    atomic_bool draining;      /* set on SIGTERM: no new work, not ready */
+};
+
+#endif

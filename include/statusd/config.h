@@ -1,0 +1,142 @@
+#ifndef STATUSD_CONFIG_H
+#define STATUSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/error.h"
+#include "statusd/log.h"
+
+/*
+ * statusd's configuration. Values come, later ones winning, from the
+ * built-in defaults, the config file, the environment (STATUSD_<KEY> for
+ * every key, plus the names apps already use: PORT, ...) and the command
+ * line. Every key, its default and its meaning is documented in
+ * config/statusd.conf; the table in config.c is the single list of keys.
+ */
+
+typedef enum sd_store_kind {
+    SD_STORE_AUTO = 0,
+    SD_STORE_MEMORY,
+    SD_STORE_REDIS
+} sd_store_kind;
+
+#define SD_CONFIG_STR 1024
+#define SD_CONFIG_MAX_WARNINGS 16
+
+typedef struct sd_config {
+    /* HTTP */
+    char bind[64];                    /* listen address, IPv4 or IPv6 */
+    int64_t port;
+    int64_t threads;                  /* HTTP threads (MHD thread pool) */
+    int64_t max_connections;
+    int64_t connection_timeout;       /* seconds idle before close */
+    int64_t per_ip_connection_limit;  /* 0 = off */
+    int64_t connection_memory_limit;  /* bytes per connection */
+    int64_t max_body;                 /* bytes */
+
+    /* store */
+    sd_store_kind store;
+
+    /* Redis; redis_url, when set, wins over redis_host/port/db */
+    char redis_url[SD_CONFIG_STR];    /* "" or redis://[[user]:password@]host[:port][/db] */
+    char redis_host[256];             /* "" = none */
+    int64_t redis_port;
+    int64_t redis_db;
+    char redis_password[256];         /* secret; fills a redis_url without one */
+    int64_t redis_timeout_ms;         /* ms, connect and command timeout */
+    int64_t redis_pool_size;          /* most connections, 0 = one per thread */
+    char key_prefix[65];              /* [A-Za-z0-9:._-]{1,64} */
+
+    /* jobs */
+    int64_t workers;
+    int64_t queue_capacity;
+    int64_t job_ttl;                  /* seconds */
+    int64_t job_max_age;              /* seconds */
+    int64_t job_timeout;              /* seconds */
+    int64_t job_lease;                /* seconds without a heartbeat: worker_lost */
+    int64_t job_kill_grace;           /* ms between SIGTERM and SIGKILL */
+    int64_t drain_timeout;            /* seconds */
+    int64_t demo_step_ms;
+    char handler_research[SD_CONFIG_STR];
+
+    /* logging */
+    sd_log_level log_level;
+    sd_log_format log_format;
+
+    /* where the file values came from, "" for none (built-in defaults) */
+    char config_path[SD_CONFIG_STR];
+
+    /* warnings met while loading (unknown STATUSD_ variables ...), to be
+     * logged once logging is set up */
+    char warnings[SD_CONFIG_MAX_WARNINGS][256];
+    int warning_count;
+} sd_config;
+
+typedef enum sd_cli_action {
+    SD_CLI_RUN = 0,
+    SD_CLI_CHECK_CONFIG,  /* --check-config: load, validate, print, exit */
+    SD_CLI_VERSION,
+    SD_CLI_HELP
+} sd_cli_action;
+
+/* Where a Redis URL points. Strings are NUL-terminated; username and
+ * password are percent-decoded, "" when absent. */
+typedef struct sd_redis_target {
+    char host[256];       /* name, IPv4 or IPv6 address (without brackets) */
+    int port;             /* 6379 when the URL has none */
+    int db;               /* 0 when the URL has none */
+    char username[128];
+    char password[256];
+} sd_redis_target;
+
+/*
+ * Parses redis://[[user]:password@]host[:port][/db] into *out (port 1..65535,
+ * db 0..255, an IPv6 host in brackets). SD_ERR_INVALID with a one-line
+ * reason in err (may be NULL) on anything else, rediss:// (TLS) included;
+ * the reason never contains the password. *out is written only on success.
+ */
+sd_err sd_redis_url_parse(const char *url, sd_redis_target *out, char *err,
+                          size_t errlen);
+
+/* Fills cfg with the built-in defaults. */
+void sd_config_defaults(sd_config *cfg);
+
+/*
+ * Sets one key from its text form, as written in the file. SD_ERR_NOT_FOUND
+ * for an unknown key, SD_ERR_INVALID for a bad value; err (may be NULL)
+ * gets a one-line reason naming the key.
+ */
+sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,
+                     char *err, size_t errlen);
+
+/* Reads a config file. On error, err names the file, the line and the key:
+ * "config/statusd.conf:12: port: expected an integer in 1..65535, got 'x'". A missing
+ * file is SD_ERR_NOT_FOUND. */
+sd_err sd_config_load_file(sd_config *cfg, const char *path,
+                           char *err, size_t errlen);
+
+/* Applies the environment (envp: NULL-terminated "NAME=value" strings).
+ * A bad value is an error naming the variable; an unknown STATUSD_
+ * variable adds a warning. */
+sd_err sd_config_load_env(sd_config *cfg, char *const *envp,
+                          char *err, size_t errlen);
+
+/*
+ * The whole chain: defaults, the file (--config, else STATUSD_CONFIG, else
+ * ./config/statusd.conf, else /etc/statusd/statusd.conf, else none), the
+ * environment, then the flags. *action says what main should do.
+ * SD_ERR_INVALID with err set on any bad input (main exits 2).
+ */
+sd_err sd_config_build(sd_config *cfg, int argc, char **argv, char *const *envp,
+                       sd_cli_action *action, char *err, size_t errlen);
+
+/* Writes every key and its effective value, one "key = value" per line
+ * (what --check-config prints). Secrets are masked. */
+void sd_config_print(const sd_config *cfg, int fd);
+
+/* The --help text. */
+void sd_config_usage(int fd);
+
+#endif

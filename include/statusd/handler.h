@@ -1,0 +1,95 @@
+#ifndef STATUSD_HANDLER_H
+#define STATUSD_HANDLER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/error.h"
+
+/*
+ * Job handlers: the code that does a job's work, one per job kind, chosen
+ * by a spec string from the config:
+ *   builtin:demo                   three stages with progress, then a summary
+ *   exec:/path/to/program [args]   a program speaking JSON lines (see exec.c)
+ * A handler knows nothing of the store or of HTTP: it gets the job's input
+ * and a way to report progress, watches the cancel flag, and returns an
+ * outcome. One handler object serves many jobs at once, from any thread.
+ */
+
+/* Values of the cancel flag a handler watches. */
+enum {
+    SD_RUN_GO = 0,
+    SD_RUN_CANCEL = 1,     /* the job was canceled */
+    SD_RUN_SHUTDOWN = 2    /* the instance is stopping */
+};
+
+typedef struct sd_job_run {
+    const char *id;               /* the job id (STATUSD_JOB_ID for exec) */
+    const char *kind;
+    const char *input;            /* the job's input, JSON text */
+    size_t input_len;
+    int64_t timeout_ms;           /* 0 = none */
+    const atomic_int *cancel;     /* SD_RUN_*; never NULL */
+    /* Progress report: progress -1 leaves it, stage NULL leaves it. May be
+     * called any number of times, from the thread running the handler. */
+    void (*report)(void *arg, int progress, const char *stage);
+    void *report_arg;
+} sd_job_run;
+
+typedef enum sd_outcome_kind {
+    SD_OUTCOME_COMPLETED = 0,
+    SD_OUTCOME_FAILED,
+    SD_OUTCOME_CANCELED          /* stopped because the cancel flag was set */
+} sd_outcome_kind;
+
+#define SD_ERROR_CODE_MAX 48
+
+/* What a run ended with. The strings are owned by the outcome; release
+ * with sd_outcome_clear(). */
+typedef struct sd_outcome {
+    sd_outcome_kind kind;
+    char *result;                       /* COMPLETED: JSON text, or NULL for null */
+    char error_code[SD_ERROR_CODE_MAX]; /* FAILED: "handler_failed", "timeout", ... */
+    char *error_message;                /* FAILED: text */
+} sd_outcome;
+
+void sd_outcome_clear(sd_outcome *o);
+/* Sets a FAILED outcome; the message is copied (truncated to 4 KiB). */
+void sd_outcome_fail(sd_outcome *o, const char *code, const char *message);
+
+typedef struct sd_handler sd_handler;
+
+typedef struct sd_handler_ops {
+    const char *scheme;
+    /* Runs one job to its end. SD_OK with *out set in every case the job
+     * itself decided (completed, failed, canceled); another error only when
+     * statusd could not run it at all (out of memory, spawn failed), and
+     * *out then says so as FAILED. */
+    sd_err (*run)(sd_handler *h, const sd_job_run *job, sd_outcome *out);
+    void (*free)(sd_handler *h);
+} sd_handler_ops;
+
+struct sd_handler {
+    const sd_handler_ops *ops;
+};
+
+typedef struct sd_handler_opts {
+    int64_t demo_step_ms;   /* builtin:demo's pause between stages */
+    int64_t kill_grace_ms;  /* exec: SIGTERM to SIGKILL */
+} sd_handler_opts;
+
+/* Builds a handler from its spec. SD_ERR_INVALID with a one-line reason in
+ * err for an unknown scheme, an unknown builtin, or an exec program that
+ * is not an executable file. The caller frees it with sd_handler_free(). */
+sd_err sd_handler_new(const char *spec, const sd_handler_opts *opts,
+                      sd_handler **out, char *err, size_t errlen);
+
+static inline sd_err sd_handler_run(sd_handler *h, const sd_job_run *job,
+                                    sd_outcome *out)
+{ return h->ops->run(h, job, out); }
+
+static inline void sd_handler_free(sd_handler *h)
+{ if (h != NULL) h->ops->free(h); }
+
+#endif

@@ -1,0 +1,85 @@
+#ifndef STATUSD_HTTP_H
+#define STATUSD_HTTP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "statusd/error.h"
+#include "statusd/util.h"
+
+/*
+ * The HTTP layer: a libmicrohttpd daemon, a request state machine and one
+ * route table. Checks that apply to every route (method, path, body size,
+ * content type, JSON well-formedness) run once, in the router, before a
+ * route handler sees the request. A handler reads the request through the
+ * sd_req_* accessors and answers exactly once through sd_resp_*.
+ */
+
+typedef struct sd_app sd_app;
+typedef struct sd_req sd_req;
+typedef struct sd_http sd_http;
+
+typedef void (*sd_route_fn)(sd_req *req);
+
+/* Route flags. */
+enum {
+    SD_ROUTE_BODY = 1u << 0,   /* takes a body of media_type, parsed as JSON */
+};
+
+typedef struct sd_route {
+    const char *method;        /* "GET", "POST", ... (GET also serves HEAD) */
+    const char *pattern;       /* "/status/:id": ":name" matches one segment */
+    sd_route_fn fn;
+    unsigned flags;
+    const char *media_type;    /* for SD_ROUTE_BODY: "application/json" */
+} sd_route;
+
+#define SD_ROUTE_MAX_PARAMS 4
+
+/* The application's route table (api/routes.c). */
+const sd_route *sd_api_routes(size_t *count);
+
+/* Starts the daemon on cfg's address with the given table; NULL with a
+ * reason in err on failure (port in use, bad address). */
+sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
+                       char *err, size_t errlen);
+/* The port actually bound (useful with port 0). */
+unsigned sd_http_port(const sd_http *h);
+/* Stops accepting new connections; existing ones are served. */
+void sd_http_quiesce(sd_http *h);
+/* Closes every connection and frees the daemon. */
+void sd_http_stop(sd_http *h);
+
+/* ---- the request, for route handlers ---- */
+
+sd_app *sd_req_app(const sd_req *r);
+const char *sd_req_method(const sd_req *r);
+/* Path parameter i (in pattern order), not NUL-terminated; *len its length. */
+const char *sd_req_param(const sd_req *r, size_t i, size_t *len);
+/* A query-string argument, or NULL. */
+const char *sd_req_query(const sd_req *r, const char *key);
+/* A request header (case-insensitive name), or NULL. */
+const char *sd_req_header(const sd_req *r, const char *name);
+/* The raw body (NUL-terminated), and its parsed JSON for SD_ROUTE_BODY
+ * routes (owned by the request). */
+const char *sd_req_body(const sd_req *r, size_t *len);
+cJSON *sd_req_json(const sd_req *r);
+
+/* ---- the response: exactly one of json/empty/problem per request ---- */
+
+/* Adds a header (name and value are copied). */
+void sd_resp_header(sd_req *r, const char *name, const char *value);
+/* A JSON body; the buffer's data is taken (the buffer is left empty). A
+ * failed buffer turns into a 500. */
+void sd_resp_json(sd_req *r, unsigned status, sd_buf *body);
+/* No body (204, 304). */
+void sd_resp_empty(sd_req *r, unsigned status);
+/* An application/problem+json answer for err (status and type from the one
+ * mapping in problem.c) with a detail line. */
+void sd_resp_problem(sd_req *r, sd_err err, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

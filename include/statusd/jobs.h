@@ -1,0 +1,70 @@
+#ifndef STATUSD_JOBS_H
+#define STATUSD_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/config.h"
+#include "statusd/error.h"
+#include "statusd/store.h"
+#include "statusd/util.h"
+
+/*
+ * Jobs: the record of a job in the store, its state machine
+ *   queued -> processing -> completed | failed | canceled
+ * (queued -> canceled too), the worker pool that runs it and the handler
+ * of its kind. Every transition is one atomic store update conditioned on
+ * the current status, so a cancel racing a completion has one winner.
+ * Knows nothing of HTTP: api/jobs.c turns requests into these calls.
+ */
+
+typedef struct sd_jobs sd_jobs;
+
+/* A job as clients see it: the JSON view, a validator for ETag and whether
+ * the job reached a terminal state. */
+typedef struct sd_job_view {
+    sd_buf json;
+    uint64_t etag;       /* hash of the view without expires_at */
+    bool terminal;
+    char id[SD_UUID_LEN + 1];
+    char status[16];
+} sd_job_view;
+
+#define SD_JOB_VIEW_INIT {SD_BUF_INIT, 0, false, "", ""}
+
+void sd_job_view_clear(sd_job_view *v);
+
+/* Builds the handlers of every kind from cfg and starts cfg->workers
+ * workers. SD_ERR_INVALID with a reason in err for a bad handler spec. */
+sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
+                   char *err, size_t errlen);
+
+/* True when kind has a handler ("research"). */
+bool sd_jobs_has_kind(const sd_jobs *j, const char *kind);
+
+/* Creates a queued job with input (JSON text of an object) and queues it.
+ * SD_ERR_QUEUE_FULL, SD_ERR_SHUTTING_DOWN, SD_ERR_UNAVAILABLE (no worker or
+ * store down); the record is not left behind on failure. */
+sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
+                      size_t input_len, sd_job_view *view);
+
+/* Reads a job and renews its TTL (capped by job_max_age) in one store
+ * step. SD_ERR_NOT_FOUND for an unknown or expired id. */
+sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view);
+
+/* Cancels a queued or processing job: its status becomes canceled at once
+ * and a running handler is stopped. SD_ERR_CONFLICT (view = the job) when
+ * it already finished; SD_ERR_NOT_FOUND. */
+sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view);
+
+/* Jobs waiting in this instance's queue, and workers busy. */
+void sd_jobs_stats(sd_jobs *j, size_t *queued, size_t *busy);
+
+/* Stops taking jobs, lets running ones finish for up to timeout_ms, then
+ * stops them; unfinished jobs end canceled with error code "shutdown". */
+void sd_jobs_drain(sd_jobs *j, int64_t timeout_ms);
+
+void sd_jobs_free(sd_jobs *j);
+
+#endif

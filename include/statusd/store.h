@@ -1,0 +1,305 @@
+#ifndef STATUSD_STORE_H
+#define STATUSD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/error.h"
+
+/*
+ * The store: where statusd keeps every record, in its own memory or in
+ * Redis, with the same behaviour on both. One interface, a struct of
+ * function pointers, chosen at start-up; callers use the inline wrappers
+ * below and never see the implementation.
+ *
+ * Data model. A record is addressed by a namespace ("job", "session", ...)
+ * and an id, and is either
+ *   - a hash: a small set of named string fields (a Redis hash), or
+ *   - a list: an ordered list of strings (a Redis list),
+ * with an absolute expiry. Every change to a record is one atomic step in
+ * the store (one Lua script on Redis, one shard lock in memory): callers
+ * describe the change (sd_update) and never read, modify and write back
+ * across calls, so concurrent requests lose no write.
+ *
+ * TTL rule. Any expiry a call sets is capped by the record's field
+ * SD_FIELD_DEADLINE (absolute epoch milliseconds) when present; that is how
+ * a job's sliding TTL never passes job_max_age after creation.
+ *
+ * Threads. Every operation may be called from any thread at once; an
+ * implementation owns whatever per-thread state it needs.
+ *
+ * Errors common to all operations: SD_ERR_UNAVAILABLE (the backend cannot
+ * answer now: connection lost, timeout, loading, out of memory, read-only),
+ * SD_ERR_NOMEM, SD_ERR_INVALID (bad arguments).
+ */
+
+#define SD_FIELD_DEADLINE "deadline_ms"
+
+/* Field names and values are arbitrary bytes; values are also kept
+ * NUL-terminated for convenience. Names are NUL-terminated text. */
+typedef struct sd_field {
+    char *name;
+    char *value;
+    size_t len;
+} sd_field;
+
+/* A hash record as read. Owned by the caller; release with
+ * sd_record_clear(), which leaves it empty and reusable. */
+typedef struct sd_record {
+    sd_field *fields;
+    size_t count;
+    int64_t expires_ms;   /* absolute epoch ms; 0 = never */
+} sd_record;
+
+#define SD_RECORD_INIT {NULL, 0, 0}
+
+void sd_record_clear(sd_record *r);
+/* The value of a field, or NULL when absent; *len_out (optional) gets its
+ * length. The pointer lives as long as the record. */
+const char *sd_record_get(const sd_record *r, const char *name, size_t *len_out);
+/* A field parsed as a decimal integer: SD_ERR_NOT_FOUND when absent,
+ * SD_ERR_INVALID when not a number. */
+sd_err sd_record_get_i64(const sd_record *r, const char *name, int64_t *out);
+/* Adds or replaces a field in a record (copying name and value); used by
+ * store implementations to build results. */
+sd_err sd_record_set(sd_record *r, const char *name, const char *value, size_t len);
+
+typedef enum sd_assign_op {
+    SD_ASSIGN_SET,     /* field = value */
+    SD_ASSIGN_SETNX,   /* field = value only if the field is absent */
+    SD_ASSIGN_INCR,    /* field = field (0 when absent) + incr */
+    SD_ASSIGN_DEL      /* remove the field */
+} sd_assign_op;
+
+typedef struct sd_assign {
+    const char *name;
+    sd_assign_op op;
+    const char *value;   /* SET, SETNX */
+    size_t len;          /* length of value */
+    int64_t incr;        /* INCR */
+} sd_assign;
+
+typedef enum sd_update_mode {
+    SD_UPDATE_EXISTING,  /* the record must exist: SD_ERR_NOT_FOUND */
+    SD_UPDATE_CREATE,    /* the record must not exist: SD_ERR_EXISTS */
+    SD_UPDATE_UPSERT     /* create when absent, else update in place */
+} sd_update_mode;
+
+/*
+ * One atomic change to a hash record:
+ *   1. mode decides what happens when the record is absent or present;
+ *   2. when cond_field is set and the record exists, the record's value of
+ *      cond_field must equal one of cond_values[0..cond_count), else nothing
+ *      changes and the call returns SD_ERR_CONFLICT (with the current
+ *      record in *out when out is given, so the caller can say why);
+ *   3. assignments apply in order;
+ *   4. ttl_ms > 0 sets the expiry to now + ttl_ms (capped by the record's
+ *      SD_FIELD_DEADLINE); ttl_ms == 0 keeps the expiry (a new record then
+ *      never expires).
+ */
+typedef struct sd_update {
+    sd_update_mode mode;
+    const char *cond_field;
+    const char *const *cond_values;
+    size_t cond_count;
+    const sd_assign *assign;
+    size_t assign_count;
+    int64_t ttl_ms;
+} sd_update;
+
+/* A list record as read. Owned by the caller; release with sd_list_clear(). */
+typedef struct sd_list {
+    char **items;        /* each NUL-terminated too */
+    size_t *lens;
+    size_t count;
+    int64_t expires_ms;
+} sd_list;
+
+#define SD_LIST_INIT {NULL, NULL, 0, 0}
+
+void sd_list_clear(sd_list *l);
+
+/* The answer of a rate-limit check (GCRA). */
+typedef struct sd_rate {
+    bool allowed;
+    int64_t limit;          /* requests per period, as asked */
+    int64_t remaining;      /* requests still allowed right now */
+    int64_t reset_ms;       /* until the limit is fully available again */
+    int64_t retry_after_ms; /* until the next request is allowed; 0 if allowed */
+} sd_rate;
+
+/* Ids of one page of a namespace listing. Owned by the caller; release
+ * with sd_page_clear(). next_cursor is NULL on the last page. */
+typedef struct sd_page {
+    char **ids;
+    size_t count;
+    char *next_cursor;
+} sd_page;
+
+#define SD_PAGE_INIT {NULL, 0, NULL}
+
+void sd_page_clear(sd_page *p);
+
+/* What /health/store reports about a store. */
+typedef struct sd_store_info {
+    const char *backend;    /* "memory" or "redis" */
+    char url[256];          /* where it lives, password masked; "" for memory */
+} sd_store_info;
+
+typedef struct sd_store sd_store;
+
+typedef struct sd_store_ops {
+    const char *name;
+
+    /* Reads a hash record. renew_ttl_ms > 0 also sets the expiry to
+     * now + renew_ttl_ms (capped by the deadline) in the same step; *out
+     * carries the new expiry. SD_ERR_NOT_FOUND when absent, expired or a
+     * list. */
+    sd_err (*get)(sd_store *s, const char *ns, const char *id,
+                  int64_t renew_ttl_ms, sd_record *out);
+
+    /* Applies *u atomically (see sd_update). out, when given, receives the
+     * record as it stands after the change, or, on SD_ERR_CONFLICT, as it
+     * stood. SD_ERR_NOT_FOUND, SD_ERR_EXISTS, SD_ERR_CONFLICT. */
+    sd_err (*update)(sd_store *s, const char *ns, const char *id,
+                     const sd_update *u, sd_record *out);
+
+    /* Deletes a record of either kind. SD_ERR_NOT_FOUND when absent. */
+    sd_err (*del)(sd_store *s, const char *ns, const char *id);
+
+    /* Appends items to a list record in one step, creating it when absent,
+     * keeps only the newest max_len items (0 = unbounded) and sets the
+     * expiry to now + ttl_ms (ttl_ms > 0). out, when given, receives the
+     * whole list after the change. */
+    sd_err (*list_append)(sd_store *s, const char *ns, const char *id,
+                          const char *const *items, const size_t *lens,
+                          size_t n, size_t max_len, int64_t ttl_ms,
+                          sd_list *out);
+
+    /* Reads a list record; renew_ttl_ms as for get. SD_ERR_NOT_FOUND. */
+    sd_err (*list_get)(sd_store *s, const char *ns, const char *id,
+                       int64_t renew_ttl_ms, sd_list *out);
+
+    /* One page of the live ids of a namespace, at most limit of them.
+     * cursor is NULL or "" for the first page, else a next_cursor from a
+     * previous page. Every id live for the whole listing appears on some
+     * page. SD_ERR_INVALID for a malformed cursor. */
+    sd_err (*scan)(sd_store *s, const char *ns, const char *cursor,
+                   size_t limit, sd_page *out);
+
+    /* Number of live records in a namespace. */
+    sd_err (*count)(sd_store *s, const char *ns, int64_t *out);
+
+    /* Deletes every record statusd keeps (every namespace); *deleted gets
+     * how many. Never touches anything outside statusd's own keys. */
+    sd_err (*clear)(sd_store *s, int64_t *deleted);
+
+    /* One GCRA step for key: at most limit requests per period_ms, all of
+     * them allowed in a burst. The key's state expires on its own. */
+    sd_err (*rate_check)(sd_store *s, const char *key, int64_t limit,
+                         int64_t period_ms, sd_rate *out);
+
+    /* A real write, read and delete of a probe key; SD_OK when all worked. */
+    sd_err (*ping)(sd_store *s);
+
+    void (*info)(sd_store *s, sd_store_info *out);
+
+    /* Stops background threads and frees everything. */
+    void (*free)(sd_store *s);
+} sd_store_ops;
+
+/* Every implementation starts with this member. */
+struct sd_store {
+    const sd_store_ops *ops;
+};
+
+static inline sd_err sd_store_get(sd_store *s, const char *ns, const char *id,
+                                  int64_t renew_ttl_ms, sd_record *out)
+{ return s->ops->get(s, ns, id, renew_ttl_ms, out); }
+
+static inline sd_err sd_store_update(sd_store *s, const char *ns, const char *id,
+                                     const sd_update *u, sd_record *out)
+{ return s->ops->update(s, ns, id, u, out); }
+
+static inline sd_err sd_store_del(sd_store *s, const char *ns, const char *id)
+{ return s->ops->del(s, ns, id); }
+
+static inline sd_err sd_store_list_append(sd_store *s, const char *ns,
+                                          const char *id,
+                                          const char *const *items,
+                                          const size_t *lens, size_t n,
+                                          size_t max_len, int64_t ttl_ms,
+                                          sd_list *out)
+{ return s->ops->list_append(s, ns, id, items, lens, n, max_len, ttl_ms, out); }
+
+static inline sd_err sd_store_list_get(sd_store *s, const char *ns,
+                                       const char *id, int64_t renew_ttl_ms,
+                                       sd_list *out)
+{ return s->ops->list_get(s, ns, id, renew_ttl_ms, out); }
+
+static inline sd_err sd_store_scan(sd_store *s, const char *ns,
+                                   const char *cursor, size_t limit,
+                                   sd_page *out)
+{ return s->ops->scan(s, ns, cursor, limit, out); }
+
+static inline sd_err sd_store_count(sd_store *s, const char *ns, int64_t *out)
+{ return s->ops->count(s, ns, out); }
+
+static inline sd_err sd_store_clear(sd_store *s, int64_t *deleted)
+{ return s->ops->clear(s, deleted); }
+
+static inline sd_err sd_store_rate_check(sd_store *s, const char *key,
+                                         int64_t limit, int64_t period_ms,
+                                         sd_rate *out)
+{ return s->ops->rate_check(s, key, limit, period_ms, out); }
+
+static inline sd_err sd_store_ping(sd_store *s) { return s->ops->ping(s); }
+
+static inline void sd_store_info_get(sd_store *s, sd_store_info *out)
+{ s->ops->info(s, out); }
+
+static inline void sd_store_free(sd_store *s)
+{ if (s != NULL) s->ops->free(s); }
+
+/* The memory store. shards: number of independently locked shards (a power
+ * of two; 0 picks the default); sweep_interval_ms: how often the sweeper
+ * drops expired records (0 picks the default). NULL on allocation or
+ * thread-creation failure. */
+typedef struct sd_memory_opts {
+    unsigned shards;
+    int64_t sweep_interval_ms;
+} sd_memory_opts;
+
+sd_store *sd_memory_store_new(const sd_memory_opts *opts);
+
+/* The Redis store. Connections are opened lazily, one per calling thread,
+ * each with timeout_ms as connect and command timeout. */
+typedef struct sd_redis_opts {
+    const char *host;          /* name or address */
+    int port;
+    int db;
+    const char *username;      /* NULL or "": AUTH with the password only */
+    const char *password;      /* NULL or "": no AUTH */
+    int64_t timeout_ms;        /* connect and command timeout */
+    const char *prefix;        /* key prefix, e.g. "statusd:" */
+} sd_redis_opts;
+
+/*
+ * Creates the Redis store and checks it can reach the server (connect,
+ * AUTH, SELECT, PING on the calling thread). NULL with a one-line reason in
+ * err when it cannot; the reason never contains the password.
+ */
+sd_store *sd_redis_store_new(const sd_redis_opts *opts, char *err, size_t errlen);
+
+struct sd_config;
+
+/*
+ * Opens the store the config asks for (store = auto | memory | redis).
+ * *fallback is true when auto wanted Redis and fell back to memory. On
+ * failure err gets one line saying why.
+ */
+sd_err sd_store_open(const struct sd_config *cfg, sd_store **out,
+                     bool *fallback, char *err, size_t errlen);
+
+#endif

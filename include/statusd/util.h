@@ -1,0 +1,63 @@
+#ifndef STATUSD_UTIL_H
+#define STATUSD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/error.h"
+
+/* Small helpers with no knowledge of the server: clocks, time formatting,
+ * ids, number parsing and a growable byte buffer. */
+
+#define SD_UUID_LEN 36      /* canonical text form, without the NUL */
+#define SD_TIME_LEN 25      /* "2026-11-22T02:00:06.123Z" plus NUL */
+
+int64_t sd_now_ms(void);    /* wall clock, milliseconds since the epoch */
+int64_t sd_mono_ms(void);   /* monotonic clock, milliseconds */
+
+/* RFC 3339 UTC with milliseconds into out (SD_TIME_LEN bytes). */
+void sd_format_time(int64_t epoch_ms, char out[SD_TIME_LEN]);
+
+/* A new random (v4) UUID, lower case, NUL-terminated. */
+void sd_uuid_new(char out[SD_UUID_LEN + 1]);
+/* True when s[0..len) is a canonical lower-case UUID (any version). */
+bool sd_uuid_valid(const char *s, size_t len);
+
+/* Whole-string decimal parse with range check. SD_ERR_INVALID on anything
+ * else: empty, trailing bytes, overflow, out of [min, max]. */
+sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Milliseconds to sleep, interrupted early when *stop becomes true (checked
+ * every few milliseconds). Returns true when interrupted. */
+bool sd_sleep_ms_unless(int64_t ms, const volatile int *stop);
+
+/*
+ * A growable byte buffer that stays NUL-terminated. Appends never fail
+ * loudly: on allocation failure the buffer marks itself failed and ignores
+ * later appends, so a sequence of appends is checked once at the end with
+ * sd_buf_ok(). The owner frees data with sd_buf_free() or takes it with
+ * sd_buf_steal().
+ */
+typedef struct sd_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+} sd_buf;
+
+#define SD_BUF_INIT {NULL, 0, 0, false}
+
+void sd_buf_append(sd_buf *b, const void *p, size_t n);
+void sd_buf_puts(sd_buf *b, const char *s);
+void sd_buf_putc(sd_buf *b, char c);
+void sd_buf_printf(sd_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sd_buf_reset(sd_buf *b);                 /* len = 0, keeps memory */
+static inline bool sd_buf_ok(const sd_buf *b) { return !b->failed; }
+void sd_buf_free(sd_buf *b);
+/* The data (never NULL when ok, "" for an empty buffer); the buffer is left
+ * empty. NULL when the buffer failed. The caller frees the result. */
+char *sd_buf_steal(sd_buf *b, size_t *len_out);
+
+#endif

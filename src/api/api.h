@@ -1,0 +1,16 @@
+#ifndef STATUSD_API_H
+#define STATUSD_API_H
+
+#include "statusd/http.h"
+
+/* Route handlers, one file per resource; the table is in routes.c. */
+
+void api_research_post(sd_req *r);
+void api_status_get(sd_req *r);
+void api_status_delete(sd_req *r);
+
+void api_health_get(sd_req *r);
+void api_ready_get(sd_req *r);
+void api_health_store_get(sd_req *r);
+
+#endif

@@ -1,0 +1,75 @@
+#ifndef STATUSD_CONFIG_KEYS_H
+#define STATUSD_CONFIG_KEYS_H
+
+/*
+ * Private to the configuration: the key table and the helpers its two
+ * halves share. config.c owns the table, the value parsers (the Redis URL
+ * among them) and sd_config_print; config_cli.c owns where values come
+ * from (the file, the environment, the command line) and the --help text.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/config.h"
+#include "statusd/error.h"
+#include "statusd/util.h"
+
+#define CONFIG_WHY_LEN 512    /* room for one "key: reason" line */
+#define CONFIG_EXCERPT_LEN 72 /* see config_excerpt() */
+#define CONFIG_MAX_KEYS 64     /* at least the table's size (checked in config.c) */
+
+typedef enum key_type { KEY_INT, KEY_STR, KEY_ENUM } key_type;
+
+/* How a string key is shown by sd_config_print (never the secret itself). */
+typedef enum key_secret {
+    KEY_PLAIN = 0,
+    KEY_SECRET,         /* "***" when set, "" when empty */
+    KEY_SECRET_URL      /* a redis:// URL with its password as "***" */
+} key_secret;
+
+/* Extra check on a string value after the length check; writes the reason,
+ * which must not quote a secret value. */
+typedef sd_err (*key_check)(const char *value, char *why, size_t whylen);
+
+typedef struct key_def {
+    const char *name;
+    size_t offset;                 /* into sd_config */
+    size_t size;                   /* of the field */
+    key_type type;
+    int64_t min, max;              /* KEY_INT */
+    const char *const *choices;    /* KEY_ENUM: names, index = value, NULL-ended */
+    key_check check;               /* KEY_STR, or NULL */
+    key_secret secret;             /* KEY_STR */
+    const char *def;               /* default, in file syntax */
+    const char *help;              /* one line, for --help */
+    const char *legacy[3];         /* other environment names, NULL-ended */
+} key_def;
+
+/* The table, in the order sd_config_print and --help list it. */
+size_t config_key_count(void);
+const key_def *config_key_at(size_t i);
+
+/* The key called name (exact, lower case), or NULL. */
+const key_def *config_key_find(const char *name);
+
+/* Parses value for k into cfg, leaving cfg unchanged on error. err (may be
+ * NULL) gets "key: reason"; SD_ERR_INVALID. */
+sd_err config_key_set(const key_def *k, sd_config *cfg, const char *value,
+                      char *err, size_t errlen);
+
+/* snprintf into err (nothing when err is NULL or errlen is 0). Returns
+ * SD_ERR_INVALID, so a failed check can end with "return config_errf(...)". */
+sd_err config_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A value as shown in a message: at most 60 bytes then "...", control
+ * bytes as '?'. Returns out. */
+const char *config_excerpt(const char *value, char out[CONFIG_EXCERPT_LEN]);
+
+/* Writes the buffer whole to fd, retrying short writes; best effort (a
+ * failed buffer or write is dropped), as output to a closed terminal is. */
+void config_buf_write(const sd_buf *b, int fd);
+
+#endif

@@ -1,0 +1,59 @@
+#ifndef STATUSD_HTTP_REQUEST_H
+#define STATUSD_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "http/router.h"
+#include "statusd/http.h"
+
+/* The request id length: a client's own (1..128 safe characters) or a
+ * generated one of 32 hex digits. */
+#define SD_REQUEST_ID_MAX 128
+
+/*
+ * One request, from the first call of the access handler to MHD's
+ * completion notice. Owned by the connection (req_cls) and freed in the
+ * completion callback.
+ */
+struct sd_req {
+    sd_app *app;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;                /* path, without the query string */
+    int64_t start_mono_ms;
+
+    const sd_route *route;          /* NULL when early_err is set */
+    sd_err early_err;               /* decided before the body was read */
+    char allow[64];                 /* for SD_ERR_METHOD */
+    sd_span params[SD_ROUTE_MAX_PARAMS];
+    size_t nparams;
+
+    sd_buf body;
+    size_t max_body;
+    size_t discarded;               /* body bytes read and dropped */
+    cJSON *json;
+
+    char request_id[SD_REQUEST_ID_MAX + 1];
+
+    /* the response, built by a handler, queued by the server */
+    bool responded;
+    bool queued;
+    unsigned status;
+    const char *content_type;
+    char *resp_body;                /* malloc'd, handed to MHD */
+    size_t resp_len;
+    sd_buf resp_headers;            /* "name\0value\0" pairs */
+};
+
+/* Sets r->request_id from the client's X-Request-Id when well-formed,
+ * else a new one. */
+void sd_req_assign_id(sd_req *r);
+
+/* Builds the MHD response of r and queues it. */
+enum MHD_Result sd_req_queue(sd_req *r);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * The libmicrohttpd daemon and the request state machine.
+ *
+ * MHD calls the access handler several times per request: first with the
+ * headers only, then once per chunk of body, then once more with no data.
+ * statusd routes on the first call (so 404/405/415/413 are known before a
+ * body is read), buffers the body up to max_body, and answers on the last
+ * call. Answering on the first call would make MHD close the connection
+ * after the response (it cannot know the body was consumed), which costs
+ * keep-alive and most of the throughput; only a body announced as too large
+ * (Content-Length) is refused at once, where closing is what we want. A
+ * body that turns out too large while it arrives (chunked) cannot be
+ * answered mid-body: it is dropped, up to a bound, and refused at the end.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/request.h"
+#include "http/router.h"
+#include "statusd/app.h"
+#include "statusd/json.h"
+#include "statusd/log.h"
+
+struct sd_http {
+    struct MHD_Daemon *daemon;
+    sd_app *app;
+    const sd_route *routes;
+    size_t nroutes;
+    size_t max_body;
+    unsigned port;
+};
+
+/* ---- request accessors ---- */
+
+sd_app *sd_req_app(const sd_req *r) { return r->app; }
+const char *sd_req_method(const sd_req *r) { return r->method; }
+
+const char *sd_req_param(const sd_req *r, size_t i, size_t *len)
+{
+    if (i >= r->nparams) {
+        *len = 0;
+        return "";
+    }
+    *len = r->params[i].len;
+    return r->params[i].p;
+}
+
+const char *sd_req_query(const sd_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *sd_req_header(const sd_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *sd_req_body(const sd_req *r, size_t *len)
+{
+    *len = r->body.len;
+    return r->body.data != NULL ? r->body.data : "";
+}
+
+cJSON *sd_req_json(const sd_req *r) { return r->json; }
+
+/* ---- the state machine ---- */
+
+/* How much of a refused or unwanted body is read and dropped so that the
+ * answer can still be sent on a kept-alive connection. */
+static size_t discard_limit(const sd_req *r)
+{
+    return r->max_body > 1024 * 1024 ? r->max_body : 1024 * 1024;
+}
+
+static void req_free(sd_req *r)
+{
+    if (r == NULL)
+        return;
+    cJSON_Delete(r->json);
+    sd_buf_free(&r->body);
+    sd_buf_free(&r->resp_headers);
+    free(r->resp_body);
+    free(r);
+}
+
+/* First call: route, and check what can be checked from headers alone. */
+static void req_route(sd_http *h, sd_req *r)
+{
+    r->early_err = sd_router_match(h->routes, h->nroutes, r->method, r->url,
+                                   &r->route, r->params, &r->nparams,
+                                   r->allow, sizeof r->allow);
+    if (r->early_err == SD_ERR_METHOD && strcmp(r->method, "OPTIONS") == 0)
+        return; /* answered with the Allow list, see req_dispatch */
+    if (r->early_err != SD_OK || !(r->route->flags & SD_ROUTE_BODY))
+        return;
+    const char *ctype = sd_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!sd_media_type_is(ctype, r->route->media_type)) {
+        r->early_err = SD_ERR_MEDIA_TYPE;
+        return;
+    }
+    const char *clen = sd_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n = 0;
+    if (clen != NULL && sd_parse_i64(clen, 0, INT64_MAX, &n) == SD_OK &&
+        (uint64_t)n > r->max_body)
+        r->early_err = SD_ERR_TOO_LARGE;
+}
+
+static void req_dispatch(sd_req *r)
+{
+    if (r->early_err == SD_ERR_METHOD && strcmp(r->method, "OPTIONS") == 0) {
+        sd_resp_header(r, "Allow", r->allow);
+        sd_resp_empty(r, 204);
+        return;
+    }
+    switch (r->early_err) {
+    case SD_OK:
+        break;
+    case SD_ERR_NOT_FOUND:
+        sd_resp_problem(r, SD_ERR_NOT_FOUND, "no resource at %s", r->url);
+        return;
+    case SD_ERR_METHOD:
+        sd_resp_problem(r, SD_ERR_METHOD, "%s is not allowed on %s; allowed: %s",
+                        r->method, r->url, r->allow);
+        return;
+    case SD_ERR_MEDIA_TYPE:
+        sd_resp_problem(r, SD_ERR_MEDIA_TYPE, "Content-Type must be %s",
+                        r->route != NULL ? r->route->media_type : "application/json");
+        return;
+    case SD_ERR_TOO_LARGE:
+        sd_resp_problem(r, SD_ERR_TOO_LARGE, "body is larger than %zu bytes",
+                        r->max_body);
+        return;
+    default:
+        sd_resp_problem(r, r->early_err, "request refused");
+        return;
+    }
+    if (r->route->flags & SD_ROUTE_BODY) {
+        if (!sd_buf_ok(&r->body)) {
+            sd_resp_problem(r, SD_ERR_NOMEM, "could not buffer the body");
+            return;
+        }
+        if (r->body.len == 0) {
+            sd_resp_problem(r, SD_ERR_BAD_JSON, "a JSON body is required");
+            return;
+        }
+        sd_err err = sd_json_parse(r->body.data, r->body.len,
+                                   SD_JSON_MAX_DEPTH, &r->json);
+        if (err == SD_ERR_TOO_DEEP) {
+            sd_resp_problem(r, err, "JSON is nested deeper than %d levels",
+                            SD_JSON_MAX_DEPTH);
+            return;
+        }
+        if (err != SD_OK) {
+            sd_resp_problem(r, err, err == SD_ERR_BAD_JSON
+                                        ? "body is not valid UTF-8 JSON"
+                                        : "could not parse the body");
+            return;
+        }
+    }
+    r->route->fn(r);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
+{
+    (void)version;
+    sd_http *h = cls;
+    sd_req *r = *req_cls;
+
+    if (r == NULL) {
+        r = calloc(1, sizeof *r);
+        if (r == NULL)
+            return MHD_NO;
+        r->app = h->app;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->max_body = h->max_body;
+        r->start_mono_ms = sd_mono_ms();
+        *req_cls = r;
+        sd_req_assign_id(r);
+        req_route(h, r);
+        if (r->early_err == SD_ERR_TOO_LARGE) {
+            /* Refuse before reading; MHD closes the connection after. */
+            req_dispatch(r);
+            return sd_req_queue(r);
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        bool wanted = r->early_err == SD_OK && r->route != NULL &&
+                      (r->route->flags & SD_ROUTE_BODY);
+        if (wanted && n <= r->max_body - r->body.len) {
+            sd_buf_append(&r->body, upload_data, n);
+            return MHD_YES;
+        }
+        if (wanted) {
+            /* Too large without saying so up front (chunked): MHD cannot
+             * queue an answer mid-body, so the rest is read and dropped
+             * and the 413 goes out on the last call. */
+            r->early_err = SD_ERR_TOO_LARGE;
+            sd_buf_free(&r->body);
+        }
+        /* A body nobody reads is dropped, but only up to a bound: past
+         * it the connection is closed without an answer rather than
+         * read forever. */
+        r->discarded += n;
+        return r->discarded > discard_limit(r) ? MHD_NO : MHD_YES;
+    }
+
+    if (r->queued)
+        return MHD_YES;
+    req_dispatch(r);
+    return sd_req_queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    sd_req *r = *req_cls;
+    if (r == NULL)
+        return;
+    if (sd_log_enabled(SD_LOG_DEBUG))
+        sd_debug("%s %s %u %lldms id=%s%s", r->method, r->url, r->status,
+                 (long long)(sd_mono_ms() - r->start_mono_ms), r->request_id,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    req_free(r);
+    *req_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    sd_debug("http: %s", msg);
+}
+
+sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
+                       char *err, size_t errlen)
+{
+    const sd_config *cfg = app->cfg;
+    sd_http *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->app = app;
+    h->routes = routes;
+    h->nroutes = nroutes;
+    h->max_body = (size_t)cfg->max_body;
+
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (strchr(cfg->bind, ':') != NULL) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)cfg->port);
+        if (inet_pton(AF_INET6, cfg->bind, &a6->sin6_addr) != 1) {
+            snprintf(err, errlen, "bind: not an IPv6 address: %s", cfg->bind);
+            free(h);
+            return NULL;
+        }
+        flags |= MHD_USE_IPv6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)cfg->port);
+        if (inet_pton(AF_INET, cfg->bind, &a4->sin_addr) != 1) {
+            snprintf(err, errlen, "bind: not an IPv4 address: %s", cfg->bind);
+            free(h);
+            return NULL;
+        }
+    }
+
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_access, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connection_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_limit,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        MHD_OPTION_END);
+    if (h->daemon == NULL) {
+        snprintf(err, errlen, "cannot listen on %s:%lld (address in use, or not allowed)",
+                 cfg->bind, (long long)cfg->port);
+        free(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info != NULL ? info->port : (unsigned)cfg->port;
+    return h;
+}
+
+unsigned sd_http_port(const sd_http *h) { return h->port; }
+
+void sd_http_quiesce(sd_http *h)
+{
+    if (h == NULL || h->daemon == NULL)
+        return;
+    MHD_socket s = MHD_quiesce_daemon(h->daemon);
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+}
+
+void sd_http_stop(sd_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->daemon != NULL)
+        MHD_stop_daemon(h->daemon);
+    free(h);
+}

@@ -1,0 +1,556 @@
+/*
+ * The memory store: every operation of statusd/store.h over the sharded
+ * table of memtable.c, for a single instance and for development.
+ *
+ * Every operation locks the one shard of its key, so each change is
+ * atomic, and works on the record in place. A hash update is first built
+ * in a stage (memrecord.h) that borrows the record's unchanged fields and
+ * owns only the new ones: a failing assignment (INCR of a non-number) or
+ * an allocation failure then drops the stage and the record is exactly
+ * as it was.
+ *
+ * Redis parity. An expired record is absent for every operation. Setting
+ * an expiry that is not in the future (a deadline already passed) deletes
+ * the record, as PEXPIREAT does. A hash whose last field is deleted stops
+ * existing, as in Redis. A deadline field that is not a decimal integer
+ * does not cap anything.
+ */
+#include "statusd/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statusd/util.h"
+#include "memrecord.h"
+#include "memtable.h"
+
+#define MEM_SCAN_MAX 10000           /* most ids one scan page returns */
+#define MEM_RATE_FIELD "tat_ns"
+#define MEM_RATE_MAX_PERIOD_MS (366LL * 24 * 3600 * 1000)
+#define NS_PER_MS 1000000LL
+
+typedef struct mem_store {
+    sd_store base;
+    memtable *table;
+} mem_store;
+
+static memtable *table_of(sd_store *s) { return ((mem_store *)s)->table; }
+
+static bool name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
+
+/* ---- hash records ---- */
+
+static sd_err mem_get(sd_store *s, const char *ns, const char *id,
+                      int64_t renew_ttl_ms, sd_record *out)
+{
+    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
+        return SD_ERR_INVALID;
+    sd_record_clear(out);
+    mt_key k;
+    mt_key_init(&k, MT_TAG_USER, ns, id);
+    int64_t now = sd_now_ms();
+    mt_shard *sh = memtable_lock(table_of(s), &k);
+    mt_entry *e = memtable_find(sh, &k, now);
+    sd_err err = SD_ERR_NOT_FOUND;
+    if (e != NULL && e->kind == MT_HASH) {
+        int64_t exp = e->expires_ms;
+        if (renew_ttl_ms > 0)
+            exp = mrec_capped_expiry(e->fields, e->nfields, now, renew_ttl_ms);
+        if (renew_ttl_ms > 0 && exp <= now) {
+            memtable_remove(sh, e);
+        } else {
+            err = mrec_record_copy(out, e->fields, e->nfields, exp);
+            if (err == SD_OK)
+                e->expires_ms = exp;
+        }
+    }
+    memtable_unlock(sh);
+    return err;
+}
+
+static bool update_valid(const sd_update *u)
+{
+    if (u == NULL || u->ttl_ms < 0 || (u->assign_count > 0 && u->assign == NULL) ||
+        (u->cond_count > 0 && u->cond_values == NULL) ||
+        (u->mode != SD_UPDATE_EXISTING && u->mode != SD_UPDATE_CREATE &&
+         u->mode != SD_UPDATE_UPSERT))
+        return false;
+    for (size_t i = 0; u->cond_field != NULL && i < u->cond_count; i++)
+        if (u->cond_values[i] == NULL)
+            return false;
+    for (size_t i = 0; i < u->assign_count; i++) {
+        const sd_assign *a = &u->assign[i];
+        if (a->name == NULL || (unsigned)a->op > SD_ASSIGN_DEL)
+            return false;
+        if ((a->op == SD_ASSIGN_SET || a->op == SD_ASSIGN_SETNX) &&
+            a->value == NULL && a->len > 0)
+            return false;
+    }
+    return true;
+}
+
+static bool cond_holds(const mt_entry *e, const sd_update *u)
+{
+    size_t i = mrec_find(e->fields, e->nfields, u->cond_field);
+    if (i == SIZE_MAX)
+        return false;
+    for (size_t c = 0; c < u->cond_count; c++)
+        if (strlen(u->cond_values[c]) == e->fields[i].len &&
+            memcmp(u->cond_values[c], e->fields[i].value, e->fields[i].len) == 0)
+            return true;
+    return false;
+}
+
+static sd_err mem_update(sd_store *s, const char *ns, const char *id,
+                         const sd_update *u, sd_record *out)
+{
+    if (!name_ok(ns) || !name_ok(id) || !update_valid(u))
+        return SD_ERR_INVALID;
+    sd_record_clear(out);
+    mt_key k;
+    mt_key_init(&k, MT_TAG_USER, ns, id);
+    int64_t now = sd_now_ms();
+    memtable *t = table_of(s);
+    mt_shard *sh = memtable_lock(t, &k);
+    mt_entry *e = memtable_find(sh, &k, now);
+    sd_err err;
+    if (e != NULL && u->mode == SD_UPDATE_CREATE) {
+        err = SD_ERR_EXISTS;
+    } else if (e != NULL && e->kind != MT_HASH) {
+        err = SD_ERR_CONFLICT;
+    } else if (e == NULL && u->mode == SD_UPDATE_EXISTING) {
+        err = SD_ERR_NOT_FOUND;
+    } else if (e != NULL && u->cond_field != NULL && !cond_holds(e, u)) {
+        err = SD_ERR_CONFLICT;
+        if (out != NULL && mrec_record_copy(out, e->fields, e->nfields, e->expires_ms) != SD_OK)
+            err = SD_ERR_NOMEM;
+    } else {
+        mrec_stage st;
+        err = mrec_stage_init(&st, e ? e->fields : NULL, e ? e->nfields : 0, u->assign_count);
+        if (err != SD_OK)
+            goto done;
+        for (size_t i = 0; err == SD_OK && i < u->assign_count; i++)
+            err = mrec_stage_apply(&st, &u->assign[i]);
+        if (err != SD_OK) {
+            mrec_stage_abort(&st);
+            goto done;
+        }
+        int64_t exp = e != NULL ? e->expires_ms : 0;
+        if (u->ttl_ms > 0)
+            exp = mrec_capped_expiry(st.f, st.n, now, u->ttl_ms);
+        bool gone = st.n == 0 || (u->ttl_ms > 0 && exp <= now);
+        if (out != NULL)
+            err = mrec_record_copy(out, st.f, st.n, exp);
+        if (err == SD_OK && e == NULL && !gone)
+            err = memtable_insert(t, sh, &k, MT_HASH, &e);
+        if (err != SD_OK || e == NULL) {
+            mrec_stage_abort(&st);
+            if (err != SD_OK)
+                sd_record_clear(out);
+            goto done;
+        }
+        mrec_stage_commit(&st, e);
+        e->expires_ms = exp;
+        if (gone)
+            memtable_remove(sh, e);
+    }
+done:
+    memtable_unlock(sh);
+    return err;
+}
+
+static sd_err mem_del(sd_store *s, const char *ns, const char *id)
+{
+    if (!name_ok(ns) || !name_ok(id))
+        return SD_ERR_INVALID;
+    mt_key k;
+    mt_key_init(&k, MT_TAG_USER, ns, id);
+    mt_shard *sh = memtable_lock(table_of(s), &k);
+    mt_entry *e = memtable_find(sh, &k, sd_now_ms());
+    if (e != NULL)
+        memtable_remove(sh, e);
+    memtable_unlock(sh);
+    return e != NULL ? SD_OK : SD_ERR_NOT_FOUND;
+}
+
+/* ---- list records ---- */
+
+static bool items_valid(const char *const *items, const size_t *lens, size_t n)
+{
+    if (n == 0 || items == NULL || lens == NULL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((items[i] == NULL && lens[i] > 0) || lens[i] == SIZE_MAX)
+            return false;
+    return true;
+}
+
+/* RPUSH, LTRIM to the newest max_len and PEXPIRE in one step. Every copy
+ * and allocation happens before the list changes, so a failure leaves it
+ * as it was. */
+static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
+                              const char *const *items, const size_t *lens,
+                              size_t n, size_t max_len, int64_t ttl_ms,
+                              sd_list *out)
+{
+    if (!name_ok(ns) || !name_ok(id) || !items_valid(items, lens, n) || ttl_ms < 0)
+        return SD_ERR_INVALID;
+    sd_list_clear(out);
+    mt_key k;
+    mt_key_init(&k, MT_TAG_USER, ns, id);
+    int64_t now = sd_now_ms();
+    memtable *t = table_of(s);
+    mt_shard *sh = memtable_lock(t, &k);
+    mt_entry *e = memtable_find(sh, &k, now);
+    char **fresh = NULL;
+    size_t old = e != NULL ? e->nitems : 0, take_new = 0;
+    sd_err err = SD_OK;
+    if (e != NULL && e->kind != MT_LIST) {
+        err = SD_ERR_CONFLICT;
+        goto done;
+    }
+    if (n > SIZE_MAX - old) {
+        err = SD_ERR_INVALID;
+        goto done;
+    }
+    size_t keep = old + n;
+    if (max_len > 0 && keep > max_len)
+        keep = max_len;
+    size_t skip_new = n > keep ? n - keep : 0;
+    take_new = n - skip_new;
+    size_t drop_old = old - (keep - take_new);
+    int64_t exp = ttl_ms > 0 ? mrec_expiry_after(now, ttl_ms) : (e != NULL ? e->expires_ms : 0);
+
+    fresh = calloc(take_new, sizeof *fresh);
+    if (fresh == NULL) {
+        err = SD_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < take_new && err == SD_OK; i++) {
+        fresh[i] = mrec_dup(items[skip_new + i], lens[skip_new + i]);
+        if (fresh[i] == NULL)
+            err = SD_ERR_NOMEM;
+    }
+    if (err == SD_OK && out != NULL)
+        err = mrec_list_copy(out, e != NULL ? (const char *const *)e->items + drop_old : NULL,
+                        e != NULL ? e->lens + drop_old : NULL, old - drop_old,
+                        (const char *const *)fresh, lens + skip_new, take_new, exp);
+    bool created = false;
+    if (err == SD_OK && e == NULL) {
+        err = memtable_insert(t, sh, &k, MT_LIST, &e);
+        created = err == SD_OK;
+    }
+    if (err == SD_OK)
+        err = mrec_list_reserve(e, keep > old ? keep : old);
+    if (err != SD_OK) {
+        if (created)
+            memtable_remove(sh, e);
+        sd_list_clear(out);
+        goto done;
+    }
+    for (size_t i = 0; i < drop_old; i++)
+        free(e->items[i]);
+    memmove(e->items, e->items + drop_old, (old - drop_old) * sizeof *e->items);
+    memmove(e->lens, e->lens + drop_old, (old - drop_old) * sizeof *e->lens);
+    memcpy(e->items + old - drop_old, fresh, take_new * sizeof *fresh);
+    memcpy(e->lens + old - drop_old, lens + skip_new, take_new * sizeof *lens);
+    e->nitems = keep;
+    e->expires_ms = exp;
+    free(fresh);
+    fresh = NULL;
+done:
+    memtable_unlock(sh);
+    mrec_items_free(fresh, take_new);
+    return err;
+}
+
+static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
+                           int64_t renew_ttl_ms, sd_list *out)
+{
+    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
+        return SD_ERR_INVALID;
+    sd_list_clear(out);
+    mt_key k;
+    mt_key_init(&k, MT_TAG_USER, ns, id);
+    int64_t now = sd_now_ms();
+    mt_shard *sh = memtable_lock(table_of(s), &k);
+    mt_entry *e = memtable_find(sh, &k, now);
+    sd_err err = SD_ERR_NOT_FOUND;
+    if (e != NULL && e->kind == MT_LIST) {
+        int64_t exp = renew_ttl_ms > 0 ? mrec_expiry_after(now, renew_ttl_ms) : e->expires_ms;
+        err = mrec_list_copy(out, (const char *const *)e->items, e->lens, e->nitems,
+                        NULL, NULL, 0, exp);
+        if (err == SD_OK)
+            e->expires_ms = exp;
+    }
+    memtable_unlock(sh);
+    return err;
+}
+
+/* ---- listing ---- */
+
+/*
+ * A cursor is the last id of the previous page, hex-encoded; a page is the
+ * `limit` smallest live ids greater than the cursor in byte order. Ordering
+ * by id rather than by place in the table is what keeps the listing
+ * complete while records come and go: an id live for the whole listing
+ * stays greater than every cursor until a page returns it, and is returned
+ * once. The cost: each page walks every record of the table (one shard
+ * locked at a time) keeping the best limit + 1 ids in a heap
+ * (memtable_page), so a page is O(N log limit) and a whole listing
+ * O(N^2 / limit) for N records. That suits the admin-sized listings of a
+ * single instance; limit is capped at MEM_SCAN_MAX.
+ */
+
+static char *cursor_encode(const char *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(id);
+    char *c = n < SIZE_MAX / 2 ? malloc(2 * n + 1) : NULL;
+    if (c == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)id[i];
+        c[2 * i] = hex[b >> 4];
+        c[2 * i + 1] = hex[b & 15];
+    }
+    c[2 * n] = '\0';
+    return c;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* The id a cursor stands for (caller frees), NULL for the first page.
+ * SD_ERR_INVALID unless it is lower-case hex of a non-empty NUL-free id. */
+static sd_err cursor_decode(const char *cursor, char **id)
+{
+    *id = NULL;
+    if (cursor == NULL || cursor[0] == '\0')
+        return SD_OK;
+    size_t n = strlen(cursor);
+    if (n % 2 != 0)
+        return SD_ERR_INVALID;
+    char *p = malloc(n / 2 + 1);
+    if (p == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_value(cursor[2 * i]), lo = hex_value(cursor[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+            free(p);
+            return SD_ERR_INVALID;
+        }
+        p[i] = (char)(hi * 16 + lo);
+    }
+    p[n / 2] = '\0';
+    *id = p;
+    return SD_OK;
+}
+
+
+static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
+                       size_t limit, sd_page *out)
+{
+    if (out == NULL || !name_ok(ns) || limit == 0)
+        return SD_ERR_INVALID;
+    sd_page_clear(out);
+    if (limit > MEM_SCAN_MAX)
+        limit = MEM_SCAN_MAX;
+    char *after = NULL;
+    sd_err err = cursor_decode(cursor, &after);
+    if (err != SD_OK)
+        return err;
+    char **ids = NULL;
+    size_t n = 0;
+    bool more = false;
+    err = memtable_page(table_of(s), ns, after, limit, sd_now_ms(), &ids, &n, &more);
+    free(after);
+    if (err == SD_OK && more) {
+        out->next_cursor = cursor_encode(ids[n - 1]);
+        if (out->next_cursor == NULL) {
+            mrec_items_free(ids, n);
+            return SD_ERR_NOMEM;
+        }
+    }
+    if (err == SD_OK) {
+        out->ids = ids;
+        out->count = n;
+    }
+    return err;
+}
+
+/* An expired record counts until the sweeper (within one sweep interval)
+ * or an access removes it. */
+static sd_err mem_count(sd_store *s, const char *ns, int64_t *out)
+{
+    if (out == NULL || !name_ok(ns))
+        return SD_ERR_INVALID;
+    *out = memtable_count(table_of(s), ns);
+    return SD_OK;
+}
+
+static sd_err mem_clear(sd_store *s, int64_t *deleted)
+{
+    int64_t n = memtable_clear(table_of(s), sd_now_ms());
+    if (deleted != NULL)
+        *deleted = n;
+    return SD_OK;
+}
+
+/* ---- rate limits ---- */
+
+static int64_t ns_to_ms_up(int64_t ns) { return (ns + NS_PER_MS - 1) / NS_PER_MS; }
+
+/*
+ * GCRA. Requests are spaced by the emission interval T = period / limit
+ * (in nanoseconds, so small periods with large limits stay exact); the
+ * state is the theoretical arrival time (TAT) of the next request. A
+ * request is allowed when the new TAT, max(TAT, now) + T, is at most
+ * limit * T ahead of now, so `limit` requests pass in a burst and then one
+ * every T. limit * T is the period minus the remainder of the division, so
+ * the burst is exactly `limit`. The record expires at the TAT, when the
+ * key is fully replenished and its state would say nothing anyway.
+ */
+static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
+                             int64_t period_ms, sd_rate *out)
+{
+    if (out == NULL || !name_ok(key) || limit <= 0 || period_ms <= 0 ||
+        period_ms > MEM_RATE_MAX_PERIOD_MS || limit > period_ms * NS_PER_MS)
+        return SD_ERR_INVALID;
+    int64_t interval = period_ms * NS_PER_MS / limit;
+    int64_t burst = interval * limit;
+    mt_key k;
+    mt_key_init(&k, MT_TAG_RATE, "rate", key);
+    int64_t now = sd_now_ms() * NS_PER_MS;
+    memtable *t = table_of(s);
+    mt_shard *sh = memtable_lock(t, &k);
+    mt_entry *e = memtable_find(sh, &k, now / NS_PER_MS);
+    int64_t tat = now, stored;
+    if (e != NULL && mrec_i64(e->fields, e->nfields, MEM_RATE_FIELD, &stored) &&
+        stored > now)
+        tat = stored;
+    int64_t next = tat + interval;
+    *out = (sd_rate){.limit = limit};
+    sd_err err = SD_OK;
+    if (next - now > burst) {
+        out->reset_ms = ns_to_ms_up(tat - now);
+        out->retry_after_ms = ns_to_ms_up(next - now - burst);
+        goto done;
+    }
+    char buf[32];
+    int len = snprintf(buf, sizeof buf, "%" PRId64, next);
+    bool created = false;
+    if (e == NULL) {
+        err = memtable_insert(t, sh, &k, MT_HASH, &e);
+        created = err == SD_OK;
+    }
+    if (err == SD_OK)
+        err = mrec_entry_set(e, MEM_RATE_FIELD, buf, (size_t)len);
+    if (err != SD_OK) {
+        if (created)
+            memtable_remove(sh, e);
+        goto done;
+    }
+    e->expires_ms = ns_to_ms_up(next);
+    out->allowed = true;
+    out->remaining = (burst - (next - now)) / interval;
+    out->reset_ms = ns_to_ms_up(next - now);
+done:
+    memtable_unlock(sh);
+    return err;
+}
+
+/* ---- health ---- */
+
+/* Writes, reads back and deletes a probe record with a fresh id, each step
+ * under its own lock, as a client would. */
+static sd_err mem_ping(sd_store *s)
+{
+    char id[SD_UUID_LEN + 1];
+    sd_uuid_new(id);
+    mt_key k;
+    mt_key_init(&k, MT_TAG_PROBE, "ping", id);
+    memtable *t = table_of(s);
+    int64_t now = sd_now_ms();
+
+    mt_shard *sh = memtable_lock(t, &k);
+    mt_entry *e = NULL;
+    sd_err err = memtable_insert(t, sh, &k, MT_HASH, &e);
+    if (err == SD_OK) {
+        err = mrec_entry_set(e, "probe", id, SD_UUID_LEN);
+        if (err != SD_OK)
+            memtable_remove(sh, e);
+        else
+            e->expires_ms = mrec_expiry_after(now, 60000);
+    }
+    memtable_unlock(sh);
+    if (err != SD_OK)
+        return err;
+
+    sh = memtable_lock(t, &k);
+    e = memtable_find(sh, &k, sd_now_ms());
+    bool same = e != NULL && e->nfields == 1 && e->fields[0].len == SD_UUID_LEN &&
+                memcmp(e->fields[0].value, id, SD_UUID_LEN) == 0;
+    memtable_unlock(sh);
+
+    sh = memtable_lock(t, &k);
+    e = memtable_find(sh, &k, sd_now_ms());
+    bool found = e != NULL;
+    if (found)
+        memtable_remove(sh, e);
+    memtable_unlock(sh);
+    return same && found ? SD_OK : SD_ERR_INTERNAL;
+}
+
+static void mem_info(sd_store *s, sd_store_info *out)
+{
+    (void)s;
+    out->backend = "memory";
+    out->url[0] = '\0';
+}
+
+static void mem_free(sd_store *s)
+{
+    mem_store *m = (mem_store *)s;
+    memtable_free(m->table);
+    free(m);
+}
+
+static const sd_store_ops mem_ops = {
+    .name = "memory",
+    .get = mem_get,
+    .update = mem_update,
+    .del = mem_del,
+    .list_append = mem_list_append,
+    .list_get = mem_list_get,
+    .scan = mem_scan,
+    .count = mem_count,
+    .clear = mem_clear,
+    .rate_check = mem_rate_check,
+    .ping = mem_ping,
+    .info = mem_info,
+    .free = mem_free,
+};
+
+sd_store *sd_memory_store_new(const sd_memory_opts *opts)
+{
+    mem_store *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    m->table = memtable_new(opts != NULL ? opts->shards : 0,
+                            opts != NULL ? opts->sweep_interval_ms : 0);
+    if (m->table == NULL) {
+        free(m);
+        return NULL;
+    }
+    m->base.ops = &mem_ops;
+    return &m->base;
+}

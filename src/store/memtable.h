@@ -1,0 +1,120 @@
+#ifndef STATUSD_STORE_MEMTABLE_H
+#define STATUSD_STORE_MEMTABLE_H
+
+/*
+ * The table under the memory store: a hash table split into independently
+ * locked shards, records with an absolute expiry, per-namespace live
+ * counters and a sweeper thread that drops expired records so memory stays
+ * bounded even for records nobody reads again. It knows nothing of update
+ * semantics; memory.c holds those.
+ *
+ * Locking. A caller locks the shard of a key (memtable_lock), finds,
+ * inserts, changes or removes entries of that shard, and unlocks. An entry
+ * pointer is valid only while its shard is locked. Whole-table operations
+ * (page, sweep, clear) lock one shard at a time, never two.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/store.h"
+
+typedef enum mt_kind { MT_HASH, MT_LIST } mt_kind;
+
+/* Key classes. Records of namespaces are MT_TAG_USER; the store's own
+ * records (rate-limit state, the ping probe) use other tags, so no
+ * namespace's count or scan ever sees them. */
+#define MT_TAG_USER 'u'
+#define MT_TAG_RATE 'r'
+#define MT_TAG_PROBE 'p'
+
+/* A key as looked up: borrowed strings plus their hash. */
+typedef struct mt_key {
+    char tag;
+    const char *ns;
+    size_t ns_len;
+    const char *id;
+    size_t id_len;
+    uint64_t hash;
+} mt_key;
+
+typedef struct mt_ns mt_ns;
+
+/* A record. ns and id share one allocation owned by the entry. A hash
+ * uses fields[0..nfields); a list uses items/lens[0..nitems), room for
+ * cap. Everything is owned by the entry and freed with it. */
+typedef struct mt_entry {
+    struct mt_entry *next;
+    uint64_t hash;
+    char tag;
+    char *ns;
+    size_t ns_len;
+    char *id;
+    size_t id_len;
+    mt_ns *counter;          /* live counter of the namespace; NULL if internal */
+    int64_t expires_ms;      /* absolute epoch ms; 0 = never */
+    mt_kind kind;
+    sd_field *fields;
+    size_t nfields;
+    char **items;
+    size_t *lens;
+    size_t nitems;
+    size_t cap;
+} mt_entry;
+
+typedef struct memtable memtable;
+typedef struct mt_shard mt_shard;
+
+/* A table of `shards` shards (rounded up to a power of two, at most 4096;
+ * 0 = 64) whose sweeper runs every sweep_interval_ms (<= 0 = 1000). NULL
+ * on allocation or thread-creation failure. */
+memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms);
+/* Stops the sweeper (promptly: it waits on a condition variable) and frees
+ * every record. */
+void memtable_free(memtable *t);
+
+/* Fills k for (tag, ns, id); the strings must outlive k. */
+void mt_key_init(mt_key *k, char tag, const char *ns, const char *id);
+
+/* True when e has an expiry that now has passed (Redis: now > expiry). */
+static inline bool mt_expired(const mt_entry *e, int64_t now)
+{
+    return e->expires_ms != 0 && now > e->expires_ms;
+}
+
+/* Locks and returns the shard that holds k. */
+mt_shard *memtable_lock(memtable *t, const mt_key *k);
+void memtable_unlock(mt_shard *s);
+
+/* The live entry for k in the locked shard s, or NULL. An expired entry
+ * found on the way is removed (lazy expiry). */
+mt_entry *memtable_find(mt_shard *s, const mt_key *k, int64_t now);
+
+/* Adds an empty entry of kind for k (which must be absent) to the locked
+ * shard s, counted in its namespace; expires_ms 0. SD_ERR_NOMEM. */
+sd_err memtable_insert(memtable *t, mt_shard *s, const mt_key *k,
+                       mt_kind kind, mt_entry **out);
+
+/* Unlinks e from the locked shard s and frees it. */
+void memtable_remove(mt_shard *s, mt_entry *e);
+
+/* The ids of live records of namespace ns greater than after (NULL: from
+ * the first) in byte order, the smallest max of them, sorted, as owned
+ * copies: the caller frees each and the array *ids. *more says whether
+ * further ids follow. One shard is locked at a time; the cost is a walk of
+ * the whole table. SD_ERR_INVALID for max 0, SD_ERR_NOMEM. */
+sd_err memtable_page(memtable *t, const char *ns, const char *after,
+                     size_t max, int64_t now, char ***ids, size_t *n, bool *more);
+
+/* Records of namespace ns not yet removed: expired ones count until an
+ * access or the sweeper removes them. O(namespaces), never a scan. */
+int64_t memtable_count(memtable *t, const char *ns);
+
+/* Removes every record of every key class; returns how many were live. */
+int64_t memtable_clear(memtable *t, int64_t now);
+
+/* Removes every expired record; returns how many. The sweeper calls it. */
+int64_t memtable_sweep(memtable *t, int64_t now);
+
+#endif

@@ -1,0 +1,535 @@
+/*
+ * The Redis store: every operation of statusd/store.h on a Redis server,
+ * with the memory store's behaviour (the store contract runs against
+ * both).
+ *
+ * Each operation is one round trip: a Lua script run with EVALSHA that
+ * reads, decides and writes in one atomic step on the server (see
+ * redis_scripts.c for the keys and indexes they keep). Only clear
+ * (SCAN + UNLINK in batches) and ping (SET, GET, DEL of a probe key, as a
+ * client would) take several. This file holds the operations; argument
+ * lists, key names and reply decoding are redis_cmd.c's, connections
+ * redis_conn.c's.
+ *
+ * Clocks. Expiries are decided by this process's clock (sd_now_ms),
+ * passed to every script, as in the memory store; the keys carry a
+ * PEXPIREAT at the same absolute time. Expiries are kept exact up to
+ * 2^53 - 1 ms (a sorted-set score is a double); a TTL reaching past that
+ * (the year 287396) is cut to it.
+ *
+ * Slots. A record's key carries a hash tag, but the namespace indexes a
+ * script updates with it are keys of their own, so the scripts assume one
+ * server (or one Cluster shard holding every statusd key).
+ */
+#include "statusd/store.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statusd/log.h"
+#include "statusd/util.h"
+#include "redis_cmd.h"
+#include "redis_conn.h"
+#include "redis_scripts.h"
+
+#define RD_SCAN_MAX 10000                      /* most ids one page returns */
+#define RD_RATE_MAX_PERIOD_MS (366LL * 24 * 3600 * 1000)
+#define RD_MAX_EXPIRY_MS 9007199254740991LL    /* 2^53 - 1 */
+#define RD_CLEAR_BATCH "500"
+#define RD_PROBE_TTL_MS "10000"
+#define NS_PER_MS 1000000LL
+
+typedef struct rd_store {
+    sd_store base;
+    rd_pool *pool;
+    char *prefix;
+    size_t prefix_len;
+} rd_store;
+
+static rd_store *store_of(sd_store *s) { return (rd_store *)s; }
+
+static bool name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
+
+/* now + ttl_ms, saturating at the largest expiry the store keeps. */
+static int64_t expiry_after(int64_t now, int64_t ttl_ms)
+{
+    return ttl_ms > RD_MAX_EXPIRY_MS - now ? RD_MAX_EXPIRY_MS : now + ttl_ms;
+}
+
+/* Runs script id with the arguments (consumed) and hands back its reply. */
+static sd_err run(rd_store *s, rd_script_id id, rd_args *a, redisReply **r)
+{
+    *r = NULL;
+    sd_err err = a->failed ? SD_ERR_NOMEM
+                 : a->n > INT_MAX ? SD_ERR_INVALID
+                 : rd_script(s->pool, id, (int)a->n, a->v, a->len, r);
+    rd_args_free(a);
+    return err;
+}
+
+/* ---- hash records ---- */
+
+static sd_err rd_get(sd_store *st, const char *ns, const char *id,
+                     int64_t renew_ttl_ms, sd_record *out)
+{
+    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
+        return SD_ERR_INVALID;
+    sd_record_clear(out);
+    rd_store *s = store_of(st);
+    int64_t now = sd_now_ms();
+    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_GET, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_record(r, out);
+    freeReplyObject(r);
+    return err;
+}
+
+/* The same checks as the memory store, so bad arguments fail the same
+ * way before any round trip. */
+static bool update_valid(const sd_update *u)
+{
+    if (u == NULL || u->ttl_ms < 0 || (u->assign_count > 0 && u->assign == NULL) ||
+        (u->cond_count > 0 && u->cond_values == NULL) ||
+        (u->mode != SD_UPDATE_EXISTING && u->mode != SD_UPDATE_CREATE &&
+         u->mode != SD_UPDATE_UPSERT))
+        return false;
+    for (size_t i = 0; u->cond_field != NULL && i < u->cond_count; i++)
+        if (u->cond_values[i] == NULL)
+            return false;
+    for (size_t i = 0; i < u->assign_count; i++) {
+        const sd_assign *a = &u->assign[i];
+        if (a->name == NULL || (unsigned)a->op > SD_ASSIGN_DEL)
+            return false;
+        if ((a->op == SD_ASSIGN_SET || a->op == SD_ASSIGN_SETNX) &&
+            a->value == NULL && a->len > 0)
+            return false;
+    }
+    return true;
+}
+
+/* One run of the update script, which applies the assignments to a copy
+ * of the record and writes only when every one of them is valid: an INCR
+ * of a non-number, or past int64 (exact decimal arithmetic in the
+ * script), is SD_ERR_INVALID and changes nothing. */
+static sd_err rd_update(sd_store *st, const char *ns, const char *id,
+                        const sd_update *u, sd_record *out)
+{
+    if (!name_ok(ns) || !name_ok(id) || !update_valid(u))
+        return SD_ERR_INVALID;
+    sd_record_clear(out);
+    rd_store *s = store_of(st);
+    int64_t now = sd_now_ms();
+    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args_str(&a, u->mode == SD_UPDATE_EXISTING ? "e"
+                    : u->mode == SD_UPDATE_CREATE ? "c" : "u");
+    rd_args_i64(&a, u->ttl_ms > 0 ? expiry_after(now, u->ttl_ms) : 0);
+    rd_args_str(&a, out != NULL ? "1" : "0");
+    if (u->cond_field != NULL) {
+        rd_args_i64(&a, (int64_t)u->cond_count);
+        rd_args_str(&a, u->cond_field);
+        for (size_t i = 0; i < u->cond_count; i++)
+            rd_args_str(&a, u->cond_values[i]);
+    } else {
+        rd_args_str(&a, "-1");
+        rd_args_str(&a, "");
+    }
+    static const char *const ops[] = {
+        [SD_ASSIGN_SET] = "s", [SD_ASSIGN_SETNX] = "n",
+        [SD_ASSIGN_INCR] = "i", [SD_ASSIGN_DEL] = "d",
+    };
+    for (size_t i = 0; i < u->assign_count; i++) {
+        const sd_assign *as = &u->assign[i];
+        rd_args_str(&a, ops[as->op]);
+        rd_args_str(&a, as->name);
+        if (as->op == SD_ASSIGN_INCR)
+            rd_args_i64(&a, as->incr);
+        else if (as->op == SD_ASSIGN_DEL || as->value == NULL)
+            rd_args_str(&a, "");
+        else
+            rd_args_add(&a, as->value, as->len, false);
+    }
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_UPDATE, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_record(r, out);
+    freeReplyObject(r);
+    return err;
+}
+
+static sd_err rd_del(sd_store *st, const char *ns, const char *id)
+{
+    if (!name_ok(ns) || !name_ok(id))
+        return SD_ERR_INVALID;
+    rd_store *s = store_of(st);
+    rd_args a = rd_args_record(s->prefix, ns, id, sd_now_ms());
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_DEL, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_record(r, NULL);
+    freeReplyObject(r);
+    return err;
+}
+
+/* ---- list records ---- */
+
+static bool items_valid(const char *const *items, const size_t *lens, size_t n)
+{
+    if (n == 0 || items == NULL || lens == NULL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((items[i] == NULL && lens[i] > 0) || lens[i] == SIZE_MAX)
+            return false;
+    return true;
+}
+
+static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
+                             const char *const *items, const size_t *lens,
+                             size_t n, size_t max_len, int64_t ttl_ms,
+                             sd_list *out)
+{
+    if (!name_ok(ns) || !name_ok(id) || !items_valid(items, lens, n) || ttl_ms < 0)
+        return SD_ERR_INVALID;
+    sd_list_clear(out);
+    rd_store *s = store_of(st);
+    int64_t now = sd_now_ms();
+    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args_i64(&a, ttl_ms > 0 ? expiry_after(now, ttl_ms) : 0);
+    /* No list is longer than INT64_MAX items: a larger bound bounds nothing. */
+    rd_args_i64(&a, max_len > (size_t)INT64_MAX ? 0 : (int64_t)max_len);
+    rd_args_str(&a, out != NULL ? "1" : "0");
+    for (size_t i = 0; i < n; i++)
+        rd_args_add(&a, items[i] != NULL ? items[i] : "", lens[i], false);
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_LIST_APPEND, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_list(r, out);
+    freeReplyObject(r);
+    return err;
+}
+
+static sd_err rd_list_get(sd_store *st, const char *ns, const char *id,
+                          int64_t renew_ttl_ms, sd_list *out)
+{
+    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
+        return SD_ERR_INVALID;
+    sd_list_clear(out);
+    rd_store *s = store_of(st);
+    int64_t now = sd_now_ms();
+    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_LIST_GET, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_list(r, out);
+    freeReplyObject(r);
+    return err;
+}
+
+static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
+                      size_t limit, sd_page *out)
+{
+    if (out == NULL || !name_ok(ns) || limit == 0)
+        return SD_ERR_INVALID;
+    sd_page_clear(out);
+    if (limit > RD_SCAN_MAX)
+        limit = RD_SCAN_MAX;
+    char *after = NULL;
+    sd_err err = rd_cursor_decode(cursor, &after);
+    if (err != SD_OK)
+        return err;
+    rd_store *s = store_of(st);
+    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms());
+    if (after != NULL)
+        rd_args_take(&a, after);
+    else
+        rd_args_str(&a, "");
+    rd_args_i64(&a, (int64_t)limit);
+    redisReply *r = NULL;
+    err = run(s, RD_SCRIPT_SCAN, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_page(r, limit, out);
+    freeReplyObject(r);
+    return err;
+}
+
+static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
+{
+    if (out == NULL || !name_ok(ns))
+        return SD_ERR_INVALID;
+    rd_store *s = store_of(st);
+    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms());
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_COUNT, &a, &r);
+    if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
+        err = rd_bad_reply("count");
+    if (err == SD_OK)
+        *out = r->integer;
+    freeReplyObject(r);
+    return err;
+}
+
+/* ---- clear ---- */
+
+/* True for the namespace indexes, which clear removes but does not count
+ * (records, rate-limit state and probes count, as in the memory store). */
+static bool is_index_key(const rd_store *s, const redisReply *k)
+{
+    return k->len >= s->prefix_len + 4 && memcmp(k->str, s->prefix, s->prefix_len) == 0 &&
+           (memcmp(k->str + s->prefix_len, "exp:", 4) == 0 ||
+            memcmp(k->str + s->prefix_len, "lex:", 4) == 0);
+}
+
+/* UNLINKs the keys of a SCAN batch that are (index true) or are not
+ * indexes, adding how many existed to *n. */
+static sd_err unlink_batch(rd_store *s, const redisReply *keys, bool index, int64_t *n)
+{
+    if (keys->elements > (size_t)INT_MAX - 1)
+        return SD_ERR_INTERNAL;
+    const char **argv = calloc(keys->elements + 1, sizeof *argv);
+    size_t *lens = calloc(keys->elements + 1, sizeof *lens);
+    sd_err err = SD_ERR_NOMEM;
+    if (argv == NULL || lens == NULL)
+        goto done;
+    argv[0] = "UNLINK";
+    lens[0] = 6;
+    int argc = 1;
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type == REDIS_REPLY_STRING && is_index_key(s, k) == index) {
+            argv[argc] = k->str;
+            lens[argc++] = k->len;
+        }
+    }
+    err = SD_OK;
+    if (argc > 1) {
+        redisReply *r = NULL;
+        err = rd_command(s->pool, argc, argv, lens, &r);
+        if (err == SD_OK && r->type != REDIS_REPLY_INTEGER)
+            err = rd_bad_reply("UNLINK");
+        if (err == SD_OK)
+            *n += r->integer;
+        freeReplyObject(r);
+    }
+done:
+    free(argv);
+    free(lens);
+    return err;
+}
+
+/* SCAN MATCH <prefix>* (glob characters of the prefix escaped) COUNT 500,
+ * each batch UNLINKed: only statusd's own keys, never FLUSHDB. Not one
+ * atomic step: a write racing with clear may survive it. */
+static sd_err rd_clear(sd_store *st, int64_t *deleted)
+{
+    rd_store *s = store_of(st);
+    sd_buf pat = SD_BUF_INIT;
+    for (const char *p = s->prefix; *p != '\0'; p++) {
+        if (strchr("*?[]\\", *p) != NULL)
+            sd_buf_putc(&pat, '\\');
+        sd_buf_putc(&pat, *p);
+    }
+    sd_buf_putc(&pat, '*');
+    if (!sd_buf_ok(&pat))
+        return SD_ERR_NOMEM;
+    char cursor[32] = "0";
+    int64_t records = 0, indexes = 0;
+    sd_err err;
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", pat.data, "COUNT", RD_CLEAR_BATCH};
+        size_t lens[] = {4, strlen(cursor), 5, pat.len, 5, strlen(RD_CLEAR_BATCH)};
+        redisReply *r = NULL;
+        err = rd_command(s->pool, 6, argv, lens, &r);
+        if (err != SD_OK)
+            break;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[0]->len >= sizeof cursor ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            err = rd_bad_reply("SCAN");
+        } else {
+            memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+            err = unlink_batch(s, r->element[1], false, &records);
+            if (err == SD_OK)
+                err = unlink_batch(s, r->element[1], true, &indexes);
+        }
+        freeReplyObject(r);
+    } while (err == SD_OK && strcmp(cursor, "0") != 0);
+    sd_buf_free(&pat);
+    if (err == SD_OK && deleted != NULL)
+        *deleted = records;
+    return err;
+}
+
+/* ---- rate limits ---- */
+
+static int64_t ns_to_ms_up(int64_t ns) { return (ns + NS_PER_MS - 1) / NS_PER_MS; }
+
+/*
+ * GCRA with the memory store's numbers (see mem_rate_check): emission
+ * interval T = period / limit in nanoseconds, burst limit * T, state the
+ * theoretical arrival time (TAT). The script does the one step that reads
+ * and writes the TAT, in exact decimal arithmetic (nanoseconds since the
+ * epoch pass 2^53), and answers whether the request passed and how far
+ * the TAT was ahead of now; the figures are worked out here from that.
+ */
+static sd_err rd_rate_check(sd_store *st, const char *key, int64_t limit,
+                            int64_t period_ms, sd_rate *out)
+{
+    if (out == NULL || !name_ok(key) || limit <= 0 || period_ms <= 0 ||
+        period_ms > RD_RATE_MAX_PERIOD_MS || limit > period_ms * NS_PER_MS)
+        return SD_ERR_INVALID;
+    int64_t interval = period_ms * NS_PER_MS / limit;
+    int64_t burst = interval * limit;
+    *out = (sd_rate){.limit = limit};
+    rd_store *s = store_of(st);
+    rd_args a = rd_args_script("1");
+    rd_args_take(&a, rd_key_own(s->prefix, "rl:", key, true));
+    rd_args_i64(&a, sd_now_ms() * NS_PER_MS);
+    rd_args_i64(&a, interval);
+    rd_args_i64(&a, burst - interval);
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_RATE, &a, &r);
+    int64_t ahead = 0;
+    if (err == SD_OK &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+         r->element[0]->type != REDIS_REPLY_INTEGER ||
+         !rd_reply_i64(r->element[1], 0, INT64_MAX / 2, &ahead)))
+        err = rd_bad_reply("rate");
+    if (err == SD_OK && r->element[0]->integer == 0) {
+        out->reset_ms = ns_to_ms_up(ahead);
+        out->retry_after_ms = ns_to_ms_up(ahead + interval - burst);
+    } else if (err == SD_OK) {
+        out->allowed = true;
+        out->remaining = (burst - (ahead + interval)) / interval;
+        out->reset_ms = ns_to_ms_up(ahead + interval);
+    }
+    freeReplyObject(r);
+    return err;
+}
+
+/* ---- health ---- */
+
+/* One command of the probe, expecting a reply of type want (and, when
+ * text is given, exactly that text). */
+static sd_err probe_step(rd_store *s, int argc, const char **argv, const size_t *lens,
+                         int want, const char *text)
+{
+    redisReply *r = NULL;
+    sd_err err = rd_command(s->pool, argc, argv, lens, &r);
+    if (err == SD_OK &&
+        (r->type != want || (want == REDIS_REPLY_INTEGER && r->integer != 1) ||
+         (text != NULL && (r->len != strlen(text) || memcmp(r->str, text, r->len) != 0))))
+        err = SD_ERR_INTERNAL;
+    freeReplyObject(r);
+    return err;
+}
+
+/* SET (with a short expiry, in case a later step fails), GET and DEL of
+ * a probe key with a fresh name, each its own round trip. */
+static sd_err rd_ping(sd_store *st)
+{
+    rd_store *s = store_of(st);
+    char id[SD_UUID_LEN + 1];
+    sd_uuid_new(id);
+    char *key = rd_key_own(s->prefix, "probe:", id, false);
+    if (key == NULL)
+        return SD_ERR_NOMEM;
+    size_t klen = strlen(key);
+    const char *set[] = {"SET", key, id, "PX", RD_PROBE_TTL_MS};
+    size_t set_lens[] = {3, klen, SD_UUID_LEN, 2, strlen(RD_PROBE_TTL_MS)};
+    const char *get[] = {"GET", key}, *del[] = {"DEL", key};
+    size_t get_lens[] = {3, klen}, del_lens[] = {3, klen};
+    sd_err err = probe_step(s, 5, set, set_lens, REDIS_REPLY_STATUS, "OK");
+    if (err == SD_OK)
+        err = probe_step(s, 2, get, get_lens, REDIS_REPLY_STRING, id);
+    if (err == SD_OK)
+        err = probe_step(s, 2, del, del_lens, REDIS_REPLY_INTEGER, NULL);
+    free(key);
+    return err;
+}
+
+static void rd_info(sd_store *st, sd_store_info *out)
+{
+    out->backend = "redis";
+    rd_pool_url(store_of(st)->pool, out->url, sizeof out->url);
+}
+
+static void rd_free(sd_store *st)
+{
+    rd_store *s = store_of(st);
+    rd_pool_free(s->pool);
+    free(s->prefix);
+    free(s);
+}
+
+static const sd_store_ops rd_ops = {
+    .name = "redis",
+    .get = rd_get,
+    .update = rd_update,
+    .del = rd_del,
+    .list_append = rd_list_append,
+    .list_get = rd_list_get,
+    .scan = rd_scan,
+    .count = rd_count,
+    .clear = rd_clear,
+    .rate_check = rd_rate_check,
+    .ping = rd_ping,
+    .info = rd_info,
+    .free = rd_free,
+};
+
+/*
+ * Every statusd key has a TTL, so under memory pressure any volatile-*
+ * policy evicts live job state first, and allkeys-* evicts it too: only
+ * noeviction turns pressure into refused writes (503s) instead of lost
+ * jobs. A server that does not allow CONFIG GET is only noted.
+ */
+static void warn_if_evicting(rd_pool *pool)
+{
+    const char *argv[] = {"CONFIG", "GET", "maxmemory-policy"};
+    size_t lens[] = {6, 3, 16};
+    redisReply *r = NULL;
+    if (rd_command(pool, 3, argv, lens, &r) != SD_OK || r == NULL ||
+        r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        sd_info("redis: cannot read maxmemory-policy; make sure it is noeviction");
+    } else if (strcmp(r->element[1]->str, "noeviction") != 0) {
+        sd_warn("WARNING: redis maxmemory-policy is %s: under memory pressure Redis "
+                "will evict statusd's keys (live jobs, sessions) instead of refusing "
+                "writes; set maxmemory-policy noeviction", r->element[1]->str);
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+}
+
+sd_store *sd_redis_store_new(const sd_redis_opts *opts, char *err, size_t errlen)
+{
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (opts == NULL || !name_ok(opts->prefix)) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "redis: a non-empty key prefix is required");
+        return NULL;
+    }
+    rd_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->prefix = strdup(opts->prefix)) == NULL) {
+        free(s);
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "redis: out of memory");
+        return NULL;
+    }
+    s->prefix_len = strlen(s->prefix);
+    s->base.ops = &rd_ops;
+    s->pool = rd_pool_new(opts, err, errlen);
+    if (s->pool == NULL || rd_pool_check(s->pool, err, errlen) != SD_OK) {
+        rd_free(&s->base);
+        return NULL;
+    }
+    warn_if_evicting(s->pool);
+    return &s->base;
+}

@@ -1,0 +1,93 @@
+#ifndef STATUSD_STORE_REDIS_CMD_H
+#define STATUSD_STORE_REDIS_CMD_H
+
+/*
+ * How the Redis store's operations are spelled on the wire: argument
+ * lists for commands and scripts, key names, and the decoding of script
+ * replies into the caller-owned results of statusd/store.h. It sends
+ * nothing; redis.c runs what it builds through redis_conn.h.
+ *
+ * Keys (all under the store's prefix):
+ *   <prefix>{<ns>:<id>}   a record (hash or list); the hash tag keeps a
+ *                         record's key in one slot; ':' and '%' of ns are
+ *                         percent-encoded so no two (ns, id) pairs meet
+ *   <prefix>exp:<ns>      sorted set: ids scored by expiry (+inf: none)
+ *   <prefix>lex:<ns>      sorted set: the same ids, score 0, byte order
+ *   <prefix>rl:{<key>}    rate-limit state (the GCRA TAT, nanoseconds)
+ *   <prefix>probe:<uuid>  the health probe
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "statusd/store.h"
+
+/* The arguments of one command, built by appends that never fail loudly:
+ * a failed allocation marks the list failed, which the caller checks once
+ * before sending. Strings marked own are freed with the list. */
+typedef struct rd_args {
+    const char **v;
+    size_t *len;
+    bool *own;
+    size_t n, cap;
+    bool failed;
+} rd_args;
+
+/* A list for a script with nkeys (text) keys: two empty slots for
+ * EVALSHA and the digest (rd_script fills them), then the key count. */
+rd_args rd_args_script(const char *nkeys);
+/* Appends p[0..len); own: the list frees p (also when appending fails). */
+void rd_args_add(rd_args *a, const char *p, size_t len, bool own);
+void rd_args_str(rd_args *a, const char *s);
+/* Appends and takes s; a NULL s (a failed allocation) fails the list. */
+void rd_args_take(rd_args *a, char *s);
+void rd_args_i64(rd_args *a, int64_t v);
+void rd_args_free(rd_args *a);
+
+/* KEYS record, exp index, lex index; ARGV id, now: the start of every
+ * script on one record. */
+rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now);
+/* KEYS exp index, lex index; ARGV now, record key prefix: the start of
+ * the scripts over a namespace. */
+rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now);
+
+/* Key names, newly allocated (the caller frees), NULL on NOMEM.
+ * rd_key_record with id NULL gives the prefix of the namespace's record
+ * keys ("<prefix>{<ns>:"). rd_key_own gives <prefix><kind><name>, name in
+ * braces when braced. */
+char *rd_key_record(const char *prefix, const char *ns, const char *id);
+char *rd_key_index(const char *prefix, const char *kind, const char *ns);
+char *rd_key_own(const char *prefix, const char *kind, const char *name, bool braced);
+
+/* Logs a reply of an unexpected shape; returns SD_ERR_INTERNAL. */
+sd_err rd_bad_reply(const char *what);
+/* A string reply holding a whole decimal in [min, max]. */
+bool rd_reply_i64(const redisReply *e, int64_t min, int64_t max, int64_t *out);
+
+/* Script replies {code} or {code, expiry, ...}. The result is the code's
+ * error (SD_OK, SD_ERR_NOT_FOUND, _EXISTS, _CONFLICT, _INVALID), with the
+ * record or list in the empty *out when out is given and the reply
+ * carries one; SD_ERR_NOMEM or SD_ERR_INTERNAL (bad shape) leave *out
+ * empty. rd_reply_record: {code, expiry, name, value, ...};
+ * rd_reply_list: {code, expiry, item, ...}. */
+sd_err rd_reply_record(const redisReply *r, sd_record *out);
+sd_err rd_reply_list(const redisReply *r, sd_list *out);
+
+/*
+ * Listing. A cursor is the last id of the previous page, hex-encoded,
+ * exactly as in the memory store; a page is the `limit` smallest live ids
+ * greater than it in byte order (ZRANGEBYLEX on the lex index), so an id
+ * live for the whole listing is returned once whatever else comes and
+ * goes.
+ */
+/* The id a cursor stands for (caller frees), NULL for the first page.
+ * SD_ERR_INVALID unless it is lower-case hex of a non-empty NUL-free id. */
+sd_err rd_cursor_decode(const char *cursor, char **id);
+/* The scan reply {more, id, ...} (at most limit ids) into the empty
+ * *out, with the cursor of the next page when more is 1. */
+sd_err rd_reply_page(const redisReply *r, size_t limit, sd_page *out);
+
+#endif

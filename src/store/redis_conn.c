@@ -1,0 +1,505 @@
+/*
+ * Connections of the Redis store (see redis_conn.h).
+ *
+ * Design. Each thread that calls the store gets its own rd_conn, kept in
+ * thread-local state (a pthread key of the pool) so the command path
+ * takes no lock; the pool's registry of conns, under a mutex, is touched
+ * only when a thread first calls and when it exits (the key's destructor
+ * frees its conn) so that rd_pool_free can free the conns of threads
+ * still alive, such as the main thread.
+ *
+ * Timeouts. Every context is opened with redisConnectWithTimeout and
+ * then given the same timeout for commands with redisSetTimeout. A
+ * context that fails is freed and never reconnected in place:
+ * redisReconnect in hiredis 0.14 reconnects without the command timeout,
+ * and a server that stopped answering would then block the thread for
+ * good. A call thus waits at most about one timeout per round trip, plus
+ * the connect timeout when it has to connect.
+ *
+ * Backoff. After a failed connect, a thread's calls fail at once with
+ * SD_ERR_UNAVAILABLE until its backoff passes (50 ms, doubling up to
+ * 2 s, reset by a successful connect), so an outage costs each request a
+ * fast 503 rather than a connect attempt.
+ */
+#include "redis_conn.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "statusd/log.h"
+#include "statusd/util.h"
+
+#define RD_BACKOFF_FIRST_MS 50
+#define RD_BACKOFF_MAX_MS 2000
+#define RD_TIMEOUT_MAX_MS (3600LL * 1000)
+#define RD_SHA_LEN 40
+
+typedef struct rd_conn {
+    struct rd_conn *prev, *next;   /* the pool's registry, under its lock */
+    rd_pool *pool;
+    redisContext *ctx;             /* NULL until (re)connected */
+    int64_t backoff_ms;            /* 0 unless the last connect failed */
+    int64_t retry_at_ms;           /* monotonic; no connect before it */
+} rd_conn;
+
+struct rd_pool {
+    char *host;
+    int port;
+    int db;
+    char *username;                /* NULL: AUTH with the password only */
+    char *password;                /* NULL: no AUTH */
+    struct timeval timeout;
+    pthread_key_t key;             /* this thread's rd_conn */
+    pthread_mutex_t lock;          /* guards conns */
+    rd_conn *conns;
+    char *text[RD_SCRIPT_N];
+    char sha[RD_SCRIPT_N][RD_SHA_LEN + 1];   /* set by rd_pool_check */
+};
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- error replies ---- */
+
+/* Server states in which the store cannot answer now; a warning names
+ * the class, never the command's data. */
+static const char *const unavailable_codes[] = {
+    "LOADING", "OOM", "READONLY", "MISCONF", "BUSY", "MASTERDOWN",
+    "NOAUTH", "WRONGPASS", "NOPERM",
+};
+
+/* The first word of an error reply ("NOSCRIPT") into code. */
+static void reply_code(const redisReply *r, char *code, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap && n < r->len && r->str[n] != ' ' && r->str[n] != '\0')
+        n++;
+    memcpy(code, r->str, n);
+    code[n] = '\0';
+}
+
+static bool is_error(const redisReply *r, const char *code)
+{
+    if (r->type != REDIS_REPLY_ERROR)
+        return false;
+    char c[32];
+    reply_code(r, c, sizeof c);
+    return code == NULL || strcmp(c, code) == 0;
+}
+
+/* The store's error for an error reply. */
+static sd_err reply_error(const redisReply *r, const char *what)
+{
+    char code[32];
+    reply_code(r, code, sizeof code);
+    for (size_t i = 0; i < sizeof unavailable_codes / sizeof *unavailable_codes; i++) {
+        if (strcmp(code, unavailable_codes[i]) == 0) {
+            sd_warn("redis store: %s: server answered %s; store unavailable", what, code);
+            return SD_ERR_UNAVAILABLE;
+        }
+    }
+    /* Anything else is a bug on one side; the message comes from the
+     * server or a script and carries no record data. */
+    sd_warn("redis store: %s: unexpected error reply: %.160s", what, r->str);
+    return SD_ERR_INTERNAL;
+}
+
+/* ---- opening connections ---- */
+
+/* One command of the connection set-up (AUTH, SELECT) on a fresh
+ * context, expecting anything but an error. */
+static sd_err setup_call(redisContext *c, int argc, const char **argv,
+                         const size_t *lens, char *why, size_t whylen)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, lens);
+    if (r == NULL) {
+        say(why, whylen, "%s failed: %s", argv[0], c->errstr);
+        return c->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
+    }
+    sd_err err = SD_OK;
+    if (r->type == REDIS_REPLY_ERROR) {
+        char code[32];
+        reply_code(r, code, sizeof code);
+        say(why, whylen, "%s refused (%s)", argv[0], code);
+        err = SD_ERR_UNAVAILABLE;
+    }
+    freeReplyObject(r);
+    return err;
+}
+
+/* A fresh context with the command timeout set, authenticated and on
+ * the pool's database, in *out; why gets the reason on failure. */
+static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    redisContext *c = redisConnectWithTimeout(p->host, p->port, p->timeout);
+    if (c == NULL) {
+        say(why, whylen, "out of memory");
+        return SD_ERR_NOMEM;
+    }
+    if (c->err != 0) {
+        say(why, whylen, "cannot connect to %s:%d: %s", p->host, p->port, c->errstr);
+        redisFree(c);
+        return SD_ERR_UNAVAILABLE;
+    }
+    if (redisSetTimeout(c, p->timeout) != REDIS_OK) {
+        say(why, whylen, "cannot set the command timeout: %s", c->errstr);
+        redisFree(c);
+        return SD_ERR_UNAVAILABLE;
+    }
+    sd_err err = SD_OK;
+    if (p->password != NULL) {
+        const char *argv[3] = {"AUTH"};
+        size_t lens[3] = {4};
+        int argc = 1;
+        if (p->username != NULL) {
+            argv[argc] = p->username;
+            lens[argc++] = strlen(p->username);
+        }
+        argv[argc] = p->password;
+        lens[argc++] = strlen(p->password);
+        err = setup_call(c, argc, argv, lens, why, whylen);
+    }
+    if (err == SD_OK && p->db != 0) {
+        char db[16];
+        int n = snprintf(db, sizeof db, "%d", p->db);
+        const char *argv[2] = {"SELECT", db};
+        size_t lens[2] = {6, (size_t)n};
+        err = setup_call(c, 2, argv, lens, why, whylen);
+    }
+    if (err != SD_OK) {
+        redisFree(c);
+        return err;
+    }
+    *out = c;
+    return SD_OK;
+}
+
+/* ---- per-thread connections ---- */
+
+static void conn_unlink_locked(rd_pool *p, rd_conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        p->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+}
+
+/* The key's destructor: a thread that used the pool exits. */
+static void conn_destroy(void *arg)
+{
+    rd_conn *c = arg;
+    rd_pool *p = c->pool;
+    pthread_mutex_lock(&p->lock);
+    conn_unlink_locked(p, c);
+    pthread_mutex_unlock(&p->lock);
+    if (c->ctx != NULL)
+        redisFree(c->ctx);
+    free(c);
+}
+
+/* The calling thread's conn, registered on first use; NULL on NOMEM. */
+static rd_conn *conn_mine(rd_pool *p)
+{
+    rd_conn *c = pthread_getspecific(p->key);
+    if (c != NULL)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->pool = p;
+    if (pthread_setspecific(p->key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_lock(&p->lock);
+    c->next = p->conns;
+    if (p->conns != NULL)
+        p->conns->prev = c;
+    p->conns = c;
+    pthread_mutex_unlock(&p->lock);
+    return c;
+}
+
+/* The calling thread's conn with an open context, connecting when it has
+ * none and its backoff allows. warn: log the first failure of a streak
+ * (calls on the request path; store creation reports its own). */
+static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t whylen)
+{
+    rd_conn *c = conn_mine(p);
+    if (c == NULL) {
+        say(why, whylen, "out of memory");
+        return SD_ERR_NOMEM;
+    }
+    if (c->ctx == NULL) {
+        if (c->backoff_ms > 0 && sd_mono_ms() < c->retry_at_ms) {
+            say(why, whylen, "not connected (retrying after a backoff)");
+            return SD_ERR_UNAVAILABLE;
+        }
+        sd_err err = conn_open(p, &c->ctx, why, whylen);
+        if (err != SD_OK) {
+            if (warn && c->backoff_ms == 0)
+                sd_warn("redis store: %s; retrying with backoff", why);
+            c->backoff_ms = c->backoff_ms == 0 ? RD_BACKOFF_FIRST_MS
+                            : c->backoff_ms * 2 > RD_BACKOFF_MAX_MS ? RD_BACKOFF_MAX_MS
+                            : c->backoff_ms * 2;
+            c->retry_at_ms = sd_mono_ms() + c->backoff_ms;
+            return err;
+        }
+        if (c->backoff_ms > 0)
+            sd_info("redis store: connected again to %s:%d", p->host, p->port);
+        c->backoff_ms = 0;
+    }
+    *out = c;
+    return SD_OK;
+}
+
+/* The transport channel: sends one command and reads its reply. SD_OK
+ * with the reply, which may be an error reply; on failure the context is
+ * freed (the next call opens a fresh one) and *out is NULL. */
+static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *lens,
+                        redisReply **out)
+{
+    *out = redisCommandArgv(c->ctx, argc, argv, lens);
+    if (*out != NULL)
+        return SD_OK;
+    sd_err err = c->ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
+    sd_warn("redis store: %s: connection dropped: %s", argv[0], c->ctx->errstr);
+    redisFree(c->ctx);
+    c->ctx = NULL;
+    return err;
+}
+
+/* SCRIPT LOAD of script id on c; SD_ERR_INTERNAL when the server's
+ * digest is not the one the pool has (or, with sha NULL, stores it). */
+static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
+{
+    const char *argv[3] = {"SCRIPT", "LOAD", p->text[id]};
+    size_t lens[3] = {6, 4, strlen(p->text[id])};
+    redisReply *r = NULL;
+    sd_err err = conn_send(c, 3, argv, lens, &r);
+    if (err != SD_OK)
+        return err;
+    if (r->type == REDIS_REPLY_ERROR) {
+        err = reply_error(r, "SCRIPT LOAD");
+    } else if (r->type != REDIS_REPLY_STRING || r->len != RD_SHA_LEN) {
+        err = SD_ERR_INTERNAL;
+    } else if (sha != NULL) {
+        memcpy(sha, r->str, RD_SHA_LEN + 1);
+    } else if (memcmp(r->str, p->sha[id], RD_SHA_LEN) != 0) {
+        sd_error("redis store: script %s has a new digest", rd_script_name(id));
+        err = SD_ERR_INTERNAL;
+    }
+    freeReplyObject(r);
+    return err;
+}
+
+/* ---- commands ---- */
+
+sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
+                  redisReply **out)
+{
+    *out = NULL;
+    rd_conn *c = NULL;
+    char why[256];
+    sd_err err = conn_ready(p, &c, true, why, sizeof why);
+    if (err != SD_OK)
+        return err;
+    redisReply *r = NULL;
+    err = conn_send(c, argc, argv, lens, &r);
+    if (err != SD_OK)
+        return err;
+    if (r->type == REDIS_REPLY_ERROR) {
+        err = reply_error(r, argv[0]);
+        freeReplyObject(r);
+        return err;
+    }
+    *out = r;
+    return SD_OK;
+}
+
+sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
+                 size_t *lens, redisReply **out)
+{
+    *out = NULL;
+    if ((unsigned)id >= RD_SCRIPT_N || argc < 3)
+        return SD_ERR_INTERNAL;
+    argv[0] = "EVALSHA";
+    lens[0] = 7;
+    argv[1] = p->sha[id];
+    lens[1] = RD_SHA_LEN;
+    rd_conn *c = NULL;
+    char why[256];
+    sd_err err = conn_ready(p, &c, true, why, sizeof why);
+    if (err != SD_OK)
+        return err;
+    redisReply *r = NULL;
+    err = conn_send(c, argc, argv, lens, &r);
+    if (err == SD_OK && is_error(r, "NOSCRIPT")) {
+        /* The server restarted or flushed its scripts: load it again. */
+        freeReplyObject(r);
+        r = NULL;
+        err = script_load(p, c, id, NULL);
+        if (err == SD_OK)
+            err = conn_send(c, argc, argv, lens, &r);
+    }
+    if (err != SD_OK)
+        return err;
+    if (r->type == REDIS_REPLY_ERROR) {
+        err = reply_error(r, rd_script_name(id));
+        freeReplyObject(r);
+        return err;
+    }
+    *out = r;
+    return SD_OK;
+}
+
+/* ---- the pool ---- */
+
+static void secret_free(char *s)
+{
+    if (s != NULL) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void pool_strings_free(rd_pool *p)
+{
+    free(p->host);
+    free(p->username);
+    secret_free(p->password);
+    for (size_t i = 0; i < RD_SCRIPT_N; i++)
+        free(p->text[i]);
+}
+
+rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen)
+{
+    if (opts == NULL || opts->host == NULL || opts->host[0] == '\0') {
+        say(err, errlen, "redis: no host given");
+        return NULL;
+    }
+    if (opts->port <= 0 || opts->port > 65535 || opts->db < 0 ||
+        opts->timeout_ms <= 0 || opts->timeout_ms > RD_TIMEOUT_MAX_MS) {
+        say(err, errlen, "redis: port, db or timeout out of range");
+        return NULL;
+    }
+    rd_pool *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        goto nomem;
+    p->port = opts->port;
+    p->db = opts->db;
+    p->timeout.tv_sec = (time_t)(opts->timeout_ms / 1000);
+    p->timeout.tv_usec = (suseconds_t)(opts->timeout_ms % 1000 * 1000);
+    p->host = strdup(opts->host);
+    bool ok = p->host != NULL;
+    if (ok && opts->password != NULL && opts->password[0] != '\0') {
+        ok = (p->password = strdup(opts->password)) != NULL;
+        if (ok && opts->username != NULL && opts->username[0] != '\0')
+            ok = (p->username = strdup(opts->username)) != NULL;
+    }
+    for (size_t i = 0; ok && i < RD_SCRIPT_N; i++)
+        ok = (p->text[i] = rd_script_text((rd_script_id)i)) != NULL;
+    if (!ok)
+        goto fail_strings;
+    if (pthread_mutex_init(&p->lock, NULL) != 0)
+        goto fail_strings;
+    if (pthread_key_create(&p->key, conn_destroy) != 0) {
+        pthread_mutex_destroy(&p->lock);
+        goto fail_strings;
+    }
+    return p;
+
+fail_strings:
+    pool_strings_free(p);
+    free(p);
+nomem:
+    say(err, errlen, "redis: out of memory or threads");
+    return NULL;
+}
+
+sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
+{
+    rd_conn *c = NULL;
+    char why[256];
+    sd_err e = conn_ready(p, &c, false, why, sizeof why);
+    if (e != SD_OK) {
+        say(err, errlen, "redis: %s", why);
+        return e;
+    }
+    const char *argv[1] = {"PING"};
+    size_t lens[1] = {4};
+    redisReply *r = NULL;
+    e = conn_send(c, 1, argv, lens, &r);
+    if (e == SD_OK && r->type == REDIS_REPLY_ERROR) {
+        reply_code(r, why, sizeof why);
+        e = SD_ERR_UNAVAILABLE;
+    } else if (e != SD_OK) {
+        snprintf(why, sizeof why, "connection lost");
+    }
+    freeReplyObject(r);
+    if (e != SD_OK) {
+        say(err, errlen, "redis: PING to %s:%d failed (%s)", p->host, p->port, why);
+        return e;
+    }
+    for (size_t i = 0; i < RD_SCRIPT_N; i++) {
+        /* The connection may have dropped on a failed load. */
+        e = conn_ready(p, &c, false, why, sizeof why);
+        if (e == SD_OK)
+            e = script_load(p, c, (rd_script_id)i, p->sha[i]);
+        if (e != SD_OK) {
+            say(err, errlen, "redis: cannot load script %s (%s)",
+                rd_script_name((rd_script_id)i), sd_err_name(e));
+            return e;
+        }
+    }
+    return SD_OK;
+}
+
+void rd_pool_free(rd_pool *p)
+{
+    if (p == NULL)
+        return;
+    /* After the key is gone no destructor runs; free every conn here. */
+    pthread_key_delete(p->key);
+    pthread_mutex_lock(&p->lock);
+    rd_conn *c = p->conns;
+    p->conns = NULL;
+    pthread_mutex_unlock(&p->lock);
+    while (c != NULL) {
+        rd_conn *next = c->next;
+        if (c->ctx != NULL)
+            redisFree(c->ctx);
+        free(c);
+        c = next;
+    }
+    pthread_mutex_destroy(&p->lock);
+    pool_strings_free(p);
+    free(p);
+}
+
+void rd_pool_url(const rd_pool *p, char *out, size_t cap)
+{
+    bool v6 = strchr(p->host, ':') != NULL;
+    snprintf(out, cap, "redis://%s%s%s%s%s:%d/%d",
+             p->username != NULL ? p->username : "",
+             p->password != NULL ? ":***@" : "",
+             v6 ? "[" : "", p->host, v6 ? "]" : "", p->port, p->db);
+}

@@ -1,0 +1,63 @@
+#ifndef STATUSD_STORE_REDIS_CONN_H
+#define STATUSD_STORE_REDIS_CONN_H
+
+/*
+ * The connections of the Redis store: one hiredis context per calling
+ * thread (a context is not thread-safe), opened lazily, each with the
+ * store's timeout as connect and command timeout, authenticated and on
+ * the configured database. It knows nothing of records; redis.c does.
+ *
+ * Errors come back on two channels that never mix: the transport (the
+ * context failed: it is freed and the thread's next call opens a fresh
+ * one, after a capped exponential backoff when opening failed) and error
+ * replies the server sent (mapped to the store's errors by class).
+ *
+ * The process must ignore SIGPIPE (statusd's main does): hiredis writes
+ * with write(2), and a write to a connection the server closed would
+ * otherwise kill the process instead of failing with EPIPE.
+ */
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "statusd/store.h"
+#include "redis_scripts.h"
+
+typedef struct rd_pool rd_pool;
+
+/* A pool for the server opts names, with no connection yet. Copies what
+ * it keeps of opts. NULL with a reason in err (never the password) for
+ * bad options or on allocation failure. */
+rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen);
+
+/* Opens the calling thread's connection, checks it with PING and loads
+ * every script. Call once, before the pool is shared. On failure err gets
+ * a one-line reason without the password. */
+sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen);
+
+/* Frees every connection (of threads still alive too) and the pool. No
+ * other thread may be using the pool or exiting while this runs. */
+void rd_pool_free(rd_pool *p);
+
+/* Sends one command on the calling thread's connection. SD_OK with a
+ * reply that is not an error reply (the caller frees it with
+ * freeReplyObject); otherwise *out is NULL and the result is
+ * SD_ERR_UNAVAILABLE (no connection, transport failure or timeout, or a
+ * server state such as LOADING, OOM, READONLY), SD_ERR_NOMEM, or
+ * SD_ERR_INTERNAL for an unexpected error reply. */
+sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
+                  redisReply **out);
+
+/* Runs a script with EVALSHA, loading it again and retrying once when
+ * the server no longer has it (NOSCRIPT). argv/lens hold argc entries of
+ * which the first three are the callee's (EVALSHA, the digest, and the
+ * key count, which the caller puts in argv[2]). Results as rd_command. */
+sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
+                 size_t *lens, redisReply **out);
+
+/* "redis://[user]:***@host:port/db" (the password masked) or
+ * "redis://host:port/db" into out. */
+void rd_pool_url(const rd_pool *p, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,206 @@
+/* Clocks, time formatting, ids, number parsing and the growable buffer. */
+#include "statusd/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uuid/uuid.h>
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sd_now_ms(void) { return clock_ms(CLOCK_REALTIME); }
+int64_t sd_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
+static void put_digits(char *dst, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        dst[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+void sd_format_time(int64_t epoch_ms, char out[SD_TIME_LEN])
+{
+    static const char zero[SD_TIME_LEN] = "1970-01-01T00:00:00.000Z";
+    memcpy(out, zero, SD_TIME_LEN);
+    if (epoch_ms < 0)
+        return;
+    time_t secs = (time_t)(epoch_ms / 1000);
+    struct tm tm;
+    if (gmtime_r(&secs, &tm) == NULL || tm.tm_year + 1900 > 9999)
+        return;
+    put_digits(out, (unsigned)(tm.tm_year + 1900), 4);
+    put_digits(out + 5, (unsigned)(tm.tm_mon + 1), 2);
+    put_digits(out + 8, (unsigned)tm.tm_mday, 2);
+    put_digits(out + 11, (unsigned)tm.tm_hour, 2);
+    put_digits(out + 14, (unsigned)tm.tm_min, 2);
+    put_digits(out + 17, (unsigned)tm.tm_sec, 2);
+    put_digits(out + 20, (unsigned)(epoch_ms % 1000), 3);
+}
+
+void sd_uuid_new(char out[SD_UUID_LEN + 1])
+{
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+bool sd_uuid_valid(const char *s, size_t len)
+{
+    if (s == NULL || len != SD_UUID_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return SD_ERR_INVALID;
+    /* strtoll accepts leading space and a '+'; a config value should not. */
+    if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+        return SD_ERR_INVALID;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return SD_ERR_INVALID;
+    if (v < min || v > max)
+        return SD_ERR_INVALID;
+    *out = (int64_t)v;
+    return SD_OK;
+}
+
+bool sd_sleep_ms_unless(int64_t ms, const volatile int *stop)
+{
+    int64_t end = sd_mono_ms() + ms;
+    for (;;) {
+        if (stop != NULL && *stop)
+            return true;
+        int64_t left = end - sd_mono_ms();
+        if (left <= 0)
+            return false;
+        int64_t step = left < 5 ? left : 5;
+        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- sd_buf ---- */
+
+static bool buf_reserve(sd_buf *b, size_t extra)
+{
+    if (b->failed)
+        return false;
+    if (extra > SIZE_MAX - b->len - 1) {
+        b->failed = true;
+        return false;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+void sd_buf_append(sd_buf *b, const void *p, size_t n)
+{
+    if (!buf_reserve(b, n))
+        return;
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sd_buf_puts(sd_buf *b, const char *s) { sd_buf_append(b, s, strlen(s)); }
+
+void sd_buf_putc(sd_buf *b, char c) { sd_buf_append(b, &c, 1); }
+
+void sd_buf_printf(sd_buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        sd_buf_append(b, small, (size_t)n);
+        return;
+    }
+    if (!buf_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sd_buf_reset(sd_buf *b)
+{
+    b->len = 0;
+    b->failed = false;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+void sd_buf_free(sd_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->failed = false;
+}
+
+char *sd_buf_steal(sd_buf *b, size_t *len_out)
+{
+    if (b->failed) {
+        sd_buf_free(b);
+        return NULL;
+    }
+    if (b->data == NULL && !buf_reserve(b, 0)) {
+        sd_buf_free(b);
+        return NULL;
+    }
+    char *p = b->data;
+    if (b->len == 0)
+        p[0] = '\0';
+    if (len_out != NULL)
+        *len_out = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

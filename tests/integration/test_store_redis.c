@@ -1,0 +1,913 @@
+/*
+ * The Redis store against a real redis-server: the shared store contract,
+ * then what only the Redis store has: its keys and TTLs on the server,
+ * one round trip per poll, script reloading, what clear leaves alone,
+ * self-repairing indexes, faults (a stopped, a killed and a restarted
+ * server, a backoff after failed connects, a server refusing writes),
+ * one connection per thread, authentication and options.
+ *
+ * One server runs for the whole group; the fault and password tests run
+ * their own. The only upper bound on elapsed time is the one the command
+ * timeout exists for (a stopped server answers within it).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+
+#include "statusd/store.h"
+#include "statusd/util.h"
+#include "proc.h"
+#include "redis_server.h"
+#include "store_contract.h"
+
+#define WAIT_LIMIT_MS 10000
+#define STORE_TIMEOUT_MS 2000
+#define FAULT_TIMEOUT_MS 500
+#define MAX_TESTS 128
+
+static test_redis group_server;
+static unsigned prefix_serial;
+
+typedef struct fixture {
+    test_redis own;           /* a private server, when the test needs one */
+    test_redis *server;       /* the server the test uses */
+    sd_store *store;
+    redisContext *raw;        /* a plain connection to look at the server */
+    char prefix[64];
+} fixture;
+
+/* ---- helpers ---- */
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        continue;
+}
+
+static sd_redis_opts opts_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
+{
+    return (sd_redis_opts){"127.0.0.1", (int)r->port, 0, NULL, r->password,
+                           timeout_ms, prefix};
+}
+
+static sd_store *store_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
+{
+    sd_redis_opts o = opts_for(r, prefix, timeout_ms);
+    char err[256];
+    sd_store *s = sd_redis_store_new(&o, err, sizeof err);
+    if (s == NULL)
+        fprintf(stderr, "sd_redis_store_new: %s\n", err);
+    return s;
+}
+
+static sd_store *make_redis_store(void *arg)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "sdc:%u:", prefix_serial++);
+    return store_for(arg, prefix, STORE_TIMEOUT_MS);
+}
+
+static redisContext *raw_connect(const test_redis *r)
+{
+    redisContext *c = test_redis_connect(r);
+    assert_non_null(c);
+    return c;
+}
+
+/* One command on the raw connection; the caller frees the reply. */
+static redisReply *raw_cmd(redisContext *c, int argc, const char *const *argv)
+{
+    size_t lens[16];
+    assert_true(argc <= 16);
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *r = redisCommandArgv(c, argc, (const char **)argv, lens);
+    assert_non_null(r);
+    return r;
+}
+
+#define RAW(c, ...) \
+    raw_cmd((c), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+            (const char *const[]){__VA_ARGS__})
+
+static long long raw_int(redisReply *r)
+{
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static void raw_ok(redisReply *r)
+{
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+}
+
+/* A numeric field of an INFO section; fails the test when INFO does. */
+static long long info_number(redisContext *c, const char *section, const char *field)
+{
+    long long v = test_redis_info(c, section, field);
+    assert_true(v >= 0);
+    return v;
+}
+
+static long long evalsha_calls(redisContext *c)
+{
+    return info_number(c, "commandstats", "cmdstat_evalsha:calls=");
+}
+
+static char *key_of(const fixture *f, const char *rest)
+{
+    char *k = NULL;
+    assert_true(asprintf(&k, "%s%s", f->prefix, rest) > 0);
+    return k;
+}
+
+static sd_err put(sd_store *s, const char *ns, const char *id, const char *value,
+                  int64_t ttl_ms)
+{
+    sd_assign a = {"f", SD_ASSIGN_SET, value, strlen(value), 0};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms};
+    return sd_store_update(s, ns, id, &u, NULL);
+}
+
+static void assert_value(sd_store *s, const char *ns, const char *id, const char *want)
+{
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(s, ns, id, 0, &r), SD_OK);
+    const char *v = sd_record_get(&r, "f", NULL);
+    assert_non_null(v);
+    assert_string_equal(v, want);
+    sd_record_clear(&r);
+}
+
+/* Polls get until it answers SD_OK (after an outage); fails after the
+ * long deadline. */
+static void assert_recovers(sd_store *s, const char *ns, const char *id)
+{
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
+    sd_err err;
+    sd_record r = SD_RECORD_INIT;
+    while ((err = sd_store_get(s, ns, id, 0, &r)) != SD_OK && sd_mono_ms() < until)
+        sleep_ms(50);
+    sd_record_clear(&r);
+    assert_int_equal(err, SD_OK);
+}
+
+/* ---- fixtures ---- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    memset(&group_server, 0, sizeof group_server);
+    return test_redis_start(&group_server);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    test_redis_stop(&group_server);
+    return 0;
+}
+
+static int fixture_open(void **state, fixture *f, int64_t timeout_ms)
+{
+    snprintf(f->prefix, sizeof f->prefix, "sdt:%u:", prefix_serial++);
+    f->store = store_for(f->server, f->prefix, timeout_ms);
+    if (f->store == NULL) {
+        test_redis_stop(&f->own);
+        free(f);
+        return -1;
+    }
+    f->raw = raw_connect(f->server);
+    *state = f;
+    return 0;
+}
+
+/* A store with a fresh prefix on the group's server. */
+static int setup_store(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->server = &group_server;
+    return fixture_open(state, f, STORE_TIMEOUT_MS);
+}
+
+/* A private server (persistent when aof) and a store with a short
+ * timeout on it, for tests that stop or kill the server. */
+static int setup_own(void **state, bool aof, const char *password)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->own.appendonly = aof;
+    f->own.password = password;
+    if (test_redis_start(&f->own) != 0) {
+        free(f);
+        return -1;
+    }
+    f->server = &f->own;
+    return fixture_open(state, f, FAULT_TIMEOUT_MS);
+}
+
+static int setup_own_server(void **state) { return setup_own(state, false, NULL); }
+static int setup_own_aof_server(void **state) { return setup_own(state, true, NULL); }
+static int setup_own_password_server(void **state)
+{
+    return setup_own(state, false, "backoff-Pa55word");
+}
+
+static int teardown_store(void **state)
+{
+    fixture *f = *state;
+    if (f->own.pid > 0)
+        test_redis_kill(&f->own, SIGCONT);
+    if (f->store != NULL && f->server->pid > 0)
+        sd_store_clear(f->store, NULL);
+    sd_store_free(f->store);
+    if (f->raw != NULL)
+        redisFree(f->raw);
+    test_redis_stop(&f->own);
+    free(f);
+    return 0;
+}
+
+/* ---- keys on the server ---- */
+
+static void test_keys_carry_prefix_and_expiry(void **state)
+{
+    fixture *f = *state;
+    raw_ok(RAW(f->raw, "FLUSHDB"));
+    assert_int_equal(put(f->store, "job", "r1", "v", 60000), SD_OK);
+    const char *items[] = {"m1"};
+    size_t lens[] = {2};
+    assert_int_equal(sd_store_list_append(f->store, "chat", "u1", items, lens, 1, 10,
+                                          30000, NULL), SD_OK);
+    sd_rate rate;
+    assert_int_equal(sd_store_rate_check(f->store, "user:1", 5, 60000, &rate), SD_OK);
+
+    static const char *const expiring[] = {"{job:r1}", "{chat:u1}", "rl:{user:1}"};
+    for (size_t i = 0; i < sizeof expiring / sizeof *expiring; i++) {
+        char *k = key_of(f, expiring[i]);
+        long long pttl = raw_int(RAW(f->raw, "PTTL", k));
+        assert_in_range(pttl, 1, 60000);
+        free(k);
+    }
+    static const char *const indexes[] = {"exp:job", "lex:job", "exp:chat", "lex:chat"};
+    for (size_t i = 0; i < sizeof indexes / sizeof *indexes; i++) {
+        char *k = key_of(f, indexes[i]);
+        assert_int_equal(raw_int(RAW(f->raw, "ZCARD", k)), 1);
+        free(k);
+    }
+    /* Nothing else exists: every key the store made is one of the above. */
+    assert_int_equal(raw_int(RAW(f->raw, "DBSIZE")), 7);
+    assert_int_equal(sd_store_ping(f->store), SD_OK);
+    assert_int_equal(raw_int(RAW(f->raw, "DBSIZE")), 7);
+}
+
+static void test_namespace_with_colon_names_its_own_records(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "a:b", "c", "first", 0), SD_OK);
+    assert_int_equal(put(f->store, "a", "b:c", "second", 0), SD_OK);
+    assert_int_equal(put(f->store, "a%3Ab", "c", "third", 0), SD_OK);
+    assert_value(f->store, "a:b", "c", "first");
+    assert_value(f->store, "a", "b:c", "second");
+    assert_value(f->store, "a%3Ab", "c", "third");
+    int64_t n = -1;
+    assert_int_equal(sd_store_count(f->store, "a:b", &n), SD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sd_store_count(f->store, "a", &n), SD_OK);
+    assert_int_equal(n, 1);
+    char *k = key_of(f, "{a%3Ab:c}");
+    assert_int_equal(raw_int(RAW(f->raw, "EXISTS", k)), 1);
+    free(k);
+}
+
+static void test_ids_with_braces_and_binary_values_round_trip(void **state)
+{
+    fixture *f = *state;
+    static const char bin[] = {'\0', '\xff', '}', '{'};
+    sd_assign a = {"data", SD_ASSIGN_SET, bin, sizeof bin, 0};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0};
+    assert_int_equal(sd_store_update(f->store, "ns", "x}{y", &u, NULL), SD_OK);
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(f->store, "ns", "x}{y", 0, &r), SD_OK);
+    size_t len = 0;
+    const char *v = sd_record_get(&r, "data", &len);
+    assert_non_null(v);
+    assert_int_equal(len, sizeof bin);
+    assert_memory_equal(v, bin, sizeof bin);
+    sd_record_clear(&r);
+    sd_page p = SD_PAGE_INIT;
+    assert_int_equal(sd_store_scan(f->store, "ns", NULL, 10, &p), SD_OK);
+    assert_int_equal(p.count, 1);
+    assert_string_equal(p.ids[0], "x}{y");
+    sd_page_clear(&p);
+}
+
+/* ---- round trips and scripts ---- */
+
+static void test_poll_is_one_round_trip_and_renews_pttl(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v", 1000), SD_OK);
+    char *k = key_of(f, "{job:r1}");
+    assert_in_range(raw_int(RAW(f->raw, "PTTL", k)), 1, 1000);
+
+    long long before = evalsha_calls(f->raw);
+    sd_record r = SD_RECORD_INIT;
+    int64_t t0 = sd_now_ms();
+    assert_int_equal(sd_store_get(f->store, "job", "r1", 600000, &r), SD_OK);
+    assert_int_equal(evalsha_calls(f->raw), before + 1);
+    assert_in_range(r.expires_ms, t0 + 600000, sd_now_ms() + 600000);
+    assert_in_range(raw_int(RAW(f->raw, "PTTL", k)), 300000, 600000);
+    sd_record_clear(&r);
+
+    before = evalsha_calls(f->raw);
+    assert_int_equal(sd_store_get(f->store, "job", "missing", 600000, &r), SD_ERR_NOT_FOUND);
+    assert_int_equal(evalsha_calls(f->raw), before + 1);
+    free(k);
+}
+
+static void test_scripts_reload_after_script_flush(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v1", 0), SD_OK);
+    raw_ok(RAW(f->raw, "SCRIPT", "FLUSH"));
+    assert_value(f->store, "job", "r1", "v1");
+    raw_ok(RAW(f->raw, "SCRIPT", "FLUSH"));
+    assert_int_equal(put(f->store, "job", "r1", "v2", 0), SD_OK);
+    assert_value(f->store, "job", "r1", "v2");
+    raw_ok(RAW(f->raw, "SCRIPT", "FLUSH"));
+    sd_rate rate;
+    assert_int_equal(sd_store_rate_check(f->store, "k", 1, 60000, &rate), SD_OK);
+    assert_true(rate.allowed);
+}
+
+/* ---- clear ---- */
+
+static void test_clear_leaves_keys_outside_the_prefix(void **state)
+{
+    fixture *f = *state;
+    /* A prefix with glob characters: unescaped, its MATCH pattern would
+     * also take "sdt:outside". */
+    sd_store *s = store_for(f->server, "sd[t]*:", STORE_TIMEOUT_MS);
+    assert_non_null(s);
+    static const char *const outside[] = {"sdt:outside", "sd[t]*", "other:key", "sd[t]x:y"};
+    for (size_t i = 0; i < sizeof outside / sizeof *outside; i++)
+        raw_ok(RAW(f->raw, "SET", outside[i], "keep"));
+    raw_ok(RAW(f->raw, "SET", "sd[t]*:stray", "mine"));
+    assert_int_equal(put(s, "job", "r1", "v", 0), SD_OK);
+    assert_int_equal(put(s, "job", "r2", "v", 60000), SD_OK);
+    int64_t deleted = -1;
+    assert_int_equal(sd_store_clear(s, &deleted), SD_OK);
+    /* Two records and the stray key under the prefix; not the indexes. */
+    assert_int_equal(deleted, 3);
+    for (size_t i = 0; i < sizeof outside / sizeof *outside; i++)
+        assert_int_equal(raw_int(RAW(f->raw, "EXISTS", outside[i])), 1);
+    assert_int_equal(raw_int(RAW(f->raw, "EXISTS", "sd[t]*:stray", "sd[t]*:exp:job",
+                                 "sd[t]*:lex:job", "sd[t]*:{job:r1}")), 0);
+    for (size_t i = 0; i < sizeof outside / sizeof *outside; i++)
+        raw_int(RAW(f->raw, "DEL", outside[i]));
+    sd_store_free(s);
+}
+
+/* ---- indexes ---- */
+
+static void test_expired_records_leave_the_indexes(void **state)
+{
+    fixture *f = *state;
+    sd_assign a = {"f", SD_ASSIGN_SET, "v", 1, 0};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 50};
+    sd_record r = SD_RECORD_INIT;
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        assert_int_equal(sd_store_update(f->store, "ns", id, &u, &r), SD_OK);
+    }
+    assert_int_equal(put(f->store, "ns", "kept", "v", 0), SD_OK);
+    while (sd_now_ms() <= r.expires_ms + 50)
+        sleep_ms(10);
+    sd_record_clear(&r);
+    int64_t n = -1;
+    assert_int_equal(sd_store_count(f->store, "ns", &n), SD_OK);
+    assert_int_equal(n, 1);
+    char *expk = key_of(f, "exp:ns"), *lexk = key_of(f, "lex:ns");
+    assert_int_equal(raw_int(RAW(f->raw, "ZCARD", expk)), 1);
+    assert_int_equal(raw_int(RAW(f->raw, "ZCARD", lexk)), 1);
+    free(expk);
+    free(lexk);
+}
+
+static void test_records_removed_behind_the_store_leave_listing(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "ns", "r1", "v", 0), SD_OK);
+    assert_int_equal(put(f->store, "ns", "r2", "v", 0), SD_OK);
+    /* As an eviction or an operator would. */
+    char *k = key_of(f, "{ns:r1}");
+    assert_int_equal(raw_int(RAW(f->raw, "DEL", k)), 1);
+    free(k);
+    sd_page p = SD_PAGE_INIT;
+    assert_int_equal(sd_store_scan(f->store, "ns", NULL, 10, &p), SD_OK);
+    assert_int_equal(p.count, 1);
+    assert_string_equal(p.ids[0], "r2");
+    assert_null(p.next_cursor);
+    sd_page_clear(&p);
+    int64_t n = -1;
+    assert_int_equal(sd_store_count(f->store, "ns", &n), SD_OK);
+    assert_int_equal(n, 1);
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(f->store, "ns", "r1", 0, &r), SD_ERR_NOT_FOUND);
+}
+
+/* ---- faults ---- */
+
+/* A get on the stopped server: SD_ERR_UNAVAILABLE within the timeout. */
+static void assert_unavailable_within_timeout(sd_store *s)
+{
+    sd_record r = SD_RECORD_INIT;
+    int64_t t0 = sd_mono_ms();
+    assert_int_equal(sd_store_get(s, "job", "r1", 60000, &r), SD_ERR_UNAVAILABLE);
+    int64_t took = sd_mono_ms() - t0;
+    assert_int_equal(r.count, 0);
+    assert_in_range(took, 0, FAULT_TIMEOUT_MS + 1500);
+}
+
+static void test_stopped_server_answers_unavailable_within_timeout(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v", 0), SD_OK);
+    /* Twice per outage: the second call runs on a fresh connection, which
+     * must have the command timeout too; and two outages, the second on a
+     * connection opened after the first. */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(test_redis_kill(&f->own, SIGSTOP), 0);
+        assert_unavailable_within_timeout(f->store);
+        assert_unavailable_within_timeout(f->store);
+        assert_int_equal(test_redis_kill(&f->own, SIGCONT), 0);
+        assert_recovers(f->store, "job", "r1");
+    }
+    assert_value(f->store, "job", "r1", "v");
+}
+
+static void test_server_refusing_writes_is_unavailable_and_nothing_changes(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v", 0), SD_OK);
+    raw_ok(RAW(f->raw, "CONFIG", "SET", "maxmemory-policy", "noeviction"));
+    raw_ok(RAW(f->raw, "CONFIG", "SET", "maxmemory", "1"));
+    assert_int_equal(put(f->store, "job", "r2", "v", 60000), SD_ERR_UNAVAILABLE);
+    const char *items[] = {"m"};
+    size_t lens[] = {1};
+    assert_int_equal(sd_store_list_append(f->store, "chat", "u1", items, lens, 1, 0, 0, NULL),
+                     SD_ERR_UNAVAILABLE);
+    sd_rate rate;
+    assert_int_equal(sd_store_rate_check(f->store, "k", 1, 60000, &rate), SD_ERR_UNAVAILABLE);
+    assert_value(f->store, "job", "r1", "v");
+    raw_ok(RAW(f->raw, "CONFIG", "SET", "maxmemory", "0"));
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(f->store, "job", "r2", 0, &r), SD_ERR_NOT_FOUND);
+    int64_t n = -1;
+    assert_int_equal(sd_store_count(f->store, "job", &n), SD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sd_store_count(f->store, "chat", &n), SD_OK);
+    assert_int_equal(n, 0);
+
+    char port[16];
+    snprintf(port, sizeof port, "%u", test_free_port());
+    raw_ok(RAW(f->raw, "REPLICAOF", "127.0.0.1", port));
+    assert_int_equal(put(f->store, "job", "r2", "v", 0), SD_ERR_UNAVAILABLE);
+    raw_ok(RAW(f->raw, "REPLICAOF", "NO", "ONE"));
+    assert_int_equal(put(f->store, "job", "r2", "v", 0), SD_OK);
+    assert_value(f->store, "job", "r2", "v");
+}
+
+/* Waits until the server has rewritten its AOF, so every write so far is
+ * on disk whatever happens to the process. */
+static void sync_aof(redisContext *raw)
+{
+    redisReply *r = RAW(raw, "BGREWRITEAOF");
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
+    while ((info_number(raw, "persistence", "aof_rewrite_in_progress:") != 0 ||
+            info_number(raw, "persistence", "aof_rewrite_scheduled:") != 0) &&
+           sd_mono_ms() < until)
+        sleep_ms(20);
+    assert_int_equal(info_number(raw, "persistence", "aof_rewrite_in_progress:"), 0);
+}
+
+static void test_killed_server_is_unavailable_then_recovers_on_restart(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "before", 0), SD_OK);
+    sync_aof(f->raw);
+    redisFree(f->raw);
+    f->raw = NULL;
+    assert_int_equal(test_redis_kill(&f->own, SIGKILL), 0);
+
+    sd_record r = SD_RECORD_INIT;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sd_store_get(f->store, "job", "r1", 0, &r), SD_ERR_UNAVAILABLE);
+    assert_int_equal(put(f->store, "job", "r2", "lost", 0), SD_ERR_UNAVAILABLE);
+    int64_t n = -1;
+    assert_int_equal(sd_store_count(f->store, "job", &n), SD_ERR_UNAVAILABLE);
+    assert_int_equal(sd_store_ping(f->store), SD_ERR_UNAVAILABLE);
+
+    assert_int_equal(test_redis_restart(&f->own), 0);
+    f->raw = raw_connect(f->server);
+    assert_recovers(f->store, "job", "r1");
+    assert_value(f->store, "job", "r1", "before");
+    assert_int_equal(put(f->store, "job", "r2", "after", 0), SD_OK);
+    assert_int_equal(sd_store_count(f->store, "job", &n), SD_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sd_store_ping(f->store), SD_OK);
+}
+
+/* A listening socket on 127.0.0.1:port that never accepts by itself: a
+ * connect to it completes, and then nothing answers. */
+static int listen_on(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    assert_true(fd >= 0);
+    int one = 1;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 64), 0);
+    return fd;
+}
+
+/* How many connections wait on the listening socket fd (closing them). */
+static int drain_connections(int fd)
+{
+    int n = 0, c;
+    while ((c = accept(fd, NULL, NULL)) >= 0) {
+        close(c);
+        n++;
+    }
+    return n;
+}
+
+static void test_failed_connects_back_off_then_recover(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v", 0), SD_OK);
+    redisFree(f->raw);
+    f->raw = NULL;
+    assert_int_equal(test_redis_kill(&f->own, SIGKILL), 0);
+    /* In the server's place, a socket that takes connections and never
+     * answers: each connect attempt of the store is one connection here,
+     * and fails when AUTH gets no answer within the timeout. */
+    int fd = listen_on(f->own.port);
+    sd_record r = SD_RECORD_INIT;
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(sd_store_get(f->store, "job", "r1", 0, &r), SD_ERR_UNAVAILABLE);
+    /* Without a backoff every call would have tried; with it, the calls
+     * after a failed attempt fail at once until the backoff passes. */
+    int attempts = drain_connections(fd);
+    assert_in_range(attempts, 1, 10);
+    close(fd);
+    /* The server comes back empty (it keeps no data on disk). */
+    assert_int_equal(test_redis_restart(&f->own), 0);
+    f->raw = raw_connect(f->server);
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
+    while (sd_store_ping(f->store) != SD_OK && sd_mono_ms() < until)
+        sleep_ms(50);
+    assert_int_equal(sd_store_ping(f->store), SD_OK);
+    assert_int_equal(sd_store_get(f->store, "job", "r1", 0, &r), SD_ERR_NOT_FOUND);
+    assert_int_equal(put(f->store, "job", "r1", "again", 0), SD_OK);
+    assert_value(f->store, "job", "r1", "again");
+}
+
+/* ---- threads ---- */
+
+#define INCR_THREADS 8
+#define INCR_EACH 200
+
+typedef struct worker {
+    sd_store *s;
+    int failures;
+} worker;
+
+static void *incr_worker(void *arg)
+{
+    worker *w = arg;
+    sd_assign a = {"n", SD_ASSIGN_INCR, NULL, 0, 1};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 60000};
+    for (int i = 0; i < INCR_EACH; i++)
+        if (sd_store_update(w->s, "ns", "counter", &u, NULL) != SD_OK)
+            w->failures++;
+    return NULL;
+}
+
+static void test_threads_incr_through_redis_lose_nothing(void **state)
+{
+    fixture *f = *state;
+    pthread_t threads[INCR_THREADS];
+    worker w[INCR_THREADS];
+    for (int i = 0; i < INCR_THREADS; i++) {
+        w[i] = (worker){f->store, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, incr_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < INCR_THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(f->store, "ns", "counter", 0, &r), SD_OK);
+    int64_t v = 0;
+    assert_int_equal(sd_record_get_i64(&r, "n", &v), SD_OK);
+    assert_int_equal(v, INCR_THREADS * INCR_EACH);
+    sd_record_clear(&r);
+}
+
+#define HOLDERS 3
+
+typedef struct holder {
+    sd_store *s;
+    pthread_mutex_t *lock;
+    pthread_cond_t *cond;
+    int *ready;
+    int *release;
+    sd_err err;
+} holder;
+
+/* Makes one call (opening this thread's connection), then waits, alive,
+ * until released. */
+static void *holder_main(void *arg)
+{
+    holder *h = arg;
+    h->err = put(h->s, "ns", "held", "v", 0);
+    pthread_mutex_lock(h->lock);
+    (*h->ready)++;
+    pthread_cond_broadcast(h->cond);
+    while (!*h->release)
+        pthread_cond_wait(h->cond, h->lock);
+    pthread_mutex_unlock(h->lock);
+    return NULL;
+}
+
+static bool clients_at(redisContext *raw, long long want)
+{
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
+    long long n;
+    while ((n = info_number(raw, "clients", "connected_clients:")) != want &&
+           sd_mono_ms() < until)
+        sleep_ms(20);
+    return n == want;
+}
+
+static void test_one_connection_per_thread_all_freed_with_the_store(void **state)
+{
+    fixture *f = *state;
+    sd_store *s = store_for(f->server, "sdt:held:", STORE_TIMEOUT_MS);
+    assert_non_null(s);
+    /* The raw connection, the fixture's store and this store's first. */
+    long long base = info_number(f->raw, "clients", "connected_clients:");
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+    int ready = 0, release = 0;
+    pthread_t threads[HOLDERS];
+    holder h[HOLDERS];
+    for (int i = 0; i < HOLDERS; i++) {
+        h[i] = (holder){s, &lock, &cond, &ready, &release, SD_ERR_INTERNAL};
+        assert_int_equal(pthread_create(&threads[i], NULL, holder_main, &h[i]), 0);
+    }
+    pthread_mutex_lock(&lock);
+    while (ready < HOLDERS)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    for (int i = 0; i < HOLDERS; i++)
+        assert_int_equal(h[i].err, SD_OK);
+    assert_true(clients_at(f->raw, base + HOLDERS));
+
+    /* Freed while its threads still live: their connections close too. */
+    assert_int_equal(sd_store_clear(s, NULL), SD_OK);
+    sd_store_free(s);
+    assert_true(clients_at(f->raw, base - 1));
+    pthread_mutex_lock(&lock);
+    release = 1;
+    pthread_cond_broadcast(&cond);
+    pthread_mutex_unlock(&lock);
+    for (int i = 0; i < HOLDERS; i++)
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    assert_true(clients_at(f->raw, base - 1));
+}
+
+/* ---- authentication, options and info ---- */
+
+#define SERVER_PASSWORD "s3cret-Pa55word"
+
+static int setup_password_server(void **state)
+{
+    test_redis *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return -1;
+    r->password = SERVER_PASSWORD;
+    if (test_redis_start(r) != 0) {
+        free(r);
+        return -1;
+    }
+    *state = r;
+    return 0;
+}
+
+static int teardown_password_server(void **state)
+{
+    test_redis_stop(*state);
+    free(*state);
+    return 0;
+}
+
+static void test_password_is_used_and_never_shown(void **state)
+{
+    test_redis *r = *state;
+    char err[256], url[300];
+    static const char wrong[] = "not-the-Pa55word";
+    sd_redis_opts o = opts_for(r, "sdt:auth:", STORE_TIMEOUT_MS);
+
+    o.password = wrong;
+    memset(err, 0, sizeof err);
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_true(err[0] != '\0');
+    assert_null(strstr(err, wrong));
+    assert_null(strstr(err, SERVER_PASSWORD));
+
+    o.password = NULL;
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_true(err[0] != '\0');
+
+    o.password = SERVER_PASSWORD;
+    sd_store *s = sd_redis_store_new(&o, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(sd_store_ping(s), SD_OK);
+    sd_store_info info;
+    sd_store_info_get(s, &info);
+    assert_string_equal(info.backend, "redis");
+    snprintf(url, sizeof url, "redis://:***@127.0.0.1:%u/0", r->port);
+    assert_string_equal(info.url, url);
+    sd_store_free(s);
+
+    o.username = "default";
+    s = sd_redis_store_new(&o, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(put(s, "ns", "r1", "v", 0), SD_OK);
+    assert_value(s, "ns", "r1", "v");
+    sd_store_info_get(s, &info);
+    snprintf(url, sizeof url, "redis://default:***@127.0.0.1:%u/0", r->port);
+    assert_string_equal(info.url, url);
+    assert_int_equal(sd_store_clear(s, NULL), SD_OK);
+    sd_store_free(s);
+}
+
+static void test_info_reports_redis_url_and_name(void **state)
+{
+    fixture *f = *state;
+    sd_store_info info;
+    memset(&info, 'x', sizeof info);
+    sd_store_info_get(f->store, &info);
+    assert_string_equal(info.backend, "redis");
+    char url[300];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%u/0", f->server->port);
+    assert_string_equal(info.url, url);
+    assert_string_equal(f->store->ops->name, "redis");
+}
+
+static void test_selected_db_holds_the_keys(void **state)
+{
+    fixture *f = *state;
+    sd_redis_opts o = opts_for(f->server, "sdt:db:", STORE_TIMEOUT_MS);
+    o.db = 5;
+    char err[256];
+    sd_store *s = sd_redis_store_new(&o, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(put(s, "ns", "r1", "v", 0), SD_OK);
+    assert_int_equal(raw_int(RAW(f->raw, "EXISTS", "sdt:db:{ns:r1}")), 0);
+    raw_ok(RAW(f->raw, "SELECT", "5"));
+    assert_int_equal(raw_int(RAW(f->raw, "EXISTS", "sdt:db:{ns:r1}")), 1);
+    raw_ok(RAW(f->raw, "SELECT", "0"));
+    sd_store_info info;
+    sd_store_info_get(s, &info);
+    char url[300];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%u/5", f->server->port);
+    assert_string_equal(info.url, url);
+    assert_int_equal(sd_store_clear(s, NULL), SD_OK);
+    sd_store_free(s);
+}
+
+static void test_unreachable_server_fails_creation(void **state)
+{
+    (void)state;
+    test_redis nobody = {0};
+    nobody.port = test_free_port();
+    assert_true(nobody.port != 0);
+    sd_redis_opts o = opts_for(&nobody, "sdt:x:", STORE_TIMEOUT_MS);
+    char err[256] = "";
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_non_null(strstr(err, "cannot connect"));
+}
+
+static void test_bad_options_fail_creation(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    assert_null(sd_redis_store_new(NULL, err, sizeof err));
+    assert_true(err[0] != '\0');
+    sd_redis_opts good = opts_for(f->server, "sdt:opt:", STORE_TIMEOUT_MS), o;
+    o = good;
+    o.prefix = "";
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    o = good;
+    o.prefix = NULL;
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    o = good;
+    o.host = NULL;
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    o = good;
+    o.port = 0;
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    o = good;
+    o.port = 70000;
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    o = good;
+    o.db = -1;
+    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    o = good;
+    o.timeout_ms = 0;
+    assert_null(sd_redis_store_new(&o, NULL, 0));
+    sd_store *s = sd_redis_store_new(&good, NULL, 0);
+    assert_non_null(s);
+    sd_store_free(s);
+}
+
+#define ON_STORE(f) cmocka_unit_test_setup_teardown(f, setup_store, teardown_store)
+#define ON_OWN(f, setup) cmocka_unit_test_setup_teardown(f, setup, teardown_store)
+
+int main(void)
+{
+    /* As statusd's main does: a write to a connection the server closed
+     * must fail with EPIPE, not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+    sd_store_contract_set_factory(make_redis_store, &group_server);
+    size_t ncontract = 0;
+    const struct CMUnitTest *contract = sd_store_contract_tests(&ncontract);
+
+    static const struct CMUnitTest own[] = {
+        ON_STORE(test_keys_carry_prefix_and_expiry),
+        ON_STORE(test_namespace_with_colon_names_its_own_records),
+        ON_STORE(test_ids_with_braces_and_binary_values_round_trip),
+        ON_STORE(test_poll_is_one_round_trip_and_renews_pttl),
+        ON_STORE(test_scripts_reload_after_script_flush),
+        ON_STORE(test_clear_leaves_keys_outside_the_prefix),
+        ON_STORE(test_expired_records_leave_the_indexes),
+        ON_STORE(test_records_removed_behind_the_store_leave_listing),
+        ON_STORE(test_threads_incr_through_redis_lose_nothing),
+        ON_STORE(test_one_connection_per_thread_all_freed_with_the_store),
+        ON_STORE(test_info_reports_redis_url_and_name),
+        ON_STORE(test_selected_db_holds_the_keys),
+        ON_STORE(test_bad_options_fail_creation),
+        cmocka_unit_test(test_unreachable_server_fails_creation),
+        cmocka_unit_test_setup_teardown(test_password_is_used_and_never_shown,
+                                        setup_password_server, teardown_password_server),
+        ON_OWN(test_stopped_server_answers_unavailable_within_timeout, setup_own_server),
+        ON_OWN(test_server_refusing_writes_is_unavailable_and_nothing_changes,
+               setup_own_server),
+        ON_OWN(test_failed_connects_back_off_then_recover, setup_own_password_server),
+        ON_OWN(test_killed_server_is_unavailable_then_recovers_on_restart,
+               setup_own_aof_server),
+    };
+    size_t nown = sizeof own / sizeof *own;
+    static struct CMUnitTest all[MAX_TESTS];
+    if (ncontract + nown > MAX_TESTS) {
+        fprintf(stderr, "test_store_redis: raise MAX_TESTS\n");
+        return 1;
+    }
+    memcpy(all, contract, ncontract * sizeof *all);
+    memcpy(all + ncontract, own, nown * sizeof *all);
+    return _cmocka_run_group_tests("store_redis", all, ncontract + nown,
+                                   group_setup, group_teardown) != 0;
+}
