@@ -25,11 +25,9 @@
 #include "statusd/util.h"
 #include "memrecord.h"
 #include "memtable.h"
+#include "store_common.h"
 
-#define MEM_SCAN_MAX 10000           /* most ids one scan page returns */
 #define MEM_RATE_FIELD "tat_ns"
-#define MEM_RATE_MAX_PERIOD_MS (366LL * 24 * 3600 * 1000)
-#define NS_PER_MS 1000000LL
 
 typedef struct mem_store {
     sd_store base;
@@ -38,58 +36,75 @@ typedef struct mem_store {
 
 static memtable *table_of(sd_store *s) { return ((mem_store *)s)->table; }
 
-static bool name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
-
-/* ---- hash records ---- */
-
-static sd_err mem_get(sd_store *s, const char *ns, const char *id,
-                      int64_t renew_ttl_ms, sd_record *out)
+/* Locks the shard of the record (ns, id) into *sh (the caller unlocks)
+ * and returns its live entry, NULL when there is none. *k gets the key
+ * (for an insert) and *now the time expiry is judged by. */
+static mt_entry *lock_record(sd_store *s, const char *ns, const char *id, mt_key *k,
+                             mt_shard **sh, int64_t *now)
 {
-    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
-        return SD_ERR_INVALID;
-    sd_record_clear(out);
+    mt_key_init(k, MT_TAG_USER, ns, id);
+    *now = sd_now_ms();
+    *sh = memtable_lock(table_of(s), k);
+    return memtable_find(*sh, k, *now);
+}
+
+/* ---- reads ---- */
+
+/*
+ * get and list_get: a copy of the live record (ns, id) into the empty
+ * *rec when it is a hash, or *list when it is a list (the caller gives
+ * one of them). renew_ttl_ms > 0 renews the expiry to now + renew_ttl_ms,
+ * for a hash capped by its deadline field; a renewal that is not in the
+ * future (a deadline gone by) deletes the record, as PEXPIREAT does.
+ * SD_ERR_NOT_FOUND when absent or of the other kind; SD_ERR_NOMEM.
+ */
+static sd_err mem_read(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                       sd_record *rec, sd_list *list)
+{
     mt_key k;
-    mt_key_init(&k, MT_TAG_USER, ns, id);
-    int64_t now = sd_now_ms();
-    mt_shard *sh = memtable_lock(table_of(s), &k);
-    mt_entry *e = memtable_find(sh, &k, now);
+    mt_shard *sh;
+    int64_t now;
+    mt_entry *e = lock_record(s, ns, id, &k, &sh, &now);
     sd_err err = SD_ERR_NOT_FOUND;
-    if (e != NULL && e->kind == MT_HASH) {
-        int64_t exp = e->expires_ms;
-        if (renew_ttl_ms > 0)
-            exp = mrec_capped_expiry(e->fields, e->nfields, now, renew_ttl_ms);
-        if (renew_ttl_ms > 0 && exp <= now) {
-            memtable_remove(sh, e);
-        } else {
-            err = mrec_record_copy(out, e->fields, e->nfields, exp);
-            if (err == SD_OK)
-                e->expires_ms = exp;
-        }
+    if (e == NULL || e->kind != (rec != NULL ? MT_HASH : MT_LIST))
+        goto done;
+    int64_t exp = e->expires_ms;
+    if (renew_ttl_ms > 0)
+        exp = e->kind == MT_HASH ? mrec_capped_expiry(e->fields, e->nfields, now, renew_ttl_ms)
+                                 : mrec_expiry_after(now, renew_ttl_ms);
+    if (renew_ttl_ms > 0 && exp <= now) {
+        memtable_remove(sh, e);
+        goto done;
     }
+    if (rec != NULL)
+        err = mrec_record_copy(rec, e->fields, e->nfields, exp);
+    else
+        err = mrec_list_copy(list, (const char *const *)e->items, e->lens, e->nitems,
+                             NULL, NULL, 0, exp);
+    if (err == SD_OK)
+        e->expires_ms = exp;
+done:
     memtable_unlock(sh);
     return err;
 }
 
-static bool update_valid(const sd_update *u)
+static sd_err mem_get(sd_store *s, const char *ns, const char *id,
+                      int64_t renew_ttl_ms, sd_record *out)
 {
-    if (u == NULL || u->ttl_ms < 0 || (u->assign_count > 0 && u->assign == NULL) ||
-        (u->cond_count > 0 && u->cond_values == NULL) ||
-        (u->mode != SD_UPDATE_EXISTING && u->mode != SD_UPDATE_CREATE &&
-         u->mode != SD_UPDATE_UPSERT))
-        return false;
-    for (size_t i = 0; u->cond_field != NULL && i < u->cond_count; i++)
-        if (u->cond_values[i] == NULL)
-            return false;
-    for (size_t i = 0; i < u->assign_count; i++) {
-        const sd_assign *a = &u->assign[i];
-        if (a->name == NULL || (unsigned)a->op > SD_ASSIGN_DEL)
-            return false;
-        if ((a->op == SD_ASSIGN_SET || a->op == SD_ASSIGN_SETNX) &&
-            a->value == NULL && a->len > 0)
-            return false;
-    }
-    return true;
+    if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
+        return SD_ERR_INVALID;
+    return mem_read(s, ns, id, renew_ttl_ms, out, NULL);
 }
+
+static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
+                           int64_t renew_ttl_ms, sd_list *out)
+{
+    if (!sd_store_start_list_get(ns, id, renew_ttl_ms, out))
+        return SD_ERR_INVALID;
+    return mem_read(s, ns, id, renew_ttl_ms, NULL, out);
+}
+
+/* ---- hash records ---- */
 
 static bool cond_holds(const mt_entry *e, const sd_update *u)
 {
@@ -106,15 +121,12 @@ static bool cond_holds(const mt_entry *e, const sd_update *u)
 static sd_err mem_update(sd_store *s, const char *ns, const char *id,
                          const sd_update *u, sd_record *out)
 {
-    if (!name_ok(ns) || !name_ok(id) || !update_valid(u))
+    if (!sd_store_start_update(ns, id, u, out))
         return SD_ERR_INVALID;
-    sd_record_clear(out);
     mt_key k;
-    mt_key_init(&k, MT_TAG_USER, ns, id);
-    int64_t now = sd_now_ms();
-    memtable *t = table_of(s);
-    mt_shard *sh = memtable_lock(t, &k);
-    mt_entry *e = memtable_find(sh, &k, now);
+    mt_shard *sh;
+    int64_t now;
+    mt_entry *e = lock_record(s, ns, id, &k, &sh, &now);
     sd_err err;
     if (e != NULL && u->mode == SD_UPDATE_CREATE) {
         err = SD_ERR_EXISTS;
@@ -144,7 +156,7 @@ static sd_err mem_update(sd_store *s, const char *ns, const char *id,
         if (out != NULL)
             err = mrec_record_copy(out, st.f, st.n, exp);
         if (err == SD_OK && e == NULL && !gone)
-            err = memtable_insert(t, sh, &k, MT_HASH, &e);
+            err = memtable_insert(table_of(s), sh, &k, MT_HASH, &e);
         if (err != SD_OK || e == NULL) {
             mrec_stage_abort(&st);
             if (err != SD_OK)
@@ -163,7 +175,7 @@ done:
 
 static sd_err mem_del(sd_store *s, const char *ns, const char *id)
 {
-    if (!name_ok(ns) || !name_ok(id))
+    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
         return SD_ERR_INVALID;
     mt_key k;
     mt_key_init(&k, MT_TAG_USER, ns, id);
@@ -177,16 +189,6 @@ static sd_err mem_del(sd_store *s, const char *ns, const char *id)
 
 /* ---- list records ---- */
 
-static bool items_valid(const char *const *items, const size_t *lens, size_t n)
-{
-    if (n == 0 || items == NULL || lens == NULL)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((items[i] == NULL && lens[i] > 0) || lens[i] == SIZE_MAX)
-            return false;
-    return true;
-}
-
 /* RPUSH, LTRIM to the newest max_len and PEXPIRE in one step. Every copy
  * and allocation happens before the list changes, so a failure leaves it
  * as it was. */
@@ -195,15 +197,12 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
                               size_t n, size_t max_len, int64_t ttl_ms,
                               sd_list *out)
 {
-    if (!name_ok(ns) || !name_ok(id) || !items_valid(items, lens, n) || ttl_ms < 0)
+    if (!sd_store_start_list_append(ns, id, items, lens, n, ttl_ms, out))
         return SD_ERR_INVALID;
-    sd_list_clear(out);
     mt_key k;
-    mt_key_init(&k, MT_TAG_USER, ns, id);
-    int64_t now = sd_now_ms();
-    memtable *t = table_of(s);
-    mt_shard *sh = memtable_lock(t, &k);
-    mt_entry *e = memtable_find(sh, &k, now);
+    mt_shard *sh;
+    int64_t now;
+    mt_entry *e = lock_record(s, ns, id, &k, &sh, &now);
     char **fresh = NULL;
     size_t old = e != NULL ? e->nitems : 0, take_new = 0;
     sd_err err = SD_OK;
@@ -239,7 +238,7 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
                         (const char *const *)fresh, lens + skip_new, take_new, exp);
     bool created = false;
     if (err == SD_OK && e == NULL) {
-        err = memtable_insert(t, sh, &k, MT_LIST, &e);
+        err = memtable_insert(table_of(s), sh, &k, MT_LIST, &e);
         created = err == SD_OK;
     }
     if (err == SD_OK)
@@ -266,29 +265,6 @@ done:
     return err;
 }
 
-static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
-                           int64_t renew_ttl_ms, sd_list *out)
-{
-    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
-        return SD_ERR_INVALID;
-    sd_list_clear(out);
-    mt_key k;
-    mt_key_init(&k, MT_TAG_USER, ns, id);
-    int64_t now = sd_now_ms();
-    mt_shard *sh = memtable_lock(table_of(s), &k);
-    mt_entry *e = memtable_find(sh, &k, now);
-    sd_err err = SD_ERR_NOT_FOUND;
-    if (e != NULL && e->kind == MT_LIST) {
-        int64_t exp = renew_ttl_ms > 0 ? mrec_expiry_after(now, renew_ttl_ms) : e->expires_ms;
-        err = mrec_list_copy(out, (const char *const *)e->items, e->lens, e->nitems,
-                        NULL, NULL, 0, exp);
-        if (err == SD_OK)
-            e->expires_ms = exp;
-    }
-    memtable_unlock(sh);
-    return err;
-}
-
 /* ---- listing ---- */
 
 /*
@@ -301,71 +277,14 @@ static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
  * locked at a time) keeping the best limit + 1 ids in a heap
  * (memtable_page), so a page is O(N log limit) and a whole listing
  * O(N^2 / limit) for N records. That suits the admin-sized listings of a
- * single instance; limit is capped at MEM_SCAN_MAX.
+ * single instance; limit is capped at SD_STORE_SCAN_MAX.
  */
-
-static char *cursor_encode(const char *id)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(id);
-    char *c = n < SIZE_MAX / 2 ? malloc(2 * n + 1) : NULL;
-    if (c == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char b = (unsigned char)id[i];
-        c[2 * i] = hex[b >> 4];
-        c[2 * i + 1] = hex[b & 15];
-    }
-    c[2 * n] = '\0';
-    return c;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* The id a cursor stands for (caller frees), NULL for the first page.
- * SD_ERR_INVALID unless it is lower-case hex of a non-empty NUL-free id. */
-static sd_err cursor_decode(const char *cursor, char **id)
-{
-    *id = NULL;
-    if (cursor == NULL || cursor[0] == '\0')
-        return SD_OK;
-    size_t n = strlen(cursor);
-    if (n % 2 != 0)
-        return SD_ERR_INVALID;
-    char *p = malloc(n / 2 + 1);
-    if (p == NULL)
-        return SD_ERR_NOMEM;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_value(cursor[2 * i]), lo = hex_value(cursor[2 * i + 1]);
-        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-            free(p);
-            return SD_ERR_INVALID;
-        }
-        p[i] = (char)(hi * 16 + lo);
-    }
-    p[n / 2] = '\0';
-    *id = p;
-    return SD_OK;
-}
-
 
 static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
                        size_t limit, sd_page *out)
 {
-    if (out == NULL || !name_ok(ns) || limit == 0)
-        return SD_ERR_INVALID;
-    sd_page_clear(out);
-    if (limit > MEM_SCAN_MAX)
-        limit = MEM_SCAN_MAX;
     char *after = NULL;
-    sd_err err = cursor_decode(cursor, &after);
+    sd_err err = sd_store_start_scan(ns, cursor, &limit, out, &after);
     if (err != SD_OK)
         return err;
     char **ids = NULL;
@@ -374,7 +293,7 @@ static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
     err = memtable_page(table_of(s), ns, after, limit, sd_now_ms(), &ids, &n, &more);
     free(after);
     if (err == SD_OK && more) {
-        out->next_cursor = cursor_encode(ids[n - 1]);
+        out->next_cursor = sd_store_cursor_encode(ids[n - 1]);
         if (out->next_cursor == NULL) {
             mrec_items_free(ids, n);
             return SD_ERR_NOMEM;
@@ -391,7 +310,7 @@ static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
  * or an access removes it. */
 static sd_err mem_count(sd_store *s, const char *ns, int64_t *out)
 {
-    if (out == NULL || !name_ok(ns))
+    if (out == NULL || !sd_store_name_ok(ns))
         return SD_ERR_INVALID;
     *out = memtable_count(table_of(s), ns);
     return SD_OK;
@@ -407,44 +326,33 @@ static sd_err mem_clear(sd_store *s, int64_t *deleted)
 
 /* ---- rate limits ---- */
 
-static int64_t ns_to_ms_up(int64_t ns) { return (ns + NS_PER_MS - 1) / NS_PER_MS; }
-
 /*
- * GCRA. Requests are spaced by the emission interval T = period / limit
- * (in nanoseconds, so small periods with large limits stay exact); the
- * state is the theoretical arrival time (TAT) of the next request. A
- * request is allowed when the new TAT, max(TAT, now) + T, is at most
- * limit * T ahead of now, so `limit` requests pass in a burst and then one
- * every T. limit * T is the period minus the remainder of the division, so
- * the burst is exactly `limit`. The record expires at the TAT, when the
- * key is fully replenished and its state would say nothing anyway.
+ * GCRA (see store_common.h), the TAT kept as decimal nanoseconds in the
+ * record's one field. The record expires at the TAT, when the key is
+ * fully replenished and its state would say nothing anyway.
  */
 static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
                              int64_t period_ms, sd_rate *out)
 {
-    if (out == NULL || !name_ok(key) || limit <= 0 || period_ms <= 0 ||
-        period_ms > MEM_RATE_MAX_PERIOD_MS || limit > period_ms * NS_PER_MS)
+    sd_gcra g;
+    if (!sd_store_start_rate(key, limit, period_ms, &g, out))
         return SD_ERR_INVALID;
-    int64_t interval = period_ms * NS_PER_MS / limit;
-    int64_t burst = interval * limit;
     mt_key k;
     mt_key_init(&k, MT_TAG_RATE, "rate", key);
-    int64_t now = sd_now_ms() * NS_PER_MS;
+    int64_t now = sd_now_ms() * SD_NS_PER_MS;
     memtable *t = table_of(s);
     mt_shard *sh = memtable_lock(t, &k);
-    mt_entry *e = memtable_find(sh, &k, now / NS_PER_MS);
-    int64_t tat = now, stored;
+    mt_entry *e = memtable_find(sh, &k, now / SD_NS_PER_MS);
+    int64_t ahead = 0, stored;
     if (e != NULL && mrec_i64(e->fields, e->nfields, MEM_RATE_FIELD, &stored) &&
         stored > now)
-        tat = stored;
-    int64_t next = tat + interval;
-    *out = (sd_rate){.limit = limit};
+        ahead = stored - now;
     sd_err err = SD_OK;
-    if (next - now > burst) {
-        out->reset_ms = ns_to_ms_up(tat - now);
-        out->retry_after_ms = ns_to_ms_up(next - now - burst);
+    if (!sd_gcra_allows(&g, ahead)) {
+        sd_gcra_answer(&g, false, ahead, out);
         goto done;
     }
+    int64_t next = now + ahead + g.interval_ns;
     char buf[32];
     int len = snprintf(buf, sizeof buf, "%" PRId64, next);
     bool created = false;
@@ -459,10 +367,8 @@ static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
             memtable_remove(sh, e);
         goto done;
     }
-    e->expires_ms = ns_to_ms_up(next);
-    out->allowed = true;
-    out->remaining = (burst - (next - now)) / interval;
-    out->reset_ms = ns_to_ms_up(next - now);
+    e->expires_ms = sd_store_ns_to_ms_up(next);
+    sd_gcra_answer(&g, true, ahead, out);
 done:
     memtable_unlock(sh);
     return err;

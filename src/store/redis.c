@@ -33,13 +33,11 @@
 #include "redis_cmd.h"
 #include "redis_conn.h"
 #include "redis_scripts.h"
+#include "store_common.h"
 
-#define RD_SCAN_MAX 10000                      /* most ids one page returns */
-#define RD_RATE_MAX_PERIOD_MS (366LL * 24 * 3600 * 1000)
 #define RD_MAX_EXPIRY_MS 9007199254740991LL    /* 2^53 - 1 */
 #define RD_CLEAR_BATCH "500"
 #define RD_PROBE_TTL_MS "10000"
-#define NS_PER_MS 1000000LL
 
 typedef struct rd_store {
     sd_store base;
@@ -49,8 +47,6 @@ typedef struct rd_store {
 } rd_store;
 
 static rd_store *store_of(sd_store *s) { return (rd_store *)s; }
-
-static bool name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
 
 /* now + ttl_ms, saturating at the largest expiry the store keeps. */
 static int64_t expiry_after(int64_t now, int64_t ttl_ms)
@@ -69,47 +65,30 @@ static sd_err run(rd_store *s, rd_script_id id, rd_args *a, redisReply **r)
     return err;
 }
 
+/* Runs the read script (get or list_get) on (ns, id), renewing the
+ * expiry to now + renew_ttl_ms when that is > 0; *r as run gives it. */
+static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const char *id,
+                       int64_t renew_ttl_ms, redisReply **r)
+{
+    int64_t now = sd_now_ms();
+    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
+    return run(s, script, &a, r);
+}
+
 /* ---- hash records ---- */
 
 static sd_err rd_get(sd_store *st, const char *ns, const char *id,
                      int64_t renew_ttl_ms, sd_record *out)
 {
-    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
+    if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
         return SD_ERR_INVALID;
-    sd_record_clear(out);
-    rd_store *s = store_of(st);
-    int64_t now = sd_now_ms();
-    rd_args a = rd_args_record(s->prefix, ns, id, now);
-    rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_GET, &a, &r);
+    sd_err err = run_read(store_of(st), RD_SCRIPT_GET, ns, id, renew_ttl_ms, &r);
     if (err == SD_OK)
         err = rd_reply_record(r, out);
     freeReplyObject(r);
     return err;
-}
-
-/* The same checks as the memory store, so bad arguments fail the same
- * way before any round trip. */
-static bool update_valid(const sd_update *u)
-{
-    if (u == NULL || u->ttl_ms < 0 || (u->assign_count > 0 && u->assign == NULL) ||
-        (u->cond_count > 0 && u->cond_values == NULL) ||
-        (u->mode != SD_UPDATE_EXISTING && u->mode != SD_UPDATE_CREATE &&
-         u->mode != SD_UPDATE_UPSERT))
-        return false;
-    for (size_t i = 0; u->cond_field != NULL && i < u->cond_count; i++)
-        if (u->cond_values[i] == NULL)
-            return false;
-    for (size_t i = 0; i < u->assign_count; i++) {
-        const sd_assign *a = &u->assign[i];
-        if (a->name == NULL || (unsigned)a->op > SD_ASSIGN_DEL)
-            return false;
-        if ((a->op == SD_ASSIGN_SET || a->op == SD_ASSIGN_SETNX) &&
-            a->value == NULL && a->len > 0)
-            return false;
-    }
-    return true;
 }
 
 /* One run of the update script, which applies the assignments to a copy
@@ -119,9 +98,8 @@ static bool update_valid(const sd_update *u)
 static sd_err rd_update(sd_store *st, const char *ns, const char *id,
                         const sd_update *u, sd_record *out)
 {
-    if (!name_ok(ns) || !name_ok(id) || !update_valid(u))
+    if (!sd_store_start_update(ns, id, u, out))
         return SD_ERR_INVALID;
-    sd_record_clear(out);
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a = rd_args_record(s->prefix, ns, id, now);
@@ -163,7 +141,7 @@ static sd_err rd_update(sd_store *st, const char *ns, const char *id,
 
 static sd_err rd_del(sd_store *st, const char *ns, const char *id)
 {
-    if (!name_ok(ns) || !name_ok(id))
+    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     rd_args a = rd_args_record(s->prefix, ns, id, sd_now_ms());
@@ -177,24 +155,13 @@ static sd_err rd_del(sd_store *st, const char *ns, const char *id)
 
 /* ---- list records ---- */
 
-static bool items_valid(const char *const *items, const size_t *lens, size_t n)
-{
-    if (n == 0 || items == NULL || lens == NULL)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((items[i] == NULL && lens[i] > 0) || lens[i] == SIZE_MAX)
-            return false;
-    return true;
-}
-
 static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
                              const char *const *items, const size_t *lens,
                              size_t n, size_t max_len, int64_t ttl_ms,
                              sd_list *out)
 {
-    if (!name_ok(ns) || !name_ok(id) || !items_valid(items, lens, n) || ttl_ms < 0)
+    if (!sd_store_start_list_append(ns, id, items, lens, n, ttl_ms, out))
         return SD_ERR_INVALID;
-    sd_list_clear(out);
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a = rd_args_record(s->prefix, ns, id, now);
@@ -215,15 +182,10 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
 static sd_err rd_list_get(sd_store *st, const char *ns, const char *id,
                           int64_t renew_ttl_ms, sd_list *out)
 {
-    if (out == NULL || !name_ok(ns) || !name_ok(id) || renew_ttl_ms < 0)
+    if (!sd_store_start_list_get(ns, id, renew_ttl_ms, out))
         return SD_ERR_INVALID;
-    sd_list_clear(out);
-    rd_store *s = store_of(st);
-    int64_t now = sd_now_ms();
-    rd_args a = rd_args_record(s->prefix, ns, id, now);
-    rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_LIST_GET, &a, &r);
+    sd_err err = run_read(store_of(st), RD_SCRIPT_LIST_GET, ns, id, renew_ttl_ms, &r);
     if (err == SD_OK)
         err = rd_reply_list(r, out);
     freeReplyObject(r);
@@ -233,13 +195,8 @@ static sd_err rd_list_get(sd_store *st, const char *ns, const char *id,
 static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
                       size_t limit, sd_page *out)
 {
-    if (out == NULL || !name_ok(ns) || limit == 0)
-        return SD_ERR_INVALID;
-    sd_page_clear(out);
-    if (limit > RD_SCAN_MAX)
-        limit = RD_SCAN_MAX;
     char *after = NULL;
-    sd_err err = rd_cursor_decode(cursor, &after);
+    sd_err err = sd_store_start_scan(ns, cursor, &limit, out, &after);
     if (err != SD_OK)
         return err;
     rd_store *s = store_of(st);
@@ -259,7 +216,7 @@ static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
 
 static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
 {
-    if (out == NULL || !name_ok(ns))
+    if (out == NULL || !sd_store_name_ok(ns))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms());
@@ -367,31 +324,25 @@ static sd_err rd_clear(sd_store *st, int64_t *deleted)
 
 /* ---- rate limits ---- */
 
-static int64_t ns_to_ms_up(int64_t ns) { return (ns + NS_PER_MS - 1) / NS_PER_MS; }
-
 /*
- * GCRA with the memory store's numbers (see mem_rate_check): emission
- * interval T = period / limit in nanoseconds, burst limit * T, state the
- * theoretical arrival time (TAT). The script does the one step that reads
- * and writes the TAT, in exact decimal arithmetic (nanoseconds since the
+ * GCRA (see store_common.h). The script does the one step that reads and
+ * writes the TAT, in exact decimal arithmetic (nanoseconds since the
  * epoch pass 2^53), and answers whether the request passed and how far
- * the TAT was ahead of now; the figures are worked out here from that.
+ * the TAT was ahead of now; the figures are worked out from that, as in
+ * the memory store.
  */
 static sd_err rd_rate_check(sd_store *st, const char *key, int64_t limit,
                             int64_t period_ms, sd_rate *out)
 {
-    if (out == NULL || !name_ok(key) || limit <= 0 || period_ms <= 0 ||
-        period_ms > RD_RATE_MAX_PERIOD_MS || limit > period_ms * NS_PER_MS)
+    sd_gcra g;
+    if (!sd_store_start_rate(key, limit, period_ms, &g, out))
         return SD_ERR_INVALID;
-    int64_t interval = period_ms * NS_PER_MS / limit;
-    int64_t burst = interval * limit;
-    *out = (sd_rate){.limit = limit};
     rd_store *s = store_of(st);
     rd_args a = rd_args_script("1");
     rd_args_take(&a, rd_key_own(s->prefix, "rl:", key, true));
-    rd_args_i64(&a, sd_now_ms() * NS_PER_MS);
-    rd_args_i64(&a, interval);
-    rd_args_i64(&a, burst - interval);
+    rd_args_i64(&a, sd_now_ms() * SD_NS_PER_MS);
+    rd_args_i64(&a, g.interval_ns);
+    rd_args_i64(&a, g.burst_ns - g.interval_ns);
     redisReply *r = NULL;
     sd_err err = run(s, RD_SCRIPT_RATE, &a, &r);
     int64_t ahead = 0;
@@ -400,14 +351,8 @@ static sd_err rd_rate_check(sd_store *st, const char *key, int64_t limit,
          r->element[0]->type != REDIS_REPLY_INTEGER ||
          !rd_reply_i64(r->element[1], 0, INT64_MAX / 2, &ahead)))
         err = rd_bad_reply("rate");
-    if (err == SD_OK && r->element[0]->integer == 0) {
-        out->reset_ms = ns_to_ms_up(ahead);
-        out->retry_after_ms = ns_to_ms_up(ahead + interval - burst);
-    } else if (err == SD_OK) {
-        out->allowed = true;
-        out->remaining = (burst - (ahead + interval)) / interval;
-        out->reset_ms = ns_to_ms_up(ahead + interval);
-    }
+    if (err == SD_OK)
+        sd_gcra_answer(&g, r->element[0]->integer != 0, ahead, out);
     freeReplyObject(r);
     return err;
 }
@@ -511,7 +456,7 @@ sd_store *sd_redis_store_new(const sd_redis_opts *opts, char *err, size_t errlen
 {
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    if (opts == NULL || !name_ok(opts->prefix)) {
+    if (opts == NULL || !sd_store_name_ok(opts->prefix)) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "redis: a non-empty key prefix is required");
         return NULL;

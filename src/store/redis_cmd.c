@@ -12,6 +12,7 @@
 #include "statusd/log.h"
 #include "statusd/util.h"
 #include "redis_scripts.h"
+#include "store_common.h"
 
 /* ---- command arguments ---- */
 
@@ -283,59 +284,6 @@ nomem:
     return SD_ERR_NOMEM;
 }
 
-/* ---- listing ---- */
-
-static char *cursor_encode(const char *id)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(id);
-    char *c = n < SIZE_MAX / 2 ? malloc(2 * n + 1) : NULL;
-    if (c == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char b = (unsigned char)id[i];
-        c[2 * i] = hex[b >> 4];
-        c[2 * i + 1] = hex[b & 15];
-    }
-    c[2 * n] = '\0';
-    return c;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* The id a cursor stands for (caller frees), NULL for the first page.
- * SD_ERR_INVALID unless it is lower-case hex of a non-empty NUL-free id. */
-sd_err rd_cursor_decode(const char *cursor, char **id)
-{
-    *id = NULL;
-    if (cursor == NULL || cursor[0] == '\0')
-        return SD_OK;
-    size_t n = strlen(cursor);
-    if (n % 2 != 0)
-        return SD_ERR_INVALID;
-    char *p = malloc(n / 2 + 1);
-    if (p == NULL)
-        return SD_ERR_NOMEM;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_value(cursor[2 * i]), lo = hex_value(cursor[2 * i + 1]);
-        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-            free(p);
-            return SD_ERR_INVALID;
-        }
-        p[i] = (char)(hi * 16 + lo);
-    }
-    p[n / 2] = '\0';
-    *id = p;
-    return SD_OK;
-}
-
 /* {more, id, ...} into the empty page *out. */
 sd_err rd_reply_page(const redisReply *r, size_t limit, sd_page *out)
 {
@@ -359,7 +307,7 @@ sd_err rd_reply_page(const redisReply *r, size_t limit, sd_page *out)
     }
     /* The first element says whether more ids follow. */
     if (r->element[0]->integer != 0) {
-        out->next_cursor = cursor_encode(out->ids[n - 1]);
+        out->next_cursor = sd_store_cursor_encode(out->ids[n - 1]);
         if (out->next_cursor == NULL)
             goto nomem;
     }

@@ -76,18 +76,9 @@ bool rd_reply_i64(const redisReply *e, int64_t min, int64_t max, int64_t *out);
 sd_err rd_reply_record(const redisReply *r, sd_record *out);
 sd_err rd_reply_list(const redisReply *r, sd_list *out);
 
-/*
- * Listing. A cursor is the last id of the previous page, hex-encoded,
- * exactly as in the memory store; a page is the `limit` smallest live ids
- * greater than it in byte order (ZRANGEBYLEX on the lex index), so an id
- * live for the whole listing is returned once whatever else comes and
- * goes.
- */
-/* The id a cursor stands for (caller frees), NULL for the first page.
- * SD_ERR_INVALID unless it is lower-case hex of a non-empty NUL-free id. */
-sd_err rd_cursor_decode(const char *cursor, char **id);
-/* The scan reply {more, id, ...} (at most limit ids) into the empty
- * *out, with the cursor of the next page when more is 1. */
+/* The scan reply {more, id, ...} (at most limit ids, the smallest live
+ * ids past the cursor by ZRANGEBYLEX on the lex index) into the empty
+ * *out, with the cursor of the next page (store_common.h) when more is 1. */
 sd_err rd_reply_page(const redisReply *r, size_t limit, sd_page *out);
 
 #endif

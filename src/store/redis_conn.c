@@ -313,26 +313,42 @@ static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
 
 /* ---- commands ---- */
 
-sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
-                  redisReply **out)
+/* Sends argv on the calling thread's conn, connecting as conn_ready
+ * allows (and warns): *c gets the conn, *r the reply as conn_send gives
+ * it. What commands and scripts on the request path share. */
+static sd_err send_mine(rd_pool *p, rd_conn **c, int argc, const char **argv,
+                        const size_t *lens, redisReply **r)
 {
-    *out = NULL;
-    rd_conn *c = NULL;
     char why[256];
-    sd_err err = conn_ready(p, &c, true, why, sizeof why);
+    sd_err err = conn_ready(p, c, true, why, sizeof why);
     if (err != SD_OK)
         return err;
-    redisReply *r = NULL;
-    err = conn_send(c, argc, argv, lens, &r);
-    if (err != SD_OK)
-        return err;
+    return conn_send(*c, argc, argv, lens, r);
+}
+
+/* Hands the reply r of command what to *out, or, when it is an error
+ * reply, frees it and returns its error (reply_error). */
+static sd_err reply_hand(redisReply *r, const char *what, redisReply **out)
+{
     if (r->type == REDIS_REPLY_ERROR) {
-        err = reply_error(r, argv[0]);
+        sd_err err = reply_error(r, what);
         freeReplyObject(r);
         return err;
     }
     *out = r;
     return SD_OK;
+}
+
+sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
+                  redisReply **out)
+{
+    *out = NULL;
+    rd_conn *c = NULL;
+    redisReply *r = NULL;
+    sd_err err = send_mine(p, &c, argc, argv, lens, &r);
+    if (err != SD_OK)
+        return err;
+    return reply_hand(r, argv[0], out);
 }
 
 sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
@@ -346,12 +362,8 @@ sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
     argv[1] = p->sha[id];
     lens[1] = RD_SHA_LEN;
     rd_conn *c = NULL;
-    char why[256];
-    sd_err err = conn_ready(p, &c, true, why, sizeof why);
-    if (err != SD_OK)
-        return err;
     redisReply *r = NULL;
-    err = conn_send(c, argc, argv, lens, &r);
+    sd_err err = send_mine(p, &c, argc, argv, lens, &r);
     if (err == SD_OK && is_error(r, "NOSCRIPT")) {
         /* The server restarted or flushed its scripts: load it again. */
         freeReplyObject(r);
@@ -362,13 +374,7 @@ sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
     }
     if (err != SD_OK)
         return err;
-    if (r->type == REDIS_REPLY_ERROR) {
-        err = reply_error(r, rd_script_name(id));
-        freeReplyObject(r);
-        return err;
-    }
-    *out = r;
-    return SD_OK;
+    return reply_hand(r, rd_script_name(id), out);
 }
 
 /* ---- the pool ---- */

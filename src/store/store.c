@@ -1,6 +1,8 @@
 /*
  * Helpers shared by every store implementation and its callers: the owned
- * record, list and page types of statusd/store.h.
+ * record, list and page types of statusd/store.h; and, for the
+ * implementations only, the checks, cursors and GCRA arithmetic of
+ * store_common.h.
  */
 #include "statusd/store.h"
 
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "statusd/util.h"
+#include "store_common.h"
 
 void sd_record_clear(sd_record *r)
 {
@@ -127,4 +130,168 @@ void sd_page_clear(sd_page *p)
     p->ids = NULL;
     p->count = 0;
     p->next_cursor = NULL;
+}
+
+/* ---- the start of each operation ---- */
+
+bool sd_store_name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
+
+bool sd_store_start_update(const char *ns, const char *id, const sd_update *u,
+                           sd_record *out)
+{
+    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id) || u == NULL || u->ttl_ms < 0 ||
+        (u->assign_count > 0 && u->assign == NULL) ||
+        (u->cond_count > 0 && u->cond_values == NULL) ||
+        (u->mode != SD_UPDATE_EXISTING && u->mode != SD_UPDATE_CREATE &&
+         u->mode != SD_UPDATE_UPSERT))
+        return false;
+    for (size_t i = 0; u->cond_field != NULL && i < u->cond_count; i++)
+        if (u->cond_values[i] == NULL)
+            return false;
+    for (size_t i = 0; i < u->assign_count; i++) {
+        const sd_assign *a = &u->assign[i];
+        if (a->name == NULL || (unsigned)a->op > SD_ASSIGN_DEL)
+            return false;
+        if ((a->op == SD_ASSIGN_SET || a->op == SD_ASSIGN_SETNX) &&
+            a->value == NULL && a->len > 0)
+            return false;
+    }
+    sd_record_clear(out);
+    return true;
+}
+
+bool sd_store_start_list_append(const char *ns, const char *id,
+                                const char *const *items, const size_t *lens,
+                                size_t n, int64_t ttl_ms, sd_list *out)
+{
+    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id) || n == 0 || items == NULL ||
+        lens == NULL || ttl_ms < 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((items[i] == NULL && lens[i] > 0) || lens[i] == SIZE_MAX)
+            return false;
+    sd_list_clear(out);
+    return true;
+}
+
+/* The arguments of get and list_get but out. */
+static bool read_valid(const char *ns, const char *id, int64_t renew_ttl_ms)
+{
+    return sd_store_name_ok(ns) && sd_store_name_ok(id) && renew_ttl_ms >= 0;
+}
+
+bool sd_store_start_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd_record *out)
+{
+    if (out == NULL || !read_valid(ns, id, renew_ttl_ms))
+        return false;
+    sd_record_clear(out);
+    return true;
+}
+
+bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd_list *out)
+{
+    if (out == NULL || !read_valid(ns, id, renew_ttl_ms))
+        return false;
+    sd_list_clear(out);
+    return true;
+}
+
+/* ---- listing ---- */
+
+char *sd_store_cursor_encode(const char *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(id);
+    char *c = n < SIZE_MAX / 2 ? malloc(2 * n + 1) : NULL;
+    if (c == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)id[i];
+        c[2 * i] = hex[b >> 4];
+        c[2 * i + 1] = hex[b & 15];
+    }
+    c[2 * n] = '\0';
+    return c;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* The id a cursor stands for into *id (caller frees), NULL for the first
+ * page. SD_ERR_INVALID unless it is lower-case hex of a non-empty
+ * NUL-free id; SD_ERR_NOMEM. */
+static sd_err cursor_decode(const char *cursor, char **id)
+{
+    *id = NULL;
+    if (cursor == NULL || cursor[0] == '\0')
+        return SD_OK;
+    size_t n = strlen(cursor);
+    if (n % 2 != 0)
+        return SD_ERR_INVALID;
+    char *p = malloc(n / 2 + 1);
+    if (p == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_value(cursor[2 * i]), lo = hex_value(cursor[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+            free(p);
+            return SD_ERR_INVALID;
+        }
+        p[i] = (char)(hi * 16 + lo);
+    }
+    p[n / 2] = '\0';
+    *id = p;
+    return SD_OK;
+}
+
+sd_err sd_store_start_scan(const char *ns, const char *cursor, size_t *limit,
+                           sd_page *out, char **after)
+{
+    *after = NULL;
+    if (out == NULL || !sd_store_name_ok(ns) || *limit == 0)
+        return SD_ERR_INVALID;
+    sd_page_clear(out);
+    if (*limit > SD_STORE_SCAN_MAX)
+        *limit = SD_STORE_SCAN_MAX;
+    return cursor_decode(cursor, after);
+}
+
+/* ---- rate limits ---- */
+
+int64_t sd_store_ns_to_ms_up(int64_t ns) { return (ns + SD_NS_PER_MS - 1) / SD_NS_PER_MS; }
+
+bool sd_store_start_rate(const char *key, int64_t limit, int64_t period_ms,
+                         sd_gcra *g, sd_rate *out)
+{
+    if (out == NULL || !sd_store_name_ok(key) || limit <= 0 || period_ms <= 0 ||
+        period_ms > SD_RATE_MAX_PERIOD_MS || limit > period_ms * SD_NS_PER_MS)
+        return false;
+    g->limit = limit;
+    g->interval_ns = period_ms * SD_NS_PER_MS / limit;
+    g->burst_ns = g->interval_ns * limit;
+    *out = (sd_rate){.limit = limit};
+    return true;
+}
+
+bool sd_gcra_allows(const sd_gcra *g, int64_t ahead_ns)
+{
+    return ahead_ns + g->interval_ns <= g->burst_ns;
+}
+
+void sd_gcra_answer(const sd_gcra *g, bool allowed, int64_t ahead_ns, sd_rate *out)
+{
+    *out = (sd_rate){.allowed = allowed, .limit = g->limit};
+    if (allowed) {
+        out->remaining = (g->burst_ns - (ahead_ns + g->interval_ns)) / g->interval_ns;
+        out->reset_ms = sd_store_ns_to_ms_up(ahead_ns + g->interval_ns);
+    } else {
+        out->reset_ms = sd_store_ns_to_ms_up(ahead_ns);
+        out->retry_after_ms = sd_store_ns_to_ms_up(ahead_ns + g->interval_ns - g->burst_ns);
+    }
 }
