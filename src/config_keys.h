@@ -2,10 +2,11 @@
 #define STATUSD_CONFIG_KEYS_H
 
 /*
- * Private to the configuration: the key table and the helpers its two
- * halves share. config.c owns the table, the value parsers (the Redis URL
- * among them) and sd_config_print; config_cli.c owns where values come
- * from (the file, the environment, the command line) and the --help text.
+ * Private to the configuration: the key table and the helpers its parts
+ * share. config.c owns the table, the parsing of one value and
+ * sd_config_print; config_check.c the checks on string values (the Redis
+ * URL parser among them); config_cli.c where values come from (the file,
+ * the environment, the command line) and the --help text.
  */
 
 #include <stdbool.h>
@@ -58,6 +59,28 @@ const key_def *config_key_find(const char *name);
  * NULL) gets "key: reason"; SD_ERR_INVALID. */
 sd_err config_key_set(const key_def *k, sd_config *cfg, const char *value,
                       char *err, size_t errlen);
+
+/*
+ * The checks of string keys (config_check.c), key_check functions: why
+ * gets the reason, without the key's name. An empty value ("none") passes
+ * the checks of the keys whose default is empty.
+ */
+sd_err config_check_ip(const char *value, char *why, size_t whylen);
+sd_err config_check_nonempty(const char *value, char *why, size_t whylen);
+sd_err config_check_redis_host(const char *value, char *why, size_t whylen);
+sd_err config_check_redis_url(const char *value, char *why, size_t whylen);
+sd_err config_check_key_prefix(const char *value, char *why, size_t whylen);
+/* trusted_proxies: sd_cidr_list_parse's rules (statusd/netaddr.h). */
+sd_err config_check_cidr_list(const char *value, char *why, size_t whylen);
+/* api_token, admin_token: at least 16 bytes of printable ASCII, no spaces. */
+sd_err config_check_token(const char *value, char *why, size_t whylen);
+/* cors_origins: "*", or comma-separated http(s)://host[:port] origins. */
+sd_err config_check_origins(const char *value, char *why, size_t whylen);
+
+/* url with the password of its user part as "***" (redis://u:***@h) into
+ * out. Splits at the last '@', as the parser does, so even a URL the
+ * parser would reject keeps its secret. */
+void config_url_mask(const char *url, char *out, size_t outlen);
 
 /* snprintf into err (nothing when err is NULL or errlen is 0). Returns
  * SD_ERR_INVALID, so a failed check can end with "return config_errf(...)". */

@@ -61,6 +61,26 @@ typedef struct sd_config {
     int64_t demo_step_ms;
     char handler_research[SD_CONFIG_STR];
 
+    /* sessions and conversations; TTLs slide: every read and write renews */
+    int64_t session_ttl;              /* seconds */
+    int64_t conversation_ttl;         /* seconds */
+    int64_t conversation_max_messages;    /* newest kept per conversation */
+
+    /* rate limits, requests a minute, 0 = off */
+    int64_t ratelimit_chat;           /* POST /chat, per user_id */
+    int64_t ratelimit_submit;         /* POST /research, /uploads, per client address */
+    /* "" or comma-separated addresses and CIDR blocks, blanks around
+     * entries ignored; valid for sd_cidr_list_parse (statusd/netaddr.h) */
+    char trusted_proxies[SD_CONFIG_STR];
+
+    /* access; a token is "" (none) or 16+ bytes of printable ASCII
+     * without spaces */
+    char api_token[SD_CONFIG_STR];    /* secret; Bearer token of mutating endpoints */
+    char admin_token[SD_CONFIG_STR];  /* secret; "" = admin endpoints off */
+    /* "", "*" or comma-separated origins "http[s]://host[:port]" (lower
+     * case, no default port, no path), blanks around entries ignored */
+    char cors_origins[SD_CONFIG_STR];
+
     /* logging */
     sd_log_level log_level;
     sd_log_format log_format;

@@ -60,6 +60,15 @@ static const char *const DEFAULTS_PRINTED =
     "drain_timeout = 30\n"
     "demo_step_ms = 300\n"
     "handler_research = builtin:demo\n"
+    "session_ttl = 3600\n"
+    "conversation_ttl = 3600\n"
+    "conversation_max_messages = 50\n"
+    "ratelimit_chat = 20\n"
+    "ratelimit_submit = 60\n"
+    "trusted_proxies = \"\"\n"
+    "api_token = \"\"\n"
+    "admin_token = \"\"\n"
+    "cors_origins = \"\"\n"
     "log_level = info\n"
     "log_format = text\n";
 
@@ -92,10 +101,19 @@ static const char *const NON_DEFAULT_CONF =
     "drain_timeout = 0\n"
     "demo_step_ms = 1\n"
     "handler_research = exec:/usr/bin/handler --fast\n"
+    "session_ttl = 2592000\n"
+    "conversation_ttl = 1\n"
+    "conversation_max_messages = 10000\n"
+    "ratelimit_chat = 0\n"
+    "ratelimit_submit = 1000000\n"
+    "trusted_proxies = 127.0.0.1, 10.0.0.0/8, ::1, fd00::/8\n"
+    "api_token = api-token-0123456789abcdef\n"
+    "admin_token = admin-token-0123456789abcdef\n"
+    "cors_origins = https://app.example.com, http://localhost:3000\n"
     "log_level = error\n"
     "log_format = json\n";
 
-/* NON_DEFAULT_CONF as printed: the password masked. */
+/* NON_DEFAULT_CONF as printed: the password and the tokens masked. */
 static const char *const NON_DEFAULT_PRINTED =
     "bind = ::1\n"
     "port = 9001\n"
@@ -124,6 +142,15 @@ static const char *const NON_DEFAULT_PRINTED =
     "drain_timeout = 0\n"
     "demo_step_ms = 1\n"
     "handler_research = exec:/usr/bin/handler --fast\n"
+    "session_ttl = 2592000\n"
+    "conversation_ttl = 1\n"
+    "conversation_max_messages = 10000\n"
+    "ratelimit_chat = 0\n"
+    "ratelimit_submit = 1000000\n"
+    "trusted_proxies = 127.0.0.1, 10.0.0.0/8, ::1, fd00::/8\n"
+    "api_token = ***\n"
+    "admin_token = ***\n"
+    "cors_origins = https://app.example.com, http://localhost:3000\n"
     "log_level = error\n"
     "log_format = json\n";
 
@@ -321,6 +348,15 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->drain_timeout, 30);
     assert_int_equal(c->demo_step_ms, 300);
     assert_string_equal(c->handler_research, "builtin:demo");
+    assert_int_equal(c->session_ttl, 3600);
+    assert_int_equal(c->conversation_ttl, 3600);
+    assert_int_equal(c->conversation_max_messages, 50);
+    assert_int_equal(c->ratelimit_chat, 20);
+    assert_int_equal(c->ratelimit_submit, 60);
+    assert_string_equal(c->trusted_proxies, "");
+    assert_string_equal(c->api_token, "");
+    assert_string_equal(c->admin_token, "");
+    assert_string_equal(c->cors_origins, "");
     assert_int_equal(c->log_level, SD_LOG_INFO);
     assert_int_equal(c->log_format, SD_LOG_TEXT);
     assert_string_equal(c->config_path, "");
@@ -376,7 +412,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 29);
+    assert_int_equal(count, 38);
     free(keys);
     free(conf);
 }
@@ -432,6 +468,12 @@ static void test_file_sets_every_key(void **state)
     assert_int_equal(sd_config_load_file(&fx->cfg, path, fx->err, sizeof fx->err), SD_OK);
     assert_printed(fx, &fx->cfg, NON_DEFAULT_PRINTED);
     assert_string_equal(fx->cfg.redis_password, "hunter2");
+    assert_string_equal(fx->cfg.api_token, "api-token-0123456789abcdef");
+    assert_string_equal(fx->cfg.admin_token, "admin-token-0123456789abcdef");
+    assert_string_equal(fx->cfg.trusted_proxies, "127.0.0.1, 10.0.0.0/8, ::1, fd00::/8");
+    assert_string_equal(fx->cfg.cors_origins,
+                        "https://app.example.com, http://localhost:3000");
+    assert_int_equal(fx->cfg.session_ttl, 2592000);
     assert_int_equal(fx->cfg.store, SD_STORE_REDIS);
     assert_int_equal(fx->cfg.log_level, SD_LOG_ERROR);
 }
@@ -703,15 +745,15 @@ static void test_env_sets_every_key(void **state)
 {
     fixture *fx = *state;
     /* STATUSD_<KEY>=<value> for every line of NON_DEFAULT_CONF. */
-    char vars[32][1100];
-    char *env[33];
+    char vars[48][1100];
+    char *env[49];
     int n = 0;
     const char *p = NON_DEFAULT_CONF;
     while (*p != '\0') {
         size_t klen = strcspn(p, " ");
         const char *v = p + klen + 3;
         size_t vlen = strcspn(v, "\n");
-        assert_true(n < 32);
+        assert_true(n < 48);
         int w = snprintf(vars[n], sizeof vars[n], "STATUSD_");
         for (size_t i = 0; i < klen; i++)
             vars[n][w++] = (char)(p[i] >= 'a' && p[i] <= 'z' ? p[i] - 'a' + 'A' : p[i]);
@@ -721,11 +763,13 @@ static void test_env_sets_every_key(void **state)
         p = v + vlen + 1;
     }
     env[n] = NULL;
-    assert_int_equal(n, 29);
+    assert_int_equal(n, 38);
     assert_int_equal(sd_config_load_env(&fx->cfg, env, fx->err, sizeof fx->err), SD_OK);
     assert_int_equal(fx->cfg.warning_count, 0);
     assert_printed(fx, &fx->cfg, NON_DEFAULT_PRINTED);
     assert_string_equal(fx->cfg.redis_password, "hunter2");
+    assert_string_equal(fx->cfg.api_token, "api-token-0123456789abcdef");
+    assert_string_equal(fx->cfg.admin_token, "admin-token-0123456789abcdef");
 }
 
 static void test_env_legacy_port(void **state)

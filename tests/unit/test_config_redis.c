@@ -1,9 +1,11 @@
 /*
  * Configuration of Redis and of what depends on it: sd_redis_url_parse,
- * the Redis keys and key_prefix, job_lease, the environment names apps
- * already use (REDIS_URL, USE_REDIS, ...) and the masking of secrets in
- * what sd_config_print writes. Each test gets its own mkdtemp directory
- * (files made with mkstemp) that the teardown removes.
+ * the Redis keys and key_prefix, job_lease, the keys of sessions,
+ * conversations, rate limits and access (trusted_proxies, the tokens,
+ * cors_origins), the environment names apps already use (REDIS_URL,
+ * USE_REDIS, SESSION_EXPIRE_TIME, API_TOKEN, ...) and the masking of
+ * secrets in what sd_config_print writes. Each test gets its own mkdtemp
+ * directory (files made with mkstemp) that the teardown removes.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -494,6 +496,250 @@ static void test_redis_password_errors_do_not_quote_it(void **state)
                      "redis_password: value is 256 bytes, longer than the limit of 255");
 }
 
+/* ---- sessions, conversations, rate limits ---- */
+
+static void test_session_and_limit_keys_check_their_ranges(void **state)
+{
+    fixture *fx = *state;
+    static const struct {
+        const char *key, *range, *below, *above;
+    } keys[] = {
+        {"session_ttl", "1..2592000", "0", "2592001"},
+        {"conversation_ttl", "1..2592000", "0", "2592001"},
+        {"conversation_max_messages", "1..10000", "0", "10001"},
+        {"ratelimit_chat", "0..1000000", "-1", "1000001"},
+        {"ratelimit_submit", "0..1000000", "-1", "1000001"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *bad[] = {keys[i].below, keys[i].above, "1m", "", " 5"};
+        for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+            char expect[256];
+            snprintf(expect, sizeof expect, "%s: expected an integer in %s, got '%s'",
+                     keys[i].key, keys[i].range, bad[j]);
+            assert_set_error(fx, keys[i].key, bad[j], expect);
+        }
+    }
+    const char *path = temp_file(fx, "session_ttl = 2592000\nconversation_ttl = 1\n"
+                                     "conversation_max_messages = 10000\n"
+                                     "ratelimit_chat = 0\nratelimit_submit = 1000000\n");
+    assert_int_equal(sd_config_load_file(&fx->cfg, path, fx->err, sizeof fx->err), SD_OK);
+    assert_int_equal(fx->cfg.session_ttl, 2592000);
+    assert_int_equal(fx->cfg.conversation_ttl, 1);
+    assert_int_equal(fx->cfg.conversation_max_messages, 10000);
+    assert_int_equal(fx->cfg.ratelimit_chat, 0);
+    assert_int_equal(fx->cfg.ratelimit_submit, 1000000);
+    assert_set_ok(fx, "session_ttl", "1");
+    assert_set_ok(fx, "conversation_max_messages", "1");
+    assert_int_equal(fx->cfg.session_ttl, 1);
+    assert_int_equal(fx->cfg.conversation_max_messages, 1);
+}
+
+static void test_env_session_expire_time_sets_session_ttl(void **state)
+{
+    fixture *fx = *state;
+    char *env1[] = {"SESSION_EXPIRE_TIME=7200", NULL};
+    assert_int_equal(load_env(fx, env1), SD_OK);
+    assert_int_equal(fx->cfg.session_ttl, 7200);
+    char *env2[] = {"STATUSD_SESSION_TTL=60", "SESSION_EXPIRE_TIME=7200", NULL};
+    assert_int_equal(load_env(fx, env2), SD_OK);
+    assert_int_equal(fx->cfg.session_ttl, 60);
+    char *env3[] = {"SESSION_EXPIRE_TIME=1h", NULL};
+    assert_int_equal(load_env(fx, env3), SD_ERR_INVALID);
+    assert_string_equal(fx->err, "environment variable SESSION_EXPIRE_TIME: session_ttl: "
+                                 "expected an integer in 1..2592000, got '1h'");
+    assert_int_equal(fx->cfg.session_ttl, 60);
+    assert_int_equal(fx->cfg.warning_count, 0);
+}
+
+/* ---- trusted_proxies ---- */
+
+static void test_trusted_proxies_accepts_addresses_and_blocks(void **state)
+{
+    fixture *fx = *state;
+    static const char *const good[] = {
+        "", "127.0.0.1", "127.0.0.1, 10.0.0.0/8, ::1, fd00::/8", "0.0.0.0/0,::/0",
+        "  192.168.0.0/16  ,  172.16.0.0/12 ", "::ffff:10.0.0.0/104"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_set_ok(fx, "trusted_proxies", good[i]);
+        assert_string_equal(fx->cfg.trusted_proxies, good[i]);
+    }
+}
+
+static void test_trusted_proxies_errors_name_the_entry(void **state)
+{
+    fixture *fx = *state;
+    assert_set_error(fx, "trusted_proxies", "127.0.0.1, 10.0.0.1/8",
+                     "trusted_proxies: '10.0.0.1/8': address bits are set beyond the /8 "
+                     "prefix (the block is 10.0.0.0/8)");
+    assert_set_error(fx, "trusted_proxies", "10.0.0.0/8, proxy.internal",
+                     "trusted_proxies: 'proxy.internal' is not an IPv4 or IPv6 address");
+    assert_set_error(fx, "trusted_proxies", "fd00::/129",
+                     "trusted_proxies: 'fd00::/129': the prefix length must be an integer "
+                     "in 0..128");
+    assert_set_error(fx, "trusted_proxies", "[::1]",
+                     "trusted_proxies: '[::1]' is not an IPv4 or IPv6 address (write IPv6 "
+                     "addresses without brackets)");
+    assert_set_error(fx, "trusted_proxies", "10.0.0.1,",
+                     "trusted_proxies: entry 2 is empty (two commas in a row, or a comma at "
+                     "an end)");
+    char many[1024] = "";
+    for (int i = 0; i < 33; i++) {
+        size_t used = strlen(many);
+        snprintf(many + used, sizeof many - used, "%s10.%d.0.0/16", i ? "," : "", i);
+    }
+    assert_set_error(fx, "trusted_proxies", many, "trusted_proxies: more than 32 entries");
+
+    const char *path = temp_file(fx, "\n\ntrusted_proxies = 10.0.0.0/8, 192.168.1.1/24\n");
+    assert_int_equal(sd_config_load_file(&fx->cfg, path, fx->err, sizeof fx->err),
+                     SD_ERR_INVALID);
+    char expect[2 * PATH_LEN];
+    snprintf(expect, sizeof expect, "%s:3: trusted_proxies: '192.168.1.1/24': address bits "
+             "are set beyond the /24 prefix (the block is 192.168.1.0/24)", path);
+    assert_string_equal(fx->err, expect);
+}
+
+/* ---- tokens ---- */
+
+static void test_tokens_accept_16_printable_characters_or_empty(void **state)
+{
+    fixture *fx = *state;
+    static const char *const keys[] = {"api_token", "admin_token"};
+    static const char *const good[] = {"", "0123456789abcdef",
+                                       "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+                                       "Zm9vYmFyYmF6cXV4cXV1eA=="};
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+            assert_set_ok(fx, keys[k], good[i]);
+            const char *field = k == 0 ? fx->cfg.api_token : fx->cfg.admin_token;
+            assert_string_equal(field, good[i]);
+        }
+    }
+    char longest[1100];
+    memset(longest, 't', 1023);
+    longest[1023] = '\0';
+    assert_set_ok(fx, "api_token", longest);
+    strcat(longest, "t");
+    assert_set_error(fx, "api_token", longest,
+                     "api_token: value is 1024 bytes, longer than the limit of 1023");
+}
+
+static void test_tokens_reject_short_or_unprintable_without_quoting_them(void **state)
+{
+    fixture *fx = *state;
+    static const char *const keys[] = {"api_token", "admin_token"};
+    static const char *const bad[][2] = {
+        {"SECRETSECRET123", "too short (15 characters); use at least 16 (short tokens "
+                            "are guessable; openssl rand -hex 32 makes a good one)"},
+        {"S", "too short (1 character); use at least 16 (short tokens are guessable; "
+              "openssl rand -hex 32 makes a good one)"},
+        {"SECRET SECRET SECRET", "contains a space at byte 7; a token is printable ASCII "
+                                 "without spaces"},
+        {" SECRETSECRETSECRET", "contains a space at byte 1; a token is printable ASCII "
+                                "without spaces"},
+        {"SECRET\xC3\xA9SECRETSECRET", "contains a byte that is not printable ASCII at byte "
+                                       "7; a token is printable ASCII without spaces"},
+        {"SECRET\tSECRETSECRET", "value contains a control character at byte 7"},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char expect[512];
+            snprintf(expect, sizeof expect, "%s: %s", keys[k], bad[i][1]);
+            assert_set_error(fx, keys[k], bad[i][0], expect);
+            assert_null(strstr(fx->err, "SECRET"));
+        }
+    }
+    char *env[] = {"API_TOKEN=SECRET-short", NULL};
+    assert_int_equal(load_env(fx, env), SD_ERR_INVALID);
+    assert_string_equal(fx->err, "environment variable API_TOKEN: api_token: too short "
+                                 "(12 characters); use at least 16 (short tokens are "
+                                 "guessable; openssl rand -hex 32 makes a good one)");
+}
+
+static void test_env_api_token_legacy_name(void **state)
+{
+    fixture *fx = *state;
+    char *env1[] = {"API_TOKEN=legacy-token-0123456789", NULL};
+    assert_int_equal(load_env(fx, env1), SD_OK);
+    assert_string_equal(fx->cfg.api_token, "legacy-token-0123456789");
+    char *env2[] = {"API_TOKEN=legacy-token-0123456789",
+                    "STATUSD_API_TOKEN=statusd-token-0123456789",
+                    "STATUSD_ADMIN_TOKEN=admin-token-0123456789", NULL};
+    assert_int_equal(load_env(fx, env2), SD_OK);
+    assert_string_equal(fx->cfg.api_token, "statusd-token-0123456789");
+    assert_string_equal(fx->cfg.admin_token, "admin-token-0123456789");
+    assert_int_equal(fx->cfg.warning_count, 0);
+}
+
+/* ---- cors_origins ---- */
+
+static void test_cors_origins_accepts_origins_or_star(void **state)
+{
+    fixture *fx = *state;
+    static const char *const good[] = {
+        "", "*", " * ", "https://app.example.com", "http://localhost:3000",
+        "https://app.example.com, http://localhost:3000", "http://127.0.0.1:8080",
+        "https://[::1]:8443", "http://[2001:db8::1]", "https://a-b.example.co.uk:65535",
+        "https://xn--bcher-kva.example"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_set_ok(fx, "cors_origins", good[i]);
+        assert_string_equal(fx->cfg.cors_origins, good[i]);
+    }
+}
+
+static void test_cors_origins_errors_name_the_origin(void **state)
+{
+    fixture *fx = *state;
+    static const char *const bad[][2] = {
+        {"https://app.example.com/", "'https://app.example.com/': an origin has no path, "
+                                     "not even a trailing '/' (scheme://host[:port])"},
+        {"http://localhost:3000/app", "'http://localhost:3000/app': an origin has no path, "
+                                      "not even a trailing '/' (scheme://host[:port])"},
+        {"app.example.com", "'app.example.com': expected scheme://host[:port], such as "
+                            "https://app.example.com"},
+        {"ftp://files.example.com", "'ftp://files.example.com': the scheme must be http:// "
+                                    "or https:// (lower case)"},
+        {"HTTPS://app.example.com", "'HTTPS://app.example.com': the scheme must be http:// "
+                                    "or https:// (lower case)"},
+        {"https://App.Example.com", "'https://App.Example.com': write the host in lower "
+                                    "case (browsers send it so, and origins are compared "
+                                    "exactly)"},
+        {"https://", "'https://': no host (expected scheme://host[:port])"},
+        {"https://:8080", "'https://:8080': no host (expected scheme://host[:port])"},
+        {"http://localhost:0", "'http://localhost:0': the port must be an integer in "
+                               "1..65535"},
+        {"http://localhost:65536", "'http://localhost:65536': the port must be an integer "
+                                   "in 1..65535"},
+        {"http://localhost:", "'http://localhost:': the port must be an integer in "
+                              "1..65535"},
+        {"http://localhost:http", "'http://localhost:http': the port must be an integer "
+                                  "in 1..65535"},
+        {"https://app.example.com:443", "'https://app.example.com:443': :443 is the default "
+                                        "port of https; leave it out (browsers do)"},
+        {"http://app.example.com:80", "'http://app.example.com:80': :80 is the default port "
+                                      "of http; leave it out (browsers do)"},
+        {"https://app.example.com?x=1", "'https://app.example.com?x=1': unexpected '?' after "
+                                        "the host (an origin is scheme://host[:port])"},
+        {"https://user@app.example.com", "'https://user@app.example.com': unexpected '@' "
+                                         "after the host (an origin is "
+                                         "scheme://host[:port])"},
+        {"https://app_1.example.com", "'https://app_1.example.com': the host contains '_'"},
+        {"https://[::1", "'https://[::1': '[' without a matching ']'"},
+        {"https://[app]", "'https://[app]': '[app]' is not an IPv6 address"},
+        {"https://a.com, *", "'*' allows any origin and must be the only entry"},
+        {"*, *", "'*' allows any origin and must be the only entry"},
+        {"https://a.com,,https://b.com", "entry 2 is empty (two commas in a row, or a "
+                                         "comma at an end)"},
+        {"https://a.com,", "entry 2 is empty (two commas in a row, or a comma at an end)"},
+        {",", "entry 1 is empty (two commas in a row, or a comma at an end)"},
+        {"null", "'null': expected scheme://host[:port], such as https://app.example.com"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char expect[512];
+        snprintf(expect, sizeof expect, "cors_origins: %s", bad[i][1]);
+        assert_set_error(fx, "cors_origins", bad[i][0], expect);
+    }
+}
+
 /* ---- the environment ---- */
 
 static void test_env_legacy_redis_names_set_their_keys(void **state)
@@ -684,6 +930,70 @@ static void test_check_config_output_never_shows_secrets(void **state)
     free(text);
 }
 
+static void test_print_masks_tokens(void **state)
+{
+    fixture *fx = *state;
+    assert_printed_value(fx, "api_token", "\"\"");
+    assert_printed_value(fx, "admin_token", "\"\"");
+    assert_set_ok(fx, "api_token", "#api-token-with-hash");
+    assert_set_ok(fx, "admin_token", "admin-token-0123456789");
+    assert_printed_value(fx, "api_token", "***");
+    assert_printed_value(fx, "admin_token", "***");
+}
+
+static void test_check_config_output_never_shows_tokens(void **state)
+{
+    fixture *fx = *state;
+    sd_cli_action action;
+    const char *path = temp_file(fx, "api_token = file-secret-api-0001\n"
+                                     "admin_token = \"file-secret-admin-02\"\n");
+    char *argv1[] = {"statusd", "--config", (char *)path, "--check-config", NULL};
+    assert_int_equal(sd_config_build(&fx->cfg, ARGC(argv1), argv1, NULL, &action, fx->err,
+                                     sizeof fx->err), SD_OK);
+    assert_int_equal(action, SD_CLI_CHECK_CONFIG);
+    assert_string_equal(fx->cfg.api_token, "file-secret-api-0001");
+    assert_string_equal(fx->cfg.admin_token, "file-secret-admin-02");
+    char *text = captured(fx, &fx->cfg);
+    assert_null(strstr(text, "secret"));
+    assert_non_null(strstr(text, "\napi_token = ***\n"));
+    assert_non_null(strstr(text, "\nadmin_token = ***\n"));
+    free(text);
+
+    char *env2[] = {"API_TOKEN=env-secret-api-00003", "STATUSD_ADMIN_TOKEN=env-secret-admin-4",
+                    NULL};
+    char *argv2[] = {"statusd", "--config", "/dev/null", "--check-config", NULL};
+    assert_int_equal(sd_config_build(&fx->cfg, ARGC(argv2), argv2, env2, &action, fx->err,
+                                     sizeof fx->err), SD_OK);
+    assert_string_equal(fx->cfg.api_token, "env-secret-api-00003");
+    assert_string_equal(fx->cfg.admin_token, "env-secret-admin-4");
+    text = captured(fx, &fx->cfg);
+    assert_null(strstr(text, "secret"));
+    assert_non_null(strstr(text, "\napi_token = ***\n"));
+    assert_non_null(strstr(text, "\nadmin_token = ***\n"));
+    free(text);
+
+    char *argv3[] = {"statusd", "--config", "/dev/null", "--check-config",
+                     "--set", "api_token=flag-secret-api-0005",
+                     "--set=admin_token=flag-secret-admin-6", NULL};
+    assert_int_equal(sd_config_build(&fx->cfg, ARGC(argv3), argv3, env2, &action, fx->err,
+                                     sizeof fx->err), SD_OK);
+    assert_string_equal(fx->cfg.api_token, "flag-secret-api-0005");
+    assert_string_equal(fx->cfg.admin_token, "flag-secret-admin-6");
+    text = captured(fx, &fx->cfg);
+    assert_null(strstr(text, "secret"));
+    assert_non_null(strstr(text, "\napi_token = ***\n"));
+    assert_non_null(strstr(text, "\nadmin_token = ***\n"));
+    free(text);
+
+    /* A rejected token is not quoted in the error either. */
+    char *argv4[] = {"statusd", "--config", "/dev/null", "--set",
+                     "api_token=secret 1234567890", NULL};
+    assert_int_equal(sd_config_build(&fx->cfg, ARGC(argv4), argv4, NULL, &action, fx->err,
+                                     sizeof fx->err), SD_ERR_INVALID);
+    assert_string_equal(fx->err, "--set: api_token: contains a space at byte 7; a token is "
+                                 "printable ASCII without spaces");
+}
+
 /* ---- documentation ---- */
 
 static void test_usage_lists_redis_keys_and_legacy_names(void **state)
@@ -695,7 +1005,11 @@ static void test_usage_lists_redis_keys_and_legacy_names(void **state)
         "redis_password = \"\"", "redis_timeout_ms = 500", "redis_pool_size = 0",
         "key_prefix = statusd:", "job_lease = 30", "also REDIS_URL", "also REDIS_HOST",
         "also REDIS_PORT", "also REDIS_DB", "also REDIS_PASSWORD",
-        "also REDIS_CONNECTION_POOL_SIZE", "also PORT", "USE_REDIS", "REDIS_ENABLED"};
+        "also REDIS_CONNECTION_POOL_SIZE", "also PORT", "USE_REDIS", "REDIS_ENABLED",
+        "session_ttl = 3600", "conversation_ttl = 3600", "conversation_max_messages = 50",
+        "ratelimit_chat = 20", "ratelimit_submit = 60", "trusted_proxies = \"\"",
+        "api_token = \"\"", "admin_token = \"\"", "cors_origins = \"\"",
+        "also SESSION_EXPIRE_TIME", "also API_TOKEN"};
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
         if (strstr(text, needles[i]) == NULL)
             fail_msg("usage lacks '%s'", needles[i]);
@@ -725,10 +1039,29 @@ static void test_shipped_conf_documents_redis_setup(void **state)
         "STATUSD_REDIS_PASSWORD or REDIS_PASSWORD",
         "STATUSD_REDIS_POOL_SIZE or REDIS_CONNECTION_POOL_SIZE", "USE_REDIS / REDIS_ENABLED",
         "appendonly yes", "appendfsync everysec", "maxmemory-policy noeviction",
-        "worker_lost", "rediss:// (TLS) is not supported"};
+        "worker_lost", "rediss:// (TLS) is not supported",
+        "STATUSD_SESSION_TTL or SESSION_EXPIRE_TIME", "STATUSD_API_TOKEN or API_TOKEN",
+        "X-Forwarded-For", "Authorization: Bearer <token>", "DELETE /admin/data",
+        "https://app.example.com, http://localhost:3000"};
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
         if (strstr(conf, needles[i]) == NULL)
             fail_msg("config/statusd.conf lacks '%s'", needles[i]);
+
+    /* The sections, in order: the new ones between Jobs and Logging. */
+    static const char *const sections[] = {
+        "\n# Jobs\n", "\n# Sessions and conversations\n", "\nsession_ttl = ",
+        "\nconversation_ttl = ", "\nconversation_max_messages = ", "\n# Rate limits\n",
+        "\nratelimit_chat = ", "\nratelimit_submit = ", "\ntrusted_proxies = ",
+        "\n# Access\n", "\napi_token = ", "\nadmin_token = ", "\ncors_origins = ",
+        "\n# Logging\n"};
+    const char *at = conf;
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        const char *found = strstr(at, sections[i]);
+        if (found == NULL)
+            fail_msg("config/statusd.conf lacks '%s' after '%s'", sections[i] + 1,
+                     i > 0 ? sections[i - 1] + 1 : "the start");
+        at = found + 1;
+    }
     free(conf);
 }
 
@@ -758,6 +1091,15 @@ int main(void)
         T(test_redis_integer_keys_check_their_ranges),
         T(test_key_prefix_allows_only_scan_safe_characters),
         T(test_redis_password_errors_do_not_quote_it),
+        T(test_session_and_limit_keys_check_their_ranges),
+        T(test_env_session_expire_time_sets_session_ttl),
+        T(test_trusted_proxies_accepts_addresses_and_blocks),
+        T(test_trusted_proxies_errors_name_the_entry),
+        T(test_tokens_accept_16_printable_characters_or_empty),
+        T(test_tokens_reject_short_or_unprintable_without_quoting_them),
+        T(test_env_api_token_legacy_name),
+        T(test_cors_origins_accepts_origins_or_star),
+        T(test_cors_origins_errors_name_the_origin),
         T(test_env_legacy_redis_names_set_their_keys),
         T(test_env_statusd_names_beat_legacy_redis_names),
         T(test_env_bad_legacy_redis_value_names_the_variable),
@@ -767,6 +1109,8 @@ int main(void)
         T(test_print_masks_redis_password),
         T(test_print_masks_password_in_redis_url),
         T(test_check_config_output_never_shows_secrets),
+        T(test_print_masks_tokens),
+        T(test_check_config_output_never_shows_tokens),
         T(test_usage_lists_redis_keys_and_legacy_names),
         T(test_shipped_conf_documents_redis_setup),
     };
