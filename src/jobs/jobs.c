@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "statusd/handler.h"
 #include "statusd/json.h"
@@ -203,10 +204,38 @@ static void error_json(sd_buf *b, const char *code, const char *message)
     sd_buf_putc(b, '}');
 }
 
-/* Moves a job from one of from[] to a final status. */
+/*
+ * A worker's store update. A job a worker holds exists nowhere else, so
+ * while the store is unavailable (Redis restarting) the worker keeps
+ * trying, with a capped backoff, instead of dropping the transition: a
+ * job that got its 202 must not stay queued or processing forever. Only
+ * a shutdown stops the retries. cancel NULL: one attempt.
+ */
+static sd_err worker_update(sd_jobs *j, const char *id, const sd_update *u,
+                            sd_record *out, const atomic_int *cancel)
+{
+    int64_t backoff = 50;
+    for (;;) {
+        sd_err err = sd_store_update(j->store, JOB_NS, id, u, out);
+        if (err != SD_ERR_UNAVAILABLE || cancel == NULL ||
+            atomic_load(cancel) == SD_RUN_SHUTDOWN)
+            return err;
+        sd_debug("job %s: store unavailable, retrying in %lld ms", id, (long long)backoff);
+        int64_t until = sd_mono_ms() + backoff;
+        while (sd_mono_ms() < until && atomic_load(cancel) != SD_RUN_SHUTDOWN) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        backoff = backoff >= 500 ? 1000 : backoff * 2;
+    }
+}
+
+/* Moves a job from one of from[] to a final status; cancel as for
+ * worker_update. */
 static sd_err job_finish(sd_jobs *j, const char *id, const char *const *from,
                          size_t nfrom, const char *status, const char *result,
-                         const char *code, const char *message)
+                         const char *code, const char *message,
+                         const atomic_int *cancel)
 {
     char now[24];
     snprintf(now, sizeof now, "%" PRId64, sd_now_ms());
@@ -232,7 +261,7 @@ static sd_err job_finish(sd_jobs *j, const char *id, const char *const *from,
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status",
                    .cond_values = from, .cond_count = nfrom,
                    .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
-    sd_err err = sd_store_update(j->store, JOB_NS, id, &u, NULL);
+    sd_err err = worker_update(j, id, &u, NULL, cancel);
     sd_buf_free(&err_text);
     return err;
 }
@@ -263,7 +292,7 @@ static void job_run(void *arg, const char *id, const atomic_int *cancel)
                    .assign = a, .assign_count = sizeof a / sizeof a[0],
                    .ttl_ms = j->ttl_ms};
     sd_record rec = SD_RECORD_INIT;
-    sd_err err = sd_store_update(j->store, JOB_NS, id, &u, &rec);
+    sd_err err = worker_update(j, id, &u, &rec, cancel);
     if (err != SD_OK) {
         /* canceled or expired while queued: nothing to run */
         if (err != SD_ERR_CONFLICT && err != SD_ERR_NOT_FOUND)
@@ -278,7 +307,7 @@ static void job_run(void *arg, const char *id, const atomic_int *cancel)
     sd_handler *h = kind != NULL ? handler_for(j, kind) : NULL;
     if (h == NULL || input == NULL) {
         job_finish(j, id, processing, 1, "failed", NULL, "no_handler",
-                   "no handler for this job kind");
+                   "no handler for this job kind", cancel);
         sd_record_clear(&rec);
         return;
     }
@@ -294,19 +323,20 @@ static void job_run(void *arg, const char *id, const atomic_int *cancel)
 
     switch (out.kind) {
     case SD_OUTCOME_COMPLETED:
-        err = job_finish(j, id, processing, 1, "completed", out.result, NULL, NULL);
+        err = job_finish(j, id, processing, 1, "completed", out.result, NULL, NULL,
+                         cancel);
         break;
     case SD_OUTCOME_FAILED:
         err = job_finish(j, id, processing, 1, "failed", NULL,
                          out.error_code[0] ? out.error_code : "handler_failed",
-                         out.error_message);
+                         out.error_message, cancel);
         break;
     case SD_OUTCOME_CANCELED:
         /* A cancel already set the status; a shutdown did not. */
         err = SD_OK;
         if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
             err = job_finish(j, id, processing, 1, "canceled", NULL, "shutdown",
-                             "the instance stopped before the job finished");
+                             "the instance stopped before the job finished", NULL);
         break;
     }
     if (err != SD_OK && err != SD_ERR_CONFLICT && err != SD_ERR_NOT_FOUND)
@@ -590,7 +620,7 @@ static void job_leftover(void *arg, const char *id)
     sd_jobs *j = arg;
     static const char *const queued[] = {"queued"};
     sd_err err = job_finish(j, id, queued, 1, "canceled", NULL, "shutdown",
-                            "the instance stopped before the job started");
+                            "the instance stopped before the job started", NULL);
     if (err != SD_OK && err != SD_ERR_CONFLICT && err != SD_ERR_NOT_FOUND)
         sd_warn("job %s: not canceled at shutdown: %s", id, sd_err_name(err));
 }
