@@ -26,8 +26,9 @@
  * SD_FIELD_DEADLINE (absolute epoch milliseconds) when present; that is how
  * a job's sliding TTL never passes job_max_age after creation.
  *
- * Threads. Every operation may be called from any thread at once; an
- * implementation owns whatever per-thread state it needs.
+ * Threads. Every operation but index (a start-up declaration) may be
+ * called from any thread at once; an implementation owns whatever
+ * per-thread state it needs.
  *
  * Errors common to all operations: SD_ERR_UNAVAILABLE (the backend cannot
  * answer now: connection lost, timeout, loading, out of memory, read-only),
@@ -191,6 +192,23 @@ typedef struct sd_store_ops {
     /* Number of live records in a namespace. */
     sd_err (*count)(sd_store *s, const char *ns, int64_t *out);
 
+    /* Declares that the hash records of namespace ns are counted by the
+     * value of their field `field` (see count_by). One field per
+     * namespace: declaring the same field again is SD_OK, another field
+     * SD_ERR_INVALID. Call at start-up, before the store is shared between
+     * threads, and alike in every process sharing the store. Records
+     * created before the declaration need not be counted: such a record
+     * is counted from its next update on. */
+    sd_err (*index)(sd_store *s, const char *ns, const char *field);
+
+    /* Number of live records of namespace ns whose indexed field now holds
+     * exactly value; a record without the field counts under no value.
+     * Every change to a record updates these counts in the same atomic
+     * step, so this reads an index, never scans; an expired record stops
+     * counting no later than count stops counting it. SD_ERR_INVALID when
+     * ns has no index. */
+    sd_err (*count_by)(sd_store *s, const char *ns, const char *value, int64_t *out);
+
     /* Deletes every record statusd keeps (every namespace); *deleted gets
      * how many. Never touches anything outside statusd's own keys. */
     sd_err (*clear)(sd_store *s, int64_t *deleted);
@@ -245,6 +263,13 @@ static inline sd_err sd_store_scan(sd_store *s, const char *ns,
 
 static inline sd_err sd_store_count(sd_store *s, const char *ns, int64_t *out)
 { return s->ops->count(s, ns, out); }
+
+static inline sd_err sd_store_index(sd_store *s, const char *ns, const char *field)
+{ return s->ops->index(s, ns, field); }
+
+static inline sd_err sd_store_count_by(sd_store *s, const char *ns,
+                                       const char *value, int64_t *out)
+{ return s->ops->count_by(s, ns, value, out); }
 
 static inline sd_err sd_store_clear(sd_store *s, int64_t *deleted)
 { return s->ops->clear(s, deleted); }

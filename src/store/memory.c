@@ -14,6 +14,11 @@
  * the record, as PEXPIREAT does. A hash whose last field is deleted stops
  * existing, as in Redis. A deadline field that is not a decimal integer
  * does not cap anything.
+ *
+ * Value counts (index, count_by) are memtable's value counters: an update
+ * takes a count of the counter its new fields name before anything
+ * changes and hands it to the entry under the same shard lock; whatever
+ * removes an entry gives its count back.
  */
 #include "statusd/store.h"
 
@@ -153,11 +158,15 @@ static sd_err mem_update(sd_store *s, const char *ns, const char *id,
         if (u->ttl_ms > 0)
             exp = mrec_capped_expiry(st.f, st.n, now, u->ttl_ms);
         bool gone = st.n == 0 || (u->ttl_ms > 0 && exp <= now);
+        mt_value *counted = NULL;
         if (out != NULL)
             err = mrec_record_copy(out, st.f, st.n, exp);
+        if (err == SD_OK && !gone)
+            err = memtable_value_take(table_of(s), &k, st.f, st.n, &counted);
         if (err == SD_OK && e == NULL && !gone)
             err = memtable_insert(table_of(s), sh, &k, MT_HASH, &e);
         if (err != SD_OK || e == NULL) {
+            memtable_value_release(counted);
             mrec_stage_abort(&st);
             if (err != SD_OK)
                 sd_record_clear(out);
@@ -165,6 +174,7 @@ static sd_err mem_update(sd_store *s, const char *ns, const char *id,
         }
         mrec_stage_commit(&st, e);
         e->expires_ms = exp;
+        memtable_entry_count(e, counted);
         if (gone)
             memtable_remove(sh, e);
     }
@@ -275,7 +285,7 @@ done:
  * stays greater than every cursor until a page returns it, and is returned
  * once. The cost: each page walks every record of the table (one shard
  * locked at a time) keeping the best limit + 1 ids in a heap
- * (memtable_page), so a page is O(N log limit) and a whole listing
+ * (mrec_page), so a page is O(N log limit) and a whole listing
  * O(N^2 / limit) for N records. That suits the admin-sized listings of a
  * single instance; limit is capped at SD_STORE_SCAN_MAX.
  */
@@ -290,7 +300,7 @@ static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
     char **ids = NULL;
     size_t n = 0;
     bool more = false;
-    err = memtable_page(table_of(s), ns, after, limit, sd_now_ms(), &ids, &n, &more);
+    err = mrec_page(table_of(s), ns, after, limit, sd_now_ms(), &ids, &n, &more);
     free(after);
     if (err == SD_OK && more) {
         out->next_cursor = sd_store_cursor_encode(ids[n - 1]);
@@ -314,6 +324,22 @@ static sd_err mem_count(sd_store *s, const char *ns, int64_t *out)
         return SD_ERR_INVALID;
     *out = memtable_count(table_of(s), ns);
     return SD_OK;
+}
+
+static sd_err mem_index(sd_store *s, const char *ns, const char *field)
+{
+    if (!sd_store_start_index(ns, field))
+        return SD_ERR_INVALID;
+    return memtable_index(table_of(s), ns, field);
+}
+
+/* As count: an expired record counts until the sweeper or an access
+ * removes it. */
+static sd_err mem_count_by(sd_store *s, const char *ns, const char *value, int64_t *out)
+{
+    if (!sd_store_start_count_by(ns, value, out))
+        return SD_ERR_INVALID;
+    return memtable_count_by(table_of(s), ns, value, out);
 }
 
 static sd_err mem_clear(sd_store *s, int64_t *deleted)
@@ -439,6 +465,8 @@ static const sd_store_ops mem_ops = {
     .list_get = mem_list_get,
     .scan = mem_scan,
     .count = mem_count,
+    .index = mem_index,
+    .count_by = mem_count_by,
     .clear = mem_clear,
     .rate_check = mem_rate_check,
     .ping = mem_ping,

@@ -1,7 +1,7 @@
 /*
  * Record contents of the memory store (see memrecord.h): field lookups,
- * deep copies into caller-owned results, and the stage that makes a
- * multi-field change all-or-nothing.
+ * deep copies into caller-owned results, the stage that makes a
+ * multi-field change all-or-nothing, and the pages of ids of a listing.
  */
 #include "memrecord.h"
 
@@ -268,4 +268,108 @@ void mrec_items_free(char **items, size_t n)
     for (size_t i = 0; items != NULL && i < n; i++)
         free(items[i]);
     free(items);
+}
+
+/* ---- pages of ids ---- */
+
+/* The smallest `keep` ids after `after` seen so far: a max-heap (by byte
+ * order) of owned copies, so a page costs O(N log keep) over N records. */
+typedef struct page_heap {
+    const char *after;
+    size_t keep;
+    char **ids;
+    size_t n, cap;
+} page_heap;
+
+static void ids_swap(char **ids, size_t a, size_t b)
+{
+    char *tmp = ids[a];
+    ids[a] = ids[b];
+    ids[b] = tmp;
+}
+
+static void heap_down(char **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && strcmp(h[l], h[m]) > 0)
+            m = l;
+        if (r < n && strcmp(h[r], h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        ids_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void heap_up(char **h, size_t i)
+{
+    while (i > 0 && strcmp(h[(i - 1) / 2], h[i]) < 0) {
+        ids_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static sd_err page_visit(const mt_entry *e, void *arg)
+{
+    page_heap *h = arg;
+    if (h->after != NULL && strcmp(e->id, h->after) <= 0)
+        return SD_OK;
+    if (h->n == h->keep && strcmp(e->id, h->ids[0]) >= 0)
+        return SD_OK;
+    char *copy = strdup(e->id);
+    if (copy == NULL)
+        return SD_ERR_NOMEM;
+    if (h->n == h->keep) {
+        free(h->ids[0]);
+        h->ids[0] = copy;
+        heap_down(h->ids, h->n, 0);
+        return SD_OK;
+    }
+    if (h->n == h->cap) {
+        size_t cap = h->cap > 0 ? h->cap * 2 : 16;
+        if (cap > h->keep)
+            cap = h->keep;
+        char **ids = realloc(h->ids, cap * sizeof *ids);
+        if (ids == NULL) {
+            free(copy);
+            return SD_ERR_NOMEM;
+        }
+        h->ids = ids;
+        h->cap = cap;
+    }
+    h->ids[h->n] = copy;
+    heap_up(h->ids, h->n++);
+    return SD_OK;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+sd_err mrec_page(memtable *t, const char *ns, const char *after,
+                 size_t max, int64_t now, char ***ids, size_t *n, bool *more)
+{
+    *ids = NULL;
+    *n = 0;
+    *more = false;
+    if (max == 0 || max == SIZE_MAX)
+        return SD_ERR_INVALID;
+    page_heap h = {after, max + 1, NULL, 0, 0};
+    sd_err err = memtable_each(t, ns, now, page_visit, &h);
+    if (err != SD_OK) {
+        mrec_items_free(h.ids, h.n);
+        return err;
+    }
+    if (h.n > 0)
+        qsort(h.ids, h.n, sizeof *h.ids, id_cmp);
+    if (h.n > max) {
+        free(h.ids[--h.n]);
+        *more = true;
+    }
+    *ids = h.ids;
+    *n = h.n;
+    return SD_OK;
 }

@@ -3,8 +3,8 @@
 
 /*
  * Record contents for the memory store: field lookups, deep copies of a
- * table entry into the caller-owned sd_record / sd_list, and the stage of
- * a hash update.
+ * table entry into the caller-owned sd_record / sd_list, the stage of a
+ * hash update, and the pages of ids a listing returns.
  *
  * The stage. An update with several assignments must change all or
  * nothing (an INCR of a non-number in the middle leaves the record as it
@@ -74,5 +74,14 @@ sd_err mrec_entry_set(mt_entry *e, const char *name, const char *value, size_t l
 sd_err mrec_list_reserve(mt_entry *e, size_t need);
 /* Frees items[0..n) and the array; NULL items are skipped. */
 void mrec_items_free(char **items, size_t n);
+
+/* The ids of live records of namespace ns greater than after (NULL: from
+ * the first) in byte order, the smallest max of them, sorted, as owned
+ * copies: the caller frees each and the array *ids. *more says whether
+ * further ids follow. One shard is locked at a time (memtable_each); the
+ * cost is a walk of the whole table. SD_ERR_INVALID for max 0,
+ * SD_ERR_NOMEM. */
+sd_err mrec_page(memtable *t, const char *ns, const char *after,
+                 size_t max, int64_t now, char ***ids, size_t *n, bool *more);
 
 #endif

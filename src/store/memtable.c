@@ -16,7 +16,9 @@
  * Counts. Each namespace has an atomic live counter, changed under the
  * shard lock whenever one of its records is inserted or removed, so a
  * count is a load, not a scan. Namespace counters live as long as the
- * table (statusd uses a handful of fixed namespaces).
+ * table (statusd uses a handful of fixed namespaces). The value counters
+ * of an indexed namespace (see memtable.h) are guarded by its own mutex,
+ * taken inside a shard lock, never the other way round.
  */
 #include "memtable.h"
 
@@ -38,7 +40,18 @@
 struct mt_ns {
     struct mt_ns *next;
     _Atomic int64_t live;
+    char *field;              /* the indexed field; NULL for none */
+    pthread_mutex_t values_lock;
+    mt_value *values;         /* under values_lock, as their counts */
     char name[];
+};
+
+struct mt_value {
+    struct mt_value *next;
+    mt_ns *ns;
+    int64_t live;             /* entries counting under it; freed at 0 */
+    size_t len;
+    char value[];             /* value[0..len), NUL-terminated */
 };
 
 struct mt_shard {
@@ -121,7 +134,11 @@ static mt_ns *ns_get(memtable *t, const char *name, size_t len)
         return NULL;
     n = ns_find_locked(t, name);
     if (n == NULL) {
-        n = malloc(sizeof *n + len + 1);
+        n = calloc(1, sizeof *n + len + 1);
+        if (n != NULL && pthread_mutex_init(&n->values_lock, NULL) != 0) {
+            free(n);
+            n = NULL;
+        }
         if (n != NULL) {
             memcpy(n->name, name, len + 1);
             atomic_init(&n->live, 0);
@@ -133,16 +150,123 @@ static mt_ns *ns_get(memtable *t, const char *name, size_t len)
     return n;
 }
 
+/* The indexed field of namespace ns into *field (NULL for none) and its
+ * counter into *out; false when the lock fails. */
+static bool ns_field(memtable *t, const char *ns, mt_ns **out, const char **field)
+{
+    if (pthread_rwlock_rdlock(&t->ns_lock) != 0)
+        return false;
+    *out = ns_find_locked(t, ns);
+    *field = *out != NULL ? (*out)->field : NULL;
+    pthread_rwlock_unlock(&t->ns_lock);
+    return true;
+}
+
 int64_t memtable_count(memtable *t, const char *ns)
 {
-    int64_t live = 0;
-    if (pthread_rwlock_rdlock(&t->ns_lock) != 0)
-        return 0;
-    mt_ns *n = ns_find_locked(t, ns);
-    if (n != NULL)
-        live = atomic_load(&n->live);
+    mt_ns *n = NULL;
+    const char *field;
+    return ns_field(t, ns, &n, &field) && n != NULL ? atomic_load(&n->live) : 0;
+}
+
+/* ---- value counters ---- */
+
+sd_err memtable_index(memtable *t, const char *ns, const char *field)
+{
+    mt_ns *n = ns_get(t, ns, strlen(ns));
+    char *copy = strdup(field);
+    sd_err err = SD_ERR_NOMEM;
+    if (n == NULL || copy == NULL)
+        goto done;
+    err = SD_ERR_INTERNAL;
+    if (pthread_rwlock_wrlock(&t->ns_lock) != 0)
+        goto done;
+    err = SD_OK;
+    if (n->field == NULL) {
+        n->field = copy;
+        copy = NULL;
+    } else if (strcmp(n->field, field) != 0) {
+        err = SD_ERR_INVALID;
+    }
     pthread_rwlock_unlock(&t->ns_lock);
-    return live;
+done:
+    free(copy);
+    return err;
+}
+
+/* The counter of value[0..len) in n, NULL when none (values_lock held). */
+static mt_value *value_find_locked(mt_ns *n, const char *value, size_t len)
+{
+    for (mt_value *v = n->values; v != NULL; v = v->next)
+        if (v->len == len && memcmp(v->value, value, len) == 0)
+            return v;
+    return NULL;
+}
+
+sd_err memtable_value_take(memtable *t, const mt_key *k, const sd_field *f, size_t n,
+                           mt_value **out)
+{
+    *out = NULL;
+    mt_ns *ns = NULL;
+    const char *field = NULL;
+    if (k->tag != MT_TAG_USER)
+        return SD_OK;
+    if (!ns_field(t, k->ns, &ns, &field))
+        return SD_ERR_INTERNAL;
+    size_t i = 0;
+    while (field != NULL && i < n && strcmp(f[i].name, field) != 0)
+        i++;
+    if (field == NULL || i == n)
+        return SD_OK;
+    pthread_mutex_lock(&ns->values_lock);
+    mt_value *v = value_find_locked(ns, f[i].value, f[i].len);
+    if (v == NULL && f[i].len < SIZE_MAX - sizeof *v) {
+        v = malloc(sizeof *v + f[i].len + 1);
+        if (v != NULL) {
+            *v = (mt_value){ns->values, ns, 0, f[i].len};
+            memcpy(v->value, f[i].value, f[i].len);
+            v->value[f[i].len] = '\0';
+            ns->values = v;
+        }
+    }
+    if (v != NULL)
+        v->live++;
+    pthread_mutex_unlock(&ns->values_lock);
+    *out = v;
+    return v != NULL ? SD_OK : SD_ERR_NOMEM;
+}
+
+void memtable_value_release(mt_value *v)
+{
+    if (v == NULL)
+        return;
+    mt_ns *ns = v->ns;
+    pthread_mutex_lock(&ns->values_lock);
+    if (--v->live == 0) {
+        mt_value **link = &ns->values;
+        while (*link != v)
+            link = &(*link)->next;
+        *link = v->next;
+        free(v);
+    }
+    pthread_mutex_unlock(&ns->values_lock);
+}
+
+sd_err memtable_count_by(memtable *t, const char *ns, const char *value, int64_t *out)
+{
+    mt_ns *n = NULL;
+    const char *field = NULL;
+    *out = 0;
+    if (!ns_field(t, ns, &n, &field))
+        return SD_ERR_INTERNAL;
+    if (field == NULL)
+        return SD_ERR_INVALID;
+    pthread_mutex_lock(&n->values_lock);
+    const mt_value *v = value_find_locked(n, value, strlen(value));
+    if (v != NULL)
+        *out = v->live;
+    pthread_mutex_unlock(&n->values_lock);
+    return SD_OK;
 }
 
 /* ---- entries ---- */
@@ -151,6 +275,7 @@ static void entry_free(mt_entry *e)
 {
     if (e->counter != NULL)
         atomic_fetch_sub(&e->counter->live, 1);
+    memtable_value_release(e->value);
     for (size_t i = 0; i < e->nfields; i++) {
         free(e->fields[i].name);
         free(e->fields[i].value);
@@ -266,12 +391,7 @@ void memtable_remove(mt_shard *s, mt_entry *e)
 
 /* ---- whole-table walks ---- */
 
-typedef sd_err (*visit_fn)(const mt_entry *e, void *arg);
-
-/* Calls fn for every live record of namespace ns, one shard locked at a
- * time. Stops at the first error fn returns and returns it. */
-static sd_err table_each(memtable *t, const char *ns, int64_t now,
-                         visit_fn fn, void *arg)
+sd_err memtable_each(memtable *t, const char *ns, int64_t now, mt_visit_fn fn, void *arg)
 {
     size_t ns_len = strlen(ns);
     for (unsigned i = 0; i < t->nshards; i++) {
@@ -292,115 +412,6 @@ static sd_err table_each(memtable *t, const char *ns, int64_t now,
         if (err != SD_OK)
             return err;
     }
-    return SD_OK;
-}
-
-/* The smallest `keep` ids after `after` seen so far: a max-heap (by byte
- * order) of owned copies, so a page costs O(N log keep) over N records. */
-typedef struct page_heap {
-    const char *after;
-    size_t keep;
-    char **ids;
-    size_t n, cap;
-} page_heap;
-
-static void ids_swap(char **ids, size_t a, size_t b)
-{
-    char *tmp = ids[a];
-    ids[a] = ids[b];
-    ids[b] = tmp;
-}
-
-static void heap_down(char **h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && strcmp(h[l], h[m]) > 0)
-            m = l;
-        if (r < n && strcmp(h[r], h[m]) > 0)
-            m = r;
-        if (m == i)
-            return;
-        ids_swap(h, i, m);
-        i = m;
-    }
-}
-
-static void heap_up(char **h, size_t i)
-{
-    while (i > 0 && strcmp(h[(i - 1) / 2], h[i]) < 0) {
-        ids_swap(h, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static sd_err page_visit(const mt_entry *e, void *arg)
-{
-    page_heap *h = arg;
-    if (h->after != NULL && strcmp(e->id, h->after) <= 0)
-        return SD_OK;
-    if (h->n == h->keep && strcmp(e->id, h->ids[0]) >= 0)
-        return SD_OK;
-    char *copy = strdup(e->id);
-    if (copy == NULL)
-        return SD_ERR_NOMEM;
-    if (h->n == h->keep) {
-        free(h->ids[0]);
-        h->ids[0] = copy;
-        heap_down(h->ids, h->n, 0);
-        return SD_OK;
-    }
-    if (h->n == h->cap) {
-        size_t cap = h->cap > 0 ? h->cap * 2 : 16;
-        if (cap > h->keep)
-            cap = h->keep;
-        char **ids = realloc(h->ids, cap * sizeof *ids);
-        if (ids == NULL) {
-            free(copy);
-            return SD_ERR_NOMEM;
-        }
-        h->ids = ids;
-        h->cap = cap;
-    }
-    h->ids[h->n] = copy;
-    heap_up(h->ids, h->n++);
-    return SD_OK;
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void ids_free(char **ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-}
-
-sd_err memtable_page(memtable *t, const char *ns, const char *after,
-                     size_t max, int64_t now, char ***ids, size_t *n, bool *more)
-{
-    *ids = NULL;
-    *n = 0;
-    *more = false;
-    if (max == 0 || max == SIZE_MAX)
-        return SD_ERR_INVALID;
-    page_heap h = {after, max + 1, NULL, 0, 0};
-    sd_err err = table_each(t, ns, now, page_visit, &h);
-    if (err != SD_OK) {
-        ids_free(h.ids, h.n);
-        return err;
-    }
-    if (h.n > 0)
-        qsort(h.ids, h.n, sizeof *h.ids, id_cmp);
-    if (h.n > max) {
-        free(h.ids[--h.n]);
-        *more = true;
-    }
-    *ids = h.ids;
-    *n = h.n;
     return SD_OK;
 }
 
@@ -586,6 +597,8 @@ void memtable_free(memtable *t)
     mt_ns *n = t->namespaces;
     while (n != NULL) {
         mt_ns *next = n->next;
+        free(n->field);
+        pthread_mutex_destroy(&n->values_lock);
         free(n);
         n = next;
     }

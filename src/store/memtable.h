@@ -4,9 +4,10 @@
 /*
  * The table under the memory store: a hash table split into independently
  * locked shards, records with an absolute expiry, per-namespace live
- * counters and a sweeper thread that drops expired records so memory stays
- * bounded even for records nobody reads again. It knows nothing of update
- * semantics; memory.c holds those.
+ * counters, per-value counters of indexed namespaces, and a sweeper
+ * thread that drops expired records so memory stays bounded even for
+ * records nobody reads again. It knows nothing of update semantics;
+ * memory.c holds those.
  *
  * Locking. A caller locks the shard of a key (memtable_lock), finds,
  * inserts, changes or removes entries of that shard, and unlocks. An entry
@@ -40,6 +41,7 @@ typedef struct mt_key {
 } mt_key;
 
 typedef struct mt_ns mt_ns;
+typedef struct mt_value mt_value;
 
 /* A record. ns and id share one allocation owned by the entry. A hash
  * uses fields[0..nfields); a list uses items/lens[0..nitems), room for
@@ -53,6 +55,7 @@ typedef struct mt_entry {
     char *id;
     size_t id_len;
     mt_ns *counter;          /* live counter of the namespace; NULL if internal */
+    mt_value *value;         /* the value counter it counts under; NULL for none */
     int64_t expires_ms;      /* absolute epoch ms; 0 = never */
     mt_kind kind;
     sd_field *fields;
@@ -99,17 +102,53 @@ sd_err memtable_insert(memtable *t, mt_shard *s, const mt_key *k,
 /* Unlinks e from the locked shard s and frees it. */
 void memtable_remove(mt_shard *s, mt_entry *e);
 
-/* The ids of live records of namespace ns greater than after (NULL: from
- * the first) in byte order, the smallest max of them, sorted, as owned
- * copies: the caller frees each and the array *ids. *more says whether
- * further ids follow. One shard is locked at a time; the cost is a walk of
- * the whole table. SD_ERR_INVALID for max 0, SD_ERR_NOMEM. */
-sd_err memtable_page(memtable *t, const char *ns, const char *after,
-                     size_t max, int64_t now, char ***ids, size_t *n, bool *more);
+/* Calls fn(e, arg) for every live record of namespace ns, one shard
+ * locked at a time (e is valid only during the call). Stops at the first
+ * error fn returns and returns it. */
+typedef sd_err (*mt_visit_fn)(const mt_entry *e, void *arg);
+sd_err memtable_each(memtable *t, const char *ns, int64_t now, mt_visit_fn fn, void *arg);
 
 /* Records of namespace ns not yet removed: expired ones count until an
  * access or the sweeper removes them. O(namespaces), never a scan. */
 int64_t memtable_count(memtable *t, const char *ns);
+
+/*
+ * Value counters. A namespace may declare one indexed field; each of its
+ * entries then counts under the counter of the value its field holds
+ * (e->value), and stops counting when it is removed, however that happens
+ * (delete, clear, lazy expiry, the sweeper): expired entries count as long
+ * as memtable_count counts them. A counter exists while something counts
+ * under it, so memory follows the values live, and a change costs a walk
+ * of the namespace's distinct live values: an index suits a field of few
+ * values (a status).
+ */
+
+/* Declares field as the indexed field of namespace ns. Call before the
+ * table is shared between threads. SD_ERR_INVALID when ns already has
+ * another field; SD_ERR_NOMEM. */
+sd_err memtable_index(memtable *t, const char *ns, const char *field);
+
+/* Takes one count of the counter that a hash of fields f[0..n) under key
+ * k counts under, into *out: NULL (and SD_OK) when the namespace has no
+ * index or f lacks its field. The caller hands the count to an entry
+ * (memtable_entry_count) or gives it back (memtable_value_release).
+ * SD_ERR_NOMEM, SD_ERR_INTERNAL. */
+sd_err memtable_value_take(memtable *t, const mt_key *k, const sd_field *f, size_t n,
+                           mt_value **out);
+/* Gives back one count of v (NULL: nothing). */
+void memtable_value_release(mt_value *v);
+/* Makes the entry e (its shard locked) count under v, a count taken for
+ * it, and gives back the count it held. */
+static inline void memtable_entry_count(mt_entry *e, mt_value *v)
+{
+    mt_value *old = e->value;
+    e->value = v;
+    memtable_value_release(old);
+}
+
+/* Into *out, how many records of ns count under value. SD_ERR_INVALID
+ * when ns has no indexed field; SD_ERR_INTERNAL. */
+sd_err memtable_count_by(memtable *t, const char *ns, const char *value, int64_t *out);
 
 /* Removes every record of every key class; returns how many were live. */
 int64_t memtable_clear(memtable *t, int64_t now);

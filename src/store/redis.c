@@ -20,6 +20,11 @@
  * Slots. A record's key carries a hash tag, but the namespace indexes a
  * script updates with it are keys of their own, so the scripts assume one
  * server (or one Cluster shard holding every statusd key).
+ *
+ * Value indexes. index only records, in this process, which field of a
+ * namespace is counted; every script on that namespace then gets the
+ * field and keeps the per-value sets (redis_scripts.c) in the same step
+ * as its change. Processes sharing a server must declare alike.
  */
 #include "statusd/store.h"
 
@@ -39,14 +44,37 @@
 #define RD_CLEAR_BATCH "500"
 #define RD_PROBE_TTL_MS "10000"
 
+/* A namespace and the field its records are counted by. */
+typedef struct rd_value_index {
+    char *ns;
+    char *field;
+} rd_value_index;
+
 typedef struct rd_store {
     sd_store base;
     rd_pool *pool;
     char *prefix;
     size_t prefix_len;
+    rd_value_index *indexes;   /* set at start-up, read-only once shared */
+    size_t nindexes;
 } rd_store;
 
 static rd_store *store_of(sd_store *s) { return (rd_store *)s; }
+
+/* The indexed field of ns, NULL for none. */
+static const char *index_field(const rd_store *s, const char *ns)
+{
+    for (size_t i = 0; i < s->nindexes; i++)
+        if (strcmp(s->indexes[i].ns, ns) == 0)
+            return s->indexes[i].field;
+    return NULL;
+}
+
+/* The arguments every script on the record (ns, id) starts with. */
+static rd_args args_record(const rd_store *s, const char *ns, const char *id, int64_t now)
+{
+    return rd_args_record(s->prefix, ns, id, now, index_field(s, ns));
+}
 
 /* now + ttl_ms, saturating at the largest expiry the store keeps. */
 static int64_t expiry_after(int64_t now, int64_t ttl_ms)
@@ -71,7 +99,7 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
                        int64_t renew_ttl_ms, redisReply **r)
 {
     int64_t now = sd_now_ms();
-    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args a = args_record(s, ns, id, now);
     rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
     return run(s, script, &a, r);
 }
@@ -102,7 +130,7 @@ static sd_err rd_update(sd_store *st, const char *ns, const char *id,
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
-    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args a = args_record(s, ns, id, now);
     rd_args_str(&a, u->mode == SD_UPDATE_EXISTING ? "e"
                     : u->mode == SD_UPDATE_CREATE ? "c" : "u");
     rd_args_i64(&a, u->ttl_ms > 0 ? expiry_after(now, u->ttl_ms) : 0);
@@ -144,7 +172,7 @@ static sd_err rd_del(sd_store *st, const char *ns, const char *id)
     if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    rd_args a = rd_args_record(s->prefix, ns, id, sd_now_ms());
+    rd_args a = args_record(s, ns, id, sd_now_ms());
     redisReply *r = NULL;
     sd_err err = run(s, RD_SCRIPT_DEL, &a, &r);
     if (err == SD_OK)
@@ -164,7 +192,7 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
-    rd_args a = rd_args_record(s->prefix, ns, id, now);
+    rd_args a = args_record(s, ns, id, now);
     rd_args_i64(&a, ttl_ms > 0 ? expiry_after(now, ttl_ms) : 0);
     /* No list is longer than INT64_MAX items: a larger bound bounds nothing. */
     rd_args_i64(&a, max_len > (size_t)INT64_MAX ? 0 : (int64_t)max_len);
@@ -200,7 +228,7 @@ static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
     if (err != SD_OK)
         return err;
     rd_store *s = store_of(st);
-    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms());
+    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms(), index_field(s, ns));
     if (after != NULL)
         rd_args_take(&a, after);
     else
@@ -219,11 +247,57 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
     if (out == NULL || !sd_store_name_ok(ns))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms());
+    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms(), index_field(s, ns));
     redisReply *r = NULL;
     sd_err err = run(s, RD_SCRIPT_COUNT, &a, &r);
     if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
         err = rd_bad_reply("count");
+    if (err == SD_OK)
+        *out = r->integer;
+    freeReplyObject(r);
+    return err;
+}
+
+/* ---- value indexes ---- */
+
+static sd_err rd_index(sd_store *st, const char *ns, const char *field)
+{
+    if (!sd_store_start_index(ns, field))
+        return SD_ERR_INVALID;
+    rd_store *s = store_of(st);
+    const char *have = index_field(s, ns);
+    if (have != NULL)
+        return strcmp(have, field) == 0 ? SD_OK : SD_ERR_INVALID;
+    if (s->nindexes >= SIZE_MAX / sizeof *s->indexes - 1)
+        return SD_ERR_NOMEM;
+    rd_value_index *ix = realloc(s->indexes, (s->nindexes + 1) * sizeof *ix);
+    if (ix == NULL)
+        return SD_ERR_NOMEM;
+    s->indexes = ix;
+    rd_value_index add = {strdup(ns), strdup(field)};
+    if (add.ns == NULL || add.field == NULL) {
+        free(add.ns);
+        free(add.field);
+        return SD_ERR_NOMEM;
+    }
+    s->indexes[s->nindexes++] = add;
+    return SD_OK;
+}
+
+static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64_t *out)
+{
+    if (!sd_store_start_count_by(ns, value, out))
+        return SD_ERR_INVALID;
+    rd_store *s = store_of(st);
+    const char *field = index_field(s, ns);
+    if (field == NULL)
+        return SD_ERR_INVALID;
+    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms(), field);
+    rd_args_str(&a, value);
+    redisReply *r = NULL;
+    sd_err err = run(s, RD_SCRIPT_COUNT_BY, &a, &r);
+    if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
+        err = rd_bad_reply("count_by");
     if (err == SD_OK)
         *out = r->integer;
     freeReplyObject(r);
@@ -236,9 +310,15 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
  * (records, rate-limit state and probes count, as in the memory store). */
 static bool is_index_key(const rd_store *s, const redisReply *k)
 {
-    return k->len >= s->prefix_len + 4 && memcmp(k->str, s->prefix, s->prefix_len) == 0 &&
-           (memcmp(k->str + s->prefix_len, "exp:", 4) == 0 ||
-            memcmp(k->str + s->prefix_len, "lex:", 4) == 0);
+    static const char *const kinds[] = {"exp:", "lex:", "ixr:", "ix:"};
+    if (k->len < s->prefix_len || memcmp(k->str, s->prefix, s->prefix_len) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        size_t n = strlen(kinds[i]);
+        if (k->len - s->prefix_len >= n && memcmp(k->str + s->prefix_len, kinds[i], n) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* UNLINKs the keys of a SCAN batch that are (index true) or are not
@@ -408,6 +488,11 @@ static void rd_free(sd_store *st)
 {
     rd_store *s = store_of(st);
     rd_pool_free(s->pool);
+    for (size_t i = 0; i < s->nindexes; i++) {
+        free(s->indexes[i].ns);
+        free(s->indexes[i].field);
+    }
+    free(s->indexes);
     free(s->prefix);
     free(s);
 }
@@ -421,6 +506,8 @@ static const sd_store_ops rd_ops = {
     .list_get = rd_list_get,
     .scan = rd_scan,
     .count = rd_count,
+    .index = rd_index,
+    .count_by = rd_count_by,
     .clear = rd_clear,
     .rate_check = rd_rate_check,
     .ping = rd_ping,

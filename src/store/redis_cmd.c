@@ -122,7 +122,7 @@ char *rd_key_record(const char *prefix, const char *ns, const char *id)
     return sd_buf_steal(&b, NULL);
 }
 
-/* <prefix><kind>:<ns> for the namespace indexes "exp" and "lex". */
+/* <prefix><kind>:<ns> for the namespace indexes "exp", "lex" and "ixr". */
 char *rd_key_index(const char *prefix, const char *kind, const char *ns)
 {
     sd_buf b = SD_BUF_INIT;
@@ -131,6 +131,26 @@ char *rd_key_index(const char *prefix, const char *kind, const char *ns)
     sd_buf_putc(&b, ':');
     put_ns(&b, ns);
     return sd_buf_steal(&b, NULL);
+}
+
+/* The value index arguments: field, <prefix>ixr:<ns>, <prefix>ix:<ns>:
+ * (the scripts append the encoded value), or three "" for no index. */
+static void args_value_index(rd_args *a, const char *prefix, const char *ns,
+                             const char *field)
+{
+    if (field == NULL) {
+        for (int i = 0; i < 3; i++)
+            rd_args_str(a, "");
+        return;
+    }
+    rd_args_str(a, field);
+    rd_args_take(a, rd_key_index(prefix, "ixr", ns));
+    sd_buf b = SD_BUF_INIT;
+    sd_buf_puts(&b, prefix);
+    sd_buf_puts(&b, "ix:");
+    put_ns(&b, ns);
+    sd_buf_putc(&b, ':');
+    rd_args_take(a, sd_buf_steal(&b, NULL));
 }
 
 /* <prefix><kind><name>, with name in braces when braced. */
@@ -145,9 +165,10 @@ char *rd_key_own(const char *prefix, const char *kind, const char *name, bool br
     return sd_buf_steal(&b, NULL);
 }
 
-/* KEYS record, exp index, lex index; ARGV id, now: how every script on
- * one record starts. */
-rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now)
+/* KEYS record, exp index, lex index; ARGV id, now, value index: how
+ * every script on one record starts. */
+rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now,
+                       const char *field)
 {
     rd_args a = rd_args_script("3");
     rd_args_take(&a, rd_key_record(prefix, ns, id));
@@ -155,18 +176,21 @@ rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64
     rd_args_take(&a, rd_key_index(prefix, "lex", ns));
     rd_args_str(&a, id);
     rd_args_i64(&a, now);
+    args_value_index(&a, prefix, ns, field);
     return a;
 }
 
-/* KEYS exp index, lex index; ARGV now, record key prefix: how the
- * scripts over a namespace start. */
-rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now)
+/* KEYS exp index, lex index; ARGV now, record key prefix, value index:
+ * how the scripts over a namespace start. */
+rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now,
+                          const char *field)
 {
     rd_args a = rd_args_script("2");
     rd_args_take(&a, rd_key_index(prefix, "exp", ns));
     rd_args_take(&a, rd_key_index(prefix, "lex", ns));
     rd_args_i64(&a, now);
     rd_args_take(&a, rd_key_record(prefix, ns, NULL));
+    args_value_index(&a, prefix, ns, field);
     return a;
 }
 

@@ -13,6 +13,11 @@
  *                         percent-encoded so no two (ns, id) pairs meet
  *   <prefix>exp:<ns>      sorted set: ids scored by expiry (+inf: none)
  *   <prefix>lex:<ns>      sorted set: the same ids, score 0, byte order
+ *   <prefix>ixr:<ns>      hash: each id counted by the namespace's indexed
+ *                         field -> the value it is counted under
+ *   <prefix>ix:<ns>:<v>   sorted set: the ids counted under value v (':'
+ *                         and '%' percent-encoded, as in ns), scored by
+ *                         expiry like the exp index
  *   <prefix>rl:{<key>}    rate-limit state (the GCRA TAT, nanoseconds)
  *   <prefix>probe:<uuid>  the health probe
  */
@@ -47,12 +52,16 @@ void rd_args_take(rd_args *a, char *s);
 void rd_args_i64(rd_args *a, int64_t v);
 void rd_args_free(rd_args *a);
 
-/* KEYS record, exp index, lex index; ARGV id, now: the start of every
- * script on one record. */
-rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now);
-/* KEYS exp index, lex index; ARGV now, record key prefix: the start of
- * the scripts over a namespace. */
-rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now);
+/* KEYS record, exp index, lex index; ARGV id, now, then the value index:
+ * the start of every script on one record. The value index is three
+ * arguments: the indexed field of ns, the ixr key and the ix key prefix
+ * ("<prefix>ix:<ns>:"), all three "" when field is NULL (no index). */
+rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now,
+                       const char *field);
+/* KEYS exp index, lex index; ARGV now, record key prefix, then the value
+ * index as above: the start of the scripts over a namespace. */
+rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now,
+                          const char *field);
 
 /* Key names, newly allocated (the caller frees), NULL on NOMEM.
  * rd_key_record with id NULL gives the prefix of the namespace's record

@@ -2,10 +2,10 @@
  * The Lua texts of the Redis store's scripts (see redis_scripts.h).
  *
  * A script is its body after the helpers it uses: lib_num (exact int64
- * arithmetic on decimal text) and lib_rec (record lookup by the client's
- * clock, the indexes, the deadline cap). Each piece stays under the 4095
- * characters a C string literal may portably hold; rd_script_text joins
- * them at run time.
+ * arithmetic on decimal text), lib_ix (the value index) and lib_rec
+ * (record lookup by the client's clock, the indexes, the deadline cap).
+ * Each piece stays under the 4095 characters a C string literal may
+ * portably hold; rd_script_text joins them at run time.
  *
  * Keys (see redis_cmd.h; <ns> has ':' and '%' percent-encoded). A
  * record is <prefix>{<ns>:<id>}; its namespace has the indexes
@@ -18,6 +18,17 @@
  * scan also checks each id it returns against its record, so a record
  * removed behind the store's back (an eviction, an operator's DEL) leaves
  * the listing at once and the count when a get or scan meets it.
+ *
+ * The value index (count_by). When the namespace has an indexed field,
+ * <prefix>ixr:<ns> maps each counted id to the value it is counted under
+ * and <prefix>ix:<ns>:<value> holds those ids scored like the exp index;
+ * an update moves the id to the set of its new value (or out of all when
+ * the field is gone), a renewal rescores it, and every drop (delete,
+ * expiry, deadline, prune) takes it out, all in the script of the change.
+ * count_by is a ZCOUNT of the live scores after a prune, as count is.
+ * Every script that includes lib_rec gets the index as ARGV[3..5] (the
+ * field, the ixr key, the ix key prefix; three '' for none), so the body
+ * arguments of those scripts start at ARGV[6].
  */
 #include "redis_scripts.h"
 
@@ -128,6 +139,39 @@ static const char lib_num[] =
     "  return add(a, signed(not nb, mb))\n"
     "end\n";
 
+static const char lib_ix[] =
+    "-- The value index: IXF the indexed field ('' for none), IXR the hash of\n"
+    "-- counted id -> value, IXP the prefix of the per-value sorted sets.\n"
+    "local IXF, IXR, IXP = ARGV[3], ARGV[4], ARGV[5]\n"
+    "local IX_ENC = {['%'] = '%25', [':'] = '%3A'}\n"
+    "\n"
+    "local function ix_key(v)\n"
+    "  return IXP .. (string.gsub(v, '[%%:]', IX_ENC))\n"
+    "end\n"
+    "\n"
+    "-- Counts id under value v with expiry exp ('0': none), out of the set\n"
+    "-- of any other value; v nil counts it under none.\n"
+    "local function ix_put(id, v, exp)\n"
+    "  if IXF == '' then return end\n"
+    "  local old = redis.call('HGET', IXR, id)\n"
+    "  if old and old ~= v then redis.call('ZREM', ix_key(old), id) end\n"
+    "  if v == nil then\n"
+    "    if old then redis.call('HDEL', IXR, id) end\n"
+    "    return\n"
+    "  end\n"
+    "  local score = exp\n"
+    "  if exp == '0' then score = '+inf' end\n"
+    "  redis.call('ZADD', ix_key(v), score, id)\n"
+    "  if old ~= v then redis.call('HSET', IXR, id, v) end\n"
+    "end\n"
+    "\n"
+    "-- Rescores a counted id to the new expiry exp (not '0').\n"
+    "local function ix_renew(id, exp)\n"
+    "  if IXF == '' then return end\n"
+    "  local v = redis.call('HGET', IXR, id)\n"
+    "  if v then redis.call('ZADD', ix_key(v), exp, id) end\n"
+    "end\n";
+
 static const char lib_rec[] =
     "-- Records. Expiries are texts of epoch milliseconds, '0' for none; the\n"
     "-- exp index holds each record's expiry as its score (+inf for none) and\n"
@@ -147,6 +191,7 @@ static const char lib_rec[] =
     "  redis.call('DEL', key)\n"
     "  redis.call('ZREM', expk, id)\n"
     "  redis.call('ZREM', lexk, id)\n"
+    "  ix_put(id, nil, '0')\n"
     "end\n"
     "\n"
     "-- The type and expiry of a live record by the client's clock (now), or\n"
@@ -161,6 +206,7 @@ static const char lib_rec[] =
     "      redis.call('ZREM', expk, id)\n"
     "      redis.call('ZREM', lexk, id)\n"
     "    end\n"
+    "    ix_put(id, nil, '0')\n"
     "    return nil, '0'\n"
     "  end\n"
     "  local exp = redis.call('ZSCORE', expk, id)\n"
@@ -200,10 +246,10 @@ static const char lib_rec[] =
     "end\n";
 
 static const char body_get[] =
-    "-- KEYS: record, exp index, lex index. ARGV: id, now, renewal base\n"
-    "-- ('0': none). Reply {1} or {0, expiry, name, value, ...}.\n"
+    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3),\n"
+    "-- renewal base ('0': none). Reply {1} or {0, expiry, name, value, ...}.\n"
     "local key, expk, lexk = KEYS[1], KEYS[2], KEYS[3]\n"
-    "local id, now, base = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
+    "local id, now, base = ARGV[1], tonumber(ARGV[2]), ARGV[6]\n"
     "local t, exp = live(key, expk, lexk, id, now)\n"
     "if t ~= 'hash' then return {1} end\n"
     "local all = redis.call('HGETALL', key)\n"
@@ -219,19 +265,20 @@ static const char body_get[] =
     "  end\n"
     "  redis.call('PEXPIREAT', key, exp)\n"
     "  redis.call('ZADD', expk, exp, id)\n"
+    "  ix_renew(id, exp)\n"
     "end\n"
     "return append_all({0, exp}, all)\n";
 
 static const char body_update[] =
-    "-- KEYS: record, exp index, lex index. ARGV: id, now, mode (e, c, u),\n"
-    "-- expiry base ('0': keep), want ('1': reply with the fields), number of\n"
-    "-- condition values (-1: no condition), condition field, the values,\n"
-    "-- then one (op, name, arg) triple per assignment, op one of s, n, i, d.\n"
-    "-- Reply {code} or {code, expiry, name, value, ...}; code 0 ok,\n"
-    "-- 1 not found, 2 exists, 3 conflict, 4 invalid.\n"
+    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3),\n"
+    "-- mode (e, c, u), expiry base ('0': keep), want ('1': reply with the\n"
+    "-- fields), number of condition values (-1: no condition), condition\n"
+    "-- field, the values, then one (op, name, arg) triple per assignment,\n"
+    "-- op one of s, n, i, d. Reply {code} or {code, expiry, name, value,\n"
+    "-- ...}; code 0 ok, 1 not found, 2 exists, 3 conflict, 4 invalid.\n"
     "local key, expk, lexk = KEYS[1], KEYS[2], KEYS[3]\n"
-    "local id, now, mode, base = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]\n"
-    "local want, ncond, cfield = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]\n"
+    "local id, now, mode, base = ARGV[1], tonumber(ARGV[2]), ARGV[6], ARGV[7]\n"
+    "local want, ncond, cfield = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]\n"
     "local t, exp = live(key, expk, lexk, id, now)\n"
     "if t and mode == 'c' then return {2} end\n"
     "if t and t ~= 'hash' then return {3} end\n"
@@ -256,14 +303,14 @@ static const char body_update[] =
     "if t and ncond >= 0 then\n"
     "  local v, ok = h[cfield], false\n"
     "  for i = 1, ncond do\n"
-    "    if v ~= nil and ARGV[7 + i] == v then ok = true end\n"
+    "    if v ~= nil and ARGV[10 + i] == v then ok = true end\n"
     "  end\n"
     "  if not ok then return fields({3, exp}) end\n"
     "end\n"
     "-- Every assignment is applied to h first; nothing is written until all\n"
     "-- of them are known to be valid.\n"
     "local changed, touched = {}, {}\n"
-    "for i = 8 + math.max(ncond, 0), #ARGV - 2, 3 do\n"
+    "for i = 11 + math.max(ncond, 0), #ARGV - 2, 3 do\n"
     "  local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
     "  if op == 's' then\n"
     "    h[f] = v\n"
@@ -316,23 +363,25 @@ static const char body_update[] =
     "end\n"
     "if base ~= '0' then redis.call('PEXPIREAT', key, exp) end\n"
     "index_put(expk, lexk, id, exp)\n"
+    "ix_put(id, h[IXF], exp)\n"
     "return reply\n";
 
 static const char body_del[] =
-    "-- KEYS: record, exp index, lex index. ARGV: id, now. Reply {0} or {1}.\n"
+    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3).\n"
+    "-- Reply {0} or {1}.\n"
     "if not live(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])) then return {1} end\n"
     "drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])\n"
     "return {0}\n";
 
 static const char body_list_append[] =
-    "-- KEYS: record, exp index, lex index. ARGV: id, now, expiry ('0':\n"
-    "-- keep), max length ('0': unbounded), want ('1': reply with the items),\n"
-    "-- items. Reply {3} or {0, expiry, item, ...}.\n"
+    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3),\n"
+    "-- expiry ('0': keep), max length ('0': unbounded), want ('1': reply\n"
+    "-- with the items), items. Reply {3} or {0, expiry, item, ...}.\n"
     "local key, expk, lexk = KEYS[1], KEYS[2], KEYS[3]\n"
-    "local id, now, base, maxlen = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]\n"
+    "local id, now, base, maxlen = ARGV[1], tonumber(ARGV[2]), ARGV[6], ARGV[7]\n"
     "local t, exp = live(key, expk, lexk, id, now)\n"
     "if t and t ~= 'list' then return {3} end\n"
-    "for i = 6, #ARGV, 200 do\n"
+    "for i = 9, #ARGV, 200 do\n"
     "  redis.call('RPUSH', key, unpack(ARGV, i, math.min(i + 199, #ARGV)))\n"
     "end\n"
     "if maxlen ~= '0' then redis.call('LTRIM', key, '-' .. maxlen, '-1') end\n"
@@ -341,14 +390,14 @@ static const char body_list_append[] =
     "  redis.call('PEXPIREAT', key, exp)\n"
     "end\n"
     "index_put(expk, lexk, id, exp)\n"
-    "if ARGV[5] ~= '1' then return {0, exp} end\n"
+    "if ARGV[8] ~= '1' then return {0, exp} end\n"
     "return append_all({0, exp}, redis.call('LRANGE', key, 0, -1))\n";
 
 static const char body_list_get[] =
-    "-- KEYS: record, exp index, lex index. ARGV: id, now, expiry ('0': keep).\n"
-    "-- Reply {1} or {0, expiry, item, ...}.\n"
+    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3),\n"
+    "-- expiry ('0': keep). Reply {1} or {0, expiry, item, ...}.\n"
     "local key, expk, lexk = KEYS[1], KEYS[2], KEYS[3]\n"
-    "local id, now, base = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
+    "local id, now, base = ARGV[1], tonumber(ARGV[2]), ARGV[6]\n"
     "local t, exp = live(key, expk, lexk, id, now)\n"
     "if t ~= 'list' then return {1} end\n"
     "if base ~= '0' then\n"
@@ -360,10 +409,11 @@ static const char body_list_get[] =
 
 static const char body_scan[] =
     "-- KEYS: exp index, lex index. ARGV: now, record key prefix (up to the\n"
-    "-- id), last id of the previous page ('' for the first), limit.\n"
-    "-- Reply {more, id, ...}: the limit smallest live ids after the cursor.\n"
-    "local expk, lexk, rprefix, after = KEYS[1], KEYS[2], ARGV[2], ARGV[3]\n"
-    "local now, limit = tonumber(ARGV[1]), tonumber(ARGV[4])\n"
+    "-- id), value index (3), last id of the previous page ('' for the\n"
+    "-- first), limit. Reply {more, id, ...}: the limit smallest live ids\n"
+    "-- after the cursor.\n"
+    "local expk, lexk, rprefix, after = KEYS[1], KEYS[2], ARGV[2], ARGV[6]\n"
+    "local now, limit = tonumber(ARGV[1]), tonumber(ARGV[7])\n"
     "prune(expk, lexk, ARGV[1], rprefix)\n"
     "local ids, start = {}, '-'\n"
     "if after ~= '' then start = '(' .. after end\n"
@@ -384,10 +434,17 @@ static const char body_scan[] =
     "return append_all({more}, ids)\n";
 
 static const char body_count[] =
-    "-- KEYS: exp index, lex index. ARGV: now, record key prefix. Reply: the\n"
-    "-- number of records whose expiry has not passed.\n"
+    "-- KEYS: exp index, lex index. ARGV: now, record key prefix, value\n"
+    "-- index (3). Reply: the number of records whose expiry has not passed.\n"
     "prune(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
     "return redis.call('ZCOUNT', KEYS[1], ARGV[1], '+inf')\n";
+
+static const char body_count_by[] =
+    "-- KEYS: exp index, lex index. ARGV: now, record key prefix, value\n"
+    "-- index (3), value. Reply: the number of records counted under value\n"
+    "-- whose expiry has not passed.\n"
+    "prune(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
+    "return redis.call('ZCOUNT', ix_key(ARGV[6]), ARGV[1], '+inf')\n";
 
 static const char body_rate[] =
     "-- GCRA step. KEYS: state (the TAT in ns). ARGV: now, emission interval\n"
@@ -410,20 +467,25 @@ static const char body_rate[] =
     "redis.call('PEXPIREAT', key, ms)\n"
     "return {1, ahead}\n";
 
+#define SCRIPT_PARTS 4
+
 typedef struct script_def {
     const char *name;
-    const char *parts[3];   /* joined in order; NULL ends early */
+    const char *parts[SCRIPT_PARTS];   /* joined in order; NULL ends early */
 } script_def;
 
+#define REC_SCRIPT(name, body) {name, {lib_num, lib_ix, lib_rec, body}}
+
 static const script_def scripts[RD_SCRIPT_N] = {
-    [RD_SCRIPT_GET] = {"get", {lib_num, lib_rec, body_get}},
-    [RD_SCRIPT_UPDATE] = {"update", {lib_num, lib_rec, body_update}},
-    [RD_SCRIPT_DEL] = {"del", {lib_num, lib_rec, body_del}},
-    [RD_SCRIPT_LIST_APPEND] = {"list_append", {lib_num, lib_rec, body_list_append}},
-    [RD_SCRIPT_LIST_GET] = {"list_get", {lib_num, lib_rec, body_list_get}},
-    [RD_SCRIPT_SCAN] = {"scan", {lib_num, lib_rec, body_scan}},
-    [RD_SCRIPT_COUNT] = {"count", {lib_num, lib_rec, body_count}},
-    [RD_SCRIPT_RATE] = {"rate", {lib_num, body_rate, NULL}},
+    [RD_SCRIPT_GET] = REC_SCRIPT("get", body_get),
+    [RD_SCRIPT_UPDATE] = REC_SCRIPT("update", body_update),
+    [RD_SCRIPT_DEL] = REC_SCRIPT("del", body_del),
+    [RD_SCRIPT_LIST_APPEND] = REC_SCRIPT("list_append", body_list_append),
+    [RD_SCRIPT_LIST_GET] = REC_SCRIPT("list_get", body_list_get),
+    [RD_SCRIPT_SCAN] = REC_SCRIPT("scan", body_scan),
+    [RD_SCRIPT_COUNT] = REC_SCRIPT("count", body_count),
+    [RD_SCRIPT_COUNT_BY] = REC_SCRIPT("count_by", body_count_by),
+    [RD_SCRIPT_RATE] = {"rate", {lib_num, body_rate, NULL, NULL}},
 };
 
 char *rd_script_text(rd_script_id id)
@@ -431,7 +493,7 @@ char *rd_script_text(rd_script_id id)
     if ((unsigned)id >= RD_SCRIPT_N)
         return NULL;
     sd_buf b = SD_BUF_INIT;
-    for (size_t i = 0; i < 3 && scripts[id].parts[i] != NULL; i++)
+    for (size_t i = 0; i < SCRIPT_PARTS && scripts[id].parts[i] != NULL; i++)
         sd_buf_puts(&b, scripts[id].parts[i]);
     return sd_buf_steal(&b, NULL);
 }

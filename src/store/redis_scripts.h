@@ -24,6 +24,7 @@ typedef enum rd_script_id {
     RD_SCRIPT_LIST_GET,
     RD_SCRIPT_SCAN,
     RD_SCRIPT_COUNT,
+    RD_SCRIPT_COUNT_BY,
     RD_SCRIPT_RATE,
     RD_SCRIPT_N
 } rd_script_id;

@@ -196,6 +196,19 @@ bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_m
     return true;
 }
 
+bool sd_store_start_index(const char *ns, const char *field)
+{
+    return sd_store_name_ok(ns) && sd_store_name_ok(field);
+}
+
+bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out)
+{
+    if (out == NULL || !sd_store_name_ok(ns) || value == NULL)
+        return false;
+    *out = 0;
+    return true;
+}
+
 /* ---- listing ---- */
 
 char *sd_store_cursor_encode(const char *id)

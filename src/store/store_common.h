@@ -47,6 +47,11 @@ bool sd_store_start_list_append(const char *ns, const char *id,
 bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_ms,
                              sd_list *out);
 
+/* index needs a namespace and a field name. count_by needs an out, a
+ * namespace and a value (which may be empty); it sets *out to 0. */
+bool sd_store_start_index(const char *ns, const char *field);
+bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out);
+
 /* ---- listing ---- */
 
 /*

@@ -2,9 +2,10 @@
  * The store contract (see store_contract.h): the factory, each case's
  * setup and teardown, the helpers the cases share, and the list of every
  * case. The cases themselves are in store_contract_hash.c (hash records:
- * modes, conditions, assignments, TTL and deadline) and
+ * modes, conditions, assignments, TTL and deadline),
  * store_contract_data.c (lists, listing, counts, rate limits, health,
- * concurrency).
+ * concurrency) and store_contract_index.c (counts by the value of an
+ * indexed field).
  */
 #include "store_contract.h"
 
@@ -142,12 +143,28 @@ void sc_assert_count_becomes(sd_store *s, const char *ns, int64_t want)
     assert_int_equal(n, want);
 }
 
+/* Polls count_by(ns, value) until it equals want; fails after
+ * WAIT_LIMIT_MS. */
+void sc_assert_count_by_becomes(sd_store *s, const char *ns, const char *value,
+                                int64_t want)
+{
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS, n = -1;
+    for (;;) {
+        assert_int_equal(sd_store_count_by(s, ns, value, &n), SD_OK);
+        if (n == want || sd_mono_ms() > until)
+            break;
+        sc_sleep_ms(20);
+    }
+    assert_int_equal(n, want);
+}
+
 /* ---- the registry ---- */
 
 const struct CMUnitTest *sd_store_contract_tests(size_t *count)
 {
     static struct CMUnitTest all[MAX_CASES];
-    const struct CMUnitTest *(*const parts[])(size_t *) = {sc_hash_tests, sc_data_tests};
+    const struct CMUnitTest *(*const parts[])(size_t *) = {sc_hash_tests, sc_data_tests,
+                                                           sc_index_tests};
     size_t n = 0;
     for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
         size_t k = 0;

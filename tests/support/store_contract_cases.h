@@ -21,6 +21,7 @@ int sc_teardown(void **state);
 /* The cases of each file. */
 const struct CMUnitTest *sc_hash_tests(size_t *count);
 const struct CMUnitTest *sc_data_tests(size_t *count);
+const struct CMUnitTest *sc_index_tests(size_t *count);
 
 void sc_sleep_ms(int64_t ms);
 /* Sleeps until the wall clock is safely past expires_ms (which must be
@@ -46,5 +47,9 @@ void sc_assert_stored(sd_store *s, const char *id, const char *name, const char 
 void sc_assert_absent(sd_store *s, const char *id);
 /* Polls count(ns) until it equals want; fails after a long deadline. */
 void sc_assert_count_becomes(sd_store *s, const char *ns, int64_t want);
+/* Polls count_by(ns, value) until it equals want; fails after a long
+ * deadline. */
+void sc_assert_count_by_becomes(sd_store *s, const char *ns, const char *value,
+                                int64_t want);
 
 #endif
