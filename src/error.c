@@ -21,6 +21,7 @@ static const char *const names[SD_ERR_COUNT] = {
     [SD_ERR_SHUTTING_DOWN] = "shutting_down",
     [SD_ERR_RATE_LIMITED] = "rate_limited",
     [SD_ERR_UNAUTHORIZED] = "unauthorized",
+    [SD_ERR_FORBIDDEN] = "forbidden",
 };
 
 const char *sd_err_name(sd_err err)

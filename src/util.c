@@ -21,6 +21,14 @@ static int64_t clock_ms(clockid_t id)
 int64_t sd_now_ms(void) { return clock_ms(CLOCK_REALTIME); }
 int64_t sd_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 
+int64_t sd_mono_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void put_digits(char *dst, unsigned v, int width)
 {
     for (int i = width - 1; i >= 0; i--) {

@@ -7,6 +7,7 @@
 
 #include "statusd/config.h"
 #include "statusd/jobs.h"
+#include "statusd/metrics.h"
 #include "statusd/store.h"
 
 /* What the route handlers share: built by main, read-only once serving
@@ -16,6 +17,7 @@ struct sd_app {
     sd_store *store;
     bool store_fallback;       /* auto chose memory because Redis was down */
     sd_jobs *jobs;
+    sd_metrics *metrics;       /* owned by the HTTP layer, set before it serves */
     int64_t started_mono_ms;
     atomic_bool draining;      /* set on SIGTERM: no new work, not ready */
 };

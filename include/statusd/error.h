@@ -24,6 +24,7 @@ typedef enum sd_err {
     SD_ERR_SHUTTING_DOWN, /* the instance is draining */
     SD_ERR_RATE_LIMITED,  /* the caller is over its limit */
     SD_ERR_UNAUTHORIZED,  /* missing or wrong token */
+    SD_ERR_FORBIDDEN,     /* the endpoint is disabled by configuration */
     SD_ERR_COUNT
 } sd_err;
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -27,6 +28,9 @@ typedef void (*sd_route_fn)(sd_req *req);
 /* Route flags. */
 enum {
     SD_ROUTE_BODY = 1u << 0,   /* takes a body of media_type, parsed as JSON */
+    SD_ROUTE_AUTH = 1u << 1,   /* mutating: needs api_token when one is set */
+    SD_ROUTE_ADMIN = 1u << 2,  /* needs admin_token; disabled without one */
+    SD_ROUTE_LIMIT_SUBMIT = 1u << 3, /* ratelimit_submit per client address */
 };
 
 typedef struct sd_route {
@@ -75,8 +79,24 @@ void sd_resp_header(sd_req *r, const char *name, const char *value);
 /* A JSON body; the buffer's data is taken (the buffer is left empty). A
  * failed buffer turns into a 500. */
 void sd_resp_json(sd_req *r, unsigned status, sd_buf *body);
+/* A body of another media type ("text/plain; version=0.0.4"); the
+ * buffer's data is taken as for sd_resp_json. content_type must be a
+ * string constant. */
+void sd_resp_body(sd_req *r, unsigned status, const char *content_type, sd_buf *body);
 /* No body (204, 304). */
 void sd_resp_empty(sd_req *r, unsigned status);
+/* The client address (peer, or X-Forwarded-For behind a trusted proxy). */
+const char *sd_req_client(sd_req *r);
+
+/*
+ * Takes one request of the rate-limit class cls ("chat", "submit") for key
+ * at per_minute, adds the RateLimit-Policy and RateLimit headers, and when
+ * the key is over its limit answers 429 (with Retry-After) itself. True
+ * when the handler may go on; false when an answer was given (429, or 503
+ * when the store cannot count).
+ */
+bool sd_req_ratelimit(sd_req *r, const char *cls, const char *key, int64_t per_minute);
+
 /* An application/problem+json answer for err (status and type from the one
  * mapping in problem.c) with a detail line. */
 void sd_resp_problem(sd_req *r, sd_err err, const char *detail_fmt, ...)

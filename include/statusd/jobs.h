@@ -61,6 +61,12 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view);
 /* Jobs waiting in this instance's queue, and workers busy. */
 void sd_jobs_stats(sd_jobs *j, size_t *queued, size_t *busy);
 
+/* The job statuses, in life order, and how many live jobs are in each
+ * (all instances sharing the store), from the store's status index. */
+#define SD_JOB_STATUS_COUNT 5
+extern const char *const sd_job_statuses[SD_JOB_STATUS_COUNT];
+sd_err sd_jobs_count(sd_jobs *j, int64_t counts[SD_JOB_STATUS_COUNT]);
+
 /* Stops taking jobs, lets running ones finish for up to timeout_ms, then
  * stops them; unfinished jobs end canceled with error code "shutdown". */
 void sd_jobs_drain(sd_jobs *j, int64_t timeout_ms);

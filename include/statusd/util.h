@@ -15,6 +15,7 @@
 
 int64_t sd_now_ms(void);    /* wall clock, milliseconds since the epoch */
 int64_t sd_mono_ms(void);   /* monotonic clock, milliseconds */
+int64_t sd_mono_us(void);   /* monotonic clock, microseconds */
 
 /* RFC 3339 UTC with milliseconds into out (SD_TIME_LEN bytes). */
 void sd_format_time(int64_t epoch_ms, char out[SD_TIME_LEN]);

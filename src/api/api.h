@@ -9,8 +9,24 @@ void api_research_post(sd_req *r);
 void api_status_get(sd_req *r);
 void api_status_delete(sd_req *r);
 
+void api_chat_post(sd_req *r);
+void api_chat_history_get(sd_req *r);
+void api_chat_history_delete(sd_req *r);
+
+void api_sessions_post(sd_req *r);
+void api_sessions_list(sd_req *r);
+void api_session_get(sd_req *r);
+void api_session_put(sd_req *r);
+void api_session_patch(sd_req *r);
+void api_session_delete(sd_req *r);
+void api_session_touch(sd_req *r);
+
 void api_health_get(sd_req *r);
 void api_ready_get(sd_req *r);
 void api_health_store_get(sd_req *r);
+
+void api_stats_get(sd_req *r);
+void api_metrics_get(sd_req *r);
+void api_admin_data_delete(sd_req *r);
 
 #endif

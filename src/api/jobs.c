@@ -3,11 +3,11 @@
  * validation and HTTP semantics (Location, ETag/304, Retry-After,
  * Cache-Control). The job's life itself is in jobs/jobs.c.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/etag.h"
 #include "statusd/app.h"
 #include "statusd/json.h"
 #include "statusd/log.h"
@@ -84,46 +84,10 @@ static void answer_error(sd_req *r, sd_err err, const char *id)
     }
 }
 
-static void etag_text(uint64_t etag, char out[24])
-{
-    snprintf(out, 24, "W/\"%016" PRIx64 "\"", etag);
-}
-
-/* True when an If-None-Match value lists tag (weak comparison, RFC 9110
- * 13.1.2), or is "*". */
-static bool etag_listed(const char *header, const char *tag)
-{
-    const char *opaque = tag + 2; /* skip W/ */
-    size_t olen = strlen(opaque);
-    const char *p = header;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '*')
-            return true;
-        if (p[0] == 'W' && p[1] == '/')
-            p += 2;
-        const char *end = p;
-        if (*p == '"') {
-            end = strchr(p + 1, '"');
-            if (end == NULL)
-                return false;
-            end++;
-        } else {
-            while (*end != '\0' && *end != ',')
-                end++;
-        }
-        if ((size_t)(end - p) == olen && memcmp(p, opaque, olen) == 0)
-            return true;
-        p = end;
-    }
-    return false;
-}
-
 static void set_view_headers(sd_req *r, const sd_job_view *v)
 {
-    char etag[24];
-    etag_text(v->etag, etag);
+    char etag[API_ETAG_LEN];
+    api_etag_text(v->etag, etag);
     sd_resp_header(r, "ETag", etag);
     sd_resp_header(r, "Cache-Control", "no-cache");
     if (!v->terminal)
@@ -193,10 +157,10 @@ void api_status_get(sd_req *r)
         return;
     }
     set_view_headers(r, &v);
-    char etag[24];
-    etag_text(v.etag, etag);
+    char etag[API_ETAG_LEN];
+    api_etag_text(v.etag, etag);
     const char *inm = sd_req_header(r, "If-None-Match");
-    if (inm != NULL && etag_listed(inm, etag))
+    if (inm != NULL && api_etag_listed(inm, etag))
         sd_resp_empty(r, 304);
     else
         sd_resp_json(r, 200, &v.json);

@@ -1,14 +1,34 @@
 /* The route table: every endpoint, its method and what the router checks
- * before the handler runs. */
+ * before the handler runs. Reads of a job need only its unguessable id;
+ * everything that changes state needs api_token when one is set. */
 #include "api/api.h"
 
 static const sd_route routes[] = {
-    {"POST", "/research", api_research_post, SD_ROUTE_BODY, "application/json"},
+    {"POST", "/research", api_research_post,
+     SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     {"GET", "/status/:id", api_status_get, 0, NULL},
-    {"DELETE", "/status/:id", api_status_delete, 0, NULL},
+    {"DELETE", "/status/:id", api_status_delete, SD_ROUTE_AUTH, NULL},
+    /* user ids are guessable (phone numbers), so reading a history needs
+     * the token too */
+    {"POST", "/chat", api_chat_post, SD_ROUTE_BODY | SD_ROUTE_AUTH, "application/json"},
+    {"GET", "/chat/history/:user_id", api_chat_history_get, SD_ROUTE_AUTH, NULL},
+    {"DELETE", "/chat/history/:user_id", api_chat_history_delete, SD_ROUTE_AUTH, NULL},
+    /* a session id may be chosen by the client, and the listing hands out
+     * every id, so listing needs the token; reading one needs its id */
+    {"POST", "/sessions", api_sessions_post, SD_ROUTE_BODY | SD_ROUTE_AUTH, "application/json"},
+    {"GET", "/sessions", api_sessions_list, SD_ROUTE_AUTH, NULL},
+    {"GET", "/sessions/:id", api_session_get, 0, NULL},
+    {"PUT", "/sessions/:id", api_session_put, SD_ROUTE_BODY | SD_ROUTE_AUTH, "application/json"},
+    {"PATCH", "/sessions/:id", api_session_patch, SD_ROUTE_BODY | SD_ROUTE_AUTH,
+     "application/merge-patch+json"},
+    {"DELETE", "/sessions/:id", api_session_delete, SD_ROUTE_AUTH, NULL},
+    {"POST", "/sessions/:id/touch", api_session_touch, SD_ROUTE_AUTH, NULL},
     {"GET", "/health", api_health_get, 0, NULL},
     {"GET", "/health/store", api_health_store_get, 0, NULL},
     {"GET", "/ready", api_ready_get, 0, NULL},
+    {"GET", "/stats", api_stats_get, 0, NULL},
+    {"GET", "/metrics", api_metrics_get, 0, NULL},
+    {"DELETE", "/admin/data", api_admin_data_delete, SD_ROUTE_ADMIN, NULL},
 };
 
 const sd_route *sd_api_routes(size_t *count)

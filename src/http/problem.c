@@ -19,8 +19,9 @@ static const sd_problem problems[SD_ERR_COUNT] = {
     [SD_ERR_QUEUE_FULL] = {503, "queue-full", "Job queue is full", 1},
     [SD_ERR_UNAVAILABLE] = {503, "store-unavailable", "Store unavailable", 1},
     [SD_ERR_SHUTTING_DOWN] = {503, "shutting-down", "Instance is shutting down", 5},
-    [SD_ERR_RATE_LIMITED] = {429, "rate-limited", "Too many requests", 1},
+    [SD_ERR_RATE_LIMITED] = {429, "rate-limited", "Too many requests", 0},
     [SD_ERR_UNAUTHORIZED] = {401, "unauthorized", "Missing or invalid token", 0},
+    [SD_ERR_FORBIDDEN] = {403, "forbidden", "Forbidden", 0},
 };
 
 const sd_problem *sd_problem_for(sd_err err)

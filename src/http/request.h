@@ -7,6 +7,7 @@
 
 #include <microhttpd.h>
 
+#include "http/access.h"
 #include "http/router.h"
 #include "statusd/http.h"
 
@@ -21,10 +22,11 @@
  */
 struct sd_req {
     sd_app *app;
+    const sd_access *access;
     struct MHD_Connection *conn;
     const char *method;
     const char *url;                /* path, without the query string */
-    int64_t start_mono_ms;
+    int64_t start_us;               /* monotonic, at the first call */
 
     const sd_route *route;          /* NULL when early_err is set */
     sd_err early_err;               /* decided before the body was read */
@@ -38,6 +40,9 @@ struct sd_req {
     cJSON *json;
 
     char request_id[SD_REQUEST_ID_MAX + 1];
+    char client[SD_ADDR_TEXT_LEN];  /* sd_req_client, filled on first use */
+    bool cors_on;                   /* cors_origins is set: Vary: Origin */
+    const char *cors_origin;        /* the request's Origin when allowed */
 
     /* the response, built by a handler, queued by the server */
     bool responded;

@@ -13,8 +13,10 @@
 
 #include "http/problem.h"
 #include "http/request.h"
+#include "statusd/app.h"
 #include "statusd/json.h"
 #include "statusd/log.h"
+#include "statusd/ratelimit.h"
 
 static const char JSON_TYPE[] = "application/json";
 static const char PROBLEM_TYPE[] = "application/problem+json";
@@ -90,7 +92,7 @@ static void set_body(sd_req *r, unsigned status, const char *type, char *body,
     r->resp_len = len;
 }
 
-void sd_resp_json(sd_req *r, unsigned status, sd_buf *body)
+void sd_resp_body(sd_req *r, unsigned status, const char *content_type, sd_buf *body)
 {
     size_t len = 0;
     char *data = sd_buf_steal(body, &len);
@@ -98,7 +100,12 @@ void sd_resp_json(sd_req *r, unsigned status, sd_buf *body)
         sd_resp_problem(r, SD_ERR_NOMEM, "could not build the response");
         return;
     }
-    set_body(r, status, JSON_TYPE, data, len);
+    set_body(r, status, content_type, data, len);
+}
+
+void sd_resp_json(sd_req *r, unsigned status, sd_buf *body)
+{
+    sd_resp_body(r, status, JSON_TYPE, body);
 }
 
 void sd_resp_empty(sd_req *r, unsigned status)
@@ -130,6 +137,10 @@ void sd_resp_problem(sd_req *r, sd_err err, const char *detail_fmt, ...)
     }
     if (err == SD_ERR_METHOD && r->allow[0] != '\0')
         sd_resp_header(r, "Allow", r->allow);
+    if (err == SD_ERR_UNAVAILABLE && r->app->metrics != NULL)
+        sd_metrics_store_error(r->app->metrics);
+    if (err == SD_ERR_UNAUTHORIZED)
+        sd_resp_header(r, "WWW-Authenticate", "Bearer realm=\"statusd\"");
     /* 503s come in floods during an outage the store already logs; a 500
      * is a bug worth a line each. */
     if (pb->status == 500)
@@ -145,7 +156,63 @@ void sd_resp_problem(sd_req *r, sd_err err, const char *detail_fmt, ...)
     set_body(r, pb->status, PROBLEM_TYPE, data, len);
 }
 
+/* ---- rate limits ---- */
+
+static int64_t ms_to_s_up(int64_t ms) { return ms <= 0 ? 0 : (ms + 999) / 1000; }
+
+bool sd_req_ratelimit(sd_req *r, const char *cls, const char *key, int64_t per_minute)
+{
+    if (per_minute <= 0)
+        return true;
+    sd_rate rate;
+    sd_err err = sd_ratelimit_take(r->app->store, cls, key, per_minute, &rate);
+    if (err != SD_OK) {
+        sd_resp_problem(r, err == SD_ERR_INVALID ? SD_ERR_INVALID : SD_ERR_UNAVAILABLE,
+                        "the rate limit could not be checked");
+        return false;
+    }
+    /* draft-ietf-httpapi-ratelimit-headers: the policy (quota q per window
+     * w seconds) and what is left of it (r) until it is whole again (t). */
+    char value[128];
+    snprintf(value, sizeof value, "\"%s\";q=%lld;w=%d", cls, (long long)per_minute,
+             SD_RATELIMIT_WINDOW_S);
+    sd_resp_header(r, "RateLimit-Policy", value);
+    snprintf(value, sizeof value, "\"%s\";r=%lld;t=%lld", cls, (long long)rate.remaining,
+             (long long)ms_to_s_up(rate.reset_ms));
+    sd_resp_header(r, "RateLimit", value);
+    if (rate.allowed)
+        return true;
+    if (r->app->metrics != NULL)
+        sd_metrics_rate_limited(r->app->metrics, cls);
+    int64_t wait = ms_to_s_up(rate.retry_after_ms);
+    snprintf(value, sizeof value, "%lld", (long long)(wait > 0 ? wait : 1));
+    sd_resp_header(r, "Retry-After", value);
+    sd_resp_problem(r, SD_ERR_RATE_LIMITED,
+                    "more than %lld requests a minute for this %s; retry in %s s",
+                    (long long)per_minute, strcmp(cls, "chat") == 0 ? "user" : "client",
+                    value);
+    return false;
+}
+
 /* ---- queueing ---- */
+
+/* CORS: the allowed origin is echoed (never "*": requests may carry
+ * Authorization), caches keep answers per Origin, and scripts may read the
+ * headers a poller needs. */
+static bool add_cors(const sd_req *r, struct MHD_Response *resp)
+{
+    bool ok = true;
+    if (r->cors_on)
+        ok = MHD_add_response_header(resp, "Vary", "Origin") == MHD_YES;
+    if (ok && r->cors_origin != NULL) {
+        ok = MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+                                     r->cors_origin) == MHD_YES &&
+             MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                     "Location, Retry-After, ETag, RateLimit, "
+                                     "RateLimit-Policy, X-Request-Id") == MHD_YES;
+    }
+    return ok;
+}
 
 enum MHD_Result sd_req_queue(sd_req *r)
 {
@@ -162,6 +229,7 @@ enum MHD_Result sd_req_queue(sd_req *r)
     if (r->content_type != NULL)
         ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                            r->content_type) == MHD_YES;
+    ok = ok && add_cors(r, resp);
     if (!sd_buf_ok(&r->resp_headers)) {
         ok = false;
     } else {

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/access.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "statusd/app.h"
@@ -28,11 +29,15 @@
 
 struct sd_http {
     struct MHD_Daemon *daemon;
+    sd_access access;
     sd_app *app;
     const sd_route *routes;
     size_t nroutes;
     size_t max_body;
     unsigned port;
+    sd_metrics *metrics;
+    char *route_names;         /* "GET /status/:id\0..." for the metrics */
+    const char **route_name;
 };
 
 /* ---- request accessors ---- */
@@ -68,6 +73,13 @@ const char *sd_req_body(const sd_req *r, size_t *len)
 
 cJSON *sd_req_json(const sd_req *r) { return r->json; }
 
+const char *sd_req_client(sd_req *r)
+{
+    if (r->client[0] == '\0')
+        sd_access_client(r->access, r->conn, r->client, sizeof r->client);
+    return r->client;
+}
+
 /* ---- the state machine ---- */
 
 /* How much of a refused or unwanted body is read and dropped so that the
@@ -94,8 +106,16 @@ static void req_route(sd_http *h, sd_req *r)
     r->early_err = sd_router_match(h->routes, h->nroutes, r->method, r->url,
                                    &r->route, r->params, &r->nparams,
                                    r->allow, sizeof r->allow);
+    const char *origin = sd_req_header(r, "Origin");
+    r->cors_on = h->access.cors_on;
+    if (sd_access_origin_allowed(&h->access, origin))
+        r->cors_origin = origin;
     if (r->early_err == SD_ERR_METHOD && strcmp(r->method, "OPTIONS") == 0)
         return; /* answered with the Allow list, see req_dispatch */
+    if (r->early_err != SD_OK)
+        return;
+    r->early_err = sd_access_check(&h->access, r->route->flags,
+                                   sd_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION));
     if (r->early_err != SD_OK || !(r->route->flags & SD_ROUTE_BODY))
         return;
     const char *ctype = sd_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -114,6 +134,14 @@ static void req_dispatch(sd_req *r)
 {
     if (r->early_err == SD_ERR_METHOD && strcmp(r->method, "OPTIONS") == 0) {
         sd_resp_header(r, "Allow", r->allow);
+        if (r->cors_origin != NULL &&
+            sd_req_header(r, "Access-Control-Request-Method") != NULL) {
+            sd_resp_header(r, "Access-Control-Allow-Methods", r->allow);
+            sd_resp_header(r, "Access-Control-Allow-Headers",
+                           "Authorization, Content-Type, Idempotency-Key, "
+                           "If-None-Match, X-Request-Id");
+            sd_resp_header(r, "Access-Control-Max-Age", "600");
+        }
         sd_resp_empty(r, 204);
         return;
     }
@@ -134,6 +162,14 @@ static void req_dispatch(sd_req *r)
     case SD_ERR_TOO_LARGE:
         sd_resp_problem(r, SD_ERR_TOO_LARGE, "body is larger than %zu bytes",
                         r->max_body);
+        return;
+    case SD_ERR_UNAUTHORIZED:
+        sd_resp_problem(r, SD_ERR_UNAUTHORIZED,
+                        "this endpoint needs Authorization: Bearer <token>");
+        return;
+    case SD_ERR_FORBIDDEN:
+        sd_resp_problem(r, SD_ERR_FORBIDDEN,
+                        "admin endpoints are disabled: admin_token is not set");
         return;
     default:
         sd_resp_problem(r, r->early_err, "request refused");
@@ -162,6 +198,9 @@ static void req_dispatch(sd_req *r)
             return;
         }
     }
+    if ((r->route->flags & SD_ROUTE_LIMIT_SUBMIT) &&
+        !sd_req_ratelimit(r, "submit", sd_req_client(r), r->app->cfg->ratelimit_submit))
+        return;
     r->route->fn(r);
 }
 
@@ -179,11 +218,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         if (r == NULL)
             return MHD_NO;
         r->app = h->app;
+        r->access = &h->access;
         r->conn = conn;
         r->method = method;
         r->url = url;
         r->max_body = h->max_body;
-        r->start_mono_ms = sd_mono_ms();
+        r->start_us = sd_mono_us();
         *req_cls = r;
         sd_req_assign_id(r);
         req_route(h, r);
@@ -227,14 +267,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     sd_req *r = *req_cls;
     if (r == NULL)
         return;
+    sd_http *h = cls;
+    int64_t micros = sd_mono_us() - r->start_us;
+    if (r->queued)
+        sd_metrics_request(h->metrics, r->route != NULL ? (size_t)(r->route - h->routes)
+                                                        : h->nroutes,
+                           r->status, micros);
     if (sd_log_enabled(SD_LOG_DEBUG))
-        sd_debug("%s %s %u %lldms id=%s%s", r->method, r->url, r->status,
-                 (long long)(sd_mono_ms() - r->start_mono_ms), r->request_id,
+        sd_debug("%s %s %u %lldus id=%s%s", r->method, r->url, r->status,
+                 (long long)micros, r->request_id,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     req_free(r);
     *req_cls = NULL;
@@ -251,6 +296,39 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     sd_debug("http: %s", msg);
 }
 
+static void http_free(sd_http *h)
+{
+    sd_metrics_free(h->metrics);
+    free(h->route_names);
+    free(h->route_name);
+    free(h);
+}
+
+/* The metrics, with each route named "METHOD pattern". */
+static sd_err http_metrics_new(sd_http *h, char *err, size_t errlen)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < h->nroutes; i++)
+        total += strlen(h->routes[i].method) + strlen(h->routes[i].pattern) + 2;
+    h->route_names = malloc(total + 1);
+    h->route_name = calloc(h->nroutes + 1, sizeof *h->route_name);
+    if (h->route_names == NULL || h->route_name == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return SD_ERR_NOMEM;
+    }
+    char *p = h->route_names;
+    for (size_t i = 0; i < h->nroutes; i++) {
+        h->route_name[i] = p;
+        p += sprintf(p, "%s %s", h->routes[i].method, h->routes[i].pattern) + 1;
+    }
+    h->metrics = sd_metrics_new(h->route_name, h->nroutes);
+    if (h->metrics == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return SD_ERR_NOMEM;
+    }
+    return SD_OK;
+}
+
 sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
                        char *err, size_t errlen)
 {
@@ -264,6 +342,12 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
     h->routes = routes;
     h->nroutes = nroutes;
     h->max_body = (size_t)cfg->max_body;
+    if (sd_access_init(&h->access, cfg, err, errlen) != SD_OK ||
+        http_metrics_new(h, err, errlen) != SD_OK) {
+        http_free(h);
+        return NULL;
+    }
+    app->metrics = h->metrics;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -275,7 +359,7 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         a6->sin6_port = htons((uint16_t)cfg->port);
         if (inet_pton(AF_INET6, cfg->bind, &a6->sin6_addr) != 1) {
             snprintf(err, errlen, "bind: not an IPv6 address: %s", cfg->bind);
-            free(h);
+            http_free(h);
             return NULL;
         }
         flags |= MHD_USE_IPv6;
@@ -285,7 +369,7 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         a4->sin_port = htons((uint16_t)cfg->port);
         if (inet_pton(AF_INET, cfg->bind, &a4->sin_addr) != 1) {
             snprintf(err, errlen, "bind: not an IPv4 address: %s", cfg->bind);
-            free(h);
+            http_free(h);
             return NULL;
         }
     }
@@ -305,7 +389,8 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
     if (h->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s:%lld (address in use, or not allowed)",
                  cfg->bind, (long long)cfg->port);
-        free(h);
+        app->metrics = NULL;
+        http_free(h);
         return NULL;
     }
     const union MHD_DaemonInfo *info =
@@ -331,5 +416,6 @@ void sd_http_stop(sd_http *h)
         return;
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
-    free(h);
+    h->app->metrics = NULL;
+    http_free(h);
 }

@@ -54,6 +54,9 @@ struct sd_jobs {
 
 static const char *const TERMINAL[] = {"completed", "failed", "canceled"};
 
+const char *const sd_job_statuses[SD_JOB_STATUS_COUNT] = {
+    "queued", "processing", "completed", "failed", "canceled"};
+
 static bool status_terminal(const char *status)
 {
     for (size_t i = 0; i < sizeof TERMINAL / sizeof TERMINAL[0]; i++)
@@ -448,6 +451,14 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
         return SD_ERR_NOMEM;
     }
     j->store = store;
+    /* Counts by status for /stats, kept by the store in the same step as
+     * every transition. */
+    sd_err ierr = sd_store_index(store, JOB_NS, "status");
+    if (ierr != SD_OK) {
+        snprintf(err, errlen, "cannot index jobs by status: %s", sd_err_name(ierr));
+        free(j);
+        return ierr;
+    }
     j->ttl_ms = cfg->job_ttl * 1000;
     j->max_age_ms = cfg->job_max_age * 1000;
     j->timeout_ms = cfg->job_timeout * 1000;
@@ -611,6 +622,16 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
 void sd_jobs_stats(sd_jobs *j, size_t *queued, size_t *busy)
 {
     sd_pool_stats(j->pool, queued, busy);
+}
+
+sd_err sd_jobs_count(sd_jobs *j, int64_t counts[SD_JOB_STATUS_COUNT])
+{
+    for (size_t i = 0; i < SD_JOB_STATUS_COUNT; i++) {
+        sd_err err = sd_store_count_by(j->store, JOB_NS, sd_job_statuses[i], &counts[i]);
+        if (err != SD_OK)
+            return err;
+    }
+    return SD_OK;
 }
 
 /* A job still queued when the instance stops: the memory store dies with

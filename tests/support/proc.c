@@ -145,6 +145,12 @@ int statusd_start(statusd_proc *p, const char *const *args, const char *const *e
         argv[n++] = "bind=127.0.0.1";
         argv[n++] = "--store";
         argv[n++] = "memory";
+        /* Tests post far more than a client would; the ones about limits
+         * set them again (later flags win). */
+        argv[n++] = "--set";
+        argv[n++] = "ratelimit_submit=0";
+        argv[n++] = "--set";
+        argv[n++] = "ratelimit_chat=0";
         for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)
             argv[n++] = args[i];
         argv[n] = NULL;

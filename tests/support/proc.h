@@ -29,8 +29,9 @@ typedef struct statusd_proc {
 } statusd_proc;
 
 /*
- * Starts statusd on a free port with the memory store and the given extra
- * arguments (NULL-terminated, may be NULL) and extra environment entries
+ * Starts statusd on a free port with the memory store, rate limits off,
+ * and the given extra arguments (NULL-terminated, may be NULL; later
+ * flags win) and extra environment entries
  * ("NAME=value", NULL-terminated, may be NULL), from the source directory
  * (so it finds config/statusd.conf), and waits until GET /health answers
  * 200 (up to 10 s). 0 on success; on failure the child is stopped and its

@@ -1,0 +1,35 @@
+#ifndef STATUSD_METRICS_H
+#define STATUSD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statusd/util.h"
+
+/*
+ * Counters for GET /metrics, in the Prometheus text format: requests by
+ * route and status, a request latency histogram by route, store errors
+ * and rate-limited requests. Recording is a few relaxed atomic additions
+ * and never takes a lock, so it costs nothing measurable on the hot path.
+ * Knows nothing of HTTP; routes are named by the caller at set-up.
+ */
+
+typedef struct sd_metrics sd_metrics;
+
+/* Counters for nroutes routes, route_names[i] naming route i ("GET
+ * /status/:id"); requests that matched no route are counted under
+ * "unmatched". NULL on allocation failure. The names must outlive the
+ * metrics. */
+sd_metrics *sd_metrics_new(const char *const *route_names, size_t nroutes);
+void sd_metrics_free(sd_metrics *m);
+
+/* One answered request: route index (nroutes for unmatched), HTTP status,
+ * time from the first byte to the answer in microseconds. */
+void sd_metrics_request(sd_metrics *m, size_t route, unsigned status, int64_t micros);
+void sd_metrics_store_error(sd_metrics *m);
+void sd_metrics_rate_limited(sd_metrics *m, const char *cls);
+
+/* Appends the counters in the Prometheus text format (version 0.0.4). */
+void sd_metrics_render(sd_metrics *m, sd_buf *out);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * What operators read and do: GET /stats (counts kept by the store in the
+ * same steps as the changes they count, never scans), GET /metrics
+ * (Prometheus text) and DELETE /admin/data (statusd's own keys only).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "statusd/app.h"
+#include "statusd/log.h"
+
+/* Namespaces counted by /stats; the API files own them. */
+#define SESSION_NS "session"
+#define CHAT_NS "chat"
+
+typedef struct ops_counts {
+    int64_t jobs[SD_JOB_STATUS_COUNT];
+    int64_t sessions;
+    int64_t conversations;
+    size_t queued;
+    size_t busy;
+} ops_counts;
+
+static sd_err counts_read(sd_app *app, ops_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    sd_err err = sd_jobs_count(app->jobs, c->jobs);
+    if (err == SD_OK)
+        err = sd_store_count(app->store, SESSION_NS, &c->sessions);
+    if (err == SD_OK)
+        err = sd_store_count(app->store, CHAT_NS, &c->conversations);
+    sd_jobs_stats(app->jobs, &c->queued, &c->busy);
+    return err;
+}
+
+static int64_t uptime_s(const sd_app *app)
+{
+    return (sd_mono_ms() - app->started_mono_ms) / 1000;
+}
+
+void api_stats_get(sd_req *r)
+{
+    sd_app *app = sd_req_app(r);
+    ops_counts c;
+    sd_err err = counts_read(app, &c);
+    if (err != SD_OK) {
+        sd_resp_problem(r, err == SD_ERR_UNAVAILABLE ? err : SD_ERR_INTERNAL,
+                        "the store could not count: %s", sd_err_name(err));
+        return;
+    }
+    sd_buf b = SD_BUF_INIT;
+    sd_buf_puts(&b, "{\"jobs\":{");
+    for (size_t i = 0; i < SD_JOB_STATUS_COUNT; i++)
+        sd_buf_printf(&b, "%s\"%s\":%" PRId64, i ? "," : "", sd_job_statuses[i], c.jobs[i]);
+    sd_buf_printf(&b,
+                  "},\"sessions\":%" PRId64 ",\"conversations\":%" PRId64
+                  ",\"queue\":{\"depth\":%zu,\"capacity\":%" PRId64 "}"
+                  ",\"workers\":{\"total\":%" PRId64 ",\"busy\":%zu}"
+                  ",\"uptime_s\":%" PRId64 "}",
+                  c.sessions, c.conversations, c.queued, app->cfg->queue_capacity,
+                  app->cfg->workers, c.busy, uptime_s(app));
+    sd_resp_header(r, "Cache-Control", "no-store");
+    sd_resp_json(r, 200, &b);
+}
+
+void api_metrics_get(sd_req *r)
+{
+    sd_app *app = sd_req_app(r);
+    ops_counts c;
+    sd_err err = counts_read(app, &c);
+    sd_buf b = SD_BUF_INIT;
+    if (app->metrics != NULL)
+        sd_metrics_render(app->metrics, &b);
+    /* Gauges from the store are left out while it cannot answer; the
+     * request counters above still are scraped. */
+    if (err == SD_OK) {
+        sd_buf_puts(&b, "# HELP statusd_jobs Live jobs by status, all instances.\n"
+                        "# TYPE statusd_jobs gauge\n");
+        for (size_t i = 0; i < SD_JOB_STATUS_COUNT; i++)
+            sd_buf_printf(&b, "statusd_jobs{status=\"%s\"} %" PRId64 "\n",
+                          sd_job_statuses[i], c.jobs[i]);
+        sd_buf_printf(&b,
+                      "# HELP statusd_sessions Live sessions, all instances.\n"
+                      "# TYPE statusd_sessions gauge\nstatusd_sessions %" PRId64 "\n"
+                      "# HELP statusd_conversations Live conversations, all instances.\n"
+                      "# TYPE statusd_conversations gauge\nstatusd_conversations %" PRId64 "\n",
+                      c.sessions, c.conversations);
+    }
+    sd_buf_printf(&b,
+                  "# HELP statusd_queue_depth Jobs waiting in this instance's queue.\n"
+                  "# TYPE statusd_queue_depth gauge\nstatusd_queue_depth %zu\n"
+                  "# HELP statusd_workers_busy Workers of this instance running a job.\n"
+                  "# TYPE statusd_workers_busy gauge\nstatusd_workers_busy %zu\n"
+                  "# HELP statusd_workers Workers of this instance.\n"
+                  "# TYPE statusd_workers gauge\nstatusd_workers %" PRId64 "\n"
+                  "# HELP statusd_store_up 1 when the store answered this scrape's counts.\n"
+                  "# TYPE statusd_store_up gauge\nstatusd_store_up %d\n"
+                  "# HELP statusd_uptime_seconds Seconds since this instance started.\n"
+                  "# TYPE statusd_uptime_seconds gauge\nstatusd_uptime_seconds %" PRId64 "\n",
+                  c.queued, c.busy, app->cfg->workers, err == SD_OK, uptime_s(app));
+    sd_resp_header(r, "Cache-Control", "no-store");
+    sd_resp_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+}
+
+void api_admin_data_delete(sd_req *r)
+{
+    const char *confirm = sd_req_query(r, "confirm");
+    if (confirm == NULL || strcmp(confirm, "true") != 0) {
+        sd_resp_problem(r, SD_ERR_INVALID,
+                        "this deletes every job, session and conversation; "
+                        "add ?confirm=true to do it");
+        return;
+    }
+    int64_t deleted = 0;
+    sd_err err = sd_store_clear(sd_req_app(r)->store, &deleted);
+    if (err != SD_OK) {
+        sd_resp_problem(r, err == SD_ERR_UNAVAILABLE ? err : SD_ERR_INTERNAL,
+                        "the store could not be cleared: %s", sd_err_name(err));
+        return;
+    }
+    sd_warn("admin: deleted %" PRId64 " records at the request of %s", deleted,
+            sd_req_client(r));
+    sd_buf b = SD_BUF_INIT;
+    sd_buf_printf(&b, "{\"deleted\":%" PRId64 "}", deleted);
+    sd_resp_json(r, 200, &b);
+}
