@@ -2,9 +2,10 @@
  * Request counters and latency histograms. Each route has a fixed row of
  * counters: one per status code statusd answers with, plus "other", and
  * one per latency bucket. Rows are written with relaxed atomics from any
- * HTTP thread; /metrics reads them without stopping anyone, so a scrape
- * may see a request in its count and not yet in its histogram, which
- * Prometheus tolerates.
+ * HTTP thread; /metrics reads them without stopping anyone. A request
+ * finishing during a scrape may be seen in a bucket but not yet in the
+ * count, so the scrape raises the count to the buckets' total: +Inf
+ * never falls below a finite bucket, which Prometheus would reject.
  */
 #include "statusd/metrics.h"
 
@@ -127,12 +128,19 @@ void sd_metrics_render(sd_metrics *m, sd_buf *out)
                      "# TYPE statusd_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i <= m->nroutes; i++) {
         route_row *row = &m->rows[i];
+        uint64_t buckets[NBUCKET], total = 0;
+        for (size_t b = 0; b < NBUCKET; b++) {
+            buckets[b] = get(&row->buckets[b]);
+            total += buckets[b];
+        }
         uint64_t count = get(&row->count);
+        if (count < total)
+            count = total;
         if (count == 0)
             continue;
         uint64_t cumulative = 0;
         for (size_t b = 0; b < NBUCKET; b++) {
-            cumulative += get(&row->buckets[b]);
+            cumulative += buckets[b];
             sd_buf_printf(out, "statusd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                           route_name(m, i), (double)bounds_us[b] / 1e6,
                           (unsigned long long)cumulative);

@@ -1,0 +1,226 @@
+/* Shared pieces of the operations tests (see ops_test.h). */
+#include "ops_test.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define MAX_ARGS 16
+
+static test_redis server;
+static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
+
+test_redis *ops_redis(void) { return &server; }
+const char *ops_redis_url_set(void) { return redis_url_set; }
+
+int ops_group_setup(void **state)
+{
+    (void)state;
+    memset(&server, 0, sizeof server);
+    if (test_redis_start(&server) != 0)
+        return -1;
+    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
+             server.port);
+    return 0;
+}
+
+int ops_group_teardown(void **state)
+{
+    (void)state;
+    test_redis_stop(&server);
+    return 0;
+}
+
+/* Empties the group's server, so that a test sees its own keys only. */
+static int redis_flush(void)
+{
+    redisContext *c = test_redis_connect(&server);
+    if (c == NULL)
+        return -1;
+    const char *argv[] = {"FLUSHALL"};
+    size_t lens[] = {8};
+    redisReply *rep = redisCommandArgv(c, 1, argv, lens);
+    int rc = rep != NULL && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
+    freeReplyObject(rep);
+    redisFree(c);
+    return rc;
+}
+
+static test_statusd *start(bool redis, const char *const *args)
+{
+    const char *argv[MAX_ARGS + 5] = {NULL};
+    size_t n = 0;
+    if (redis) {
+        argv[n++] = "--store";
+        argv[n++] = "redis";
+        argv[n++] = "--set";
+        argv[n++] = redis_url_set;
+    }
+    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+        if (i >= MAX_ARGS) {
+            fprintf(stderr, "ops tests: more than %d statusd arguments\n", MAX_ARGS);
+            return NULL;
+        }
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return test_statusd_start(NULL, argv);
+}
+
+test_statusd *ops_start_on_redis(const char *const *args) { return start(true, args); }
+
+int ops_setup(void **state, bool redis, const char *const *args)
+{
+    *state = NULL;
+    if (redis && redis_flush() != 0)
+        return -1;
+    ops_fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->redis = redis;
+    f->sd = start(redis, args);
+    if (f->sd == NULL) {
+        free(f);
+        return -1;
+    }
+    f->port = f->sd->proc.port;
+    *state = f;
+    return 0;
+}
+
+int ops_teardown(void **state)
+{
+    ops_fixture *f = *state;
+    if (f == NULL)
+        return 0;
+    int rc = test_statusd_stop(f->sd);
+    free(f);
+    *state = NULL;
+    return rc;
+}
+
+unsigned ops_port(void **state) { return ((ops_fixture *)*state)->port; }
+
+void ops_call(unsigned port, const char *method, const char *path, const char *headers,
+              const char *body, http_resp *out)
+{
+    if (http_do(port, method, path, headers, body, out) != 0)
+        fail_msg("%s %s: no answer from statusd", method, path);
+}
+
+cJSON *ops_json(http_resp *r, int status)
+{
+    if (r->status != status)
+        fail_msg("expected %d, got %d: %s", status, r->status, r->body != NULL ? r->body : "");
+    assert_string_equal(http_header(r, "Content-Type"), "application/json");
+    cJSON *v = test_body_json(r);
+    http_resp_free(r);
+    return v;
+}
+
+cJSON *ops_stats(unsigned port)
+{
+    http_resp r;
+    ops_call(port, "GET", "/stats", NULL, NULL, &r);
+    return ops_json(&r, 200);
+}
+
+int ops_stat(const cJSON *stats, const char *group, const char *key)
+{
+    const cJSON *obj = group != NULL ? cJSON_GetObjectItemCaseSensitive(stats, group) : stats;
+    if (!cJSON_IsObject(obj))
+        fail_msg("stats has no object '%s'", group);
+    return test_jint(obj, key);
+}
+
+void ops_assert_jobs(const cJSON *stats, int queued, int processing, int completed,
+                     int failed, int canceled)
+{
+    const int want[] = {queued, processing, completed, failed, canceled};
+    static const char *const names[] = {"queued", "processing", "completed", "failed",
+                                        "canceled"};
+    for (size_t i = 0; i < 5; i++) {
+        int have = ops_stat(stats, "jobs", names[i]);
+        if (have != want[i])
+            fail_msg("jobs.%s is %d, expected %d", names[i], have, want[i]);
+    }
+}
+
+void ops_wait_stat(unsigned port, const char *group, const char *key, int want)
+{
+    int have = -1;
+    for (int waited = 0; waited < TEST_DEADLINE_MS; waited += 20) {
+        cJSON *s = ops_stats(port);
+        have = ops_stat(s, group, key);
+        cJSON_Delete(s);
+        if (have == want)
+            return;
+        test_sleep_ms(20);
+    }
+    fail_msg("%s.%s stayed %d, expected %d", group != NULL ? group : "", key, have, want);
+}
+
+char *ops_create_session(unsigned port)
+{
+    http_resp r;
+    ops_call(port, "POST", "/sessions", NULL, "{\"n\":1}", &r);
+    cJSON *v = ops_json(&r, 201);
+    const char *id = test_jstr(v, "id");
+    assert_non_null(id);
+    char *copy = strdup(id);
+    assert_non_null(copy);
+    cJSON_Delete(v);
+    return copy;
+}
+
+void ops_chat(unsigned port, const char *user)
+{
+    char body[256];
+    int n = snprintf(body, sizeof body,
+                     "{\"user_id\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                     user);
+    assert_true(n > 0 && (size_t)n < sizeof body);
+    http_resp r;
+    ops_call(port, "POST", "/chat", NULL, body, &r);
+    cJSON_Delete(ops_json(&r, 200));
+}
+
+char *ops_job(unsigned port, const char *query, bool fail, const char *want)
+{
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"query\":\"%s\"%s}", query,
+                     fail ? ",\"params\":{\"fail\":true}" : "");
+    assert_true(n > 0 && (size_t)n < sizeof body);
+    char *id = test_submit_job(port, body);
+    cJSON_Delete(test_wait_job_status(port, id, want, 0, TEST_DEADLINE_MS));
+    return id;
+}
+
+redisReply *ops_redis_cmd(redisContext *c, const char *const *argv)
+{
+    size_t lens[16];
+    int argc = 0;
+    while (argv[argc] != NULL) {
+        assert_true(argc < 16);
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    redisReply *r = redisCommandArgv(c, argc, (const char **)argv, lens);
+    if (r == NULL)
+        fail_msg("redis %s: %s", argv[0], c->errstr);
+    return r;
+}
+
+long long ops_redis_int(redisContext *c, const char *const *argv)
+{
+    redisReply *r = ops_redis_cmd(c, argv);
+    if (r->type != REDIS_REPLY_INTEGER)
+        fail_msg("redis %s %s: not an integer reply", argv[0], argv[1] != NULL ? argv[1] : "");
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
