@@ -1,7 +1,6 @@
 /* Clocks, time formatting, ids, number parsing and the growable buffer. */
 #include "statusd/util.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,22 +36,42 @@ static void put_digits(char *dst, unsigned v, int width)
     }
 }
 
+/* The proleptic Gregorian date of a day count since 1970-01-01 (days >= 0),
+ * by the era arithmetic of Howard Hinnant's civil_from_days: gmtime_r
+ * takes glibc's time-zone lock on every call, which every HTTP thread
+ * formatting a job view (three times each) would contend for. */
+static void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
+{
+    int64_t z = days + 719468;
+    int64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);                    /* [0, 146096] */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);         /* [0, 365] */
+    unsigned mp = (5 * doy + 2) / 153;                              /* [0, 11] */
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int64_t)yoe + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
 void sd_format_time(int64_t epoch_ms, char out[SD_TIME_LEN])
 {
     static const char zero[SD_TIME_LEN] = "1970-01-01T00:00:00.000Z";
     memcpy(out, zero, SD_TIME_LEN);
     if (epoch_ms < 0)
         return;
-    time_t secs = (time_t)(epoch_ms / 1000);
-    struct tm tm;
-    if (gmtime_r(&secs, &tm) == NULL || tm.tm_year + 1900 > 9999)
+    int64_t secs = epoch_ms / 1000;
+    int64_t year;
+    unsigned month, day;
+    civil_from_days(secs / 86400, &year, &month, &day);
+    if (year > 9999)
         return;
-    put_digits(out, (unsigned)(tm.tm_year + 1900), 4);
-    put_digits(out + 5, (unsigned)(tm.tm_mon + 1), 2);
-    put_digits(out + 8, (unsigned)tm.tm_mday, 2);
-    put_digits(out + 11, (unsigned)tm.tm_hour, 2);
-    put_digits(out + 14, (unsigned)tm.tm_min, 2);
-    put_digits(out + 17, (unsigned)tm.tm_sec, 2);
+    unsigned in_day = (unsigned)(secs % 86400);
+    put_digits(out, (unsigned)year, 4);
+    put_digits(out + 5, month, 2);
+    put_digits(out + 8, day, 2);
+    put_digits(out + 11, in_day / 3600, 2);
+    put_digits(out + 14, in_day / 60 % 60, 2);
+    put_digits(out + 17, in_day % 60, 2);
     put_digits(out + 20, (unsigned)(epoch_ms % 1000), 3);
 }
 
@@ -79,21 +98,37 @@ bool sd_uuid_valid(const char *s, size_t len)
     return true;
 }
 
+/* What strtoll in base 10 accepts once the first byte is '-' or a digit
+ * (no space, no '+'), without its locale lookups: the whole string must
+ * be an optional '-' and one or more digits, within int64. */
 sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    if (s == NULL)
         return SD_ERR_INVALID;
-    /* strtoll accepts leading space and a '+'; a config value should not. */
-    if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+    const char *p = s;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    if (*p < '0' || *p > '9')
         return SD_ERR_INVALID;
-    errno = 0;
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    uint64_t acc = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        /* Below SAFE, acc * 10 + 9 cannot pass INT64_MAX: the division of
+         * the exact check runs only for the last digits of huge values. */
+        const uint64_t SAFE = (uint64_t)INT64_MAX / 10 - 1;
+        if (acc > SAFE && acc > (limit - d) / 10)
+            return SD_ERR_INVALID;
+        acc = acc * 10 + d;
+    }
+    if (*p != '\0')
         return SD_ERR_INVALID;
+    int64_t v = !neg ? (int64_t)acc
+                : acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
     if (v < min || v > max)
         return SD_ERR_INVALID;
-    *out = (int64_t)v;
+    *out = v;
     return SD_OK;
 }
 
@@ -137,6 +172,8 @@ static bool buf_reserve(sd_buf *b, size_t extra)
     b->cap = cap;
     return true;
 }
+
+void sd_buf_reserve(sd_buf *b, size_t extra) { (void)buf_reserve(b, extra); }
 
 void sd_buf_append(sd_buf *b, const void *p, size_t n)
 {

@@ -49,6 +49,10 @@ typedef struct sd_buf {
 
 #define SD_BUF_INIT {NULL, 0, 0, false}
 
+/* Makes room for extra more bytes at once, so that a buffer whose final
+ * size is known roughly grows by one allocation instead of doubling its
+ * way there; a failed allocation fails the buffer, as appends do. */
+void sd_buf_reserve(sd_buf *b, size_t extra);
 void sd_buf_append(sd_buf *b, const void *p, size_t n);
 void sd_buf_puts(sd_buf *b, const char *s);
 void sd_buf_putc(sd_buf *b, char c);

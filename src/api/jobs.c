@@ -84,10 +84,10 @@ static void answer_error(sd_req *r, sd_err err, const char *id)
     }
 }
 
-static void set_view_headers(sd_req *r, const sd_job_view *v)
+/* ETag (etag: the view's, as api_etag_text gives it), Cache-Control and,
+ * while the job runs, Retry-After. */
+static void set_view_headers(sd_req *r, const sd_job_view *v, const char *etag)
 {
-    char etag[API_ETAG_LEN];
-    api_etag_text(v->etag, etag);
     sd_resp_header(r, "ETag", etag);
     sd_resp_header(r, "Cache-Control", "no-cache");
     if (!v->terminal)
@@ -120,10 +120,11 @@ void api_research_post(sd_req *r)
         answer_error(r, err, "");
         return;
     }
-    char location[64];
+    char location[64], etag[API_ETAG_LEN];
     snprintf(location, sizeof location, "/status/%s", v.id);
     sd_resp_header(r, "Location", location);
-    set_view_headers(r, &v);
+    api_etag_text(v.etag, etag);
+    set_view_headers(r, &v, etag);
     sd_resp_json(r, 202, &v.json);
     sd_job_view_clear(&v);
 }
@@ -156,9 +157,9 @@ void api_status_get(sd_req *r)
         answer_error(r, err, id);
         return;
     }
-    set_view_headers(r, &v);
     char etag[API_ETAG_LEN];
     api_etag_text(v.etag, etag);
+    set_view_headers(r, &v, etag);
     const char *inm = sd_req_header(r, "If-None-Match");
     if (inm != NULL && api_etag_listed(inm, etag))
         sd_resp_empty(r, 304);
@@ -179,7 +180,9 @@ void api_status_delete(sd_req *r)
     } else if (err != SD_OK) {
         answer_error(r, err, id);
     } else {
-        set_view_headers(r, &v);
+        char etag[API_ETAG_LEN];
+        api_etag_text(v.etag, etag);
+        set_view_headers(r, &v, etag);
         sd_resp_json(r, 200, &v.json);
     }
     sd_job_view_clear(&v);

@@ -65,8 +65,14 @@ void sd_req_assign_id(sd_req *r)
     }
     pthread_once(&id_once, id_init);
     uint64_t seq = atomic_fetch_add(&id_counter, 1) + 1;
-    snprintf(r->request_id, sizeof r->request_id, "%016llx%016llx",
-             (unsigned long long)id_prefix, (unsigned long long)seq);
+    /* "%016llx%016llx" by hand: snprintf costs more than the rest of a
+     * poll's routing. */
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        r->request_id[i] = hex[(id_prefix >> (60 - 4 * i)) & 15];
+        r->request_id[16 + i] = hex[(seq >> (60 - 4 * i)) & 15];
+    }
+    r->request_id[32] = '\0';
 }
 
 /* ---- answers from route handlers ---- */

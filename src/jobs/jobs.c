@@ -84,80 +84,125 @@ static uint64_t fnv1a(const char *p, size_t n)
     return h;
 }
 
-static void put_time_field(sd_buf *b, const char *key, const sd_record *rec,
-                           const char *field)
+#define PUT_LIT(b, lit) sd_buf_append((b), (lit), sizeof(lit) - 1)
+
+static void put_i64(sd_buf *b, int64_t v)
+{
+    char digits[24];
+    size_t i = sizeof digits;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        digits[--i] = '-';
+    sd_buf_append(b, digits + i, sizeof digits - i);
+}
+
+/* A time field (epoch ms) as an RFC 3339 string, null when absent or not
+ * a number. */
+static void put_time(sd_buf *b, const sd_record *rec, const char *field)
 {
     int64_t ms = 0;
-    char ts[SD_TIME_LEN];
-    sd_buf_printf(b, ",\"%s\":", key);
     if (sd_record_get_i64(rec, field, &ms) != SD_OK) {
-        sd_buf_puts(b, "null");
+        PUT_LIT(b, "null");
         return;
     }
-    sd_format_time(ms, ts);
-    sd_buf_putc(b, '"');
-    sd_buf_append(b, ts, SD_TIME_LEN - 1);
-    sd_buf_putc(b, '"');
+    char ts[SD_TIME_LEN + 2];
+    ts[0] = '"';
+    sd_format_time(ms, ts + 1);
+    ts[SD_TIME_LEN] = '"';
+    sd_buf_append(b, ts, SD_TIME_LEN + 1);
 }
 
-static void put_json_field(sd_buf *b, const char *key, const sd_record *rec,
-                           const char *field)
+/* A field that holds JSON text, as is; null when absent or empty. */
+static void put_json(sd_buf *b, const char *value, size_t len)
 {
-    size_t len = 0;
-    const char *v = sd_record_get(rec, field, &len);
-    sd_buf_printf(b, ",\"%s\":", key);
-    if (v == NULL || len == 0)
-        sd_buf_puts(b, "null");
+    if (value == NULL || len == 0)
+        PUT_LIT(b, "null");
     else
-        sd_buf_append(b, v, len);
+        sd_buf_append(b, value, len);
 }
 
-/* Builds the client's view of a job record. The ETag covers everything
+/* s[0..len) into out, cut to fit cap bytes with the NUL (snprintf's "%s"
+ * without its cost). */
+static void copy_cut(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/*
+ * Builds the client's view of a job record. The ETag covers everything
  * but expires_at, which moves on every poll: a poll that only renewed the
- * TTL still matches the client's validator. */
+ * TTL still matches the client's validator. This is the poll's one
+ * serialisation: input, result and error are stored as JSON text and
+ * copied as they are, only the text fields are escaped, and the buffer
+ * is sized once from the record.
+ */
 static sd_err view_build(const char *id, const sd_record *rec, sd_job_view *v)
 {
     sd_buf *b = &v->json;
     sd_buf_reset(b);
     const char *status = sd_record_get(rec, "status", NULL);
     const char *kind = sd_record_get(rec, "kind", NULL);
-    int64_t progress = 0, attempts = 0;
     if (status == NULL || kind == NULL)
         return SD_ERR_INTERNAL;
+    size_t status_len = strlen(status), kind_len = strlen(kind);
+    size_t stage_len = 0, input_len = 0, result_len = 0, error_len = 0;
+    const char *stage = sd_record_get(rec, "stage", &stage_len);
+    const char *input = sd_record_get(rec, "input", &input_len);
+    const char *result = sd_record_get(rec, "result", &result_len);
+    const char *error = sd_record_get(rec, "error", &error_len);
+    int64_t progress = 0, attempts = 0;
     (void)sd_record_get_i64(rec, "progress", &progress);
     (void)sd_record_get_i64(rec, "attempts", &attempts);
 
-    sd_buf_puts(b, "{\"id\":\"");
+    /* Room for the keys, numbers and times and the fields, with a little
+     * for escapes; more is grown if needed. */
+    sd_buf_reserve(b, 320 + strlen(id) + kind_len + status_len + stage_len + input_len +
+                          result_len + error_len);
+    PUT_LIT(b, "{\"id\":\"");
     sd_buf_puts(b, id);
-    sd_buf_puts(b, "\",\"kind\":");
-    sd_json_append_string(b, kind, strlen(kind));
-    sd_buf_puts(b, ",\"status\":");
-    sd_json_append_string(b, status, strlen(status));
-    sd_buf_printf(b, ",\"progress\":%" PRId64 ",\"stage\":", progress);
-    size_t stage_len = 0;
-    const char *stage = sd_record_get(rec, "stage", &stage_len);
+    PUT_LIT(b, "\",\"kind\":");
+    sd_json_append_string(b, kind, kind_len);
+    PUT_LIT(b, ",\"status\":");
+    sd_json_append_string(b, status, status_len);
+    PUT_LIT(b, ",\"progress\":");
+    put_i64(b, progress);
+    PUT_LIT(b, ",\"stage\":");
     if (stage != NULL)
         sd_json_append_string(b, stage, stage_len);
     else
-        sd_buf_puts(b, "null");
-    put_json_field(b, "input", rec, "input");
-    put_json_field(b, "result", rec, "result");
-    put_json_field(b, "error", rec, "error");
-    sd_buf_printf(b, ",\"attempts\":%" PRId64, attempts);
-    put_time_field(b, "created_at", rec, "created_ms");
-    put_time_field(b, "updated_at", rec, "updated_ms");
+        PUT_LIT(b, "null");
+    PUT_LIT(b, ",\"input\":");
+    put_json(b, input, input_len);
+    PUT_LIT(b, ",\"result\":");
+    put_json(b, result, result_len);
+    PUT_LIT(b, ",\"error\":");
+    put_json(b, error, error_len);
+    PUT_LIT(b, ",\"attempts\":");
+    put_i64(b, attempts);
+    PUT_LIT(b, ",\"created_at\":");
+    put_time(b, rec, "created_ms");
+    PUT_LIT(b, ",\"updated_at\":");
+    put_time(b, rec, "updated_ms");
     if (!sd_buf_ok(b))
         return SD_ERR_NOMEM;
     v->etag = fnv1a(b->data, b->len);
 
     char ts[SD_TIME_LEN];
     sd_format_time(rec->expires_ms, ts);
-    sd_buf_printf(b, ",\"expires_at\":\"%s\"}", ts);
+    PUT_LIT(b, ",\"expires_at\":\"");
+    sd_buf_append(b, ts, SD_TIME_LEN - 1);
+    PUT_LIT(b, "\"}");
     if (!sd_buf_ok(b))
         return SD_ERR_NOMEM;
     v->terminal = status_terminal(status);
-    snprintf(v->id, sizeof v->id, "%s", id);
-    snprintf(v->status, sizeof v->status, "%s", status);
+    copy_cut(v->id, sizeof v->id, id, strlen(id));
+    copy_cut(v->status, sizeof v->status, status, status_len);
     return SD_OK;
 }
 
@@ -212,10 +257,12 @@ static void error_json(sd_buf *b, const char *code, const char *message)
  * while the store is unavailable (Redis restarting) the worker keeps
  * trying, with a capped backoff, instead of dropping the transition: a
  * job that got its 202 must not stay queued or processing forever. Only
- * a shutdown stops the retries. cancel NULL: one attempt.
+ * a shutdown stops the retries. cancel NULL: one attempt. *retried
+ * (optional) is set when an attempt failed with SD_ERR_UNAVAILABLE
+ * before the one whose result is returned.
  */
 static sd_err worker_update(sd_jobs *j, const char *id, const sd_update *u,
-                            sd_record *out, const atomic_int *cancel)
+                            sd_record *out, const atomic_int *cancel, bool *retried)
 {
     int64_t backoff = 50;
     for (;;) {
@@ -223,6 +270,8 @@ static sd_err worker_update(sd_jobs *j, const char *id, const sd_update *u,
         if (err != SD_ERR_UNAVAILABLE || cancel == NULL ||
             atomic_load(cancel) == SD_RUN_SHUTDOWN)
             return err;
+        if (retried != NULL)
+            *retried = true;
         sd_debug("job %s: store unavailable, retrying in %lld ms", id, (long long)backoff);
         int64_t until = sd_mono_ms() + backoff;
         while (sd_mono_ms() < until && atomic_load(cancel) != SD_RUN_SHUTDOWN) {
@@ -264,7 +313,7 @@ static sd_err job_finish(sd_jobs *j, const char *id, const char *const *from,
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status",
                    .cond_values = from, .cond_count = nfrom,
                    .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
-    sd_err err = worker_update(j, id, &u, NULL, cancel);
+    sd_err err = worker_update(j, id, &u, NULL, cancel, NULL);
     sd_buf_free(&err_text);
     return err;
 }
@@ -275,6 +324,22 @@ static sd_handler *handler_for(const sd_jobs *j, const char *kind)
         if (strcmp(j->kinds[i].kind, kind) == 0)
             return j->kinds[i].handler;
     return NULL;
+}
+
+/*
+ * Whether rec is the job as this worker's start left it: processing, with
+ * the updated_ms the start wrote. A start whose reply was lost (Redis
+ * killed after applying it, before answering) is retried once the store
+ * is back and then meets its own write as a conflict; without this check
+ * the worker would drop a job it had started, left processing until its
+ * lease ran out.
+ */
+static bool started_by(const sd_record *rec, const char *now)
+{
+    const char *status = sd_record_get(rec, "status", NULL);
+    const char *updated = sd_record_get(rec, "updated_ms", NULL);
+    return status != NULL && strcmp(status, "processing") == 0 && updated != NULL &&
+           strcmp(updated, now) == 0;
 }
 
 static void job_run(void *arg, const char *id, const atomic_int *cancel)
@@ -295,7 +360,10 @@ static void job_run(void *arg, const char *id, const atomic_int *cancel)
                    .assign = a, .assign_count = sizeof a / sizeof a[0],
                    .ttl_ms = j->ttl_ms};
     sd_record rec = SD_RECORD_INIT;
-    sd_err err = worker_update(j, id, &u, &rec, cancel);
+    bool retried = false;
+    sd_err err = worker_update(j, id, &u, &rec, cancel, &retried);
+    if (err == SD_ERR_CONFLICT && retried && started_by(&rec, now))
+        err = SD_OK;
     if (err != SD_OK) {
         /* canceled or expired while queued: nothing to run */
         if (err != SD_ERR_CONFLICT && err != SD_ERR_NOT_FOUND)

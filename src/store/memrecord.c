@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "statusd/util.h"
+#include "store_common.h"
 
 /* now + ttl_ms without overflow. */
 int64_t mrec_expiry_after(int64_t now, int64_t ttl_ms)
@@ -33,7 +34,7 @@ char *mrec_dup(const char *p, size_t len)
 size_t mrec_find(const sd_field *f, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(f[i].name, name) == 0)
+        if (f[i].name[0] == name[0] && strcmp(f[i].name, name) == 0)
             return i;
     return SIZE_MAX;
 }
@@ -56,28 +57,25 @@ int64_t mrec_capped_expiry(const sd_field *f, size_t n, int64_t now, int64_t ttl
     return exp;
 }
 
-/* Deep copy of fields into the (empty) caller-owned *out. */
+/* Deep copy of fields into the (empty) caller-owned *out, as one
+ * allocation (store_common.h): it runs under the shard lock, so one
+ * malloc rather than two per field keeps the lock short. */
 sd_err mrec_record_copy(sd_record *out, const sd_field *f, size_t n, int64_t expires)
 {
     out->expires_ms = expires;
     if (n == 0)
         return SD_OK;
-    out->fields = calloc(n, sizeof *out->fields);
-    if (out->fields == NULL)
+    size_t bytes = 0;
+    bool fits = true;
+    for (size_t i = 0; fits && i < n; i++)
+        fits = sd_record_bytes_add(&bytes, strlen(f[i].name), f[i].len);
+    char *area = fits ? sd_record_build(out, n, bytes) : NULL;
+    if (area == NULL) {
+        sd_record_clear(out);
         return SD_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        sd_field *d = &out->fields[out->count];
-        d->name = strdup(f[i].name);
-        d->value = mrec_dup(f[i].value, f[i].len);
-        d->len = f[i].len;
-        if (d->name == NULL || d->value == NULL) {
-            free(d->name);
-            free(d->value);
-            sd_record_clear(out);
-            return SD_ERR_NOMEM;
-        }
-        out->count++;
     }
+    for (size_t i = 0; i < n; i++)
+        area = sd_record_add(out, area, f[i].name, strlen(f[i].name), f[i].value, f[i].len);
     return SD_OK;
 }
 

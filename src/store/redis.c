@@ -70,10 +70,12 @@ static const char *index_field(const rd_store *s, const char *ns)
     return NULL;
 }
 
-/* The arguments every script on the record (ns, id) starts with. */
-static rd_args args_record(const rd_store *s, const char *ns, const char *id, int64_t now)
+/* Starts *a with the arguments every script on the record (ns, id)
+ * starts with. */
+static void args_record(rd_args *a, const rd_store *s, const char *ns, const char *id,
+                        int64_t now)
 {
-    return rd_args_record(s->prefix, ns, id, now, index_field(s, ns));
+    rd_args_record(a, s->prefix, ns, id, now, index_field(s, ns));
 }
 
 /* now + ttl_ms, saturating at the largest expiry the store keeps. */
@@ -99,7 +101,8 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
                        int64_t renew_ttl_ms, redisReply **r)
 {
     int64_t now = sd_now_ms();
-    rd_args a = args_record(s, ns, id, now);
+    rd_args a;
+    args_record(&a, s, ns, id, now);
     rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
     return run(s, script, &a, r);
 }
@@ -130,7 +133,8 @@ static sd_err rd_update(sd_store *st, const char *ns, const char *id,
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
-    rd_args a = args_record(s, ns, id, now);
+    rd_args a;
+    args_record(&a, s, ns, id, now);
     rd_args_str(&a, u->mode == SD_UPDATE_EXISTING ? "e"
                     : u->mode == SD_UPDATE_CREATE ? "c" : "u");
     rd_args_i64(&a, u->ttl_ms > 0 ? expiry_after(now, u->ttl_ms) : 0);
@@ -172,7 +176,8 @@ static sd_err rd_del(sd_store *st, const char *ns, const char *id)
     if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    rd_args a = args_record(s, ns, id, sd_now_ms());
+    rd_args a;
+    args_record(&a, s, ns, id, sd_now_ms());
     redisReply *r = NULL;
     sd_err err = run(s, RD_SCRIPT_DEL, &a, &r);
     if (err == SD_OK)
@@ -192,7 +197,8 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
-    rd_args a = args_record(s, ns, id, now);
+    rd_args a;
+    args_record(&a, s, ns, id, now);
     rd_args_i64(&a, ttl_ms > 0 ? expiry_after(now, ttl_ms) : 0);
     /* No list is longer than INT64_MAX items: a larger bound bounds nothing. */
     rd_args_i64(&a, max_len > (size_t)INT64_MAX ? 0 : (int64_t)max_len);
@@ -228,7 +234,8 @@ static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
     if (err != SD_OK)
         return err;
     rd_store *s = store_of(st);
-    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms(), index_field(s, ns));
+    rd_args a;
+    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), index_field(s, ns));
     if (after != NULL)
         rd_args_take(&a, after);
     else
@@ -247,7 +254,8 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
     if (out == NULL || !sd_store_name_ok(ns))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms(), index_field(s, ns));
+    rd_args a;
+    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), index_field(s, ns));
     redisReply *r = NULL;
     sd_err err = run(s, RD_SCRIPT_COUNT, &a, &r);
     if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
@@ -292,7 +300,8 @@ static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64
     const char *field = index_field(s, ns);
     if (field == NULL)
         return SD_ERR_INVALID;
-    rd_args a = rd_args_namespace(s->prefix, ns, sd_now_ms(), field);
+    rd_args a;
+    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), field);
     rd_args_str(&a, value);
     redisReply *r = NULL;
     sd_err err = run(s, RD_SCRIPT_COUNT_BY, &a, &r);
@@ -418,8 +427,9 @@ static sd_err rd_rate_check(sd_store *st, const char *key, int64_t limit,
     if (!sd_store_start_rate(key, limit, period_ms, &g, out))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    rd_args a = rd_args_script("1");
-    rd_args_take(&a, rd_key_own(s->prefix, "rl:", key, true));
+    rd_args a;
+    rd_args_script(&a, "1");
+    rd_args_key_own(&a, s->prefix, "rl:", key, true);
     rd_args_i64(&a, sd_now_ms() * SD_NS_PER_MS);
     rd_args_i64(&a, g.interval_ns);
     rd_args_i64(&a, g.burst_ns - g.interval_ns);

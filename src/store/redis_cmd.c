@@ -22,18 +22,27 @@ static bool args_grow(rd_args *a)
         return false;
     if (a->n < a->cap)
         return true;
-    size_t cap = a->cap > 0 ? a->cap * 2 : 16;
-    const char **v = realloc(a->v, cap * sizeof *v);
-    if (v != NULL)
-        a->v = v;
-    size_t *len = v != NULL ? realloc(a->len, cap * sizeof *len) : NULL;
-    if (len != NULL)
-        a->len = len;
-    bool *own = len != NULL ? realloc(a->own, cap * sizeof *own) : NULL;
-    if (own == NULL) {
+    size_t cap = a->cap * 2;
+    const char **v = malloc(cap * sizeof *v);
+    size_t *len = malloc(cap * sizeof *len);
+    bool *own = malloc(cap * sizeof *own);
+    if (v == NULL || len == NULL || own == NULL) {
+        free(v);
+        free(len);
+        free(own);
         a->failed = true;
         return false;
     }
+    memcpy(v, a->v, a->n * sizeof *v);
+    memcpy(len, a->len, a->n * sizeof *len);
+    memcpy(own, a->own, a->n * sizeof *own);
+    if (a->v != a->v_inline) {
+        free(a->v);
+        free(a->len);
+        free(a->own);
+    }
+    a->v = v;
+    a->len = len;
     a->own = own;
     a->cap = cap;
     return true;
@@ -63,21 +72,67 @@ void rd_args_take(rd_args *a, char *s)
         rd_args_add(a, s, strlen(s), true);
 }
 
+/* Room for a string of len bytes and its NUL that the list makes itself:
+ * in the arena while it lasts, else on the heap with *own set. NULL (the
+ * list failed) on NOMEM. */
+static char *args_room(rd_args *a, size_t len, bool *own)
+{
+    *own = false;
+    if (a->failed)
+        return NULL;
+    if (len < RD_ARGS_ARENA - a->arena_used) {
+        char *p = a->arena + a->arena_used;
+        a->arena_used += len + 1;
+        return p;
+    }
+    char *p = len < SIZE_MAX ? malloc(len + 1) : NULL;
+    if (p == NULL)
+        a->failed = true;
+    *own = p != NULL;
+    return p;
+}
+
 void rd_args_i64(rd_args *a, int64_t v)
 {
-    char *s = NULL;
-    rd_args_take(a, asprintf(&s, "%" PRId64, v) < 0 ? NULL : s);
+    char digits[24];
+    size_t i = sizeof digits;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        digits[--i] = '-';
+    size_t n = sizeof digits - i;
+    bool own;
+    char *p = args_room(a, n, &own);
+    if (p == NULL)
+        return;
+    memcpy(p, digits + i, n);
+    p[n] = '\0';
+    rd_args_add(a, p, n, own);
+}
+
+/* Starts *a as an empty list on its own vectors. */
+static void args_start(rd_args *a)
+{
+    a->v = a->v_inline;
+    a->len = a->len_inline;
+    a->own = a->own_inline;
+    a->n = 0;
+    a->cap = RD_ARGS_INLINE;
+    a->failed = false;
+    a->arena_used = 0;
 }
 
 /* A list for a script with nkeys keys: EVALSHA and the digest come first
  * (rd_script fills them), then the key count. */
-rd_args rd_args_script(const char *nkeys)
+void rd_args_script(rd_args *a, const char *nkeys)
 {
-    rd_args a = {NULL, NULL, NULL, 0, 0, false};
-    rd_args_str(&a, "");
-    rd_args_str(&a, "");
-    rd_args_str(&a, nkeys);
-    return a;
+    args_start(a);
+    rd_args_str(a, "");
+    rd_args_str(a, "");
+    rd_args_str(a, nkeys);
 }
 
 void rd_args_free(rd_args *a)
@@ -85,52 +140,72 @@ void rd_args_free(rd_args *a)
     for (size_t i = 0; i < a->n; i++)
         if (a->own[i])
             free((char *)a->v[i]);
-    free(a->v);
-    free(a->len);
-    free(a->own);
+    if (a->v != a->v_inline) {
+        free(a->v);
+        free(a->len);
+        free(a->own);
+    }
+    args_start(a);
 }
 
 /* ---- keys ---- */
 
 /* The namespace with ':' and '%' percent-encoded, so that "<ns>:<id>"
- * names one record whatever bytes either holds. */
-static void put_ns(sd_buf *b, const char *ns)
+ * names one record whatever bytes either holds: written at dst when
+ * dst is not NULL; returns the encoded length either way. */
+static size_t put_ns(char *dst, const char *ns)
 {
+    size_t n = 0;
     for (const char *p = ns; *p != '\0'; p++) {
-        if (*p == ':')
-            sd_buf_puts(b, "%3A");
-        else if (*p == '%')
-            sd_buf_puts(b, "%25");
-        else
-            sd_buf_putc(b, *p);
+        const char *enc = *p == ':' ? "%3A" : *p == '%' ? "%25" : NULL;
+        if (enc != NULL) {
+            if (dst != NULL)
+                memcpy(dst + n, enc, 3);
+            n += 3;
+        } else {
+            if (dst != NULL)
+                dst[n] = *p;
+            n++;
+        }
     }
+    return n;
 }
 
-/* <prefix>{<ns>: and, with id, <prefix>{<ns>:<id>}: the hash tag puts a
- * record's key in one slot. The caller frees; NULL on NOMEM. */
-char *rd_key_record(const char *prefix, const char *ns, const char *id)
+/*
+ * Appends the key prefix + lead + ns (encoded) + sep + tail + end, made
+ * in the list. Every key statusd derives from a namespace has this shape:
+ *   record            <prefix>{<ns>:<id>}   lead "{", sep ":", tail id, end "}"
+ *   record key prefix <prefix>{<ns>:        lead "{", sep ":"
+ *   namespace index   <prefix>exp:<ns>      lead "exp:" (lex:, ixr:)
+ *   value set prefix  <prefix>ix:<ns>:      lead "ix:", sep ":"
+ * The hash tag puts a record's key in one slot.
+ */
+static void args_key(rd_args *a, const char *prefix, const char *lead, const char *ns,
+                     const char *sep, const char *tail, const char *end)
 {
-    sd_buf b = SD_BUF_INIT;
-    sd_buf_puts(&b, prefix);
-    sd_buf_putc(&b, '{');
-    put_ns(&b, ns);
-    sd_buf_putc(&b, ':');
-    if (id != NULL) {
-        sd_buf_puts(&b, id);
-        sd_buf_putc(&b, '}');
+    const char *before[] = {prefix, lead};
+    const char *after[] = {sep, tail, end};
+    size_t lb[2], la[3], total = put_ns(NULL, ns);
+    for (size_t i = 0; i < 2; i++)
+        total += lb[i] = strlen(before[i]);
+    for (size_t i = 0; i < 3; i++)
+        total += la[i] = strlen(after[i]);
+    bool own;
+    char *key = args_room(a, total, &own);
+    if (key == NULL)
+        return;
+    char *p = key;
+    for (size_t i = 0; i < 2; i++) {
+        memcpy(p, before[i], lb[i]);
+        p += lb[i];
     }
-    return sd_buf_steal(&b, NULL);
-}
-
-/* <prefix><kind>:<ns> for the namespace indexes "exp", "lex" and "ixr". */
-char *rd_key_index(const char *prefix, const char *kind, const char *ns)
-{
-    sd_buf b = SD_BUF_INIT;
-    sd_buf_puts(&b, prefix);
-    sd_buf_puts(&b, kind);
-    sd_buf_putc(&b, ':');
-    put_ns(&b, ns);
-    return sd_buf_steal(&b, NULL);
+    p += put_ns(p, ns);
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(p, after[i], la[i]);
+        p += la[i];
+    }
+    *p = '\0';
+    rd_args_add(a, key, total, own);
 }
 
 /* The value index arguments: field, <prefix>ixr:<ns>, <prefix>ix:<ns>:
@@ -144,13 +219,32 @@ static void args_value_index(rd_args *a, const char *prefix, const char *ns,
         return;
     }
     rd_args_str(a, field);
-    rd_args_take(a, rd_key_index(prefix, "ixr", ns));
-    sd_buf b = SD_BUF_INIT;
-    sd_buf_puts(&b, prefix);
-    sd_buf_puts(&b, "ix:");
-    put_ns(&b, ns);
-    sd_buf_putc(&b, ':');
-    rd_args_take(a, sd_buf_steal(&b, NULL));
+    args_key(a, prefix, "ixr:", ns, "", "", "");
+    args_key(a, prefix, "ix:", ns, ":", "", "");
+}
+
+void rd_args_key_own(rd_args *a, const char *prefix, const char *kind, const char *name,
+                     bool braced)
+{
+    size_t lp = strlen(prefix), lk = strlen(kind), ln = strlen(name);
+    size_t total = lp + lk + ln + (braced ? 2 : 0);
+    bool own;
+    char *key = args_room(a, total, &own);
+    if (key == NULL)
+        return;
+    char *p = key;
+    memcpy(p, prefix, lp);
+    p += lp;
+    memcpy(p, kind, lk);
+    p += lk;
+    if (braced)
+        *p++ = '{';
+    memcpy(p, name, ln);
+    p += ln;
+    if (braced)
+        *p++ = '}';
+    *p = '\0';
+    rd_args_add(a, key, total, own);
 }
 
 /* <prefix><kind><name>, with name in braces when braced. */
@@ -167,31 +261,29 @@ char *rd_key_own(const char *prefix, const char *kind, const char *name, bool br
 
 /* KEYS record, exp index, lex index; ARGV id, now, value index: how
  * every script on one record starts. */
-rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now,
-                       const char *field)
+void rd_args_record(rd_args *a, const char *prefix, const char *ns, const char *id,
+                    int64_t now, const char *field)
 {
-    rd_args a = rd_args_script("3");
-    rd_args_take(&a, rd_key_record(prefix, ns, id));
-    rd_args_take(&a, rd_key_index(prefix, "exp", ns));
-    rd_args_take(&a, rd_key_index(prefix, "lex", ns));
-    rd_args_str(&a, id);
-    rd_args_i64(&a, now);
-    args_value_index(&a, prefix, ns, field);
-    return a;
+    rd_args_script(a, "3");
+    args_key(a, prefix, "{", ns, ":", id, "}");
+    args_key(a, prefix, "exp:", ns, "", "", "");
+    args_key(a, prefix, "lex:", ns, "", "", "");
+    rd_args_str(a, id);
+    rd_args_i64(a, now);
+    args_value_index(a, prefix, ns, field);
 }
 
 /* KEYS exp index, lex index; ARGV now, record key prefix, value index:
  * how the scripts over a namespace start. */
-rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now,
-                          const char *field)
+void rd_args_namespace(rd_args *a, const char *prefix, const char *ns, int64_t now,
+                       const char *field)
 {
-    rd_args a = rd_args_script("2");
-    rd_args_take(&a, rd_key_index(prefix, "exp", ns));
-    rd_args_take(&a, rd_key_index(prefix, "lex", ns));
-    rd_args_i64(&a, now);
-    rd_args_take(&a, rd_key_record(prefix, ns, NULL));
-    args_value_index(&a, prefix, ns, field);
-    return a;
+    rd_args_script(a, "2");
+    args_key(a, prefix, "exp:", ns, "", "", "");
+    args_key(a, prefix, "lex:", ns, "", "", "");
+    rd_args_i64(a, now);
+    args_key(a, prefix, "{", ns, ":", "", "");
+    args_value_index(a, prefix, ns, field);
 }
 
 /* ---- replies ---- */
@@ -246,8 +338,9 @@ static char *reply_dup(const redisReply *e)
 }
 
 /* {code, expiry, name, value, ...} into the empty *out (when given and
- * the reply carries the record). Returns the code's error, or
- * SD_ERR_NOMEM / SD_ERR_INTERNAL with *out left empty. */
+ * the reply carries the record), as one allocation (store_common.h).
+ * Returns the code's error, or SD_ERR_NOMEM / SD_ERR_INTERNAL with *out
+ * left empty. */
 sd_err rd_reply_record(const redisReply *r, sd_record *out)
 {
     sd_err code;
@@ -260,17 +353,17 @@ sd_err rd_reply_record(const redisReply *r, sd_record *out)
     size_t n = (r->elements - 2) / 2;
     if (n == 0)
         return code;
-    out->fields = calloc(n, sizeof *out->fields);
-    if (out->fields == NULL)
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!sd_record_bytes_add(&bytes, r->element[2 + 2 * i]->len,
+                                 r->element[3 + 2 * i]->len))
+            goto nomem;
+    char *area = sd_record_build(out, n, bytes);
+    if (area == NULL)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
-        sd_field *f = &out->fields[i];
-        f->name = reply_dup(r->element[2 + 2 * i]);
-        f->value = reply_dup(r->element[3 + 2 * i]);
-        f->len = r->element[3 + 2 * i]->len;
-        out->count++;
-        if (f->name == NULL || f->value == NULL)
-            goto nomem;
+        const redisReply *name = r->element[2 + 2 * i], *value = r->element[3 + 2 * i];
+        area = sd_record_add(out, area, name->str, name->len, value->str, value->len);
     }
     return code;
 nomem:

@@ -30,45 +30,63 @@
 
 #include "statusd/store.h"
 
-/* The arguments of one command, built by appends that never fail loudly:
+/* Room inside an rd_args for a command of ordinary size: its argument
+ * vectors and the strings the list makes itself (keys, numbers), so that
+ * the poll's command allocates nothing. Longer lists spill to the heap. */
+#define RD_ARGS_INLINE 24
+#define RD_ARGS_ARENA 512
+
+/*
+ * The arguments of one command, built by appends that never fail loudly:
  * a failed allocation marks the list failed, which the caller checks once
- * before sending. Strings marked own are freed with the list. */
+ * before sending. Strings marked own are heap strings freed with the
+ * list; strings the list makes itself live in its arena (or, when that
+ * is full, on the heap, owned). An rd_args is started in place by one of
+ * the rd_args_script/record/namespace calls and must not be copied or
+ * moved until rd_args_free: its vectors may point into itself.
+ */
 typedef struct rd_args {
     const char **v;
     size_t *len;
     bool *own;
     size_t n, cap;
     bool failed;
+    const char *v_inline[RD_ARGS_INLINE];
+    size_t len_inline[RD_ARGS_INLINE];
+    bool own_inline[RD_ARGS_INLINE];
+    char arena[RD_ARGS_ARENA];
+    size_t arena_used;
 } rd_args;
 
-/* A list for a script with nkeys (text) keys: two empty slots for
+/* Starts *a for a script with nkeys (text) keys: two empty slots for
  * EVALSHA and the digest (rd_script fills them), then the key count. */
-rd_args rd_args_script(const char *nkeys);
+void rd_args_script(rd_args *a, const char *nkeys);
 /* Appends p[0..len); own: the list frees p (also when appending fails). */
 void rd_args_add(rd_args *a, const char *p, size_t len, bool own);
 void rd_args_str(rd_args *a, const char *s);
 /* Appends and takes s; a NULL s (a failed allocation) fails the list. */
 void rd_args_take(rd_args *a, char *s);
 void rd_args_i64(rd_args *a, int64_t v);
+/* Appends the key <prefix><kind><name>, name in braces when braced. */
+void rd_args_key_own(rd_args *a, const char *prefix, const char *kind, const char *name,
+                     bool braced);
 void rd_args_free(rd_args *a);
 
-/* KEYS record, exp index, lex index; ARGV id, now, then the value index:
- * the start of every script on one record. The value index is three
- * arguments: the indexed field of ns, the ixr key and the ix key prefix
- * ("<prefix>ix:<ns>:"), all three "" when field is NULL (no index). */
-rd_args rd_args_record(const char *prefix, const char *ns, const char *id, int64_t now,
+/* Starts *a with KEYS record, exp index, lex index; ARGV id, now, then
+ * the value index: the start of every script on one record. The value
+ * index is three arguments: the indexed field of ns, the ixr key and the
+ * ix key prefix ("<prefix>ix:<ns>:"), all three "" when field is NULL (no
+ * index). */
+void rd_args_record(rd_args *a, const char *prefix, const char *ns, const char *id,
+                    int64_t now, const char *field);
+/* Starts *a with KEYS exp index, lex index; ARGV now, record key prefix,
+ * then the value index as above: the start of the scripts over a
+ * namespace. */
+void rd_args_namespace(rd_args *a, const char *prefix, const char *ns, int64_t now,
                        const char *field);
-/* KEYS exp index, lex index; ARGV now, record key prefix, then the value
- * index as above: the start of the scripts over a namespace. */
-rd_args rd_args_namespace(const char *prefix, const char *ns, int64_t now,
-                          const char *field);
 
-/* Key names, newly allocated (the caller frees), NULL on NOMEM.
- * rd_key_record with id NULL gives the prefix of the namespace's record
- * keys ("<prefix>{<ns>:"). rd_key_own gives <prefix><kind><name>, name in
- * braces when braced. */
-char *rd_key_record(const char *prefix, const char *ns, const char *id);
-char *rd_key_index(const char *prefix, const char *kind, const char *ns);
+/* <prefix><kind><name>, name in braces when braced, newly allocated (the
+ * caller frees); NULL on NOMEM. */
 char *rd_key_own(const char *prefix, const char *kind, const char *name, bool braced);
 
 /* Logs a reply of an unexpected shape; returns SD_ERR_INTERNAL. */

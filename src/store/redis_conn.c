@@ -19,12 +19,16 @@
  * Backoff. After a failed connect, a thread's calls fail at once with
  * SD_ERR_UNAVAILABLE until its backoff passes (50 ms, doubling up to
  * 2 s, reset by a successful connect), so an outage costs each request a
- * fast 503 rather than a connect attempt.
+ * fast 503 rather than a connect attempt. A connect that succeeds on any
+ * thread ends every other thread's backoff too (the pool's connected_ms):
+ * once the server is back, a request must not get a 503 only because its
+ * thread failed last and still waits out its own backoff.
  */
 #include "redis_conn.h"
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,7 @@ typedef struct rd_conn {
     redisContext *ctx;             /* NULL until (re)connected */
     int64_t backoff_ms;            /* 0 unless the last connect failed */
     int64_t retry_at_ms;           /* monotonic; no connect before it */
+    int64_t failed_ms;             /* monotonic, of the last failed connect */
 } rd_conn;
 
 struct rd_pool {
@@ -57,6 +62,7 @@ struct rd_pool {
     pthread_key_t key;             /* this thread's rd_conn */
     pthread_mutex_t lock;          /* guards conns */
     rd_conn *conns;
+    _Atomic int64_t connected_ms;  /* monotonic, of the last connect that worked */
     char *text[RD_SCRIPT_N];
     char sha[RD_SCRIPT_N][RD_SHA_LEN + 1];   /* set by rd_pool_check */
 };
@@ -249,7 +255,8 @@ static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t
         return SD_ERR_NOMEM;
     }
     if (c->ctx == NULL) {
-        if (c->backoff_ms > 0 && sd_mono_ms() < c->retry_at_ms) {
+        bool back = atomic_load_explicit(&p->connected_ms, memory_order_relaxed) > c->failed_ms;
+        if (c->backoff_ms > 0 && sd_mono_ms() < c->retry_at_ms && !back) {
             say(why, whylen, "not connected (retrying after a backoff)");
             return SD_ERR_UNAVAILABLE;
         }
@@ -260,12 +267,14 @@ static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t
             c->backoff_ms = c->backoff_ms == 0 ? RD_BACKOFF_FIRST_MS
                             : c->backoff_ms * 2 > RD_BACKOFF_MAX_MS ? RD_BACKOFF_MAX_MS
                             : c->backoff_ms * 2;
-            c->retry_at_ms = sd_mono_ms() + c->backoff_ms;
+            c->failed_ms = sd_mono_ms();
+            c->retry_at_ms = c->failed_ms + c->backoff_ms;
             return err;
         }
         if (c->backoff_ms > 0)
             sd_info("redis store: connected again to %s:%d", p->host, p->port);
         c->backoff_ms = 0;
+        atomic_store_explicit(&p->connected_ms, sd_mono_ms(), memory_order_relaxed);
     }
     *out = c;
     return SD_OK;
@@ -410,6 +419,7 @@ rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen)
     rd_pool *p = calloc(1, sizeof *p);
     if (p == NULL)
         goto nomem;
+    atomic_init(&p->connected_ms, 0);
     p->port = opts->port;
     p->db = opts->db;
     p->timeout.tv_sec = (time_t)(opts->timeout_ms / 1000);

@@ -12,14 +12,18 @@
 #include "statusd/util.h"
 #include "store_common.h"
 
+/*
+ * A record is one allocation: the field array, then every name and value
+ * (each NUL-terminated) packed after it. Reading a record thus costs one
+ * malloc, and sd_record_clear one free, whatever the number of fields:
+ * that is what a poll pays per request. Every record is built this way
+ * (sd_record_build and sd_record_add), sd_record_set included.
+ */
+
 void sd_record_clear(sd_record *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->count; i++) {
-        free(r->fields[i].name);
-        free(r->fields[i].value);
-    }
     free(r->fields);
     r->fields = NULL;
     r->count = 0;
@@ -31,7 +35,7 @@ static sd_field *record_find(const sd_record *r, const char *name)
     if (r == NULL || name == NULL)
         return NULL;
     for (size_t i = 0; i < r->count; i++)
-        if (strcmp(r->fields[i].name, name) == 0)
+        if (r->fields[i].name[0] == name[0] && strcmp(r->fields[i].name, name) == 0)
             return &r->fields[i];
     return NULL;
 }
@@ -58,51 +62,73 @@ sd_err sd_record_get_i64(const sd_record *r, const char *name, int64_t *out)
     return sd_parse_i64(v, INT64_MIN, INT64_MAX, out);
 }
 
-/* A NUL-terminated copy of value[0..len); NULL on allocation failure. */
-static char *value_dup(const char *value, size_t len)
+bool sd_record_bytes_add(size_t *bytes, size_t name_len, size_t value_len)
 {
-    if (len == SIZE_MAX)
-        return NULL;
-    char *p = malloc(len + 1);
-    if (p == NULL)
-        return NULL;
-    if (len > 0)
-        memcpy(p, value, len);
-    p[len] = '\0';
-    return p;
+    if (name_len > SIZE_MAX - 2 || value_len > SIZE_MAX - 2 - name_len ||
+        *bytes > SIZE_MAX - 2 - name_len - value_len)
+        return false;
+    *bytes += name_len + value_len + 2;
+    return true;
 }
 
+char *sd_record_build(sd_record *out, size_t n, size_t bytes)
+{
+    if (n > (SIZE_MAX - bytes) / sizeof *out->fields)
+        return NULL;
+    out->fields = malloc(n * sizeof *out->fields + bytes);
+    if (out->fields == NULL)
+        return NULL;
+    out->count = 0;
+    return (char *)(out->fields + n);
+}
+
+char *sd_record_add(sd_record *r, char *area, const char *name, size_t name_len,
+                    const char *value, size_t len)
+{
+    sd_field *f = &r->fields[r->count++];
+    f->name = area;
+    memcpy(area, name, name_len);
+    area[name_len] = '\0';
+    area += name_len + 1;
+    f->value = area;
+    f->len = len;
+    if (len > 0)
+        memcpy(area, value, len);
+    area[len] = '\0';
+    return area + len + 1;
+}
+
+/* Rebuilds the record with the field added or its value replaced: a set
+ * is rare (store implementations build records whole), so copying the
+ * rest once is the price of the one-allocation layout. */
 sd_err sd_record_set(sd_record *r, const char *name, const char *value, size_t len)
 {
     if (r == NULL || name == NULL || (value == NULL && len > 0))
         return SD_ERR_INVALID;
-    char *copy = value_dup(value, len);
-    if (copy == NULL)
-        return SD_ERR_NOMEM;
-    sd_field *f = record_find(r, name);
-    if (f != NULL) {
-        free(f->value);
-        f->value = copy;
-        f->len = len;
-        return SD_OK;
+    const sd_field *hit = record_find(r, name);
+    size_t bytes = 0, n = r->count + (hit == NULL ? 1 : 0);
+    for (size_t i = 0; i < r->count; i++) {
+        const sd_field *f = &r->fields[i];
+        if (!sd_record_bytes_add(&bytes, strlen(f->name), f == hit ? len : f->len))
+            return SD_ERR_NOMEM;
     }
-    char *name_copy = strdup(name);
-    if (name_copy == NULL) {
-        free(copy);
+    if (hit == NULL && !sd_record_bytes_add(&bytes, strlen(name), len))
         return SD_ERR_NOMEM;
+    sd_record next = {NULL, 0, r->expires_ms};
+    char *area = sd_record_build(&next, n, bytes);
+    if (area == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t i = 0; i < r->count; i++) {
+        const sd_field *f = &r->fields[i];
+        area = f == hit ? sd_record_add(&next, area, f->name, strlen(f->name), value, len)
+                        : sd_record_add(&next, area, f->name, strlen(f->name), f->value,
+                                        f->len);
     }
-    if (r->count >= SIZE_MAX / sizeof *r->fields - 1)
-        goto nomem;
-    sd_field *fields = realloc(r->fields, (r->count + 1) * sizeof *fields);
-    if (fields == NULL)
-        goto nomem;
-    r->fields = fields;
-    r->fields[r->count++] = (sd_field){name_copy, copy, len};
+    if (hit == NULL)
+        sd_record_add(&next, area, name, strlen(name), value, len);
+    free(r->fields);
+    *r = next;
     return SD_OK;
-nomem:
-    free(name_copy);
-    free(copy);
-    return SD_ERR_NOMEM;
 }
 
 void sd_list_clear(sd_list *l)

@@ -52,6 +52,21 @@ bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_m
 bool sd_store_start_index(const char *ns, const char *field);
 bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out);
 
+/* ---- building records ---- */
+
+/*
+ * The records the stores hand out are one allocation each (see
+ * store.c): the field array, then the names and values. To build one:
+ * count what the fields need with sd_record_bytes_add (false on size
+ * overflow), sd_record_build the empty *out for n fields (NULL on
+ * NOMEM; *out is then still empty), then sd_record_add exactly n fields,
+ * each returning where the next one goes. The expiry is the caller's.
+ */
+bool sd_record_bytes_add(size_t *bytes, size_t name_len, size_t value_len);
+char *sd_record_build(sd_record *out, size_t n, size_t bytes);
+char *sd_record_add(sd_record *r, char *area, const char *name, size_t name_len,
+                    const char *value, size_t len);
+
 /* ---- listing ---- */
 
 /*

@@ -35,11 +35,11 @@ typedef struct fixture {
 static const char *const DEFAULTS_PRINTED =
     "bind = 0.0.0.0\n"
     "port = 8080\n"
-    "threads = 2\n"
+    "threads = 4\n"
     "max_connections = 1024\n"
     "connection_timeout = 30\n"
     "per_ip_connection_limit = 64\n"
-    "connection_memory_limit = 131072\n"
+    "connection_memory_limit = 32768\n"
     "max_body = 65536\n"
     "store = auto\n"
     "redis_url = \"\"\n"
@@ -323,11 +323,11 @@ static void test_defaults_are_the_documented_values(void **state)
     sd_config *c = &fx->cfg;
     assert_string_equal(c->bind, "0.0.0.0");
     assert_int_equal(c->port, 8080);
-    assert_int_equal(c->threads, 2);
+    assert_int_equal(c->threads, 4);
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->connection_timeout, 30);
     assert_int_equal(c->per_ip_connection_limit, 64);
-    assert_int_equal(c->connection_memory_limit, 131072);
+    assert_int_equal(c->connection_memory_limit, 32768);
     assert_int_equal(c->max_body, 65536);
     assert_int_equal(c->store, SD_STORE_AUTO);
     assert_string_equal(c->redis_url, "");
@@ -640,7 +640,7 @@ static void test_file_error_leaves_config_unchanged(void **state)
     assert_int_equal(sd_config_load_file(&fx->cfg, bad, fx->err, sizeof fx->err),
                      SD_ERR_INVALID);
     assert_int_equal(fx->cfg.port, 1000);
-    assert_int_equal(fx->cfg.threads, 2);
+    assert_int_equal(fx->cfg.threads, 4);
     assert_string_equal(fx->cfg.config_path, good);
 }
 
