@@ -55,11 +55,15 @@ typedef struct sd_config {
     int64_t job_ttl;                  /* seconds */
     int64_t job_max_age;              /* seconds */
     int64_t job_timeout;              /* seconds */
-    int64_t job_lease;                /* seconds without a heartbeat: worker_lost */
+    int64_t job_lease;                /* seconds a taken job's lease lasts unrenewed */
+    int64_t max_attempts;             /* runs of a job at most, retries included */
+    int64_t retry_backoff_ms;         /* delay before the first retry; doubles */
+    int64_t retry_backoff_max_ms;     /* cap of the retry delay */
     int64_t job_kill_grace;           /* ms between SIGTERM and SIGKILL */
     int64_t drain_timeout;            /* seconds */
     int64_t demo_step_ms;
     char handler_research[SD_CONFIG_STR];
+    char handler_upload[SD_CONFIG_STR];
 
     /* sessions and conversations; TTLs slide: every read and write renews */
     int64_t session_ttl;              /* seconds */

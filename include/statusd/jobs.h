@@ -40,14 +40,17 @@ void sd_job_view_clear(sd_job_view *v);
 sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
                    char *err, size_t errlen);
 
-/* True when kind has a handler ("research"). */
+/* True when kind has a handler ("research", "upload"). */
 bool sd_jobs_has_kind(const sd_jobs *j, const char *kind);
 
-/* Creates a queued job with input (JSON text of an object) and queues it.
- * SD_ERR_QUEUE_FULL, SD_ERR_SHUTTING_DOWN, SD_ERR_UNAVAILABLE (no worker or
- * store down); the record is not left behind on failure. */
+/* Creates a queued job of kind with input (JSON text of an object) and
+ * queues it. preset_id: the job's id (a UUID the caller generated, e.g.
+ * to remember it under an idempotency key first), or NULL for a new one.
+ * SD_ERR_EXISTS when a job with preset_id exists, SD_ERR_QUEUE_FULL,
+ * SD_ERR_SHUTTING_DOWN, SD_ERR_UNAVAILABLE (no worker or store down); the
+ * record is not left behind on failure. */
 sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
-                      size_t input_len, sd_job_view *view);
+                      size_t input_len, const char *preset_id, sd_job_view *view);
 
 /* Reads a job and renews its TTL (capped by job_max_age) in one store
  * step. SD_ERR_NOT_FOUND for an unknown or expired id. */

@@ -113,7 +113,7 @@ void api_research_post(sd_req *r)
         return;
     }
     sd_job_view v = SD_JOB_VIEW_INIT;
-    err = sd_jobs_submit(app->jobs, "research", in.data, in.len, &v);
+    err = sd_jobs_submit(app->jobs, "research", in.data, in.len, NULL, &v);
     sd_buf_free(&in);
     if (err != SD_OK) {
         sd_job_view_clear(&v);

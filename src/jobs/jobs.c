@@ -23,6 +23,8 @@
 #include "statusd/log.h"
 #include "statusd/pool.h"
 
+#include "job_view.h"
+
 #define JOB_NS "job"
 
 /* How often running jobs' heartbeats are renewed, at most: often enough
@@ -37,7 +39,7 @@ typedef struct job_kind {
 struct sd_jobs {
     sd_store *store;
     sd_pool *pool;
-    job_kind kinds[1];
+    job_kind kinds[2];
     size_t nkinds;
     int64_t ttl_ms;
     int64_t max_age_ms;
@@ -52,159 +54,8 @@ struct sd_jobs {
     bool hb_stop;
 };
 
-static const char *const TERMINAL[] = {"completed", "failed", "canceled"};
-
 const char *const sd_job_statuses[SD_JOB_STATUS_COUNT] = {
     "queued", "processing", "completed", "failed", "canceled"};
-
-static bool status_terminal(const char *status)
-{
-    for (size_t i = 0; i < sizeof TERMINAL / sizeof TERMINAL[0]; i++)
-        if (strcmp(status, TERMINAL[i]) == 0)
-            return true;
-    return false;
-}
-
-void sd_job_view_clear(sd_job_view *v)
-{
-    sd_buf_free(&v->json);
-    v->etag = 0;
-    v->terminal = false;
-    v->id[0] = '\0';
-    v->status[0] = '\0';
-}
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-#define PUT_LIT(b, lit) sd_buf_append((b), (lit), sizeof(lit) - 1)
-
-static void put_i64(sd_buf *b, int64_t v)
-{
-    char digits[24];
-    size_t i = sizeof digits;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        digits[--i] = '-';
-    sd_buf_append(b, digits + i, sizeof digits - i);
-}
-
-/* A time field (epoch ms) as an RFC 3339 string, null when absent or not
- * a number. */
-static void put_time(sd_buf *b, const sd_record *rec, const char *field)
-{
-    int64_t ms = 0;
-    if (sd_record_get_i64(rec, field, &ms) != SD_OK) {
-        PUT_LIT(b, "null");
-        return;
-    }
-    char ts[SD_TIME_LEN + 2];
-    ts[0] = '"';
-    sd_format_time(ms, ts + 1);
-    ts[SD_TIME_LEN] = '"';
-    sd_buf_append(b, ts, SD_TIME_LEN + 1);
-}
-
-/* A field that holds JSON text, as is; null when absent or empty. */
-static void put_json(sd_buf *b, const char *value, size_t len)
-{
-    if (value == NULL || len == 0)
-        PUT_LIT(b, "null");
-    else
-        sd_buf_append(b, value, len);
-}
-
-/* s[0..len) into out, cut to fit cap bytes with the NUL (snprintf's "%s"
- * without its cost). */
-static void copy_cut(char *out, size_t cap, const char *s, size_t len)
-{
-    size_t n = len < cap - 1 ? len : cap - 1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-}
-
-/*
- * Builds the client's view of a job record. The ETag covers everything
- * but expires_at, which moves on every poll: a poll that only renewed the
- * TTL still matches the client's validator. This is the poll's one
- * serialisation: input, result and error are stored as JSON text and
- * copied as they are, only the text fields are escaped, and the buffer
- * is sized once from the record.
- */
-static sd_err view_build(const char *id, const sd_record *rec, sd_job_view *v)
-{
-    sd_buf *b = &v->json;
-    sd_buf_reset(b);
-    const char *status = sd_record_get(rec, "status", NULL);
-    const char *kind = sd_record_get(rec, "kind", NULL);
-    if (status == NULL || kind == NULL)
-        return SD_ERR_INTERNAL;
-    size_t status_len = strlen(status), kind_len = strlen(kind);
-    size_t stage_len = 0, input_len = 0, result_len = 0, error_len = 0;
-    const char *stage = sd_record_get(rec, "stage", &stage_len);
-    const char *input = sd_record_get(rec, "input", &input_len);
-    const char *result = sd_record_get(rec, "result", &result_len);
-    const char *error = sd_record_get(rec, "error", &error_len);
-    int64_t progress = 0, attempts = 0;
-    (void)sd_record_get_i64(rec, "progress", &progress);
-    (void)sd_record_get_i64(rec, "attempts", &attempts);
-
-    /* Room for the keys, numbers and times and the fields, with a little
-     * for escapes; more is grown if needed. */
-    sd_buf_reserve(b, 320 + strlen(id) + kind_len + status_len + stage_len + input_len +
-                          result_len + error_len);
-    PUT_LIT(b, "{\"id\":\"");
-    sd_buf_puts(b, id);
-    PUT_LIT(b, "\",\"kind\":");
-    sd_json_append_string(b, kind, kind_len);
-    PUT_LIT(b, ",\"status\":");
-    sd_json_append_string(b, status, status_len);
-    PUT_LIT(b, ",\"progress\":");
-    put_i64(b, progress);
-    PUT_LIT(b, ",\"stage\":");
-    if (stage != NULL)
-        sd_json_append_string(b, stage, stage_len);
-    else
-        PUT_LIT(b, "null");
-    PUT_LIT(b, ",\"input\":");
-    put_json(b, input, input_len);
-    PUT_LIT(b, ",\"result\":");
-    put_json(b, result, result_len);
-    PUT_LIT(b, ",\"error\":");
-    put_json(b, error, error_len);
-    PUT_LIT(b, ",\"attempts\":");
-    put_i64(b, attempts);
-    PUT_LIT(b, ",\"created_at\":");
-    put_time(b, rec, "created_ms");
-    PUT_LIT(b, ",\"updated_at\":");
-    put_time(b, rec, "updated_ms");
-    if (!sd_buf_ok(b))
-        return SD_ERR_NOMEM;
-    v->etag = fnv1a(b->data, b->len);
-
-    char ts[SD_TIME_LEN];
-    sd_format_time(rec->expires_ms, ts);
-    PUT_LIT(b, ",\"expires_at\":\"");
-    sd_buf_append(b, ts, SD_TIME_LEN - 1);
-    PUT_LIT(b, "\"}");
-    if (!sd_buf_ok(b))
-        return SD_ERR_NOMEM;
-    v->terminal = status_terminal(status);
-    copy_cut(v->id, sizeof v->id, id, strlen(id));
-    copy_cut(v->status, sizeof v->status, status, status_len);
-    return SD_OK;
-}
 
 /* ---- transitions run by workers ---- */
 
@@ -509,6 +360,15 @@ static void heartbeat_stop(sd_jobs *j)
 
 /* ---- the API's operations ---- */
 
+static void copy_id(char id[SD_UUID_LEN + 1], const char *src)
+{
+    size_t n = strlen(src);
+    if (n > SD_UUID_LEN)
+        n = SD_UUID_LEN;
+    memcpy(id, src, n);
+    id[n] = '\0';
+}
+
 sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
                    char *err, size_t errlen)
 {
@@ -533,22 +393,27 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
     j->lease_ms = cfg->job_lease * 1000;
     sd_handler_opts hopts = {.demo_step_ms = cfg->demo_step_ms,
                              .kill_grace_ms = cfg->job_kill_grace};
-    char herr[256];
-    sd_err e = sd_handler_new(cfg->handler_research, &hopts,
-                              &j->kinds[0].handler, herr, sizeof herr);
-    if (e != SD_OK) {
-        snprintf(err, errlen, "handler_research: %s", herr);
-        free(j);
-        return e;
+    const struct {
+        const char *kind;
+        const char *spec;
+    } specs[] = {{"research", cfg->handler_research}, {"upload", cfg->handler_upload}};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        char herr[256];
+        sd_err e = sd_handler_new(specs[i].spec, &hopts, &j->kinds[i].handler, herr,
+                                  sizeof herr);
+        if (e != SD_OK) {
+            snprintf(err, errlen, "handler_%s: %s", specs[i].kind, herr);
+            sd_jobs_free(j);
+            return e;
+        }
+        j->kinds[i].kind = specs[i].kind;
+        j->nkinds = i + 1;
     }
-    j->kinds[0].kind = "research";
-    j->nkinds = 1;
     j->pool = sd_pool_new((size_t)cfg->workers, (size_t)cfg->queue_capacity,
                           job_run, j);
     if (j->pool == NULL) {
         snprintf(err, errlen, "cannot start %lld workers", (long long)cfg->workers);
-        sd_handler_free(j->kinds[0].handler);
-        free(j);
+        sd_jobs_free(j);
         return SD_ERR_INTERNAL;
     }
     if (heartbeat_start(j) != SD_OK) {
@@ -566,10 +431,13 @@ bool sd_jobs_has_kind(const sd_jobs *j, const char *kind)
 }
 
 sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
-                      size_t input_len, sd_job_view *view)
+                      size_t input_len, const char *preset_id, sd_job_view *view)
 {
     char id[SD_UUID_LEN + 1];
-    sd_uuid_new(id);
+    if (preset_id != NULL)
+        copy_id(id, preset_id);
+    else
+        sd_uuid_new(id);
     int64_t now_ms = sd_now_ms();
     char now[24], deadline[24];
     snprintf(now, sizeof now, "%" PRId64, now_ms);
@@ -589,7 +457,7 @@ sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
     sd_record rec = SD_RECORD_INIT;
     sd_err err = sd_store_update(j->store, JOB_NS, id, &u, &rec);
     if (err == SD_OK)
-        err = view_build(id, &rec, view);
+        err = job_view_build(id, &rec, view);
     if (err == SD_OK) {
         err = sd_pool_submit(j->pool, id);
         if (err != SD_OK)
@@ -656,7 +524,7 @@ sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)
     if (err == SD_OK)
         err = job_check_lease(j, id, &rec);
     if (err == SD_OK)
-        err = view_build(id, &rec, view);
+        err = job_view_build(id, &rec, view);
     sd_record_clear(&rec);
     return err;
 }
@@ -679,7 +547,7 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
     if (err == SD_OK)
         sd_pool_cancel(j->pool, id, SD_RUN_CANCEL);
     if (err == SD_OK || err == SD_ERR_CONFLICT) {
-        sd_err verr = view_build(id, &rec, view);
+        sd_err verr = job_view_build(id, &rec, view);
         if (verr != SD_OK)
             err = verr;
     }

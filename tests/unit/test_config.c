@@ -56,10 +56,14 @@ static const char *const DEFAULTS_PRINTED =
     "job_max_age = 86400\n"
     "job_timeout = 300\n"
     "job_lease = 30\n"
+    "max_attempts = 3\n"
+    "retry_backoff_ms = 1000\n"
+    "retry_backoff_max_ms = 60000\n"
     "job_kill_grace = 2000\n"
     "drain_timeout = 30\n"
     "demo_step_ms = 300\n"
     "handler_research = builtin:demo\n"
+    "handler_upload = builtin:demo\n"
     "session_ttl = 3600\n"
     "conversation_ttl = 3600\n"
     "conversation_max_messages = 50\n"
@@ -97,10 +101,14 @@ static const char *const NON_DEFAULT_CONF =
     "job_max_age = 120\n"
     "job_timeout = 10\n"
     "job_lease = 5\n"
+    "max_attempts = 1\n"
+    "retry_backoff_ms = 0\n"
+    "retry_backoff_max_ms = 3600000\n"
     "job_kill_grace = 0\n"
     "drain_timeout = 0\n"
     "demo_step_ms = 1\n"
     "handler_research = exec:/usr/bin/handler --fast\n"
+    "handler_upload = exec:/usr/bin/uploader -q\n"
     "session_ttl = 2592000\n"
     "conversation_ttl = 1\n"
     "conversation_max_messages = 10000\n"
@@ -138,10 +146,14 @@ static const char *const NON_DEFAULT_PRINTED =
     "job_max_age = 120\n"
     "job_timeout = 10\n"
     "job_lease = 5\n"
+    "max_attempts = 1\n"
+    "retry_backoff_ms = 0\n"
+    "retry_backoff_max_ms = 3600000\n"
     "job_kill_grace = 0\n"
     "drain_timeout = 0\n"
     "demo_step_ms = 1\n"
     "handler_research = exec:/usr/bin/handler --fast\n"
+    "handler_upload = exec:/usr/bin/uploader -q\n"
     "session_ttl = 2592000\n"
     "conversation_ttl = 1\n"
     "conversation_max_messages = 10000\n"
@@ -412,7 +424,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 38);
+    assert_int_equal(count, 42);
     free(keys);
     free(conf);
 }
@@ -763,7 +775,7 @@ static void test_env_sets_every_key(void **state)
         p = v + vlen + 1;
     }
     env[n] = NULL;
-    assert_int_equal(n, 38);
+    assert_int_equal(n, 42);
     assert_int_equal(sd_config_load_env(&fx->cfg, env, fx->err, sizeof fx->err), SD_OK);
     assert_int_equal(fx->cfg.warning_count, 0);
     assert_printed(fx, &fx->cfg, NON_DEFAULT_PRINTED);

@@ -437,6 +437,16 @@ static void test_redis_integer_keys_check_their_ranges(void **state)
                                               "got '3601'");
     assert_set_error(fx, "job_lease", "5s", "job_lease: expected an integer in 1..3600, "
                                             "got '5s'");
+    assert_set_error(fx, "max_attempts", "0", "max_attempts: expected an integer in "
+                                              "1..100, got '0'");
+    assert_set_error(fx, "max_attempts", "101", "max_attempts: expected an integer in "
+                                                "1..100, got '101'");
+    assert_set_error(fx, "retry_backoff_ms", "-1", "retry_backoff_ms: expected an integer "
+                                                   "in 0..3600000, got '-1'");
+    assert_set_error(fx, "retry_backoff_max_ms", "3600001",
+                     "retry_backoff_max_ms: expected an integer in 0..3600000, "
+                     "got '3600001'");
+    assert_set_error(fx, "handler_upload", "", "handler_upload: must not be empty");
 
     const char *path = temp_file(fx, "redis_port = 1\nredis_db = 255\n"
                                      "redis_timeout_ms = 60000\nredis_pool_size = 10000\n"

@@ -1,0 +1,19 @@
+#ifndef STATUSD_JOB_VIEW_H
+#define STATUSD_JOB_VIEW_H
+
+#include <stdbool.h>
+
+#include "statusd/jobs.h"
+#include "statusd/store.h"
+
+/* True for completed, failed and canceled. */
+bool job_status_terminal(const char *status);
+
+/*
+ * Builds the client's view of job id from its record into *v (its buffer
+ * is reset and reused). SD_ERR_INTERNAL when the record lacks status or
+ * kind, SD_ERR_NOMEM.
+ */
+sd_err job_view_build(const char *id, const sd_record *rec, sd_job_view *v);
+
+#endif
