@@ -13,9 +13,13 @@
 /*
  * Jobs: the record of a job in the store, its state machine
  *   queued -> processing -> completed | failed | canceled
- * (queued -> canceled too), the worker pool that runs it and the handler
- * of its kind. Every transition is one atomic store update conditioned on
- * the current status, so a cancel racing a completion has one winner.
+ * (queued -> canceled too; processing -> queued again for a retry), the
+ * store's job queue, which every instance sharing the store takes from,
+ * the worker pool that runs jobs, and the handler of each kind. Every
+ * transition is one atomic store step, conditioned on the record's state,
+ * so a cancel racing a completion has one winner, and a job whose
+ * instance died is run again elsewhere (leases, reaped by every
+ * instance), at most max_attempts times in all, never finished twice.
  * Knows nothing of HTTP: api/jobs.c turns requests into these calls.
  */
 
@@ -44,11 +48,13 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
 bool sd_jobs_has_kind(const sd_jobs *j, const char *kind);
 
 /* Creates a queued job of kind with input (JSON text of an object) and
- * queues it. preset_id: the job's id (a UUID the caller generated, e.g.
- * to remember it under an idempotency key first), or NULL for a new one.
- * SD_ERR_EXISTS when a job with preset_id exists, SD_ERR_QUEUE_FULL,
- * SD_ERR_SHUTTING_DOWN, SD_ERR_UNAVAILABLE (no worker or store down); the
- * record is not left behind on failure. */
+ * queues it, in one store step. preset_id: the job's id (a UUID the
+ * caller generated, e.g. to remember it under an idempotency key first),
+ * or NULL for a new one. SD_ERR_EXISTS when a job with preset_id exists,
+ * SD_ERR_QUEUE_FULL (queue_capacity jobs wait, all instances together),
+ * SD_ERR_SHUTTING_DOWN, SD_ERR_UNAVAILABLE (store down, or no worker
+ * could ever run it: workers = 0 on a store no other instance shares);
+ * nothing is left behind on failure. */
 sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
                       size_t input_len, const char *preset_id, sd_job_view *view);
 
@@ -61,8 +67,23 @@ sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view);
  * it already finished; SD_ERR_NOT_FOUND. */
 sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view);
 
-/* Jobs waiting in this instance's queue, and workers busy. */
-void sd_jobs_stats(sd_jobs *j, size_t *queued, size_t *busy);
+/* The job queue (all instances sharing the store) and this instance's
+ * workers and counts since it started. */
+typedef struct sd_jobs_stats {
+    int64_t ready;          /* queued jobs due to run now */
+    int64_t delayed;        /* queued jobs waiting for a retry's time */
+    int64_t leased;         /* jobs taken by a worker (all instances) */
+    size_t workers;         /* this instance's */
+    size_t busy;            /* this instance's workers running a job */
+    uint64_t retries;       /* failed runs queued again for another attempt */
+    uint64_t recovered;     /* jobs of a dead worker queued again */
+    uint64_t lost;          /* jobs of a dead worker failed with worker_lost */
+    uint64_t returned;      /* jobs handed back to the queue by a drain */
+} sd_jobs_stats;
+
+/* Fills *out. The queue figures come from the store: on its error they
+ * are 0 and the error is returned; the rest is filled whatever. */
+sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out);
 
 /* The job statuses, in life order, and how many live jobs are in each
  * (all instances sharing the store), from the store's status index. */
@@ -71,7 +92,10 @@ extern const char *const sd_job_statuses[SD_JOB_STATUS_COUNT];
 sd_err sd_jobs_count(sd_jobs *j, int64_t counts[SD_JOB_STATUS_COUNT]);
 
 /* Stops taking jobs, lets running ones finish for up to timeout_ms, then
- * stops them; unfinished jobs end canceled with error code "shutdown". */
+ * stops them. On a shared store (Redis) every unfinished job goes back to
+ * the queue for other instances, its attempt not counted; on the memory
+ * store unfinished and queued jobs end canceled with error code
+ * "shutdown" (nobody else could run them). */
 void sd_jobs_drain(sd_jobs *j, int64_t timeout_ms);
 
 void sd_jobs_free(sd_jobs *j);

@@ -9,51 +9,87 @@
 #include "statusd/error.h"
 
 /*
- * A pool of worker threads fed by a bounded in-process queue of items
- * (short strings: job ids). It knows nothing of jobs or stores: a taken
- * item is handed to the run function with a cancel flag (SD_RUN_* values
- * of handler.h) that sd_pool_cancel() and the drain set.
+ * A pool of worker threads that fetch their own work. It knows nothing of
+ * jobs or stores: an idle worker calls the fill function for as many
+ * items as there are idle workers (one fill at a time), and each item is
+ * handed to the run function with a cancel flag (SD_RUN_* values of
+ * handler.h) that sd_pool_cancel() and the drain set.
+ *
+ * When to fill: at once after sd_pool_kick() (new work was made here),
+ * and otherwise by polling: after a fill that found nothing the next one
+ * waits poll_min_ms, doubling up to poll_max_ms, so an idle pool asks a
+ * few times a second; a fill that found items (or a kick) starts over.
  */
 
-#define SD_POOL_ITEM_MAX 64   /* bytes of an item, NUL included */
+#define SD_POOL_ITEM_MAX 64   /* bytes of an item's name and tag, NUL included */
+
+/* One unit of work, as fill makes it. */
+typedef struct sd_pool_item {
+    char name[SD_POOL_ITEM_MAX];   /* names the run (sd_pool_cancel) */
+    char tag[SD_POOL_ITEM_MAX];    /* a second string kept with it (a lease owner) */
+    void *data;                    /* fill's; run or leftover takes it over */
+} sd_pool_item;
+
+/* Makes up to max items in items[0..max); returns how many (0: none now).
+ * Called on a worker thread, by one worker at a time, without the pool's
+ * lock. */
+typedef size_t (*sd_pool_fill_fn)(void *arg, sd_pool_item *items, size_t max);
+
+/* Runs one item on a worker thread; cancel stays valid until it returns.
+ * Owns item->data from here on. */
+typedef void (*sd_pool_run_fn)(void *arg, sd_pool_item *item, const atomic_int *cancel);
+
+/* An item filled but never run (the pool stopped first); owns
+ * item->data. */
+typedef void (*sd_pool_leftover_fn)(void *arg, sd_pool_item *item);
+
+typedef struct sd_pool_opts {
+    size_t workers;                /* 0 is allowed: nothing runs */
+    sd_pool_fill_fn fill;
+    sd_pool_run_fn run;
+    sd_pool_leftover_fn leftover;  /* may be NULL when fill never sets data */
+    void *arg;                     /* for all three */
+    int64_t poll_min_ms;           /* <= 0: 50 */
+    int64_t poll_max_ms;           /* < poll_min_ms: poll_min_ms */
+} sd_pool_opts;
 
 typedef struct sd_pool sd_pool;
 
-/* Runs one item on a worker thread. cancel stays valid until it returns. */
-typedef void (*sd_pool_run_fn)(void *arg, const char *item,
-                               const atomic_int *cancel);
+/* Starts the workers. NULL with errno on failure (EINVAL without fill or
+ * run). */
+sd_pool *sd_pool_new(const sd_pool_opts *opts);
 
-/* Starts workers threads (0 is allowed: nothing runs). NULL with errno on
- * failure. */
-sd_pool *sd_pool_new(size_t workers, size_t capacity, sd_pool_run_fn run,
-                     void *arg);
+/* New work may be there: an idle worker fills now. */
+void sd_pool_kick(sd_pool *p);
 
-/* Queues an item. SD_ERR_QUEUE_FULL when capacity items wait already,
- * SD_ERR_SHUTTING_DOWN once a drain began, SD_ERR_INVALID when the item is
- * empty or too long, SD_ERR_UNAVAILABLE when the pool has no worker. */
-sd_err sd_pool_submit(sd_pool *p, const char *item);
+/* Sets the cancel flag of the runs of the item named name, running now or
+ * filled and about to run; with tag not NULL, only of those with that
+ * tag (one run of a job, not a later one). True when it found one. */
+bool sd_pool_cancel(sd_pool *p, const char *name, const char *tag, int reason);
 
-/* Sets the cancel flag of the run of item, if one runs now. True when it
- * did. */
-bool sd_pool_cancel(sd_pool *p, const char *item, int reason);
+/* Copies the name and tag (data NULL) of the items running now into
+ * items[0..max); returns how many. */
+size_t sd_pool_running(sd_pool *p, sd_pool_item *items, size_t max);
 
-/* Copies the items running now into items[0..max); returns how many. */
-size_t sd_pool_running(sd_pool *p, char (*items)[SD_POOL_ITEM_MAX], size_t max);
+/* True once a drain began: nothing is filled or started any more. */
+bool sd_pool_stopping(sd_pool *p);
 
-/* Items waiting, and workers running an item. */
-void sd_pool_stats(sd_pool *p, size_t *queued, size_t *busy);
+/* Items filled and not yet started, and workers running an item. */
+void sd_pool_stats(sd_pool *p, size_t *waiting, size_t *busy);
 
 /*
- * Orderly stop: takes no new item (submit answers SD_ERR_SHUTTING_DOWN),
- * lets running items finish for up to timeout_ms, then sets their cancel
- * flag to SD_RUN_SHUTDOWN and waits for them to return; then calls
- * leftover(arg, item) for each item never started, and joins the threads.
- * Returns the number of runs that had to be stopped.
+ * Orderly stop: no fill starts any more; the items filled but not started
+ * go to leftover at once (after a fill in progress ends); running items
+ * get up to timeout_ms to finish, then their cancel flag is set to
+ * SD_RUN_SHUTDOWN and the drain waits for them (run functions must honour
+ * it); then the threads are joined. Returns the number of runs that had
+ * to be stopped. Not to be called from a run, fill or leftover function.
+ * A second drain waits for the first and returns 0.
  */
-size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms,
-                     void (*leftover)(void *arg, const char *item), void *arg);
+size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms);
 
-/* Frees the pool (draining with timeout 0 first if needed). */
+/* Frees the pool, draining with timeout 0 first if needed. NULL is a
+ * no-op. */
 void sd_pool_free(sd_pool *p);
 
 #endif

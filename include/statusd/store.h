@@ -146,7 +146,71 @@ void sd_page_clear(sd_page *p);
 typedef struct sd_store_info {
     const char *backend;    /* "memory" or "redis" */
     char url[256];          /* where it lives, password masked; "" for memory */
+    bool shared;            /* other processes see the same records and queues */
 } sd_store_info;
+
+/*
+ * Queues. A queue, named like a namespace, holds items (short strings:
+ * ids of records) shared by every process on the store. An item is in a
+ * queue at most once, and is either
+ *   waiting: due at a time (now, or later: a delayed retry), or
+ *   leased:  taken by an owner (a string naming one taker, e.g. one run
+ *            of one process) until its lease expires.
+ * take hands out due waiting items, earliest due first (equal times in
+ * byte order of the items), each leased to the taker. The owner renews
+ * the lease while it works, then acks the item (it leaves the queue) or
+ * releases it (waiting again, perhaps after a delay). A lease that runs
+ * out means its owner died: reap leases such items to a new owner in one
+ * step, so that two reapers never both get one. Times are judged by the
+ * calling process's clock, as expiries are.
+ *
+ * Record changes. Every queue operation is one atomic step, and most can
+ * carry a change to the hash record (ns, item) that the item names: an
+ * sd_update applied in that same step (sd_queue_rec). A job's record and
+ * its place in the queue thus never disagree, whatever dies between two
+ * calls. Each operation says when the change is tried and what its
+ * failure does to the queue step; rec->err gets the change's result
+ * (SD_OK, SD_ERR_CONFLICT, SD_ERR_NOT_FOUND, SD_ERR_EXISTS,
+ * SD_ERR_INVALID) whenever the change was tried, and is left alone when
+ * it was not.
+ */
+
+#define SD_QUEUE_ITEM_MAX 64   /* bytes of an item, NUL included */
+#define SD_QUEUE_OWNER_MAX 64  /* bytes of an owner, NUL included */
+
+typedef struct sd_queue_rec {
+    const char *ns;          /* namespace of the record the item names */
+    const sd_update *u;      /* the change */
+    sd_record *out;          /* optional: as sd_store_update's out */
+    sd_err err;              /* out: the change's result, when tried */
+} sd_queue_rec;
+
+/* One item handed out by take or reap. Release the records with
+ * sd_queue_items_clear(). */
+typedef struct sd_queue_item {
+    char item[SD_QUEUE_ITEM_MAX];
+    char owner[SD_QUEUE_OWNER_MAX];  /* reap: the owner whose lease ran out */
+    sd_record rec;                   /* take with a change: the record after it */
+} sd_queue_item;
+
+void sd_queue_items_clear(sd_queue_item *items, size_t n);
+
+/* What take asks for. */
+typedef struct sd_queue_take {
+    const char *owner;       /* leases go to it */
+    int64_t lease_ms;        /* > 0 */
+    int64_t ahead_ms;        /* items due by now + ahead_ms (0: due now) */
+    size_t max;              /* items at most, >= 1 */
+    bool resume;             /* first hand back items leased to owner already */
+} sd_queue_take;
+
+/* A queue's items: waiting and due now, waiting for a later time, leased
+ * (including leases that ran out and were not reaped yet). */
+typedef struct sd_queue_stats {
+    int64_t ready;
+    int64_t delayed;
+    int64_t leased;
+} sd_queue_stats;
 
 typedef struct sd_store sd_store;
 
@@ -209,14 +273,78 @@ typedef struct sd_store_ops {
      * ns has no index. */
     sd_err (*count_by)(sd_store *s, const char *ns, const char *value, int64_t *out);
 
-    /* Deletes every record statusd keeps (every namespace); *deleted gets
-     * how many. Never touches anything outside statusd's own keys. */
+    /* Deletes every record statusd keeps (every namespace) and empties
+     * every queue; *deleted gets how many records. Never touches anything
+     * outside statusd's own keys. */
     sd_err (*clear)(sd_store *s, int64_t *deleted);
 
     /* One GCRA step for key: at most limit requests per period_ms, all of
      * them allowed in a burst. The key's state expires on its own. */
     sd_err (*rate_check)(sd_store *s, const char *key, int64_t limit,
                          int64_t period_ms, sd_rate *out);
+
+    /* ---- queues (see above); every one refuses a bad queue name, item
+     * (empty, or SD_QUEUE_ITEM_MAX bytes or more), owner, negative time
+     * or malformed change with SD_ERR_INVALID, touching nothing ---- */
+
+    /* Adds item, due delay_ms from now. Refused, with nothing changed:
+     * SD_ERR_EXISTS when item is in the queue already; SD_ERR_QUEUE_FULL
+     * when capacity > 0 items are waiting already. Then rec (optional) is
+     * tried, and only when it succeeds is the item added; otherwise its
+     * error is returned. */
+    sd_err (*queue_push)(sd_store *s, const char *queue, const char *item,
+                         int64_t delay_ms, int64_t capacity, sd_queue_rec *rec);
+
+    /* Takes up to t->max due items into items[0..*n) (items[0..t->max)
+     * are overwritten: clear records left there first). With t->resume,
+     * items leased to t->owner already come first, as they stand (a take
+     * whose answer was lost, retried with the same owner, gets its items
+     * back; rec is not applied to them again). Each newly taken item gets
+     * rec's change (optional; its out is not used): an item whose change
+     * fails leaves the queue and is not handed out (its record says there
+     * is nothing to run); the others are leased to t->owner for
+     * t->lease_ms, each with its record after the change in items[i].rec
+     * (resumed items: the record as it stands, empty when it is gone). */
+    sd_err (*queue_take)(sd_store *s, const char *queue, const sd_queue_take *t,
+                         const sd_queue_rec *rec, sd_queue_item *items, size_t *n);
+
+    /* Extends owner's lease of item to lease_ms from now. SD_ERR_NOT_FOUND
+     * when owner does not hold item (nothing changes, rec is not tried);
+     * else the lease is extended and rec (optional) tried. */
+    sd_err (*queue_renew)(sd_store *s, const char *queue, const char *item,
+                          const char *owner, int64_t lease_ms, sd_queue_rec *rec);
+
+    /* Removes item leased to owner. SD_ERR_NOT_FOUND when owner does not
+     * hold it (nothing changes, rec is not tried); else rec (optional) is
+     * tried and the item leaves the queue whatever the change gave. */
+    sd_err (*queue_ack)(sd_store *s, const char *queue, const char *item,
+                        const char *owner, sd_queue_rec *rec);
+
+    /* Puts item, leased to owner, back to waiting, due delay_ms from now
+     * (no capacity check: it was accepted already). SD_ERR_NOT_FOUND when
+     * owner does not hold it (nothing changes, rec is not tried). rec
+     * (optional) is tried first: when it fails the item leaves the queue
+     * instead (its record says it must not run again) and SD_OK is
+     * returned with the change's error in rec->err. */
+    sd_err (*queue_release)(sd_store *s, const char *queue, const char *item,
+                            const char *owner, int64_t delay_ms, sd_queue_rec *rec);
+
+    /* Takes a waiting item out of the queue, rec (optional) first: when
+     * the change fails nothing else happens and SD_OK is returned with the
+     * change's error in rec->err. SD_ERR_NOT_FOUND when the item is not
+     * waiting (leased: its owner finds out; or absent), after the change.
+     * For a cancel: the record changes whatever the item's state. */
+    sd_err (*queue_remove)(sd_store *s, const char *queue, const char *item,
+                           sd_queue_rec *rec);
+
+    /* Leases to owner, for lease_ms, up to max items whose lease ran out
+     * by now, earliest expiry first, into items[0..*n) (overwritten as
+     * take's) with the owner each had in items[i].owner. */
+    sd_err (*queue_reap)(sd_store *s, const char *queue, const char *owner,
+                         int64_t lease_ms, size_t max, sd_queue_item *items, size_t *n);
+
+    /* The queue's counts. */
+    sd_err (*queue_stats)(sd_store *s, const char *queue, sd_queue_stats *out);
 
     /* A real write, read and delete of a probe key; SD_OK when all worked. */
     sd_err (*ping)(sd_store *s);
@@ -278,6 +406,41 @@ static inline sd_err sd_store_rate_check(sd_store *s, const char *key,
                                          int64_t limit, int64_t period_ms,
                                          sd_rate *out)
 { return s->ops->rate_check(s, key, limit, period_ms, out); }
+
+static inline sd_err sd_queue_push(sd_store *s, const char *queue, const char *item,
+                                   int64_t delay_ms, int64_t capacity, sd_queue_rec *rec)
+{ return s->ops->queue_push(s, queue, item, delay_ms, capacity, rec); }
+
+static inline sd_err sd_queue_take_items(sd_store *s, const char *queue,
+                                         const sd_queue_take *t, const sd_queue_rec *rec,
+                                         sd_queue_item *items, size_t *n)
+{ return s->ops->queue_take(s, queue, t, rec, items, n); }
+
+static inline sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item,
+                                    const char *owner, int64_t lease_ms, sd_queue_rec *rec)
+{ return s->ops->queue_renew(s, queue, item, owner, lease_ms, rec); }
+
+static inline sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item,
+                                  const char *owner, sd_queue_rec *rec)
+{ return s->ops->queue_ack(s, queue, item, owner, rec); }
+
+static inline sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
+                                      const char *owner, int64_t delay_ms,
+                                      sd_queue_rec *rec)
+{ return s->ops->queue_release(s, queue, item, owner, delay_ms, rec); }
+
+static inline sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,
+                                     sd_queue_rec *rec)
+{ return s->ops->queue_remove(s, queue, item, rec); }
+
+static inline sd_err sd_queue_reap(sd_store *s, const char *queue, const char *owner,
+                                   int64_t lease_ms, size_t max, sd_queue_item *items,
+                                   size_t *n)
+{ return s->ops->queue_reap(s, queue, owner, lease_ms, max, items, n); }
+
+static inline sd_err sd_queue_stats_get(sd_store *s, const char *queue,
+                                        sd_queue_stats *out)
+{ return s->ops->queue_stats(s, queue, out); }
 
 static inline sd_err sd_store_ping(sd_store *s) { return s->ops->ping(s); }
 

@@ -19,19 +19,21 @@ typedef struct ops_counts {
     int64_t jobs[SD_JOB_STATUS_COUNT];
     int64_t sessions;
     int64_t conversations;
-    size_t queued;
-    size_t busy;
+    sd_jobs_stats q;
 } ops_counts;
 
+/* The job queue's figures and the instance's own come together; the
+ * store's counts stop at the first error, which is returned. */
 static sd_err counts_read(sd_app *app, ops_counts *c)
 {
     memset(c, 0, sizeof *c);
-    sd_err err = sd_jobs_count(app->jobs, c->jobs);
+    sd_err err = sd_jobs_stats_get(app->jobs, &c->q);
+    if (err == SD_OK)
+        err = sd_jobs_count(app->jobs, c->jobs);
     if (err == SD_OK)
         err = sd_store_count(app->store, SESSION_NS, &c->sessions);
     if (err == SD_OK)
         err = sd_store_count(app->store, CHAT_NS, &c->conversations);
-    sd_jobs_stats(app->jobs, &c->queued, &c->busy);
     return err;
 }
 
@@ -56,11 +58,16 @@ void api_stats_get(sd_req *r)
         sd_buf_printf(&b, "%s\"%s\":%" PRId64, i ? "," : "", sd_job_statuses[i], c.jobs[i]);
     sd_buf_printf(&b,
                   "},\"sessions\":%" PRId64 ",\"conversations\":%" PRId64
-                  ",\"queue\":{\"depth\":%zu,\"capacity\":%" PRId64 "}"
-                  ",\"workers\":{\"total\":%" PRId64 ",\"busy\":%zu}"
+                  ",\"queue\":{\"depth\":%" PRId64 ",\"capacity\":%" PRId64
+                  ",\"ready\":%" PRId64 ",\"delayed\":%" PRId64 ",\"leased\":%" PRId64 "}"
+                  ",\"workers\":{\"total\":%zu,\"busy\":%zu}"
+                  ",\"recovery\":{\"retries\":%" PRIu64 ",\"requeued\":%" PRIu64
+                  ",\"worker_lost\":%" PRIu64 ",\"handed_back\":%" PRIu64 "}"
                   ",\"uptime_s\":%" PRId64 "}",
-                  c.sessions, c.conversations, c.queued, app->cfg->queue_capacity,
-                  app->cfg->workers, c.busy, uptime_s(app));
+                  c.sessions, c.conversations, c.q.ready + c.q.delayed,
+                  app->cfg->queue_capacity, c.q.ready, c.q.delayed, c.q.leased,
+                  c.q.workers, c.q.busy, c.q.retries, c.q.recovered, c.q.lost,
+                  c.q.returned, uptime_s(app));
     sd_resp_header(r, "Cache-Control", "no-store");
     sd_resp_json(r, 200, &b);
 }
@@ -85,21 +92,41 @@ void api_metrics_get(sd_req *r)
                       "# HELP statusd_sessions Live sessions, all instances.\n"
                       "# TYPE statusd_sessions gauge\nstatusd_sessions %" PRId64 "\n"
                       "# HELP statusd_conversations Live conversations, all instances.\n"
-                      "# TYPE statusd_conversations gauge\nstatusd_conversations %" PRId64 "\n",
-                      c.sessions, c.conversations);
+                      "# TYPE statusd_conversations gauge\nstatusd_conversations %" PRId64 "\n"
+                      "# HELP statusd_queue_depth Jobs waiting in the job queue, all instances.\n"
+                      "# TYPE statusd_queue_depth gauge\nstatusd_queue_depth %" PRId64 "\n"
+                      "# HELP statusd_queue_jobs Jobs in the job queue by state, all instances.\n"
+                      "# TYPE statusd_queue_jobs gauge\n"
+                      "statusd_queue_jobs{state=\"ready\"} %" PRId64 "\n"
+                      "statusd_queue_jobs{state=\"delayed\"} %" PRId64 "\n"
+                      "statusd_queue_jobs{state=\"leased\"} %" PRId64 "\n",
+                      c.sessions, c.conversations, c.q.ready + c.q.delayed, c.q.ready,
+                      c.q.delayed, c.q.leased);
     }
     sd_buf_printf(&b,
-                  "# HELP statusd_queue_depth Jobs waiting in this instance's queue.\n"
-                  "# TYPE statusd_queue_depth gauge\nstatusd_queue_depth %zu\n"
                   "# HELP statusd_workers_busy Workers of this instance running a job.\n"
                   "# TYPE statusd_workers_busy gauge\nstatusd_workers_busy %zu\n"
                   "# HELP statusd_workers Workers of this instance.\n"
-                  "# TYPE statusd_workers gauge\nstatusd_workers %" PRId64 "\n"
+                  "# TYPE statusd_workers gauge\nstatusd_workers %zu\n"
+                  "# HELP statusd_job_retries_total Failed runs this instance queued again "
+                  "for another attempt.\n"
+                  "# TYPE statusd_job_retries_total counter\n"
+                  "statusd_job_retries_total %" PRIu64 "\n"
+                  "# HELP statusd_job_leases_expired_total Jobs whose worker's lease ran out, "
+                  "settled by this instance, by outcome.\n"
+                  "# TYPE statusd_job_leases_expired_total counter\n"
+                  "statusd_job_leases_expired_total{outcome=\"requeued\"} %" PRIu64 "\n"
+                  "statusd_job_leases_expired_total{outcome=\"worker_lost\"} %" PRIu64 "\n"
+                  "# HELP statusd_job_handed_back_total Jobs this instance put back on the "
+                  "queue when it stopped.\n"
+                  "# TYPE statusd_job_handed_back_total counter\n"
+                  "statusd_job_handed_back_total %" PRIu64 "\n"
                   "# HELP statusd_store_up 1 when the store answered this scrape's counts.\n"
                   "# TYPE statusd_store_up gauge\nstatusd_store_up %d\n"
                   "# HELP statusd_uptime_seconds Seconds since this instance started.\n"
                   "# TYPE statusd_uptime_seconds gauge\nstatusd_uptime_seconds %" PRId64 "\n",
-                  c.queued, c.busy, app->cfg->workers, err == SD_OK, uptime_s(app));
+                  c.q.busy, c.q.workers, c.q.retries, c.q.recovered, c.q.lost, c.q.returned,
+                  err == SD_OK, uptime_s(app));
     sd_resp_header(r, "Cache-Control", "no-store");
     sd_resp_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
 }

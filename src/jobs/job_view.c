@@ -1,5 +1,5 @@
 /*
- * The client's view of a job record (see jobs.c for the record's fields):
+ * The client's view of a job record (see jobs_internal.h for its fields):
  * JSON assembled by concatenation, an ETag validator, the status.
  */
 #include "job_view.h"
@@ -138,6 +138,9 @@ sd_err job_view_build(const char *id, const sd_record *rec, sd_job_view *v)
     put_json(b, error, error_len);
     PUT_LIT(b, ",\"attempts\":");
     put_i64(b, attempts);
+    /* Set only while the job waits to be retried. */
+    PUT_LIT(b, ",\"retry_at\":");
+    put_time(b, rec, "retry_ms");
     PUT_LIT(b, ",\"created_at\":");
     put_time(b, rec, "created_ms");
     PUT_LIT(b, ",\"updated_at\":");

@@ -1,26 +1,41 @@
 /*
- * Worker pool: N threads fed by a bounded ring of fixed-size items.
+ * Worker pool: N threads that fetch their own work through a fill
+ * function (see statusd/pool.h).
  *
- * DESIGN. One mutex guards everything that changes: the ring, the slots'
- * item and busy fields, the busy count and the stopping/drained state. Two
- * condition variables hang off it: `work` wakes workers when an item is
- * queued or a drain begins; `idle` wakes a drain when a run ends. The run
- * function is called without the lock, so a run may submit, cancel or read
- * stats without deadlock, and a slow run never holds up the queue.
+ * DESIGN. One mutex guards everything that changes: the ring of filled
+ * items, the slots' item and busy fields, the busy count, the fill state
+ * and the stopping/drained state. Two condition variables (both on
+ * CLOCK_MONOTONIC, so a wall-clock step neither cuts a wait short nor
+ * stretches it) hang off it: `work` wakes workers (items filled, a kick,
+ * a fill ended, a drain began); `idle` wakes a drain (a run or a fill
+ * ended, or the drain finished).
+ *
+ * Filling is leader/followers: an idle worker that finds the ring empty
+ * and no fill in progress becomes the filler, asks for as many items as
+ * there are idle workers, puts what it got in the ring and wakes the
+ * others. At most one fill runs at a time, so the ring (room for one item
+ * per worker) never overflows and the store sees one request per idle
+ * spell rather than one per worker. The run, fill and leftover functions
+ * are called without the lock, so they may kick, cancel or read stats.
+ *
+ * Idle polling: a fill that found nothing sets the next poll time
+ * poll_min_ms ahead, doubling the interval up to poll_max_ms; idle
+ * workers sleep until then (the one that wakes first fills). A kick or a
+ * fill that found items starts over: the next idle worker fills at once.
  *
  * Each worker owns one slot. While a slot is busy its item names the run,
  * which is how sd_pool_cancel() finds it; its cancel flag is an atomic so
- * the run can read it without the lock. The flag is reset to SD_RUN_GO
- * under the lock when the slot takes an item, and only busy slots are ever
- * flagged, so a cancel never leaks into the next run of that worker.
+ * the run reads it without the lock. A slot's flag is set from its ring
+ * entry (normally SD_RUN_GO) when it takes the item, so a cancel of an
+ * item that was filled but not yet started is kept, and a cancel never
+ * leaks into the next run of that worker.
  *
- * A drain sets `stopping`: from then on a worker that looks at the queue
- * exits instead of taking an item, so queued items stay queued and go to
- * the leftover callback in queue order. The wait for running items uses
- * CLOCK_MONOTONIC (set on the condattr) so a wall-clock step can neither
- * cut the grace period short nor stretch it. Past the deadline, running
- * slots are flagged SD_RUN_SHUTDOWN and the drain waits without a limit:
- * run functions are required to honour the flag.
+ * A drain sets `stopping`: workers exit instead of filling or taking from
+ * the ring. Once a fill in progress has ended, the ring goes to the
+ * leftover function at once, so that work nobody will run here is handed
+ * back while the running items still get their grace period. Past the
+ * deadline, running slots are flagged SD_RUN_SHUTDOWN and the drain waits
+ * without a limit: run functions are required to honour the flag.
  *
  * Threads are created with the caller's signal mask; a caller that wants
  * signals delivered to one thread blocks them before sd_pool_new().
@@ -35,36 +50,48 @@
 
 #include "statusd/handler.h"
 #include "statusd/log.h"
+#include "statusd/util.h"
 
-/* Longest grace period honoured; longer ones are clamped so the deadline
+#define POLL_MIN_DEFAULT_MS 50
+/* Longest wait honoured; longer ones are clamped so the deadline
  * arithmetic cannot overflow (about 31 years). */
 #define POOL_TIMEOUT_MAX_MS ((int64_t)1000 * 1000 * 1000 * 1000)
 
 typedef struct pool_slot {
     sd_pool *pool;
     atomic_int cancel;             /* SD_RUN_*; read by the run unlocked */
-    char item[SD_POOL_ITEM_MAX];   /* the running item while busy */
+    sd_pool_item item;             /* the running item while busy */
     bool busy;
 } pool_slot;
 
+/* A filled item waiting for a worker. */
+typedef struct pool_entry {
+    sd_pool_item item;
+    int cancel;                    /* SD_RUN_GO unless canceled meanwhile */
+} pool_entry;
+
 struct sd_pool {
     pthread_mutex_t lock;
-    pthread_cond_t work;           /* item queued, or stopping */
-    pthread_cond_t idle;           /* a run ended, or a drain finished */
-    sd_pool_run_fn run;
-    void *arg;
+    pthread_cond_t work;
+    pthread_cond_t idle;
+    sd_pool_opts o;
 
-    char (*ring)[SD_POOL_ITEM_MAX];
-    size_t capacity;
-    size_t head;                   /* index of the oldest queued item */
-    size_t count;                  /* items queued */
+    pool_entry *ring;              /* room for `workers` entries */
+    size_t head;                   /* the oldest entry */
+    size_t count;
+    sd_pool_item *fill_buf;        /* the filler's, `workers` items */
 
     pthread_t *threads;
     pool_slot *slots;
     size_t workers;
     size_t busy;                   /* slots running an item */
 
-    bool stopping;                 /* a drain began: take nothing more */
+    bool filling;                  /* a fill runs (unlocked) */
+    bool kicked;                   /* fill at once */
+    int64_t poll_at;               /* monotonic ms of the next idle fill */
+    int64_t poll_ms;               /* the idle interval now */
+
+    bool stopping;                 /* a drain began: no fill, no run */
     bool drained;                  /* the drain finished; threads joined */
 };
 
@@ -72,25 +99,49 @@ struct sd_pool {
  * corruption or a broken invariant; there is no state to recover to. */
 static void pool_check(int rc, const char *what)
 {
-    if (rc != 0) {
+    if (rc != 0 && rc != ETIMEDOUT) {
         sd_error("pool: %s failed: %s", what, strerror(rc));
         abort();
     }
 }
 
-static void pool_lock(sd_pool *p)
-{
-    pool_check(pthread_mutex_lock(&p->lock), "pthread_mutex_lock");
-}
-
-static void pool_unlock(sd_pool *p)
-{
-    pool_check(pthread_mutex_unlock(&p->lock), "pthread_mutex_unlock");
-}
+static void pool_lock(sd_pool *p) { pool_check(pthread_mutex_lock(&p->lock), "lock"); }
+static void pool_unlock(sd_pool *p) { pool_check(pthread_mutex_unlock(&p->lock), "unlock"); }
 
 static void pool_wait(sd_pool *p, pthread_cond_t *cond)
 {
     pool_check(pthread_cond_wait(cond, &p->lock), "pthread_cond_wait");
+}
+
+/* CLOCK_MONOTONIC now + ms, ms clamped to [0, POOL_TIMEOUT_MAX_MS]. */
+static void pool_deadline(int64_t ms, struct timespec *ts)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms > POOL_TIMEOUT_MAX_MS)
+        ms = POOL_TIMEOUT_MAX_MS;
+    if (clock_gettime(CLOCK_MONOTONIC, ts) != 0) {
+        /* Cannot happen for CLOCK_MONOTONIC; no wait rather than a hang. */
+        ts->tv_sec = 0;
+        ts->tv_nsec = 0;
+        return;
+    }
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Waits on cond until woken or ms have passed; true on a timeout. */
+static bool pool_wait_ms(sd_pool *p, pthread_cond_t *cond, int64_t ms)
+{
+    struct timespec ts;
+    pool_deadline(ms, &ts);
+    int rc = pthread_cond_timedwait(cond, &p->lock, &ts);
+    pool_check(rc, "pthread_cond_timedwait");
+    return rc == ETIMEDOUT;
 }
 
 static void pool_wake_all(pthread_cond_t *cond)
@@ -98,36 +149,76 @@ static void pool_wake_all(pthread_cond_t *cond)
     pool_check(pthread_cond_broadcast(cond), "pthread_cond_broadcast");
 }
 
-/* Worker: takes items until a drain begins. The slot's item and busy
- * fields change only under the lock; the run reads item unlocked, which is
- * safe because only this thread writes it. */
+/* The fill, called and returning with the lock held (dropped meanwhile). */
+static void pool_fill(sd_pool *p)
+{
+    p->filling = true;
+    p->kicked = false;
+    size_t want = p->workers - p->busy;
+    pool_unlock(p);
+    size_t n = p->o.fill(p->o.arg, p->fill_buf, want);
+    pool_lock(p);
+    if (n > want) {
+        sd_error("pool: fill made %zu items for %zu workers", n, want);
+        abort();
+    }
+    p->filling = false;
+    /* The ring was empty when the fill began and only a fill adds to it. */
+    for (size_t i = 0; i < n; i++) {
+        pool_entry *e = &p->ring[(p->head + p->count) % p->workers];
+        e->item = p->fill_buf[i];
+        e->cancel = SD_RUN_GO;
+        p->count++;
+    }
+    int64_t now = sd_mono_ms();
+    if (n > 0) {
+        p->poll_ms = p->o.poll_min_ms;
+        p->poll_at = now;
+    } else {
+        p->poll_at = now + p->poll_ms;
+        p->poll_ms = p->poll_ms * 2 > p->o.poll_max_ms ? p->o.poll_max_ms : p->poll_ms * 2;
+    }
+    pool_wake_all(&p->work);
+    if (p->stopping)
+        pool_wake_all(&p->idle);
+}
+
+/* Worker: runs items and fills until a drain begins. The slot's item and
+ * busy fields change only under the lock; the run reads its item
+ * unlocked, which is safe because only this thread writes it. */
 static void *pool_worker(void *opaque)
 {
     pool_slot *slot = opaque;
     sd_pool *p = slot->pool;
 
     pool_lock(p);
-    for (;;) {
-        while (!p->stopping && p->count == 0)
+    while (!p->stopping) {
+        if (p->count > 0) {
+            pool_entry *e = &p->ring[p->head];
+            slot->item = e->item;
+            atomic_store(&slot->cancel, e->cancel);
+            p->head = (p->head + 1) % p->workers;
+            p->count--;
+            slot->busy = true;
+            p->busy++;
+            pool_unlock(p);
+
+            p->o.run(p->o.arg, &slot->item, &slot->cancel);
+
+            pool_lock(p);
+            slot->busy = false;
+            p->busy--;
+            if (p->stopping)
+                pool_wake_all(&p->idle);
+            continue;
+        }
+        int64_t wait = p->poll_at - sd_mono_ms();
+        if (!p->filling && (p->kicked || wait <= 0))
+            pool_fill(p);
+        else if (p->filling)
             pool_wait(p, &p->work);
-        if (p->stopping)
-            break;
-
-        memcpy(slot->item, p->ring[p->head], SD_POOL_ITEM_MAX);
-        p->head = (p->head + 1) % p->capacity;
-        p->count--;
-        atomic_store(&slot->cancel, SD_RUN_GO);
-        slot->busy = true;
-        p->busy++;
-        pool_unlock(p);
-
-        p->run(p->arg, slot->item, &slot->cancel);
-
-        pool_lock(p);
-        slot->busy = false;
-        p->busy--;
-        if (p->stopping)
-            pool_wake_all(&p->idle);
+        else
+            (void)pool_wait_ms(p, &p->work, wait);
     }
     pool_unlock(p);
     return NULL;
@@ -154,13 +245,14 @@ static void pool_release(sd_pool *p, bool synced)
         pthread_mutex_destroy(&p->lock);
     }
     free(p->ring);
+    free(p->fill_buf);
     free(p->threads);
     free(p->slots);
     free(p);
 }
 
-/* Inits the lock and both conditions, `idle` on CLOCK_MONOTONIC. 0 or an
- * errno value; nothing is left inited on failure. */
+/* Inits the lock and both conditions on CLOCK_MONOTONIC. 0 or an errno
+ * value; nothing is left inited on failure. */
 static int pool_sync_init(sd_pool *p)
 {
     pthread_condattr_t attr;
@@ -173,7 +265,7 @@ static int pool_sync_init(sd_pool *p)
     rc = pthread_mutex_init(&p->lock, NULL);
     if (rc != 0)
         goto out_attr;
-    rc = pthread_cond_init(&p->work, NULL);
+    rc = pthread_cond_init(&p->work, &attr);
     if (rc != 0)
         goto out_lock;
     rc = pthread_cond_init(&p->idle, &attr);
@@ -191,30 +283,31 @@ out_attr:
     return rc;
 }
 
-/*
- * EINVAL when run is NULL or when workers > 0 with capacity 0 (no item
- * could ever be handed over). ENOMEM, or pthread_create's error after the
- * threads already started were stopped and joined.
- */
-sd_pool *sd_pool_new(size_t workers, size_t capacity, sd_pool_run_fn run,
-                     void *arg)
+/* ENOMEM, or pthread_create's error after the threads already started
+ * were stopped and joined. */
+sd_pool *sd_pool_new(const sd_pool_opts *opts)
 {
-    if (run == NULL || (workers > 0 && capacity == 0)) {
+    if (opts == NULL || opts->fill == NULL || opts->run == NULL) {
         errno = EINVAL;
         return NULL;
     }
     sd_pool *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
-    p->run = run;
-    p->arg = arg;
-    p->workers = workers;
-    p->capacity = capacity;
-    if (workers > 0) {
-        p->ring = calloc(capacity, sizeof *p->ring);
-        p->threads = calloc(workers, sizeof *p->threads);
-        p->slots = calloc(workers, sizeof *p->slots);
-        if (p->ring == NULL || p->threads == NULL || p->slots == NULL) {
+    p->o = *opts;
+    if (p->o.poll_min_ms <= 0)
+        p->o.poll_min_ms = POLL_MIN_DEFAULT_MS;
+    if (p->o.poll_max_ms < p->o.poll_min_ms)
+        p->o.poll_max_ms = p->o.poll_min_ms;
+    p->poll_ms = p->o.poll_min_ms;
+    p->workers = opts->workers;
+    if (p->workers > 0) {
+        p->ring = calloc(p->workers, sizeof *p->ring);
+        p->fill_buf = calloc(p->workers, sizeof *p->fill_buf);
+        p->threads = calloc(p->workers, sizeof *p->threads);
+        p->slots = calloc(p->workers, sizeof *p->slots);
+        if (p->ring == NULL || p->fill_buf == NULL || p->threads == NULL ||
+            p->slots == NULL) {
             pool_release(p, false);
             errno = ENOMEM;
             return NULL;
@@ -226,13 +319,14 @@ sd_pool *sd_pool_new(size_t workers, size_t capacity, sd_pool_run_fn run,
         errno = rc;
         return NULL;
     }
-    for (size_t i = 0; i < workers; i++) {
+    p->poll_at = sd_mono_ms();
+    for (size_t i = 0; i < p->workers; i++) {
         p->slots[i].pool = p;
         atomic_init(&p->slots[i].cancel, SD_RUN_GO);
         rc = pthread_create(&p->threads[i], NULL, pool_worker, &p->slots[i]);
         if (rc != 0) {
-            sd_error("pool: cannot start worker %zu of %zu: %s", i + 1,
-                     workers, strerror(rc));
+            sd_error("pool: cannot start worker %zu of %zu: %s", i + 1, p->workers,
+                     strerror(rc));
             pool_join(p, i);
             pool_release(p, true);
             errno = rc;
@@ -242,45 +336,39 @@ sd_pool *sd_pool_new(size_t workers, size_t capacity, sd_pool_run_fn run,
     return p;
 }
 
-/* Checks in this order: the item, the drain, the workers, the room. */
-sd_err sd_pool_submit(sd_pool *p, const char *item)
+void sd_pool_kick(sd_pool *p)
 {
-    if (item == NULL || item[0] == '\0')
-        return SD_ERR_INVALID;
-    size_t len = strnlen(item, SD_POOL_ITEM_MAX);
-    if (len == SD_POOL_ITEM_MAX)
-        return SD_ERR_INVALID;
-
-    sd_err err = SD_OK;
     pool_lock(p);
-    if (p->stopping) {
-        err = SD_ERR_SHUTTING_DOWN;
-    } else if (p->workers == 0) {
-        err = SD_ERR_UNAVAILABLE;
-    } else if (p->count == p->capacity) {
-        err = SD_ERR_QUEUE_FULL;
-    } else {
-        char *dst = p->ring[(p->head + p->count) % p->capacity];
-        memcpy(dst, item, len + 1);
-        p->count++;
+    if (!p->stopping && p->workers > 0) {
+        p->kicked = true;
         pool_check(pthread_cond_signal(&p->work), "pthread_cond_signal");
     }
     pool_unlock(p);
-    return err;
 }
 
-/* Flags every running run of item (the same item may be queued twice);
- * queued and finished items are not touched. */
-bool sd_pool_cancel(sd_pool *p, const char *item, int reason)
+static bool item_is(const sd_pool_item *item, const char *name, const char *tag)
 {
-    if (item == NULL)
+    return strcmp(item->name, name) == 0 && (tag == NULL || strcmp(item->tag, tag) == 0);
+}
+
+/* Flags every running run of name (and tag) and every filled entry. */
+bool sd_pool_cancel(sd_pool *p, const char *name, const char *tag, int reason)
+{
+    if (name == NULL)
         return false;
     bool found = false;
     pool_lock(p);
     for (size_t i = 0; i < p->workers; i++) {
         pool_slot *slot = &p->slots[i];
-        if (slot->busy && strcmp(slot->item, item) == 0) {
+        if (slot->busy && item_is(&slot->item, name, tag)) {
             atomic_store(&slot->cancel, reason);
+            found = true;
+        }
+    }
+    for (size_t i = 0; i < p->count; i++) {
+        pool_entry *e = &p->ring[(p->head + i) % p->workers];
+        if (item_is(&e->item, name, tag)) {
+            e->cancel = reason;
             found = true;
         }
     }
@@ -288,59 +376,41 @@ bool sd_pool_cancel(sd_pool *p, const char *item, int reason)
     return found;
 }
 
-size_t sd_pool_running(sd_pool *p, char (*items)[SD_POOL_ITEM_MAX], size_t max)
+size_t sd_pool_running(sd_pool *p, sd_pool_item *items, size_t max)
 {
     size_t n = 0;
     pool_lock(p);
-    for (size_t i = 0; i < p->workers && n < max; i++)
-        if (p->slots[i].busy)
-            memcpy(items[n++], p->slots[i].item, SD_POOL_ITEM_MAX);
+    for (size_t i = 0; i < p->workers && n < max; i++) {
+        if (p->slots[i].busy) {
+            memcpy(items[n].name, p->slots[i].item.name, SD_POOL_ITEM_MAX);
+            memcpy(items[n].tag, p->slots[i].item.tag, SD_POOL_ITEM_MAX);
+            items[n++].data = NULL;
+        }
+    }
     pool_unlock(p);
     return n;
 }
 
-/* Either pointer may be NULL. */
-void sd_pool_stats(sd_pool *p, size_t *queued, size_t *busy)
+bool sd_pool_stopping(sd_pool *p)
 {
     pool_lock(p);
-    if (queued != NULL)
-        *queued = p->count;
+    bool stopping = p->stopping;
+    pool_unlock(p);
+    return stopping;
+}
+
+/* Either pointer may be NULL. */
+void sd_pool_stats(sd_pool *p, size_t *waiting, size_t *busy)
+{
+    pool_lock(p);
+    if (waiting != NULL)
+        *waiting = p->count;
     if (busy != NULL)
         *busy = p->busy;
     pool_unlock(p);
 }
 
-/* CLOCK_MONOTONIC now + ms, ms clamped to [0, POOL_TIMEOUT_MAX_MS]. */
-static void pool_deadline(int64_t ms, struct timespec *ts)
-{
-    if (ms < 0)
-        ms = 0;
-    if (ms > POOL_TIMEOUT_MAX_MS)
-        ms = POOL_TIMEOUT_MAX_MS;
-    if (clock_gettime(CLOCK_MONOTONIC, ts) != 0) {
-        /* Cannot happen for CLOCK_MONOTONIC; no grace rather than a hang. */
-        sd_error("pool: clock_gettime(CLOCK_MONOTONIC) failed: %s",
-                 strerror(errno));
-        ts->tv_sec = 0;
-        ts->tv_nsec = 0;
-        return;
-    }
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-/*
- * leftover may be NULL (the items are dropped). It is called without the
- * lock, so it may use the pool (stats; submit answers SHUTTING_DOWN). Not
- * to be called from a run function: it would wait for itself. A drain that
- * finds another drain started waits for it to finish and returns 0.
- */
-size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms,
-                     void (*leftover)(void *arg, const char *item), void *arg)
+size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms)
 {
     pool_lock(p);
     if (p->stopping) {
@@ -351,16 +421,29 @@ size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms,
     }
     p->stopping = true;
     pool_wake_all(&p->work);
-
     struct timespec deadline;
     pool_deadline(timeout_ms, &deadline);
+
+    while (p->filling)
+        pool_wait(p, &p->idle);
+    /* Nothing takes from the ring any more; pop one at a time so stats
+     * stay exact while leftover runs unlocked. */
+    while (p->count > 0) {
+        sd_pool_item item = p->ring[p->head].item;
+        p->head = (p->head + 1) % p->workers;
+        p->count--;
+        pool_unlock(p);
+        if (p->o.leftover != NULL)
+            p->o.leftover(p->o.arg, &item);
+        pool_lock(p);
+    }
+
     while (p->busy > 0) {
         int rc = pthread_cond_timedwait(&p->idle, &p->lock, &deadline);
         if (rc == ETIMEDOUT)
             break;
         pool_check(rc, "pthread_cond_timedwait");
     }
-
     size_t stopped = 0;
     for (size_t i = 0; i < p->workers; i++) {
         if (p->slots[i].busy) {
@@ -370,19 +453,6 @@ size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms,
     }
     while (p->busy > 0)
         pool_wait(p, &p->idle);
-
-    /* Nothing takes from the ring any more; pop one at a time so stats
-     * stay exact while leftover runs unlocked. */
-    while (p->count > 0) {
-        char item[SD_POOL_ITEM_MAX];
-        memcpy(item, p->ring[p->head], SD_POOL_ITEM_MAX);
-        p->head = (p->head + 1) % p->capacity;
-        p->count--;
-        pool_unlock(p);
-        if (leftover != NULL)
-            leftover(arg, item);
-        pool_lock(p);
-    }
     pool_unlock(p);
 
     pool_join(p, p->workers);
@@ -392,13 +462,10 @@ size_t sd_pool_drain(sd_pool *p, int64_t timeout_ms,
     pool_wake_all(&p->idle);
     pool_unlock(p);
     if (stopped > 0)
-        sd_warn("pool: stopped %zu running item(s) at the drain deadline",
-                stopped);
+        sd_warn("pool: stopped %zu running item(s) at the drain deadline", stopped);
     return stopped;
 }
 
-/* Queued items are dropped when the pool was not drained. NULL is a
- * no-op. */
 void sd_pool_free(sd_pool *p)
 {
     if (p == NULL)
@@ -407,6 +474,6 @@ void sd_pool_free(sd_pool *p)
     bool drained = p->drained;
     pool_unlock(p);
     if (!drained)
-        sd_pool_drain(p, 0, NULL, NULL);
+        sd_pool_drain(p, 0);
     pool_release(p, true);
 }

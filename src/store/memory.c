@@ -3,17 +3,21 @@
  * table of memtable.c, for a single instance and for development.
  *
  * Every operation locks the one shard of its key, so each change is
- * atomic, and works on the record in place. A hash update is first built
- * in a stage (memrecord.h) that borrows the record's unchanged fields and
- * owns only the new ones: a failing assignment (INCR of a non-number) or
- * an allocation failure then drops the stage and the record is exactly
- * as it was.
+ * atomic. A hash update is first built in a stage (memrecord.h) that
+ * borrows the record's unchanged fields and the assignments' values, and
+ * only then becomes the record's new block, one allocation (memtable.h):
+ * a failing assignment (INCR of a non-number) or an allocation failure
+ * drops the stage and the record is exactly as it was.
  *
  * Redis parity. An expired record is absent for every operation. Setting
  * an expiry that is not in the future (a deadline already passed) deletes
  * the record, as PEXPIREAT does. A hash whose last field is deleted stops
  * existing, as in Redis. A deadline field that is not a decimal integer
  * does not cap anything.
+ *
+ * Queues are memqueue.c's, which applies a queue step's record change
+ * through mem_record_update with the queue locked (queue locks come
+ * before shard locks).
  *
  * Value counts (index, count_by) are memtable's value counters: an update
  * takes a count of the counter its new fields name before anything
@@ -28,6 +32,7 @@
 #include <string.h>
 
 #include "statusd/util.h"
+#include "memqueue.h"
 #include "memrecord.h"
 #include "memtable.h"
 #include "store_common.h"
@@ -37,9 +42,12 @@
 typedef struct mem_store {
     sd_store base;
     memtable *table;
+    mq_queues *queues;
 } mem_store;
 
 static memtable *table_of(sd_store *s) { return ((mem_store *)s)->table; }
+
+mq_queues *mem_queues_of(sd_store *s) { return ((mem_store *)s)->queues; }
 
 /* Locks the shard of the record (ns, id) into *sh (the caller unlocks)
  * and returns its live entry, NULL when there is none. *k gets the key
@@ -75,14 +83,14 @@ static sd_err mem_read(sd_store *s, const char *ns, const char *id, int64_t rene
         goto done;
     int64_t exp = e->expires_ms;
     if (renew_ttl_ms > 0)
-        exp = e->kind == MT_HASH ? mrec_capped_expiry(e->fields, e->nfields, now, renew_ttl_ms)
+        exp = e->kind == MT_HASH ? mrec_entry_capped_expiry(e, now, renew_ttl_ms)
                                  : mrec_expiry_after(now, renew_ttl_ms);
     if (renew_ttl_ms > 0 && exp <= now) {
         memtable_remove(sh, e);
         goto done;
     }
     if (rec != NULL)
-        err = mrec_record_copy(rec, e->fields, e->nfields, exp);
+        err = mrec_entry_copy(rec, e, exp);
     else
         err = mrec_list_copy(list, (const char *const *)e->items, e->lens, e->nitems,
                              NULL, NULL, 0, exp);
@@ -113,12 +121,12 @@ static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
 
 static bool cond_holds(const mt_entry *e, const sd_update *u)
 {
-    size_t i = mrec_find(e->fields, e->nfields, u->cond_field);
-    if (i == SIZE_MAX)
+    size_t len = 0;
+    const char *value = mrec_entry_get(e, u->cond_field, &len);
+    if (value == NULL)
         return false;
     for (size_t c = 0; c < u->cond_count; c++)
-        if (strlen(u->cond_values[c]) == e->fields[i].len &&
-            memcmp(u->cond_values[c], e->fields[i].value, e->fields[i].len) == 0)
+        if (strlen(u->cond_values[c]) == len && memcmp(u->cond_values[c], value, len) == 0)
             return true;
     return false;
 }
@@ -141,17 +149,17 @@ static sd_err mem_update(sd_store *s, const char *ns, const char *id,
         err = SD_ERR_NOT_FOUND;
     } else if (e != NULL && u->cond_field != NULL && !cond_holds(e, u)) {
         err = SD_ERR_CONFLICT;
-        if (out != NULL && mrec_record_copy(out, e->fields, e->nfields, e->expires_ms) != SD_OK)
+        if (out != NULL && mrec_entry_copy(out, e, e->expires_ms) != SD_OK)
             err = SD_ERR_NOMEM;
     } else {
         mrec_stage st;
-        err = mrec_stage_init(&st, e ? e->fields : NULL, e ? e->nfields : 0, u->assign_count);
+        err = mrec_stage_init(&st, e, u->assign_count);
         if (err != SD_OK)
             goto done;
         for (size_t i = 0; err == SD_OK && i < u->assign_count; i++)
             err = mrec_stage_apply(&st, &u->assign[i]);
         if (err != SD_OK) {
-            mrec_stage_abort(&st);
+            mrec_stage_free(&st);
             goto done;
         }
         int64_t exp = e != NULL ? e->expires_ms : 0;
@@ -163,24 +171,37 @@ static sd_err mem_update(sd_store *s, const char *ns, const char *id,
             err = mrec_record_copy(out, st.f, st.n, exp);
         if (err == SD_OK && !gone)
             err = memtable_value_take(table_of(s), &k, st.f, st.n, &counted);
-        if (err == SD_OK && e == NULL && !gone)
-            err = memtable_insert(table_of(s), sh, &k, MT_HASH, &e);
-        if (err != SD_OK || e == NULL) {
+        /* The record's new block replaces e (or is a new record). */
+        if (err == SD_OK && !gone)
+            err = mrec_stage_commit(&st, table_of(s), sh, &k, &e);
+        mrec_stage_free(&st);
+        if (err != SD_OK) {
             memtable_value_release(counted);
-            mrec_stage_abort(&st);
-            if (err != SD_OK)
-                sd_record_clear(out);
+            sd_record_clear(out);
             goto done;
         }
-        mrec_stage_commit(&st, e);
+        if (gone) {
+            if (e != NULL)
+                memtable_remove(sh, e);
+            goto done;
+        }
         e->expires_ms = exp;
         memtable_entry_count(e, counted);
-        if (gone)
-            memtable_remove(sh, e);
     }
 done:
     memtable_unlock(sh);
     return err;
+}
+
+sd_err mem_record_update(sd_store *s, const char *ns, const char *id,
+                         const sd_update *u, sd_record *out)
+{
+    return mem_update(s, ns, id, u, out);
+}
+
+sd_err mem_record_get(sd_store *s, const char *ns, const char *id, sd_record *out)
+{
+    return mem_get(s, ns, id, 0, out);
 }
 
 static sd_err mem_del(sd_store *s, const char *ns, const char *id)
@@ -342,8 +363,10 @@ static sd_err mem_count_by(sd_store *s, const char *ns, const char *value, int64
     return memtable_count_by(table_of(s), ns, value, out);
 }
 
+/* Queues are emptied too, their items not counted (as on Redis). */
 static sd_err mem_clear(sd_store *s, int64_t *deleted)
 {
+    mq_queues_clear(mem_queues_of(s));
     int64_t n = memtable_clear(table_of(s), sd_now_ms());
     if (deleted != NULL)
         *deleted = n;
@@ -370,7 +393,7 @@ static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
     mt_shard *sh = memtable_lock(t, &k);
     mt_entry *e = memtable_find(sh, &k, now / SD_NS_PER_MS);
     int64_t ahead = 0, stored;
-    if (e != NULL && mrec_i64(e->fields, e->nfields, MEM_RATE_FIELD, &stored) &&
+    if (e != NULL && mrec_entry_i64(e, MEM_RATE_FIELD, &stored) &&
         stored > now)
         ahead = stored - now;
     sd_err err = SD_OK;
@@ -381,18 +404,9 @@ static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
     int64_t next = now + ahead + g.interval_ns;
     char buf[32];
     int len = snprintf(buf, sizeof buf, "%" PRId64, next);
-    bool created = false;
-    if (e == NULL) {
-        err = memtable_insert(t, sh, &k, MT_HASH, &e);
-        created = err == SD_OK;
-    }
-    if (err == SD_OK)
-        err = mrec_entry_set(e, MEM_RATE_FIELD, buf, (size_t)len);
-    if (err != SD_OK) {
-        if (created)
-            memtable_remove(sh, e);
+    err = mrec_hash_set(t, sh, &k, &e, MEM_RATE_FIELD, buf, (size_t)len);
+    if (err != SD_OK)
         goto done;
-    }
     e->expires_ms = sd_store_ns_to_ms_up(next);
     sd_gcra_answer(&g, true, ahead, out);
 done:
@@ -415,22 +429,18 @@ static sd_err mem_ping(sd_store *s)
 
     mt_shard *sh = memtable_lock(t, &k);
     mt_entry *e = NULL;
-    sd_err err = memtable_insert(t, sh, &k, MT_HASH, &e);
-    if (err == SD_OK) {
-        err = mrec_entry_set(e, "probe", id, SD_UUID_LEN);
-        if (err != SD_OK)
-            memtable_remove(sh, e);
-        else
-            e->expires_ms = mrec_expiry_after(now, 60000);
-    }
+    sd_err err = mrec_hash_set(t, sh, &k, &e, "probe", id, SD_UUID_LEN);
+    if (err == SD_OK)
+        e->expires_ms = mrec_expiry_after(now, 60000);
     memtable_unlock(sh);
     if (err != SD_OK)
         return err;
 
     sh = memtable_lock(t, &k);
     e = memtable_find(sh, &k, sd_now_ms());
-    bool same = e != NULL && e->nfields == 1 && e->fields[0].len == SD_UUID_LEN &&
-                memcmp(e->fields[0].value, id, SD_UUID_LEN) == 0;
+    size_t len = 0;
+    const char *probe = e != NULL && e->nfields == 1 ? mrec_entry_get(e, "probe", &len) : NULL;
+    bool same = probe != NULL && len == SD_UUID_LEN && memcmp(probe, id, SD_UUID_LEN) == 0;
     memtable_unlock(sh);
 
     sh = memtable_lock(t, &k);
@@ -447,11 +457,13 @@ static void mem_info(sd_store *s, sd_store_info *out)
     (void)s;
     out->backend = "memory";
     out->url[0] = '\0';
+    out->shared = false;
 }
 
 static void mem_free(sd_store *s)
 {
     mem_store *m = (mem_store *)s;
+    mq_queues_free(m->queues);
     memtable_free(m->table);
     free(m);
 }
@@ -469,6 +481,14 @@ static const sd_store_ops mem_ops = {
     .count_by = mem_count_by,
     .clear = mem_clear,
     .rate_check = mem_rate_check,
+    .queue_push = mq_push,
+    .queue_take = mq_take,
+    .queue_renew = mq_renew,
+    .queue_ack = mq_ack,
+    .queue_release = mq_release,
+    .queue_remove = mq_remove,
+    .queue_reap = mq_reap,
+    .queue_stats = mq_stats,
     .ping = mem_ping,
     .info = mem_info,
     .free = mem_free,
@@ -481,7 +501,10 @@ sd_store *sd_memory_store_new(const sd_memory_opts *opts)
         return NULL;
     m->table = memtable_new(opts != NULL ? opts->shards : 0,
                             opts != NULL ? opts->sweep_interval_ms : 0);
-    if (m->table == NULL) {
+    m->queues = mq_queues_new();
+    if (m->table == NULL || m->queues == NULL) {
+        memtable_free(m->table);
+        mq_queues_free(m->queues);
         free(m);
         return NULL;
     }

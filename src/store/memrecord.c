@@ -39,12 +39,32 @@ size_t mrec_find(const sd_field *f, size_t n, const char *name)
     return SIZE_MAX;
 }
 
+/* p[0..len) as sd_parse_i64 reads it, for bytes that need not end in a
+ * NUL (a stage borrows the caller's values). Leading zeros change nothing
+ * but the length, so they are dropped to fit the copy that
+ * sd_parse_i64 gets; what is still too long for an int64 is no number. */
+static bool parse_i64_n(const char *p, size_t len, int64_t *out)
+{
+    char buf[MREC_NUM_MAX];
+    size_t sign = len > 0 && p[0] == '-' ? 1 : 0;
+    size_t z = sign;
+    while (z + 1 < len && p[z] == '0' && p[z + 1] >= '0' && p[z + 1] <= '9')
+        z++;
+    size_t rest = len - z;
+    if (sign + rest >= sizeof buf || memchr(p + z, '\0', rest) != NULL)
+        return false;
+    if (sign)
+        buf[0] = '-';
+    memcpy(buf + sign, p + z, rest);
+    buf[sign + rest] = '\0';
+    return sd_parse_i64(buf, INT64_MIN, INT64_MAX, out) == SD_OK;
+}
+
 /* The field parsed as a whole decimal int64; false when absent or not. */
 bool mrec_i64(const sd_field *f, size_t n, const char *name, int64_t *out)
 {
     size_t i = mrec_find(f, n, name);
-    return i != SIZE_MAX && strlen(f[i].value) == f[i].len &&
-           sd_parse_i64(f[i].value, INT64_MIN, INT64_MAX, out) == SD_OK;
+    return i != SIZE_MAX && parse_i64_n(f[i].value, f[i].len, out);
 }
 
 /* now + ttl_ms, capped by the record's deadline field when it holds one. */
@@ -79,6 +99,57 @@ sd_err mrec_record_copy(sd_record *out, const sd_field *f, size_t n, int64_t exp
     return SD_OK;
 }
 
+const char *mrec_entry_get(const mt_entry *e, const char *name, size_t *len)
+{
+    mt_field_iter it = mt_fields_begin(e);
+    sd_field f;
+    while (mt_fields_next(&it, &f)) {
+        if (f.name[0] == name[0] && strcmp(f.name, name) == 0) {
+            if (len != NULL)
+                *len = f.len;
+            return f.value;
+        }
+    }
+    return NULL;
+}
+
+bool mrec_entry_i64(const mt_entry *e, const char *name, int64_t *out)
+{
+    size_t len = 0;
+    const char *v = mrec_entry_get(e, name, &len);
+    return v != NULL && parse_i64_n(v, len, out);
+}
+
+int64_t mrec_entry_capped_expiry(const mt_entry *e, int64_t now, int64_t ttl_ms)
+{
+    int64_t exp = mrec_expiry_after(now, ttl_ms);
+    int64_t deadline;
+    if (mrec_entry_i64(e, SD_FIELD_DEADLINE, &deadline) && deadline < exp)
+        exp = deadline;
+    return exp;
+}
+
+/* As mrec_record_copy: one allocation, sized by the entry (its flat
+ * bytes are what the record's names and values take), and one walk, as
+ * it runs under the shard lock on every read. */
+sd_err mrec_entry_copy(sd_record *out, const mt_entry *e, int64_t expires)
+{
+    out->expires_ms = expires;
+    size_t n = e->kind == MT_HASH ? e->nfields : 0;
+    if (n == 0)
+        return SD_OK;
+    char *area = sd_record_build(out, n, e->flat);
+    if (area == NULL) {
+        sd_record_clear(out);
+        return SD_ERR_NOMEM;
+    }
+    mt_field_iter it = mt_fields_begin(e);
+    sd_field f;
+    while (mt_fields_next(&it, &f))
+        area = sd_record_add(out, area, f.name, it.name_len, f.value, f.len);
+    return SD_OK;
+}
+
 /* Deep copy of the list a[0..na) followed by b[0..nb) into the (empty)
  * caller-owned *out. */
 sd_err mrec_list_copy(sd_list *out, const char *const *a, const size_t *alens,
@@ -110,86 +181,54 @@ nomem:
 
 /* ---- the stage of a hash update ---- */
 
-/* Bits of own[i]: which of field i's strings the stage allocated (and so
- * frees on abort); the others are borrowed from the entry. The array has
- * room for every assignment to add a field, so adding never reallocates. */
-#define OWN_NAME 1u
-#define OWN_VALUE 2u
-
-sd_err mrec_stage_init(mrec_stage *st, const sd_field *from, size_t n, size_t extra)
+sd_err mrec_stage_init(mrec_stage *st, const mt_entry *e, size_t assigns)
 {
-    size_t room = n + extra + 1;
-    st->f = calloc(room, sizeof *st->f);
-    st->own = calloc(room, 1);
+    size_t n = e != NULL && e->kind == MT_HASH ? e->nfields : 0;
     st->n = n;
-    if (st->f == NULL || st->own == NULL) {
-        free(st->f);
-        free(st->own);
+    st->nnums = 0;
+    if (assigns > SIZE_MAX / sizeof *st->f - n)
+        return SD_ERR_NOMEM;
+    st->room = n + assigns;
+    st->nums_room = assigns;
+    st->f = st->room <= MREC_STAGE_FIELDS ? st->f_inline : malloc(st->room * sizeof *st->f);
+    st->nums = assigns <= MREC_STAGE_NUMS ? st->nums_inline
+                                          : calloc(assigns, sizeof *st->nums);
+    if (st->f == NULL || st->nums == NULL) {
+        mrec_stage_free(st);
         return SD_ERR_NOMEM;
     }
-    if (n > 0)
-        memcpy(st->f, from, n * sizeof *from);
+    if (e != NULL) {
+        mt_field_iter it = mt_fields_begin(e);
+        for (size_t i = 0; mt_fields_next(&it, &st->f[i]); i++)
+            continue;
+    }
     return SD_OK;
 }
 
-static void stage_release(mrec_stage *st, size_t i)
+void mrec_stage_free(mrec_stage *st)
 {
-    if (st->own[i] & OWN_NAME)
-        free(st->f[i].name);
-    if (st->own[i] & OWN_VALUE)
-        free(st->f[i].value);
+    if (st->f != st->f_inline)
+        free(st->f);
+    if (st->nums != st->nums_inline)
+        free(st->nums);
+    st->f = NULL;
+    st->nums = NULL;
 }
 
-/* Drops the stage; the entry it borrowed from is untouched. */
-void mrec_stage_abort(mrec_stage *st)
+/* field name = value[0..len), both borrowed. SD_ERR_INTERNAL past the
+ * room init gave (one new field per assignment). */
+static sd_err stage_set(mrec_stage *st, const char *name, const char *value, size_t len)
 {
-    for (size_t i = 0; i < st->n; i++)
-        stage_release(st, i);
-    free(st->f);
-    free(st->own);
-}
-
-/* Makes the stage the entry's fields, freeing what no longer appears. */
-void mrec_stage_commit(mrec_stage *st, mt_entry *e)
-{
-    for (size_t i = 0; i < e->nfields; i++) {
-        bool name_kept = false, value_kept = false;
-        for (size_t j = 0; j < st->n; j++) {
-            name_kept |= st->f[j].name == e->fields[i].name;
-            value_kept |= st->f[j].value == e->fields[i].value;
-        }
-        if (!name_kept)
-            free(e->fields[i].name);
-        if (!value_kept)
-            free(e->fields[i].value);
-    }
-    free(e->fields);
-    free(st->own);
-    e->fields = st->f;
-    e->nfields = st->n;
-}
-
-sd_err mrec_stage_set(mrec_stage *st, const char *name, const char *value, size_t len)
-{
-    char *copy = mrec_dup(value, len);
-    if (copy == NULL)
-        return SD_ERR_NOMEM;
     size_t i = mrec_find(st->f, st->n, name);
     if (i == SIZE_MAX) {
-        char *name_copy = strdup(name);
-        if (name_copy == NULL) {
-            free(copy);
-            return SD_ERR_NOMEM;
-        }
+        if (st->n == st->room)
+            return SD_ERR_INTERNAL;
         i = st->n++;
-        st->f[i].name = name_copy;
-        st->own[i] = OWN_NAME;
-    } else if (st->own[i] & OWN_VALUE) {
-        free(st->f[i].value);
+        st->f[i].name = (char *)name;
     }
-    st->f[i].value = copy;
+    /* An empty SET may come without a value: every field has one. */
+    st->f[i].value = value != NULL ? (char *)value : (char *)"";
     st->f[i].len = len;
-    st->own[i] |= OWN_VALUE;
     return SD_OK;
 }
 
@@ -198,9 +237,9 @@ sd_err mrec_stage_apply(mrec_stage *st, const sd_assign *a)
     size_t i = mrec_find(st->f, st->n, a->name);
     switch (a->op) {
     case SD_ASSIGN_SET:
-        return mrec_stage_set(st, a->name, a->value, a->len);
+        return stage_set(st, a->name, a->value, a->len);
     case SD_ASSIGN_SETNX:
-        return i == SIZE_MAX ? mrec_stage_set(st, a->name, a->value, a->len) : SD_OK;
+        return i == SIZE_MAX ? stage_set(st, a->name, a->value, a->len) : SD_OK;
     case SD_ASSIGN_INCR: {
         int64_t cur = 0;
         if (i != SIZE_MAX && !mrec_i64(st->f, st->n, a->name, &cur))
@@ -208,15 +247,15 @@ sd_err mrec_stage_apply(mrec_stage *st, const sd_assign *a)
         if ((a->incr > 0 && cur > INT64_MAX - a->incr) ||
             (a->incr < 0 && cur < INT64_MIN - a->incr))
             return SD_ERR_INVALID;
-        char buf[32];
-        int len = snprintf(buf, sizeof buf, "%" PRId64, cur + a->incr);
-        return mrec_stage_set(st, a->name, buf, (size_t)len);
+        if (st->nnums == st->nums_room)
+            return SD_ERR_INTERNAL;
+        char *num = st->nums[st->nnums++];
+        int len = snprintf(num, MREC_NUM_MAX, "%" PRId64, cur + a->incr);
+        return stage_set(st, a->name, num, (size_t)len);
     }
     case SD_ASSIGN_DEL:
         if (i != SIZE_MAX) {
-            stage_release(st, i);
             memmove(&st->f[i], &st->f[i + 1], (st->n - i - 1) * sizeof *st->f);
-            memmove(&st->own[i], &st->own[i + 1], st->n - i - 1);
             st->n--;
         }
         return SD_OK;
@@ -224,18 +263,23 @@ sd_err mrec_stage_apply(mrec_stage *st, const sd_assign *a)
     return SD_ERR_INVALID;
 }
 
-/* Sets one field of the hash entry e in place. */
-sd_err mrec_entry_set(mt_entry *e, const char *name, const char *value, size_t len)
+sd_err mrec_stage_commit(const mrec_stage *st, memtable *t, mt_shard *s,
+                         const mt_key *k, mt_entry **e)
+{
+    return memtable_put_hash(t, s, k, st->f, st->n, e);
+}
+
+sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, mt_entry **e,
+                     const char *name, const char *value, size_t len)
 {
     mrec_stage st;
-    sd_err err = mrec_stage_init(&st, e->fields, e->nfields, 1);
+    sd_err err = mrec_stage_init(&st, *e, 1);
     if (err != SD_OK)
         return err;
-    err = mrec_stage_set(&st, name, value, len);
-    if (err != SD_OK)
-        mrec_stage_abort(&st);
-    else
-        mrec_stage_commit(&st, e);
+    err = stage_set(&st, name, value, len);
+    if (err == SD_OK)
+        err = mrec_stage_commit(&st, t, s, k, e);
+    mrec_stage_free(&st);
     return err;
 }
 
@@ -312,11 +356,12 @@ static void heap_up(char **h, size_t i)
 static sd_err page_visit(const mt_entry *e, void *arg)
 {
     page_heap *h = arg;
-    if (h->after != NULL && strcmp(e->id, h->after) <= 0)
+    const char *id = mt_entry_id(e);
+    if (h->after != NULL && strcmp(id, h->after) <= 0)
         return SD_OK;
-    if (h->n == h->keep && strcmp(e->id, h->ids[0]) >= 0)
+    if (h->n == h->keep && strcmp(id, h->ids[0]) >= 0)
         return SD_OK;
-    char *copy = strdup(e->id);
+    char *copy = mrec_dup(id, e->id_len);
     if (copy == NULL)
         return SD_ERR_NOMEM;
     if (h->n == h->keep) {

@@ -13,46 +13,35 @@
  * condition variable with a timed wait, so memtable_free stops it at once
  * instead of waiting out an interval.
  *
- * Counts. Each namespace has an atomic live counter, changed under the
- * shard lock whenever one of its records is inserted or removed, so a
- * count is a load, not a scan. Namespace counters live as long as the
- * table (statusd uses a handful of fixed namespaces). The value counters
- * of an indexed namespace (see memtable.h) are guarded by its own mutex,
- * taken inside a shard lock, never the other way round.
+ * Records. A record is one block (see mt_entry): header, key and a
+ * hash's packed fields, whose names are mostly one-byte references into
+ * the namespace's pool. A table of many records thus spends little more
+ * than their values: no allocation per string, no pointer per field, no
+ * copy of a field name per record. The price is that a change to a hash
+ * rebuilds its block: one malloc and a copy of the record, about what the
+ * per-field allocations it replaces cost.
+ *
+ * Counts and names are the namespaces' (memns.h): inserting or removing
+ * a record changes its namespace's live count under the shard lock, so a
+ * count is a load, not a scan.
  */
 #include "memtable.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "statusd/log.h"
 #include "statusd/util.h"
+#include "memns.h"
 
 #define MT_DEFAULT_SHARDS 64u
 #define MT_MAX_SHARDS 4096u
 #define MT_DEFAULT_SWEEP_MS 1000
 #define MT_INITIAL_BUCKETS 16u
 #define MT_MAX_BUCKETS ((size_t)1 << 30)
-
-struct mt_ns {
-    struct mt_ns *next;
-    _Atomic int64_t live;
-    char *field;              /* the indexed field; NULL for none */
-    pthread_mutex_t values_lock;
-    mt_value *values;         /* under values_lock, as their counts */
-    char name[];
-};
-
-struct mt_value {
-    struct mt_value *next;
-    mt_ns *ns;
-    int64_t live;             /* entries counting under it; freed at 0 */
-    size_t len;
-    char value[];             /* value[0..len), NUL-terminated */
-};
 
 struct mt_shard {
     pthread_mutex_t lock;
@@ -64,8 +53,7 @@ struct mt_shard {
 struct memtable {
     mt_shard *shards;
     unsigned nshards;     /* a power of two */
-    pthread_rwlock_t ns_lock;
-    mt_ns *namespaces;
+    mns_set ns;
     int64_t sweep_ms;
     pthread_mutex_t sweep_lock;
     pthread_cond_t sweep_cond;
@@ -107,166 +95,51 @@ static bool key_matches(const mt_entry *e, const mt_key *k)
 {
     return e->hash == k->hash && e->tag == k->tag &&
            e->ns_len == k->ns_len && e->id_len == k->id_len &&
-           memcmp(e->ns, k->ns, k->ns_len) == 0 &&
-           memcmp(e->id, k->id, k->id_len) == 0;
+           memcmp(e->key, k->ns, k->ns_len) == 0 &&
+           memcmp(e->key + e->ns_len + 1, k->id, k->id_len) == 0;
 }
 
-/* ---- namespace counters ---- */
+/* ---- namespaces ---- */
 
-static mt_ns *ns_find_locked(memtable *t, const char *name)
-{
-    for (mt_ns *n = t->namespaces; n != NULL; n = n->next)
-        if (strcmp(n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-/* The counter of namespace name, created on first use; NULL on NOMEM. */
-static mt_ns *ns_get(memtable *t, const char *name, size_t len)
-{
-    if (pthread_rwlock_rdlock(&t->ns_lock) != 0)
-        return NULL;
-    mt_ns *n = ns_find_locked(t, name);
-    pthread_rwlock_unlock(&t->ns_lock);
-    if (n != NULL)
-        return n;
-    if (pthread_rwlock_wrlock(&t->ns_lock) != 0)
-        return NULL;
-    n = ns_find_locked(t, name);
-    if (n == NULL) {
-        n = calloc(1, sizeof *n + len + 1);
-        if (n != NULL && pthread_mutex_init(&n->values_lock, NULL) != 0) {
-            free(n);
-            n = NULL;
-        }
-        if (n != NULL) {
-            memcpy(n->name, name, len + 1);
-            atomic_init(&n->live, 0);
-            n->next = t->namespaces;
-            t->namespaces = n;
-        }
-    }
-    pthread_rwlock_unlock(&t->ns_lock);
-    return n;
-}
-
-/* The indexed field of namespace ns into *field (NULL for none) and its
- * counter into *out; false when the lock fails. */
-static bool ns_field(memtable *t, const char *ns, mt_ns **out, const char **field)
-{
-    if (pthread_rwlock_rdlock(&t->ns_lock) != 0)
-        return false;
-    *out = ns_find_locked(t, ns);
-    *field = *out != NULL ? (*out)->field : NULL;
-    pthread_rwlock_unlock(&t->ns_lock);
-    return true;
-}
-
-int64_t memtable_count(memtable *t, const char *ns)
-{
-    mt_ns *n = NULL;
-    const char *field;
-    return ns_field(t, ns, &n, &field) && n != NULL ? atomic_load(&n->live) : 0;
-}
-
-/* ---- value counters ---- */
+int64_t memtable_count(memtable *t, const char *ns) { return mns_count(&t->ns, ns); }
 
 sd_err memtable_index(memtable *t, const char *ns, const char *field)
 {
-    mt_ns *n = ns_get(t, ns, strlen(ns));
-    char *copy = strdup(field);
-    sd_err err = SD_ERR_NOMEM;
-    if (n == NULL || copy == NULL)
-        goto done;
-    err = SD_ERR_INTERNAL;
-    if (pthread_rwlock_wrlock(&t->ns_lock) != 0)
-        goto done;
-    err = SD_OK;
-    if (n->field == NULL) {
-        n->field = copy;
-        copy = NULL;
-    } else if (strcmp(n->field, field) != 0) {
-        err = SD_ERR_INVALID;
-    }
-    pthread_rwlock_unlock(&t->ns_lock);
-done:
-    free(copy);
-    return err;
-}
-
-/* The counter of value[0..len) in n, NULL when none (values_lock held). */
-static mt_value *value_find_locked(mt_ns *n, const char *value, size_t len)
-{
-    for (mt_value *v = n->values; v != NULL; v = v->next)
-        if (v->len == len && memcmp(v->value, value, len) == 0)
-            return v;
-    return NULL;
+    return mns_index(&t->ns, ns, field);
 }
 
 sd_err memtable_value_take(memtable *t, const mt_key *k, const sd_field *f, size_t n,
                            mt_value **out)
 {
     *out = NULL;
-    mt_ns *ns = NULL;
-    const char *field = NULL;
-    if (k->tag != MT_TAG_USER)
-        return SD_OK;
-    if (!ns_field(t, k->ns, &ns, &field))
-        return SD_ERR_INTERNAL;
-    size_t i = 0;
-    while (field != NULL && i < n && strcmp(f[i].name, field) != 0)
-        i++;
-    if (field == NULL || i == n)
-        return SD_OK;
-    pthread_mutex_lock(&ns->values_lock);
-    mt_value *v = value_find_locked(ns, f[i].value, f[i].len);
-    if (v == NULL && f[i].len < SIZE_MAX - sizeof *v) {
-        v = malloc(sizeof *v + f[i].len + 1);
-        if (v != NULL) {
-            *v = (mt_value){ns->values, ns, 0, f[i].len};
-            memcpy(v->value, f[i].value, f[i].len);
-            v->value[f[i].len] = '\0';
-            ns->values = v;
-        }
-    }
-    if (v != NULL)
-        v->live++;
-    pthread_mutex_unlock(&ns->values_lock);
-    *out = v;
-    return v != NULL ? SD_OK : SD_ERR_NOMEM;
+    return k->tag == MT_TAG_USER ? mns_value_take(&t->ns, k->ns, f, n, out) : SD_OK;
 }
 
-void memtable_value_release(mt_value *v)
-{
-    if (v == NULL)
-        return;
-    mt_ns *ns = v->ns;
-    pthread_mutex_lock(&ns->values_lock);
-    if (--v->live == 0) {
-        mt_value **link = &ns->values;
-        while (*link != v)
-            link = &(*link)->next;
-        *link = v->next;
-        free(v);
-    }
-    pthread_mutex_unlock(&ns->values_lock);
-}
+void memtable_value_release(mt_value *v) { mns_value_release(v); }
 
 sd_err memtable_count_by(memtable *t, const char *ns, const char *value, int64_t *out)
 {
-    mt_ns *n = NULL;
-    const char *field = NULL;
-    *out = 0;
-    if (!ns_field(t, ns, &n, &field))
-        return SD_ERR_INTERNAL;
-    if (field == NULL)
-        return SD_ERR_INVALID;
-    pthread_mutex_lock(&n->values_lock);
-    const mt_value *v = value_find_locked(n, value, strlen(value));
-    if (v != NULL)
-        *out = v->live;
-    pthread_mutex_unlock(&n->values_lock);
-    return SD_OK;
+    return mns_count_by(&t->ns, ns, value, out);
+}
+
+/* ---- packed fields ---- */
+
+/* Where a hash's packed fields start: after the key, aligned for lens. */
+static size_t fields_offset(size_t ns_len, size_t id_len)
+{
+    const size_t align = _Alignof(uint32_t);
+    size_t at = offsetof(mt_entry, key) + ns_len + 1 + id_len + 1;
+    return (at + align - 1) / align * align;
+}
+
+mt_field_iter mt_fields_begin(const mt_entry *e)
+{
+    const char *at = (const char *)e + fields_offset(e->ns_len, e->id_len);
+    size_t n = e->kind == MT_HASH ? e->nfields : 0;
+    const mt_ns *ns = e->counter;
+    return (mt_field_iter){(const uint32_t *)(const void *)at, at + n * sizeof(uint32_t), 0,
+                           n, ns != NULL ? mns_pool_names(ns) : NULL,
+                           ns != NULL ? mns_pool_lens(ns) : NULL, 0};
 }
 
 /* ---- entries ---- */
@@ -274,19 +147,37 @@ sd_err memtable_count_by(memtable *t, const char *ns, const char *value, int64_t
 static void entry_free(mt_entry *e)
 {
     if (e->counter != NULL)
-        atomic_fetch_sub(&e->counter->live, 1);
+        mns_live_add(e->counter, -1);
     memtable_value_release(e->value);
-    for (size_t i = 0; i < e->nfields; i++) {
-        free(e->fields[i].name);
-        free(e->fields[i].value);
+    if (e->kind == MT_LIST) {
+        for (size_t i = 0; i < e->nitems; i++)
+            free(e->items[i]);
+        free(e->items);
+        free(e->lens);
     }
-    free(e->fields);
-    for (size_t i = 0; i < e->nitems; i++)
-        free(e->items[i]);
-    free(e->items);
-    free(e->lens);
-    free(e->ns);
     free(e);
+}
+
+/* A new entry for k of kind, not in any shard nor counted, with extra
+ * bytes after its key at *area (fields_offset); NULL on NOMEM or a key
+ * too long for the entry's 32-bit lengths. */
+static mt_entry *entry_new(const mt_key *k, mt_kind kind, size_t extra, char **area)
+{
+    if (k->ns_len >= UINT32_MAX / 2 || k->id_len >= UINT32_MAX / 2)
+        return NULL;
+    size_t head = fields_offset(k->ns_len, k->id_len);
+    if (extra > SIZE_MAX - head)
+        return NULL;
+    mt_entry *e = malloc(head + extra);
+    if (e == NULL)
+        return NULL;
+    *e = (mt_entry){.hash = k->hash, .ns_len = (uint32_t)k->ns_len,
+                    .id_len = (uint32_t)k->id_len, .tag = k->tag,
+                    .kind = (unsigned char)kind};
+    memcpy(e->key, k->ns, k->ns_len + 1);
+    memcpy(e->key + k->ns_len + 1, k->id, k->id_len + 1);
+    *area = (char *)e + head;
+    return e;
 }
 
 mt_shard *memtable_lock(memtable *t, const mt_key *k)
@@ -339,50 +230,142 @@ static void shard_grow(mt_shard *s)
     s->nbuckets = n;
 }
 
-sd_err memtable_insert(memtable *t, mt_shard *s, const mt_key *k,
-                       mt_kind kind, mt_entry **out)
+/* Adds the new entry e for k (absent from the locked shard s) to s,
+ * counted in its namespace (e->counter, found here when NULL).
+ * SD_ERR_NOMEM, with e not counted. */
+static sd_err entry_link(memtable *t, mt_shard *s, const mt_key *k, mt_entry *e)
 {
-    mt_ns *counter = NULL;
     if (k->tag == MT_TAG_USER) {
-        counter = ns_get(t, k->ns, k->ns_len);
-        if (counter == NULL)
+        if (e->counter == NULL)
+            e->counter = mns_get(&t->ns, k->ns, k->ns_len);
+        if (e->counter == NULL)
             return SD_ERR_NOMEM;
+        mns_live_add(e->counter, 1);
     }
-    mt_entry *e = calloc(1, sizeof *e);
-    char *names = malloc(k->ns_len + k->id_len + 2);
-    if (e == NULL || names == NULL) {
-        free(e);
-        free(names);
-        return SD_ERR_NOMEM;
-    }
-    memcpy(names, k->ns, k->ns_len + 1);
-    memcpy(names + k->ns_len + 1, k->id, k->id_len + 1);
-    e->hash = k->hash;
-    e->tag = k->tag;
-    e->ns = names;
-    e->ns_len = k->ns_len;
-    e->id = names + k->ns_len + 1;
-    e->id_len = k->id_len;
-    e->kind = kind;
-    e->counter = counter;
-    if (counter != NULL)
-        atomic_fetch_add(&counter->live, 1);
     if (s->count >= s->nbuckets)
         shard_grow(s);
     size_t i = k->hash & (s->nbuckets - 1);
     e->next = s->buckets[i];
     s->buckets[i] = e;
     s->count++;
+    return SD_OK;
+}
+
+sd_err memtable_insert(memtable *t, mt_shard *s, const mt_key *k,
+                       mt_kind kind, mt_entry **out)
+{
+    char *area;
+    mt_entry *e = entry_new(k, kind, 0, &area);
+    if (e == NULL)
+        return SD_ERR_NOMEM;
+    sd_err err = entry_link(t, s, k, e);
+    if (err != SD_OK) {
+        free(e);
+        return err;
+    }
     *out = e;
+    return SD_OK;
+}
+
+/* The link in the locked shard s that points at e; NULL when e is not
+ * in s. */
+static mt_entry **entry_link_of(mt_shard *s, const mt_entry *e)
+{
+    mt_entry **link = &s->buckets[e->hash & (s->nbuckets - 1)];
+    while (*link != NULL && *link != e)
+        link = &(*link)->next;
+    return *link != NULL ? link : NULL;
+}
+
+/* Fields whose pool index memtable_put_hash remembers between its two
+ * passes; further fields are looked up again. */
+#define MT_PUT_REMEMBER 32
+
+sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
+                         const sd_field *f, size_t n, mt_entry **e)
+{
+    mt_ns *ns = NULL;
+    if (k->tag == MT_TAG_USER) {
+        ns = *e != NULL ? (*e)->counter : mns_get(&t->ns, k->ns, k->ns_len);
+        if (ns == NULL)
+            return SD_ERR_NOMEM;
+    }
+    if (n > UINT32_MAX)
+        return SD_ERR_NOMEM;
+    /* The size takes pooled names as one byte; the copy finds each of
+     * them pooled again (the pool only grows), so it never writes more. */
+    int remembered[MT_PUT_REMEMBER];
+    size_t bytes = 0, flat = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t name_len = strlen(f[i].name);
+        int pooled = mns_pool_intern(ns, f[i].name, name_len);
+        if (i < MT_PUT_REMEMBER)
+            remembered[i] = pooled;
+        size_t name_bytes = pooled >= 0 ? 1 : name_len + 1;
+        if (f[i].len >= MT_LEN_POOLED || name_len > UINT32_MAX - flat - 2 ||
+            f[i].len > UINT32_MAX - flat - 2 - name_len)
+            return SD_ERR_NOMEM;
+        flat += name_len + f[i].len + 2;
+        bytes += name_bytes + f[i].len + 1;
+    }
+    if (n > (SIZE_MAX - bytes) / sizeof(uint32_t))
+        return SD_ERR_NOMEM;
+    char *area;
+    mt_entry *fresh = entry_new(k, MT_HASH, n * sizeof(uint32_t) + bytes, &area);
+    if (fresh == NULL)
+        return SD_ERR_NOMEM;
+    uint32_t *lens = (uint32_t *)(void *)area;
+    char *p = area + n * sizeof *lens;
+    for (size_t i = 0; i < n; i++) {
+        int pooled = i < MT_PUT_REMEMBER ? remembered[i]
+                     : ns != NULL       ? mns_pool_find(ns, f[i].name)
+                                        : -1;
+        lens[i] = (uint32_t)f[i].len;
+        if (pooled >= 0) {
+            *p++ = (char)(unsigned char)pooled;
+            lens[i] |= MT_LEN_POOLED;
+        } else {
+            size_t name_len = strlen(f[i].name);
+            memcpy(p, f[i].name, name_len + 1);
+            p += name_len + 1;
+        }
+        if (f[i].len > 0)
+            memcpy(p, f[i].value, f[i].len);
+        p[f[i].len] = '\0';
+        p += f[i].len + 1;
+    }
+    fresh->nfields = (uint32_t)n;
+    fresh->flat = (uint32_t)flat;
+    fresh->counter = ns;
+    mt_entry *old = *e;
+    if (old == NULL) {
+        sd_err err = entry_link(t, s, k, fresh);
+        if (err != SD_OK) {
+            free(fresh);
+            return err;
+        }
+        *e = fresh;
+        return SD_OK;
+    }
+    mt_entry **link = entry_link_of(s, old);
+    if (link == NULL) {
+        free(fresh);
+        return SD_ERR_INTERNAL;
+    }
+    fresh->next = old->next;
+    fresh->counter = old->counter;
+    fresh->value = old->value;
+    fresh->expires_ms = old->expires_ms;
+    *link = fresh;
+    free(old);
+    *e = fresh;
     return SD_OK;
 }
 
 void memtable_remove(mt_shard *s, mt_entry *e)
 {
-    mt_entry **link = &s->buckets[e->hash & (s->nbuckets - 1)];
-    while (*link != NULL && *link != e)
-        link = &(*link)->next;
-    if (*link == NULL)
+    mt_entry **link = entry_link_of(s, e);
+    if (link == NULL)
         return;
     *link = e->next;
     s->count--;
@@ -401,7 +384,7 @@ sd_err memtable_each(memtable *t, const char *ns, int64_t now, mt_visit_fn fn, v
         for (size_t b = 0; b < s->nbuckets && err == SD_OK; b++) {
             for (const mt_entry *e = s->buckets[b]; e != NULL; e = e->next) {
                 if (e->tag != MT_TAG_USER || e->ns_len != ns_len ||
-                    memcmp(e->ns, ns, ns_len) != 0 || mt_expired(e, now))
+                    memcmp(e->key, ns, ns_len) != 0 || mt_expired(e, now))
                     continue;
                 err = fn(e, arg);
                 if (err != SD_OK)
@@ -567,14 +550,14 @@ memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms)
             goto fail_shards;
         }
     }
-    if (pthread_rwlock_init(&t->ns_lock, NULL) != 0)
+    if (mns_init(&t->ns) != 0)
         goto fail_shards;
     if (sweeper_start(t) != 0)
-        goto fail_rwlock;
+        goto fail_namespaces;
     return t;
 
-fail_rwlock:
-    pthread_rwlock_destroy(&t->ns_lock);
+fail_namespaces:
+    mns_free(&t->ns);
 fail_shards:
     shards_free(t->shards, ready);
 fail_table:
@@ -594,14 +577,6 @@ void memtable_free(memtable *t)
     pthread_cond_destroy(&t->sweep_cond);
     pthread_mutex_destroy(&t->sweep_lock);
     shards_free(t->shards, t->nshards);
-    mt_ns *n = t->namespaces;
-    while (n != NULL) {
-        mt_ns *next = n->next;
-        free(n->field);
-        pthread_mutex_destroy(&n->values_lock);
-        free(n);
-        n = next;
-    }
-    pthread_rwlock_destroy(&t->ns_lock);
+    mns_free(&t->ns);
     free(t);
 }

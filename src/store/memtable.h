@@ -4,10 +4,10 @@
 /*
  * The table under the memory store: a hash table split into independently
  * locked shards, records with an absolute expiry, per-namespace live
- * counters, per-value counters of indexed namespaces, and a sweeper
- * thread that drops expired records so memory stays bounded even for
- * records nobody reads again. It knows nothing of update semantics;
- * memory.c holds those.
+ * counters, per-value counters of indexed namespaces (both kept by
+ * memns.h), and a sweeper thread that drops expired records so memory
+ * stays bounded even for records nobody reads again. It knows nothing of
+ * update semantics; memory.c holds those.
  *
  * Locking. A caller locks the shard of a key (memtable_lock), finds,
  * inserts, changes or removes entries of that shard, and unlocks. An entry
@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "statusd/store.h"
 
@@ -43,28 +44,91 @@ typedef struct mt_key {
 typedef struct mt_ns mt_ns;
 typedef struct mt_value mt_value;
 
-/* A record. ns and id share one allocation owned by the entry. A hash
- * uses fields[0..nfields); a list uses items/lens[0..nitems), room for
- * cap. Everything is owned by the entry and freed with it. */
+/* A record: one allocation holding this header, then the key (ns NUL
+ * id NUL, see mt_entry_ns and mt_entry_id) and, for a hash, its fields
+ * packed (read them with mt_fields_next): the value lengths, uint32_t
+ * lens[0..nfields), then for each field in order its name and value NUL.
+ * The name is either the name NUL or, for a namespace's common names,
+ * one byte naming it in the namespace's pool of names (memns.h).
+ * A hash is rebuilt whole by each change (memtable_put_hash): one malloc
+ * per record of any number of fields, with neither per-string
+ * allocations, their headers and fragments, nor a pointer array, nor a
+ * copy of each field name, which is what a table of many records mostly
+ * spends besides the values. A list keeps its items in arrays of their
+ * own, items/lens[0..nitems) with room for cap, owned by the entry.
+ * Everything is freed with it. */
 typedef struct mt_entry {
     struct mt_entry *next;
     uint64_t hash;
-    char tag;
-    char *ns;
-    size_t ns_len;
-    char *id;
-    size_t id_len;
     mt_ns *counter;          /* live counter of the namespace; NULL if internal */
     mt_value *value;         /* the value counter it counts under; NULL for none */
     int64_t expires_ms;      /* absolute epoch ms; 0 = never */
-    mt_kind kind;
-    sd_field *fields;
-    size_t nfields;
-    char **items;
-    size_t *lens;
-    size_t nitems;
-    size_t cap;
+    union {
+        struct {             /* MT_HASH */
+            uint32_t nfields;
+            uint32_t flat;   /* bytes of its names and values, each NUL-ended */
+        };
+        struct {             /* MT_LIST */
+            char **items;
+            size_t *lens;
+            size_t nitems;
+            size_t cap;
+        };
+    };
+    uint32_t ns_len;
+    uint32_t id_len;
+    char tag;
+    unsigned char kind;      /* an mt_kind */
+    char key[];              /* ns NUL id NUL, then a hash's fields */
 } mt_entry;
+
+static inline const char *mt_entry_ns(const mt_entry *e) { return e->key; }
+static inline const char *mt_entry_id(const mt_entry *e)
+{
+    return e->key + e->ns_len + 1;
+}
+
+/* In a packed field's length: its name is a pool index. */
+#define MT_LEN_POOLED 0x80000000u
+
+/* A walk over the fields of a hash entry, in order:
+ *     mt_field_iter it = mt_fields_begin(e);
+ *     sd_field f;
+ *     while (mt_fields_next(&it, &f)) ...
+ * f's strings point into the entry or its namespace's pool of names
+ * (valid while its shard is locked and the entry unchanged); values are
+ * NUL-terminated; it.name_len is the length of f's name. Inline: reads
+ * walk the fields on every poll. */
+typedef struct mt_field_iter {
+    const uint32_t *lens;
+    const char *p;
+    size_t i, n;
+    char *const *pool;              /* the namespace's pooled names */
+    const unsigned char *pool_lens; /* and their lengths */
+    size_t name_len;
+} mt_field_iter;
+
+mt_field_iter mt_fields_begin(const mt_entry *e);
+
+static inline bool mt_fields_next(mt_field_iter *it, sd_field *f)
+{
+    if (it->i == it->n)
+        return false;
+    uint32_t len = it->lens[it->i++];
+    if (len & MT_LEN_POOLED) {
+        unsigned char k = (unsigned char)*it->p++;
+        f->name = it->pool[k];
+        it->name_len = it->pool_lens[k];
+    } else {
+        f->name = (char *)it->p;
+        it->name_len = strlen(it->p);
+        it->p += it->name_len + 1;
+    }
+    f->len = len & ~MT_LEN_POOLED;
+    f->value = (char *)it->p;
+    it->p += f->len + 1;
+    return true;
+}
 
 typedef struct memtable memtable;
 typedef struct mt_shard mt_shard;
@@ -95,9 +159,23 @@ void memtable_unlock(mt_shard *s);
 mt_entry *memtable_find(mt_shard *s, const mt_key *k, int64_t now);
 
 /* Adds an empty entry of kind for k (which must be absent) to the locked
- * shard s, counted in its namespace; expires_ms 0. SD_ERR_NOMEM. */
+ * shard s, counted in its namespace; expires_ms 0. SD_ERR_NOMEM (also for
+ * a namespace or id of 2 GiB or more). */
 sd_err memtable_insert(memtable *t, mt_shard *s, const mt_key *k,
                        mt_kind kind, mt_entry **out);
+
+/*
+ * Makes the hash record k of the locked shard s hold exactly f[0..n)
+ * (n >= 1): builds the record's new block and puts it in the place of *e,
+ * which must be k's live hash entry, taking over its counts and expiry;
+ * or, when *e is NULL (k absent), adds it as a new record counted in its
+ * namespace, expires_ms 0. The strings of f may point into the old entry:
+ * they are copied before it is freed. *e gets the new entry. All or
+ * nothing: on SD_ERR_NOMEM (also for a value of 2 GiB or more) or
+ * SD_ERR_INTERNAL (*e is not in s) *e and the table are as they were.
+ */
+sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
+                         const sd_field *f, size_t n, mt_entry **e);
 
 /* Unlinks e from the locked shard s and frees it. */
 void memtable_remove(mt_shard *s, mt_entry *e);

@@ -35,34 +35,15 @@
 
 #include "statusd/log.h"
 #include "statusd/util.h"
-#include "redis_cmd.h"
-#include "redis_conn.h"
-#include "redis_scripts.h"
+#include "redis_store.h"
 #include "store_common.h"
 
-#define RD_MAX_EXPIRY_MS 9007199254740991LL    /* 2^53 - 1 */
 #define RD_CLEAR_BATCH "500"
 #define RD_PROBE_TTL_MS "10000"
 
-/* A namespace and the field its records are counted by. */
-typedef struct rd_value_index {
-    char *ns;
-    char *field;
-} rd_value_index;
-
-typedef struct rd_store {
-    sd_store base;
-    rd_pool *pool;
-    char *prefix;
-    size_t prefix_len;
-    rd_value_index *indexes;   /* set at start-up, read-only once shared */
-    size_t nindexes;
-} rd_store;
-
 static rd_store *store_of(sd_store *s) { return (rd_store *)s; }
 
-/* The indexed field of ns, NULL for none. */
-static const char *index_field(const rd_store *s, const char *ns)
+const char *rd_store_index_field(const rd_store *s, const char *ns)
 {
     for (size_t i = 0; i < s->nindexes; i++)
         if (strcmp(s->indexes[i].ns, ns) == 0)
@@ -75,17 +56,10 @@ static const char *index_field(const rd_store *s, const char *ns)
 static void args_record(rd_args *a, const rd_store *s, const char *ns, const char *id,
                         int64_t now)
 {
-    rd_args_record(a, s->prefix, ns, id, now, index_field(s, ns));
+    rd_args_record(a, s->prefix, ns, id, now, rd_store_index_field(s, ns));
 }
 
-/* now + ttl_ms, saturating at the largest expiry the store keeps. */
-static int64_t expiry_after(int64_t now, int64_t ttl_ms)
-{
-    return ttl_ms > RD_MAX_EXPIRY_MS - now ? RD_MAX_EXPIRY_MS : now + ttl_ms;
-}
-
-/* Runs script id with the arguments (consumed) and hands back its reply. */
-static sd_err run(rd_store *s, rd_script_id id, rd_args *a, redisReply **r)
+sd_err rd_store_run(rd_store *s, rd_script_id id, rd_args *a, redisReply **r)
 {
     *r = NULL;
     sd_err err = a->failed ? SD_ERR_NOMEM
@@ -103,8 +77,8 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
     int64_t now = sd_now_ms();
     rd_args a;
     args_record(&a, s, ns, id, now);
-    rd_args_i64(&a, renew_ttl_ms > 0 ? expiry_after(now, renew_ttl_ms) : 0);
-    return run(s, script, &a, r);
+    rd_args_i64(&a, renew_ttl_ms > 0 ? rd_expiry_after(now, renew_ttl_ms) : 0);
+    return rd_store_run(s, script, &a, r);
 }
 
 /* ---- hash records ---- */
@@ -135,36 +109,9 @@ static sd_err rd_update(sd_store *st, const char *ns, const char *id,
     int64_t now = sd_now_ms();
     rd_args a;
     args_record(&a, s, ns, id, now);
-    rd_args_str(&a, u->mode == SD_UPDATE_EXISTING ? "e"
-                    : u->mode == SD_UPDATE_CREATE ? "c" : "u");
-    rd_args_i64(&a, u->ttl_ms > 0 ? expiry_after(now, u->ttl_ms) : 0);
-    rd_args_str(&a, out != NULL ? "1" : "0");
-    if (u->cond_field != NULL) {
-        rd_args_i64(&a, (int64_t)u->cond_count);
-        rd_args_str(&a, u->cond_field);
-        for (size_t i = 0; i < u->cond_count; i++)
-            rd_args_str(&a, u->cond_values[i]);
-    } else {
-        rd_args_str(&a, "-1");
-        rd_args_str(&a, "");
-    }
-    static const char *const ops[] = {
-        [SD_ASSIGN_SET] = "s", [SD_ASSIGN_SETNX] = "n",
-        [SD_ASSIGN_INCR] = "i", [SD_ASSIGN_DEL] = "d",
-    };
-    for (size_t i = 0; i < u->assign_count; i++) {
-        const sd_assign *as = &u->assign[i];
-        rd_args_str(&a, ops[as->op]);
-        rd_args_str(&a, as->name);
-        if (as->op == SD_ASSIGN_INCR)
-            rd_args_i64(&a, as->incr);
-        else if (as->op == SD_ASSIGN_DEL || as->value == NULL)
-            rd_args_str(&a, "");
-        else
-            rd_args_add(&a, as->value, as->len, false);
-    }
+    rd_args_update(&a, u, now, out != NULL);
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_UPDATE, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_UPDATE, &a, &r);
     if (err == SD_OK)
         err = rd_reply_record(r, out);
     freeReplyObject(r);
@@ -179,7 +126,7 @@ static sd_err rd_del(sd_store *st, const char *ns, const char *id)
     rd_args a;
     args_record(&a, s, ns, id, sd_now_ms());
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_DEL, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_DEL, &a, &r);
     if (err == SD_OK)
         err = rd_reply_record(r, NULL);
     freeReplyObject(r);
@@ -199,14 +146,14 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
     int64_t now = sd_now_ms();
     rd_args a;
     args_record(&a, s, ns, id, now);
-    rd_args_i64(&a, ttl_ms > 0 ? expiry_after(now, ttl_ms) : 0);
+    rd_args_i64(&a, ttl_ms > 0 ? rd_expiry_after(now, ttl_ms) : 0);
     /* No list is longer than INT64_MAX items: a larger bound bounds nothing. */
     rd_args_i64(&a, max_len > (size_t)INT64_MAX ? 0 : (int64_t)max_len);
     rd_args_str(&a, out != NULL ? "1" : "0");
     for (size_t i = 0; i < n; i++)
         rd_args_add(&a, items[i] != NULL ? items[i] : "", lens[i], false);
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_LIST_APPEND, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_LIST_APPEND, &a, &r);
     if (err == SD_OK)
         err = rd_reply_list(r, out);
     freeReplyObject(r);
@@ -235,14 +182,14 @@ static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
         return err;
     rd_store *s = store_of(st);
     rd_args a;
-    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), index_field(s, ns));
+    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), rd_store_index_field(s, ns));
     if (after != NULL)
         rd_args_take(&a, after);
     else
         rd_args_str(&a, "");
     rd_args_i64(&a, (int64_t)limit);
     redisReply *r = NULL;
-    err = run(s, RD_SCRIPT_SCAN, &a, &r);
+    err = rd_store_run(s, RD_SCRIPT_SCAN, &a, &r);
     if (err == SD_OK)
         err = rd_reply_page(r, limit, out);
     freeReplyObject(r);
@@ -255,9 +202,9 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     rd_args a;
-    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), index_field(s, ns));
+    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), rd_store_index_field(s, ns));
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_COUNT, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_COUNT, &a, &r);
     if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
         err = rd_bad_reply("count");
     if (err == SD_OK)
@@ -273,7 +220,7 @@ static sd_err rd_index(sd_store *st, const char *ns, const char *field)
     if (!sd_store_start_index(ns, field))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    const char *have = index_field(s, ns);
+    const char *have = rd_store_index_field(s, ns);
     if (have != NULL)
         return strcmp(have, field) == 0 ? SD_OK : SD_ERR_INVALID;
     if (s->nindexes >= SIZE_MAX / sizeof *s->indexes - 1)
@@ -297,14 +244,14 @@ static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64
     if (!sd_store_start_count_by(ns, value, out))
         return SD_ERR_INVALID;
     rd_store *s = store_of(st);
-    const char *field = index_field(s, ns);
+    const char *field = rd_store_index_field(s, ns);
     if (field == NULL)
         return SD_ERR_INVALID;
     rd_args a;
     rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), field);
     rd_args_str(&a, value);
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_COUNT_BY, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_COUNT_BY, &a, &r);
     if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
         err = rd_bad_reply("count_by");
     if (err == SD_OK)
@@ -315,11 +262,12 @@ static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64
 
 /* ---- clear ---- */
 
-/* True for the namespace indexes, which clear removes but does not count
- * (records, rate-limit state and probes count, as in the memory store). */
+/* True for the namespace indexes and the queues, which clear removes but
+ * does not count (records, rate-limit state and probes count, as in the
+ * memory store). */
 static bool is_index_key(const rd_store *s, const redisReply *k)
 {
-    static const char *const kinds[] = {"exp:", "lex:", "ixr:", "ix:"};
+    static const char *const kinds[] = {"exp:", "lex:", "ixr:", "ix:", "q:"};
     if (k->len < s->prefix_len || memcmp(k->str, s->prefix, s->prefix_len) != 0)
         return false;
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
@@ -434,7 +382,7 @@ static sd_err rd_rate_check(sd_store *st, const char *key, int64_t limit,
     rd_args_i64(&a, g.interval_ns);
     rd_args_i64(&a, g.burst_ns - g.interval_ns);
     redisReply *r = NULL;
-    sd_err err = run(s, RD_SCRIPT_RATE, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_RATE, &a, &r);
     int64_t ahead = 0;
     if (err == SD_OK &&
         (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -492,6 +440,7 @@ static void rd_info(sd_store *st, sd_store_info *out)
 {
     out->backend = "redis";
     rd_pool_url(store_of(st)->pool, out->url, sizeof out->url);
+    out->shared = true;
 }
 
 static void rd_free(sd_store *st)
@@ -520,6 +469,14 @@ static const sd_store_ops rd_ops = {
     .count_by = rd_count_by,
     .clear = rd_clear,
     .rate_check = rd_rate_check,
+    .queue_push = rd_queue_push,
+    .queue_take = rd_queue_take,
+    .queue_renew = rd_queue_renew,
+    .queue_ack = rd_queue_ack,
+    .queue_release = rd_queue_release,
+    .queue_remove = rd_queue_remove,
+    .queue_reap = rd_queue_reap,
+    .queue_stats = rd_queue_stats,
     .ping = rd_ping,
     .info = rd_info,
     .free = rd_free,

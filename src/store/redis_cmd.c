@@ -273,6 +273,66 @@ void rd_args_record(rd_args *a, const char *prefix, const char *ns, const char *
     args_value_index(a, prefix, ns, field);
 }
 
+void rd_args_queue(rd_args *a, const char *prefix, const char *queue, const char *ns,
+                   int64_t now, const char *field)
+{
+    rd_args_script(a, ns != NULL ? "5" : "3");
+    args_key(a, prefix, "q:{", queue, "}:w", "", "");
+    args_key(a, prefix, "q:{", queue, "}:l", "", "");
+    args_key(a, prefix, "q:{", queue, "}:o", "", "");
+    if (ns != NULL) {
+        args_key(a, prefix, "exp:", ns, "", "", "");
+        args_key(a, prefix, "lex:", ns, "", "", "");
+        args_key(a, prefix, "{", ns, ":", "", "");
+    } else {
+        rd_args_str(a, "");
+    }
+    rd_args_i64(a, now);
+    if (ns != NULL)
+        args_value_index(a, prefix, ns, field);
+    else
+        args_value_index(a, prefix, "", NULL);
+}
+
+#define RD_MAX_EXPIRY_MS 9007199254740991LL    /* 2^53 - 1 */
+
+int64_t rd_expiry_after(int64_t now, int64_t ttl_ms)
+{
+    return ttl_ms > RD_MAX_EXPIRY_MS - now ? RD_MAX_EXPIRY_MS : now + ttl_ms;
+}
+
+void rd_args_update(rd_args *a, const sd_update *u, int64_t now, bool want)
+{
+    rd_args_str(a, u->mode == SD_UPDATE_EXISTING ? "e"
+                   : u->mode == SD_UPDATE_CREATE ? "c" : "u");
+    rd_args_i64(a, u->ttl_ms > 0 ? rd_expiry_after(now, u->ttl_ms) : 0);
+    rd_args_str(a, want ? "1" : "0");
+    if (u->cond_field != NULL) {
+        rd_args_i64(a, (int64_t)u->cond_count);
+        rd_args_str(a, u->cond_field);
+        for (size_t i = 0; i < u->cond_count; i++)
+            rd_args_str(a, u->cond_values[i]);
+    } else {
+        rd_args_str(a, "-1");
+        rd_args_str(a, "");
+    }
+    static const char *const ops[] = {
+        [SD_ASSIGN_SET] = "s", [SD_ASSIGN_SETNX] = "n",
+        [SD_ASSIGN_INCR] = "i", [SD_ASSIGN_DEL] = "d",
+    };
+    for (size_t i = 0; i < u->assign_count; i++) {
+        const sd_assign *as = &u->assign[i];
+        rd_args_str(a, ops[as->op]);
+        rd_args_str(a, as->name);
+        if (as->op == SD_ASSIGN_INCR)
+            rd_args_i64(a, as->incr);
+        else if (as->op == SD_ASSIGN_DEL || as->value == NULL)
+            rd_args_str(a, "");
+        else
+            rd_args_add(a, as->value, as->len, false);
+    }
+}
+
 /* KEYS exp index, lex index; ARGV now, record key prefix, value index:
  * how the scripts over a namespace start. */
 void rd_args_namespace(rd_args *a, const char *prefix, const char *ns, int64_t now,
@@ -337,10 +397,44 @@ static char *reply_dup(const redisReply *e)
     return p;
 }
 
+/* The record in el[0..k): expiry, then name and value strings, into the
+ * empty *out as one allocation (store_common.h). SD_ERR_NOMEM or
+ * SD_ERR_INTERNAL (bad shape) leave *out empty. */
+static sd_err record_from(redisReply *const *el, size_t k, sd_record *out)
+{
+    if (k == 0)
+        return SD_OK;
+    if (k % 2 != 1)
+        return rd_bad_reply("record fields");
+    for (size_t i = 0; i < k; i++)
+        if (el[i]->type != REDIS_REPLY_STRING)
+            return rd_bad_reply("record fields");
+    if (!rd_reply_i64(el[0], INT64_MIN, INT64_MAX, &out->expires_ms))
+        return rd_bad_reply("record expiry");
+    size_t n = (k - 1) / 2;
+    if (n == 0)
+        return SD_OK;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!sd_record_bytes_add(&bytes, el[1 + 2 * i]->len, el[2 + 2 * i]->len))
+            goto nomem;
+    char *area = sd_record_build(out, n, bytes);
+    if (area == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *name = el[1 + 2 * i], *value = el[2 + 2 * i];
+        area = sd_record_add(out, area, name->str, name->len, value->str, value->len);
+    }
+    return SD_OK;
+nomem:
+    sd_record_clear(out);
+    out->expires_ms = 0;
+    return SD_ERR_NOMEM;
+}
+
 /* {code, expiry, name, value, ...} into the empty *out (when given and
- * the reply carries the record), as one allocation (store_common.h).
- * Returns the code's error, or SD_ERR_NOMEM / SD_ERR_INTERNAL with *out
- * left empty. */
+ * the reply carries the record). Returns the code's error, or
+ * SD_ERR_NOMEM / SD_ERR_INTERNAL with *out left empty. */
 sd_err rd_reply_record(const redisReply *r, sd_record *out)
 {
     sd_err code;
@@ -348,27 +442,85 @@ sd_err rd_reply_record(const redisReply *r, sd_record *out)
         return rd_bad_reply("record");
     if (out == NULL || r->elements < 2)
         return code;
-    if (!rd_reply_i64(r->element[1], INT64_MIN, INT64_MAX, &out->expires_ms))
-        return rd_bad_reply("record expiry");
-    size_t n = (r->elements - 2) / 2;
-    if (n == 0)
-        return code;
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!sd_record_bytes_add(&bytes, r->element[2 + 2 * i]->len,
-                                 r->element[3 + 2 * i]->len))
-            goto nomem;
-    char *area = sd_record_build(out, n, bytes);
-    if (area == NULL)
-        goto nomem;
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *name = r->element[2 + 2 * i], *value = r->element[3 + 2 * i];
-        area = sd_record_add(out, area, name->str, name->len, value->str, value->len);
+    sd_err err = record_from(r->element + 1, r->elements - 1, out);
+    return err != SD_OK ? err : code;
+}
+
+sd_err rd_reply_queue(const redisReply *r, sd_queue_rec *rec)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        return rd_bad_reply("queue");
+    long long qcode = r->element[0]->integer;
+    sd_err qerr = qcode == RD_CODE_FULL ? SD_ERR_QUEUE_FULL : code_err(qcode);
+    if (r->element[1]->integer < 0)
+        return qerr;
+    if (rec == NULL)
+        return rd_bad_reply("queue change");
+    rec->err = code_err(r->element[1]->integer);
+    if (rec->out == NULL)
+        return qerr;
+    sd_err err = record_from(r->element + 2, r->elements - 2, rec->out);
+    return err != SD_OK ? err : qerr;
+}
+
+sd_err rd_reply_take(const redisReply *r, sd_queue_item *items, size_t max, size_t *n)
+{
+    *n = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
+        return rd_bad_reply("take");
+    sd_err err = SD_OK;
+    size_t i = 1;
+    while (err == SD_OK && i < r->elements) {
+        const redisReply *item = r->element[i];
+        if (*n >= max || i + 1 >= r->elements || item->type != REDIS_REPLY_STRING ||
+            item->len >= SD_QUEUE_ITEM_MAX || r->element[i + 1]->type != REDIS_REPLY_INTEGER ||
+            r->element[i + 1]->integer < 0 ||
+            (size_t)r->element[i + 1]->integer > r->elements - i - 2) {
+            err = rd_bad_reply("take");
+            break;
+        }
+        size_t k = (size_t)r->element[i + 1]->integer;
+        sd_queue_item *out = &items[(*n)++];
+        memcpy(out->item, item->str, item->len);
+        out->item[item->len] = '\0';
+        /* e1 is the change's code; a record follows only with code 0. */
+        if (k > 0 && (r->element[i + 2]->type != REDIS_REPLY_INTEGER))
+            err = rd_bad_reply("take record");
+        else if (k > 1 && r->element[i + 2]->integer == RD_CODE_OK)
+            err = record_from(r->element + i + 3, k - 1, &out->rec);
+        i += 2 + k;
     }
-    return code;
-nomem:
-    sd_record_clear(out);
-    return SD_ERR_NOMEM;
+    if (err != SD_OK) {
+        sd_queue_items_clear(items, *n);
+        *n = 0;
+    }
+    return err;
+}
+
+sd_err rd_reply_reap(const redisReply *r, sd_queue_item *items, size_t max, size_t *n)
+{
+    *n = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->elements % 2 != 1 ||
+        (r->elements - 1) / 2 > max || r->element[0]->type != REDIS_REPLY_INTEGER)
+        return rd_bad_reply("reap");
+    for (size_t i = 1; i < r->elements; i += 2) {
+        const redisReply *item = r->element[i], *owner = r->element[i + 1];
+        if (item->type != REDIS_REPLY_STRING || owner->type != REDIS_REPLY_STRING ||
+            item->len >= SD_QUEUE_ITEM_MAX || owner->len >= SD_QUEUE_OWNER_MAX) {
+            sd_queue_items_clear(items, *n);
+            *n = 0;
+            return rd_bad_reply("reap");
+        }
+        sd_queue_item *out = &items[(*n)++];
+        memcpy(out->item, item->str, item->len);
+        out->item[item->len] = '\0';
+        memcpy(out->owner, owner->str, owner->len);
+        out->owner[owner->len] = '\0';
+    }
+    return SD_OK;
 }
 
 /* {code, expiry, item, ...} into the empty *out, as rd_reply_record. */

@@ -19,6 +19,8 @@
  *                         and '%' percent-encoded, as in ns), scored by
  *                         expiry like the exp index
  *   <prefix>rl:{<key>}    rate-limit state (the GCRA TAT, nanoseconds)
+ *   <prefix>q:{<queue>}:w, :l, :o   a queue's waiting items, leased
+ *                         items and their owners (redis_qscripts.c)
  *   <prefix>probe:<uuid>  the health probe
  */
 
@@ -85,6 +87,21 @@ void rd_args_record(rd_args *a, const char *prefix, const char *ns, const char *
 void rd_args_namespace(rd_args *a, const char *prefix, const char *ns, int64_t now,
                        const char *field);
 
+/* Starts *a for a queue script: KEYS the waiting, leased and owner keys
+ * of queue, and, with ns (a record change), the exp and lex indexes of ns;
+ * ARGV the record key prefix of ns ("" without), now, then the value
+ * index of ns (field, as rd_args_record; three "" without ns). */
+void rd_args_queue(rd_args *a, const char *prefix, const char *queue, const char *ns,
+                   int64_t now, const char *field);
+
+/* Appends the spec of update u (mode, expiry base, want, condition,
+ * assignments) as the update script and the queue scripts read it. */
+void rd_args_update(rd_args *a, const sd_update *u, int64_t now, bool want);
+
+/* now + ttl_ms, saturating at the largest expiry the store keeps (a
+ * sorted-set score is a double: 2^53 - 1). */
+int64_t rd_expiry_after(int64_t now, int64_t ttl_ms);
+
 /* <prefix><kind><name>, name in braces when braced, newly allocated (the
  * caller frees); NULL on NOMEM. */
 char *rd_key_own(const char *prefix, const char *kind, const char *name, bool braced);
@@ -102,6 +119,21 @@ bool rd_reply_i64(const redisReply *e, int64_t min, int64_t max, int64_t *out);
  * rd_reply_list: {code, expiry, item, ...}. */
 sd_err rd_reply_record(const redisReply *r, sd_record *out);
 sd_err rd_reply_list(const redisReply *r, sd_list *out);
+
+/* A queue script's reply {queue code, change code (-1: not tried),
+ * expiry, name, value, ...}: returns the queue code's error (RD_CODE_FULL
+ * as SD_ERR_QUEUE_FULL); when the change was tried, rec->err gets its
+ * error and rec->out (when given) the record. SD_ERR_NOMEM or
+ * SD_ERR_INTERNAL (bad shape) leave rec->out empty. */
+sd_err rd_reply_queue(const redisReply *r, sd_queue_rec *rec);
+
+/* The take reply {0, item, k, e1..ek, ...} into items[0..max), each with
+ * its record when k > 0 (e1..ek as a change's reply: code, expiry,
+ * fields); *n gets how many. On failure the items are cleared. */
+sd_err rd_reply_take(const redisReply *r, sd_queue_item *items, size_t max, size_t *n);
+
+/* The reap reply {0, item, owner, ...} into items[0..max) and *n. */
+sd_err rd_reply_reap(const redisReply *r, sd_queue_item *items, size_t max, size_t *n);
 
 /* The scan reply {more, id, ...} (at most limit ids, the smallest live
  * ids past the cursor by ZRANGEBYLEX on the lex index) into the empty

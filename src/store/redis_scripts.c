@@ -2,8 +2,11 @@
  * The Lua texts of the Redis store's scripts (see redis_scripts.h).
  *
  * A script is its body after the helpers it uses: lib_num (exact int64
- * arithmetic on decimal text), lib_ix (the value index) and lib_rec
- * (record lookup by the client's clock, the indexes, the deadline cap).
+ * arithmetic on decimal text), lib_ix (the value index), lib_rec (record
+ * lookup by the client's clock, the indexes, the deadline cap) and
+ * lib_upd (an sd_update applied to one record: the update script's body,
+ * and that of the queue scripts of redis_qscripts.c that change a record
+ * in their step).
  * Each piece stays under the 4095 characters a C string literal may
  * portably hold; rd_script_text joins them at run time.
  *
@@ -36,6 +39,7 @@
 
 #include "statusd/store.h"
 #include "statusd/util.h"
+#include "redis_qscripts.h"
 
 static const char lib_num[] =
     "-- Exact signed 64-bit decimal arithmetic on text (Lua numbers are\n"
@@ -303,102 +307,116 @@ static const char body_get[] =
     "if #all <= 1000 then return {0, exp, unpack(all)} end\n"
     "return append_all({0, exp}, all)\n";
 
-static const char body_update[] =
-    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3),\n"
-    "-- mode (e, c, u), expiry base ('0': keep), want ('1': reply with the\n"
-    "-- fields), number of condition values (-1: no condition), condition\n"
-    "-- field, the values, then one (op, name, arg) triple per assignment,\n"
-    "-- op one of s, n, i, d. Reply {code} or {code, expiry, name, value,\n"
-    "-- ...}; code 0 ok, 1 not found, 2 exists, 3 conflict, 4 invalid.\n"
-    "local key, expk, lexk = KEYS[1], KEYS[2], KEYS[3]\n"
-    "local id, now, mode, base = ARGV[1], tonumber(ARGV[2]), ARGV[6], ARGV[7]\n"
-    "local want, ncond, cfield = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]\n"
-    "local t, exp = live(key, expk, lexk, id, now)\n"
-    "if t and mode == 'c' then return {2} end\n"
-    "if t and t ~= 'hash' then return {3} end\n"
-    "if not t and mode == 'e' then return {1} end\n"
-    "local h, names, seen = {}, {}, {}\n"
-    "if t then\n"
-    "  local all = redis.call('HGETALL', key)\n"
-    "  for i = 1, #all, 2 do\n"
-    "    h[all[i]] = all[i + 1]\n"
-    "    names[#names + 1] = all[i]\n"
-    "    seen[all[i]] = true\n"
-    "  end\n"
+static const char lib_upd[] =
+    "-- Record updates (sd_update), for the update script and for queue\n"
+    "-- scripts that change a record in the same step. A spec is read from\n"
+    "-- ARGV at i: mode (e, c, u), expiry base ('0': keep), want ('1': reply\n"
+    "-- with the fields), number of condition values (-1: no condition),\n"
+    "-- condition field, the values, then one (op, name, arg) triple per\n"
+    "-- assignment to the end of ARGV, op one of s, n, i, d.\n"
+    "local function upd_spec(i)\n"
+    "  local n = tonumber(ARGV[i + 3])\n"
+    "  return {mode = ARGV[i], base = ARGV[i + 1], want = ARGV[i + 2] == '1',\n"
+    "          ncond = n, cfield = ARGV[i + 4], cond = i + 5,\n"
+    "          ops = i + 5 + math.max(n, 0)}\n"
     "end\n"
-    "local function fields(r)\n"
-    "  if want then\n"
-    "    for _, f in ipairs(names) do\n"
-    "      if h[f] ~= nil then r[#r + 1] = f; r[#r + 1] = h[f] end\n"
+    "\n"
+    "-- Applies spec s to the record (key, id) by the client's clock now.\n"
+    "-- Reply {code} or {code, expiry, name, value, ...}; code 0 ok, 1 not\n"
+    "-- found, 2 exists, 3 conflict, 4 invalid.\n"
+    "local function upd_apply(key, expk, lexk, id, now, s)\n"
+    "  local t, exp = live(key, expk, lexk, id, now)\n"
+    "  if t and s.mode == 'c' then return {2} end\n"
+    "  if t and t ~= 'hash' then return {3} end\n"
+    "  if not t and s.mode == 'e' then return {1} end\n"
+    "  local h, names, seen = {}, {}, {}\n"
+    "  if t then\n"
+    "    local all = redis.call('HGETALL', key)\n"
+    "    for i = 1, #all, 2 do\n"
+    "      h[all[i]] = all[i + 1]\n"
+    "      names[#names + 1] = all[i]\n"
+    "      seen[all[i]] = true\n"
     "    end\n"
     "  end\n"
-    "  return r\n"
-    "end\n"
-    "if t and ncond >= 0 then\n"
-    "  local v, ok = h[cfield], false\n"
-    "  for i = 1, ncond do\n"
-    "    if v ~= nil and ARGV[10 + i] == v then ok = true end\n"
+    "  local function fields(r)\n"
+    "    if s.want then\n"
+    "      for _, f in ipairs(names) do\n"
+    "        if h[f] ~= nil then r[#r + 1] = f; r[#r + 1] = h[f] end\n"
+    "      end\n"
+    "    end\n"
+    "    return r\n"
     "  end\n"
-    "  if not ok then return fields({3, exp}) end\n"
-    "end\n"
-    "-- Every assignment is applied to h first; nothing is written until all\n"
-    "-- of them are known to be valid.\n"
-    "local changed, touched = {}, {}\n"
-    "for i = 11 + math.max(ncond, 0), #ARGV - 2, 3 do\n"
-    "  local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
-    "  if op == 's' then\n"
-    "    h[f] = v\n"
-    "  elseif op == 'n' then\n"
-    "    if h[f] == nil then h[f] = v end\n"
-    "  elseif op == 'i' then\n"
-    "    local cur = '0'\n"
-    "    if h[f] ~= nil then cur = i64(h[f]) end\n"
-    "    if cur == nil then return {4} end\n"
-    "    h[f] = i64(add(cur, v))\n"
-    "    if h[f] == nil then return {4} end\n"
-    "  elseif op == 'd' then\n"
-    "    h[f] = nil\n"
-    "  else\n"
-    "    return {4}\n"
+    "  if t and s.ncond >= 0 then\n"
+    "    local v, ok = h[s.cfield], false\n"
+    "    for i = 0, s.ncond - 1 do\n"
+    "      if v ~= nil and ARGV[s.cond + i] == v then ok = true end\n"
+    "    end\n"
+    "    if not ok then return fields({3, exp}) end\n"
     "  end\n"
-    "  if not seen[f] then seen[f] = true; names[#names + 1] = f end\n"
-    "  if not touched[f] then touched[f] = true; changed[#changed + 1] = f end\n"
-    "end\n"
-    "local n = 0\n"
-    "for _, f in ipairs(names) do\n"
-    "  if h[f] ~= nil then n = n + 1 end\n"
-    "end\n"
-    "if base ~= '0' then\n"
-    "  exp = capped(base, h[DEADLINE])\n"
-    "elseif not t then\n"
-    "  exp = '0'\n"
-    "end\n"
-    "local reply = fields({0, exp})\n"
-    "if n == 0 or (base ~= '0' and tonumber(exp) <= now) then\n"
-    "  if t then drop(key, expk, lexk, id) end\n"
+    "  -- Every assignment is applied to h first; nothing is written until\n"
+    "  -- all of them are known to be valid.\n"
+    "  local changed, touched = {}, {}\n"
+    "  for i = s.ops, #ARGV - 2, 3 do\n"
+    "    local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
+    "    if op == 's' then\n"
+    "      h[f] = v\n"
+    "    elseif op == 'n' then\n"
+    "      if h[f] == nil then h[f] = v end\n"
+    "    elseif op == 'i' then\n"
+    "      local cur = '0'\n"
+    "      if h[f] ~= nil then cur = i64(h[f]) end\n"
+    "      if cur == nil then return {4} end\n"
+    "      h[f] = i64(add(cur, v))\n"
+    "      if h[f] == nil then return {4} end\n"
+    "    elseif op == 'd' then\n"
+    "      h[f] = nil\n"
+    "    else\n"
+    "      return {4}\n"
+    "    end\n"
+    "    if not seen[f] then seen[f] = true; names[#names + 1] = f end\n"
+    "    if not touched[f] then touched[f] = true; changed[#changed + 1] = f end\n"
+    "  end\n"
+    "  local n = 0\n"
+    "  for _, f in ipairs(names) do\n"
+    "    if h[f] ~= nil then n = n + 1 end\n"
+    "  end\n"
+    "  if s.base ~= '0' then\n"
+    "    exp = capped(s.base, h[DEADLINE])\n"
+    "  elseif not t then\n"
+    "    exp = '0'\n"
+    "  end\n"
+    "  local reply = fields({0, exp})\n"
+    "  if n == 0 or (s.base ~= '0' and tonumber(exp) <= now) then\n"
+    "    if t then drop(key, expk, lexk, id) end\n"
+    "    return reply\n"
+    "  end\n"
+    "  local sets, dels = {}, {}\n"
+    "  for _, f in ipairs(changed) do\n"
+    "    if h[f] ~= nil then\n"
+    "      sets[#sets + 1] = f\n"
+    "      sets[#sets + 1] = h[f]\n"
+    "    else\n"
+    "      dels[#dels + 1] = f\n"
+    "    end\n"
+    "  end\n"
+    "  -- Sets before deletes: the hash never becomes empty on the way, which\n"
+    "  -- would drop the key and its expiry.\n"
+    "  for i = 1, #sets, 200 do\n"
+    "    redis.call('HSET', key, unpack(sets, i, math.min(i + 199, #sets)))\n"
+    "  end\n"
+    "  for i = 1, #dels, 200 do\n"
+    "    redis.call('HDEL', key, unpack(dels, i, math.min(i + 199, #dels)))\n"
+    "  end\n"
+    "  if s.base ~= '0' then redis.call('PEXPIREAT', key, exp) end\n"
+    "  index_put(expk, lexk, id, exp)\n"
+    "  ix_put(id, h[IXF], exp)\n"
     "  return reply\n"
-    "end\n"
-    "local sets, dels = {}, {}\n"
-    "for _, f in ipairs(changed) do\n"
-    "  if h[f] ~= nil then\n"
-    "    sets[#sets + 1] = f\n"
-    "    sets[#sets + 1] = h[f]\n"
-    "  else\n"
-    "    dels[#dels + 1] = f\n"
-    "  end\n"
-    "end\n"
-    "-- Sets before deletes: the hash never becomes empty on the way, which\n"
-    "-- would drop the key and its expiry.\n"
-    "for i = 1, #sets, 200 do\n"
-    "  redis.call('HSET', key, unpack(sets, i, math.min(i + 199, #sets)))\n"
-    "end\n"
-    "for i = 1, #dels, 200 do\n"
-    "  redis.call('HDEL', key, unpack(dels, i, math.min(i + 199, #dels)))\n"
-    "end\n"
-    "if base ~= '0' then redis.call('PEXPIREAT', key, exp) end\n"
-    "index_put(expk, lexk, id, exp)\n"
-    "ix_put(id, h[IXF], exp)\n"
-    "return reply\n";
+    "end\n";
+
+static const char body_update[] =
+    "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3),\n"
+    "-- then the update's spec (see upd_spec). Reply as upd_apply's.\n"
+    "return upd_apply(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), upd_spec(6))\n";
 
 static const char body_del[] =
     "-- KEYS: record, exp index, lex index. ARGV: id, now, value index (3).\n"
@@ -501,7 +519,7 @@ static const char body_rate[] =
     "redis.call('PEXPIREAT', key, ms)\n"
     "return {1, ahead}\n";
 
-#define SCRIPT_PARTS 4
+#define SCRIPT_PARTS 7
 
 typedef struct script_def {
     const char *name;
@@ -509,17 +527,27 @@ typedef struct script_def {
 } script_def;
 
 #define REC_SCRIPT(name, body) {name, {lib_num, lib_ix, lib_rec, body}}
+#define QREC_SCRIPT(name, body) \
+    {name, {lib_num, lib_ix, lib_rec, lib_upd, rd_lib_q, rd_lib_qrec, body}}
 
 static const script_def scripts[RD_SCRIPT_N] = {
     [RD_SCRIPT_GET] = REC_SCRIPT("get", body_get),
-    [RD_SCRIPT_UPDATE] = REC_SCRIPT("update", body_update),
+    [RD_SCRIPT_UPDATE] = {"update", {lib_num, lib_ix, lib_rec, lib_upd, body_update}},
     [RD_SCRIPT_DEL] = REC_SCRIPT("del", body_del),
     [RD_SCRIPT_LIST_APPEND] = REC_SCRIPT("list_append", body_list_append),
     [RD_SCRIPT_LIST_GET] = REC_SCRIPT("list_get", body_list_get),
     [RD_SCRIPT_SCAN] = REC_SCRIPT("scan", body_scan),
     [RD_SCRIPT_COUNT] = REC_SCRIPT("count", body_count),
     [RD_SCRIPT_COUNT_BY] = REC_SCRIPT("count_by", body_count_by),
-    [RD_SCRIPT_RATE] = {"rate", {lib_num, body_rate, NULL, NULL}},
+    [RD_SCRIPT_RATE] = {"rate", {lib_num, body_rate}},
+    [RD_SCRIPT_QPUSH] = QREC_SCRIPT("queue_push", rd_body_qpush),
+    [RD_SCRIPT_QTAKE] = QREC_SCRIPT("queue_take", rd_body_qtake),
+    [RD_SCRIPT_QRENEW] = QREC_SCRIPT("queue_renew", rd_body_qrenew),
+    [RD_SCRIPT_QACK] = QREC_SCRIPT("queue_ack", rd_body_qack),
+    [RD_SCRIPT_QRELEASE] = QREC_SCRIPT("queue_release", rd_body_qrelease),
+    [RD_SCRIPT_QREMOVE] = QREC_SCRIPT("queue_remove", rd_body_qremove),
+    [RD_SCRIPT_QREAP] = {"queue_reap", {rd_lib_q, rd_body_qreap}},
+    [RD_SCRIPT_QSTATS] = {"queue_stats", {rd_lib_q, rd_body_qstats}},
 };
 
 char *rd_script_text(rd_script_id id)

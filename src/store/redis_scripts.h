@@ -26,6 +26,14 @@ typedef enum rd_script_id {
     RD_SCRIPT_COUNT,
     RD_SCRIPT_COUNT_BY,
     RD_SCRIPT_RATE,
+    RD_SCRIPT_QPUSH,
+    RD_SCRIPT_QTAKE,
+    RD_SCRIPT_QRENEW,
+    RD_SCRIPT_QACK,
+    RD_SCRIPT_QRELEASE,
+    RD_SCRIPT_QREMOVE,
+    RD_SCRIPT_QREAP,
+    RD_SCRIPT_QSTATS,
     RD_SCRIPT_N
 } rd_script_id;
 
@@ -34,7 +42,8 @@ enum {
     RD_CODE_NOT_FOUND = 1,
     RD_CODE_EXISTS = 2,
     RD_CODE_CONFLICT = 3,
-    RD_CODE_INVALID = 4
+    RD_CODE_INVALID = 4,
+    RD_CODE_FULL = 5       /* queue_push: the queue is full */
 };
 
 /* The whole text of a script (its helpers, then its body), newly

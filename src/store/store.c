@@ -235,6 +235,62 @@ bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out)
     return true;
 }
 
+/* ---- queues ---- */
+
+void sd_queue_items_clear(sd_queue_item *items, size_t n)
+{
+    for (size_t i = 0; items != NULL && i < n; i++) {
+        sd_record_clear(&items[i].rec);
+        items[i].item[0] = '\0';
+        items[i].owner[0] = '\0';
+    }
+}
+
+static bool short_name(const char *s, size_t cap)
+{
+    return sd_store_name_ok(s) && strnlen(s, cap) < cap;
+}
+
+bool sd_store_queue_item_ok(const char *item) { return short_name(item, SD_QUEUE_ITEM_MAX); }
+
+bool sd_store_queue_owner_ok(const char *owner)
+{
+    return short_name(owner, SD_QUEUE_OWNER_MAX);
+}
+
+/* The change is checked as an update of a stand-in id: the item it will
+ * name is checked on its own. */
+bool sd_store_start_queue_rec(const sd_queue_rec *rec)
+{
+    return rec == NULL || sd_store_start_update(rec->ns, "-", rec->u, rec->out);
+}
+
+bool sd_store_start_queue_take(const char *queue, const sd_queue_take *t,
+                               const sd_queue_rec *rec, sd_queue_item *items,
+                               size_t *n)
+{
+    if (n == NULL || items == NULL || t == NULL || !sd_store_queue_item_ok(queue) ||
+        !sd_store_queue_owner_ok(t->owner) || t->lease_ms <= 0 || t->ahead_ms < 0 ||
+        t->max == 0 || (rec != NULL && !sd_store_start_update(rec->ns, "-", rec->u, NULL)))
+        return false;
+    for (size_t i = 0; i < t->max; i++)
+        items[i] = (sd_queue_item){.rec = SD_RECORD_INIT};
+    *n = 0;
+    return true;
+}
+
+bool sd_store_start_queue_reap(const char *queue, const char *owner, int64_t lease_ms,
+                               size_t max, sd_queue_item *items, size_t *n)
+{
+    if (n == NULL || items == NULL || !sd_store_queue_item_ok(queue) ||
+        !sd_store_queue_owner_ok(owner) || lease_ms <= 0 || max == 0)
+        return false;
+    for (size_t i = 0; i < max; i++)
+        items[i] = (sd_queue_item){.rec = SD_RECORD_INIT};
+    *n = 0;
+    return true;
+}
+
 /* ---- listing ---- */
 
 char *sd_store_cursor_encode(const char *id)

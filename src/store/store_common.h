@@ -52,6 +52,26 @@ bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_m
 bool sd_store_start_index(const char *ns, const char *field);
 bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out);
 
+/* ---- queues ---- */
+
+/*
+ * The starts of the queue operations, as above: false (SD_ERR_INVALID,
+ * nothing touched) unless the queue name, item and owner are names
+ * shorter than SD_QUEUE_ITEM_MAX / SD_QUEUE_OWNER_MAX bytes (the queue
+ * name as an item), times are >= 0 (a lease > 0), and a record change,
+ * when given, has a namespace and an update sd_store_start_update takes;
+ * true empties what the operation hands back (rec->out; take's and
+ * reap's items and *n).
+ */
+bool sd_store_queue_item_ok(const char *item);
+bool sd_store_queue_owner_ok(const char *owner);
+bool sd_store_start_queue_rec(const sd_queue_rec *rec);
+bool sd_store_start_queue_take(const char *queue, const sd_queue_take *t,
+                               const sd_queue_rec *rec, sd_queue_item *items,
+                               size_t *n);
+bool sd_store_start_queue_reap(const char *queue, const char *owner, int64_t lease_ms,
+                               size_t max, sd_queue_item *items, size_t *n);
+
 /* ---- building records ---- */
 
 /*

@@ -1,7 +1,8 @@
 /*
  * The job API over real HTTP against a real statusd, with the demo
  * handler: POST /research, GET/HEAD/DELETE /status/<id>, entity tags,
- * keep-alive and request ids. Exec handlers over HTTP are in
+ * keep-alive and request ids, retries of a failing job (its view while
+ * it waits, and a cancel meanwhile). Exec handlers over HTTP are in
  * test_http_exec.c. Nothing here depends on timing: every wait polls
  * with a long deadline, and jobs that must be caught queued or mid-run
  * take seconds.
@@ -29,10 +30,22 @@ static void assert_keep_alive(const http_resp *r)
 
 /* ---- fixtures ---- */
 
+/* A failing job is retried twice, 50 to 100 ms apart. */
 static int demo_setup(void **state)
 {
     static const char *const args[] = {"--set", "demo_step_ms=50", "--set",
-                                       "drain_timeout=1", NULL};
+                                       "drain_timeout=1", "--set", "retry_backoff_ms=100",
+                                       NULL};
+    return test_statusd_setup(state, args);
+}
+
+/* Two attempts, seconds apart; jobs fail or end at once. */
+static int retry_setup(void **state)
+{
+    static const char *const args[] = {"--set", "workers=1", "--set", "demo_step_ms=0",
+                                       "--set", "max_attempts=2", "--set",
+                                       "retry_backoff_ms=6000", "--set", "drain_timeout=1",
+                                       NULL};
     return test_statusd_setup(state, args);
 }
 
@@ -73,6 +86,7 @@ static void test_post_research_answers_202_with_location_and_queued_view(void **
     assert_true(test_jnull(v, "result"));
     assert_true(test_jnull(v, "error"));
     assert_int_equal(test_jint(v, "attempts"), 0);
+    assert_true(test_jnull(v, "retry_at"));
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(v, "input");
     assert_string_equal(test_jstr(input, "query"), "quantum dots");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(input, "params");
@@ -85,7 +99,7 @@ static void test_post_research_answers_202_with_location_and_queued_view(void **
     assert_true(test_is_rfc3339_ms(test_jstr(v, "expires_at")));
     assert_string_equal(test_jstr(v, "created_at"), test_jstr(v, "updated_at"));
     assert_true(strcmp(test_jstr(v, "expires_at"), test_jstr(v, "created_at")) > 0);
-    assert_int_equal(cJSON_GetArraySize(v), 12);
+    assert_int_equal(cJSON_GetArraySize(v), 13);
     cJSON_Delete(v);
     http_resp_free(&r);
 }
@@ -143,7 +157,7 @@ static void test_demo_job_completes_with_summary_naming_the_query(void **state)
     http_resp_free(&r);
 }
 
-static void test_demo_job_with_params_fail_ends_failed_with_demo_failure(void **state)
+static void test_demo_job_with_params_fail_ends_failed_after_max_attempts(void **state)
 {
     test_statusd *f = *state;
     char *id = test_submit_job(f->proc.port, "{\"query\":\"doomed\",\"params\":{\"fail\":true}}");
@@ -152,7 +166,8 @@ static void test_demo_job_with_params_fail_ends_failed_with_demo_failure(void **
     assert_true(test_jnull(v, "result"));
     assert_string_equal(test_jstr(v, "stage"), "analyzing");
     assert_int_equal(test_jint(v, "progress"), 66);
-    assert_int_equal(test_jint(v, "attempts"), 1);
+    assert_int_equal(test_jint(v, "attempts"), 3);
+    assert_true(test_jnull(v, "retry_at"));
     cJSON_Delete(v);
     free(id);
 }
@@ -369,6 +384,70 @@ static void test_request_id_is_generated_when_missing_or_malformed(void **state)
     }
 }
 
+/* ---- retries ---- */
+
+static bool waits_for_a_retry(const cJSON *v, void *arg)
+{
+    (void)arg;
+    const char *status = test_jstr(v, "status");
+    return status != NULL && strcmp(status, "queued") == 0 && !test_jnull(v, "error");
+}
+
+/* The /stats queue figure key ("ready", "delayed", ...). */
+static int queue_stat(unsigned port, const char *key)
+{
+    http_resp r;
+    assert_int_equal(http_do(port, "GET", "/stats", NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    cJSON *s = test_body_json(&r);
+    int n = test_jint(cJSON_GetObjectItemCaseSensitive(s, "queue"), key);
+    cJSON_Delete(s);
+    http_resp_free(&r);
+    return n;
+}
+
+static void test_failed_attempt_waits_queued_with_its_error_and_cancel_ends_it(void **state)
+{
+    test_statusd *f = *state;
+    unsigned port = f->proc.port;
+    char *id = test_submit_job(port, "{\"query\":\"again\",\"params\":{\"fail\":true}}");
+    cJSON *v = NULL;
+    assert_true(test_wait_job(port, id, waits_for_a_retry, NULL, TEST_DEADLINE_MS, &v));
+    /* queued again, the last error kept until the next run starts */
+    assert_int_equal(test_jint(v, "attempts"), 1);
+    test_assert_job_error(v, "demo_failure", NULL);
+    const char *retry_at = test_jstr(v, "retry_at");
+    assert_true(test_is_rfc3339_ms(retry_at));
+    assert_true(strcmp(retry_at, test_jstr(v, "updated_at")) > 0);
+    cJSON_Delete(v);
+    assert_int_equal(queue_stat(port, "delayed"), 1);
+    assert_int_equal(queue_stat(port, "ready"), 0);
+
+    /* a cancel takes it out of the queue: it is never retried */
+    http_resp r;
+    test_delete_job(port, id, &r);
+    assert_int_equal(r.status, 200);
+    v = test_body_json(&r);
+    assert_string_equal(test_jstr(v, "status"), "canceled");
+    assert_true(test_jnull(v, "retry_at"));
+    assert_true(test_jnull(v, "error"));
+    assert_int_equal(test_jint(v, "attempts"), 1);
+    cJSON_Delete(v);
+    http_resp_free(&r);
+    assert_int_equal(queue_stat(port, "delayed"), 0);
+    assert_int_equal(queue_stat(port, "depth"), 0);
+
+    /* the worker is free for the next job */
+    char *next = test_submit_job(port, "{\"query\":\"fine\"}");
+    cJSON_Delete(test_wait_job_status(port, next, "completed", 100, TEST_DEADLINE_MS));
+    v = test_get_job(port, id, NULL);
+    assert_string_equal(test_jstr(v, "status"), "canceled");
+    assert_int_equal(test_jint(v, "attempts"), 1);
+    cJSON_Delete(v);
+    free(next);
+    free(id);
+}
+
 /* ---- cancel, with one slow worker ---- */
 
 static void test_delete_queued_job_cancels_it_and_a_second_delete_is_409(void **state)
@@ -439,7 +518,7 @@ int main(void)
         cmocka_unit_test(test_post_research_answers_202_with_location_and_queued_view),
         cmocka_unit_test(test_post_research_without_params_gets_empty_params),
         cmocka_unit_test(test_demo_job_completes_with_summary_naming_the_query),
-        cmocka_unit_test(test_demo_job_with_params_fail_ends_failed_with_demo_failure),
+        cmocka_unit_test(test_demo_job_with_params_fail_ends_failed_after_max_attempts),
         cmocka_unit_test(test_get_with_matching_etag_answers_304_without_body),
         cmocka_unit_test(test_get_with_etag_of_an_older_state_answers_200_with_new_etag),
         cmocka_unit_test(test_get_renews_expires_at_and_keeps_etag),
@@ -455,6 +534,9 @@ int main(void)
             test_statusd_teardown),
         cmocka_unit_test_setup_teardown(test_delete_processing_demo_job_cancels_it_for_good,
                                         slow_setup, test_statusd_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_failed_attempt_waits_queued_with_its_error_and_cancel_ends_it, retry_setup,
+            test_statusd_teardown),
     };
     int failed = cmocka_run_group_tests_name("jobs over http, demo handler", demo, demo_setup,
                                              test_statusd_teardown);

@@ -3,8 +3,9 @@
  * format line by line, request counters by route and status (unmatched
  * paths included), latency histograms, the store's gauges, rate-limited
  * and store-error counters (Redis killed and restarted under a running
- * instance), and, on Redis, that every record and rate key statusd
- * writes carries a TTL while only the namespace indexes persist.
+ * instance), the job queue's gauges and the retry counters, and, on
+ * Redis, that every record and rate key statusd writes carries a TTL
+ * while only the namespace indexes and the job queue's keys persist.
  *
  * Request counters are written once an answer has gone out, so a scrape
  * right after a request may not count it yet: the tests poll until a
@@ -38,17 +39,22 @@
 
 /* ---- fixtures ---- */
 
-static const char *const QUICK[] = {"--set", "demo_step_ms=0", "--set", "workers=2", NULL};
+static const char *const QUICK[] = {"--set", "demo_step_ms=0", "--set", "workers=2",
+                                    "--set", "retry_backoff_ms=10", NULL};
 static const char *const LIMITED[] = {"--set", "demo_step_ms=0", "--set", "ratelimit_submit=2",
                                       "--set", "ratelimit_chat=1", NULL};
 static const char *const FAULTS[] = {"--set", "redis_timeout_ms=500", "--set",
                                      "demo_step_ms=0", NULL};
 static const char *const SLOW[] = {"--set", "demo_step_ms=60000", "--set", "workers=1", NULL};
+/* LIMITED without workers: every job runs on another instance. */
+static const char *const LIMITED_API[] = {"--set", "ratelimit_submit=2", "--set",
+                                          "ratelimit_chat=1", "--set", "workers=0", NULL};
 
 static int quick_memory(void **state) { return ops_setup(state, false, QUICK); }
 static int quick_redis(void **state) { return ops_setup(state, true, QUICK); }
 static int limited_memory(void **state) { return ops_setup(state, false, LIMITED); }
 static int limited_redis(void **state) { return ops_setup(state, true, LIMITED); }
+static int limited_api_redis(void **state) { return ops_setup(state, true, LIMITED_API); }
 static int faults_redis(void **state) { return ops_setup(state, true, FAULTS); }
 
 /* Brings the group's Redis back should a test have left it down. */
@@ -260,7 +266,15 @@ static void test_metrics_job_gauges_follow_the_store(void **state)
     assert_value(body, "statusd_sessions", 1);
     assert_value(body, "statusd_conversations", 1);
     assert_value(body, "statusd_queue_depth", 0);
+    assert_value(body, "statusd_queue_jobs{state=\"ready\"}", 0);
+    assert_value(body, "statusd_queue_jobs{state=\"delayed\"}", 0);
+    assert_value(body, "statusd_queue_jobs{state=\"leased\"}", 0);
     assert_value(body, "statusd_workers_busy", 0);
+    /* the broken job ran three times: two retries */
+    assert_value(body, "statusd_job_retries_total", 2);
+    assert_value(body, "statusd_job_leases_expired_total{outcome=\"requeued\"}", 0);
+    assert_value(body, "statusd_job_leases_expired_total{outcome=\"worker_lost\"}", 0);
+    assert_value(body, "statusd_job_handed_back_total", 0);
     assert_value(body, "statusd_store_up", 1);
     free(body);
 }
@@ -321,6 +335,8 @@ static void test_metrics_count_store_errors_while_redis_is_down(void **state)
     assert_null(strstr(body, "statusd_jobs"));
     assert_null(strstr(body, "statusd_sessions"));
     assert_null(strstr(body, "statusd_conversations"));
+    assert_null(strstr(body, "statusd_queue"));
+    assert_value(body, "statusd_job_retries_total", 0);
     assert_value(body, "statusd_workers", 4);
     free(body);
     ops_call(port, "GET", "/stats", NULL, NULL, &r);
@@ -349,20 +365,46 @@ typedef struct key_rule {
     bool seen;
 } key_rule;
 
+/* Asserts the key's type and that it has no TTL. */
+static void assert_untimed_key(redisContext *c, const char *key, const char *type)
+{
+    const char *t[] = {"TYPE", key, NULL}, *pttl[] = {"PTTL", key, NULL};
+    redisReply *r = ops_redis_cmd(c, t);
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, type) != 0)
+        fail_msg("%s is a %s, expected a %s", key, r->str, type);
+    freeReplyObject(r);
+    assert_int_equal(ops_redis_int(c, pttl), -1);
+}
+
+/* The instance under test takes no job (workers = 0): one instance runs
+ * the finished jobs and stops, then one that holds its job for minutes
+ * runs the canceled one, so the test knows where each job runs. */
 static void test_redis_records_and_rate_keys_all_expire(void **state)
 {
+    static const char *const FAST[] = {"--set", "demo_step_ms=0", "--set",
+                                       "retry_backoff_ms=10", NULL};
     unsigned port = ops_port(state);
-    test_statusd *other = ops_start_on_redis(SLOW);
-    assert_non_null(other);
+    test_statusd *runner = ops_start_on_redis(FAST);
+    assert_non_null(runner);
     char *done = ops_job(port, "done", false, "completed");
     char *failed = ops_job(port, "broken", true, "failed");
+    assert_int_equal(test_statusd_stop(runner), 0);
     http_resp r;
     ops_call(port, "POST", "/research", NULL, "{\"query\":\"over\"}", &r);
     test_assert_problem(&r, 429, "rate-limited", NULL);
     http_resp_free(&r);
+    test_statusd *other = ops_start_on_redis(SLOW);
+    assert_non_null(other);
     char *held = ops_job(other->proc.port, "held", false, "processing");
+    /* A queue's keys, while it holds a job, have no TTL either; an empty
+     * queue has no keys at all. */
+    redisContext *c = test_redis_connect(ops_redis());
+    assert_non_null(c);
+    assert_untimed_key(c, "statusd:q:{jobs}:l", "zset");
+    assert_untimed_key(c, "statusd:q:{jobs}:o", "hash");
     test_cancel_job(port, held);
     ops_wait_stat(other->proc.port, "workers", "busy", 0);
+    ops_wait_stat(port, "queue", "leased", 0);
     char *sess = ops_create_session(port);
     ops_chat(port, "hank");
     ops_call(port, "GET", "/ready", NULL, NULL, &r);   /* a probe key, removed */
@@ -398,8 +440,6 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     snprintf(rules[2].name, sizeof rules[2].name, "statusd:{job:%s}", held);
     snprintf(rules[3].name, sizeof rules[3].name, "statusd:{session:%s}", sess);
 
-    redisContext *c = test_redis_connect(ops_redis());
-    assert_non_null(c);
     char cursor[32] = "0";
     size_t found = 0;
     do {
@@ -451,7 +491,8 @@ int main(void)
         BOTH(test_metrics_count_requests_by_route_and_status, quick_memory, quick_redis),
         BOTH(test_metrics_job_gauges_follow_the_store, quick_memory, quick_redis),
         BOTH(test_metrics_count_rate_limited_requests_by_limit, limited_memory, limited_redis),
-        ON(test_redis_records_and_rate_keys_all_expire, limited_redis, ops_teardown, "redis"),
+        ON(test_redis_records_and_rate_keys_all_expire, limited_api_redis, ops_teardown,
+           "redis"),
         ON(test_metrics_count_store_errors_while_redis_is_down, faults_redis, faults_teardown,
            "redis"),
     };

@@ -2,9 +2,12 @@
  * Several statusd processes on one Redis: a job posted on one instance is
  * read and canceled on another, a cancel stops the handler on the
  * instance running it, TTL renewal by a poll on either instance, jobs
- * that outlive a restart of statusd, the job of a killed instance turning
- * failed (worker_lost), GET /health/store on both stores, and many
- * clients posting and canceling through two instances at once.
+ * that outlive a restart of statusd, the job of a killed instance run
+ * again on another, or, on its last attempt, failed (worker_lost),
+ * GET /health/store on both stores, and many clients posting and
+ * canceling through two instances at once. More on the shared queue
+ * (API-only instances, drains, retries, a thousand jobs and a kill) is
+ * in test_queue_instances.c.
  *
  * One redis-server (no persistence) serves the whole group; every test
  * starts its own instances on it with the default key prefix, and job ids
@@ -56,7 +59,7 @@ static const char GATED_SCRIPT[] =
 
 typedef struct pair {
     test_statusd *a;   /* the instance that runs the jobs */
-    test_statusd *b;   /* the other instance */
+    test_statusd *b;   /* the other instance (API-only where a must run them) */
 } pair;
 
 /* ---- helpers ---- */
@@ -114,9 +117,12 @@ static int pair_teardown(void **state)
 static const char *const DEMO_FAST[] = {
     "--set", "demo_step_ms=0", "--set", "job_ttl=60", NULL};
 
+/* Jobs from either instance's API run on a: b has no workers. */
+static const char *const API_ONLY[] = {"--set", "workers=0", NULL};
+
 static int gated_pair_setup(void **state)
 {
-    return pair_setup(state, GATED_SCRIPT, NULL, NULL, false);
+    return pair_setup(state, GATED_SCRIPT, NULL, API_ONLY, false);
 }
 
 static int demo_pair_setup(void **state)
@@ -129,11 +135,24 @@ static int redis_and_memory_setup(void **state)
     return pair_setup(state, NULL, NULL, NULL, true);
 }
 
-/* A runs a job that never reports again; both read with job_lease=2. */
+/* A runs a job that never reports again, with job_lease=2; b reaps. With
+ * one attempt per job, a lost run fails the job. */
 static int lease_pair_setup(void **state)
 {
-    static const char *const lease[] = {"--set", "job_lease=2", NULL};
-    return pair_setup(state, GATED_SCRIPT, lease, lease, false);
+    static const char *const a_args[] = {"--set", "job_lease=2", "--set", "max_attempts=1",
+                                         NULL};
+    static const char *const b_args[] = {"--set", "job_lease=2", "--set", "max_attempts=1",
+                                         "--set", "workers=0", NULL};
+    return pair_setup(state, GATED_SCRIPT, a_args, b_args, false);
+}
+
+/* As above, with attempts left, and b runs the second with the demo. */
+static int rerun_pair_setup(void **state)
+{
+    static const char *const a_args[] = {"--set", "job_lease=2", NULL};
+    static const char *const b_args[] = {"--set", "job_lease=2", "--set", "demo_step_ms=0",
+                                         NULL};
+    return pair_setup(state, GATED_SCRIPT, a_args, b_args, false);
 }
 
 static bool file_exists(void *arg) { return access(arg, F_OK) == 0; }
@@ -330,7 +349,37 @@ static void test_jobs_outlive_a_restart_of_statusd(void **state)
     }
 }
 
-static void test_job_of_a_killed_instance_turns_failed_worker_lost(void **state)
+/* b starts only once a has its job, so that a runs it first. */
+static void test_job_of_a_killed_instance_runs_again_on_another(void **state)
+{
+    pair *p = *state;
+    test_statusd_stop(p->b);
+    p->b = NULL;
+    unsigned a = p->a->proc.port;
+    char *id = test_submit_job(a, "{\"query\":\"survives\"}");
+    cJSON_Delete(test_wait_job_status(a, id, "processing", 10, TEST_DEADLINE_MS));
+    (void)script_pid(p->a->dir);
+    static const char *const b_args[] = {"--set", "job_lease=2", "--set", "demo_step_ms=0",
+                                         NULL};
+    p->b = start_on_redis(NULL, b_args);
+    assert_non_null(p->b);
+    unsigned b = p->b->proc.port;
+
+    int st = statusd_stop(&p->a->proc, SIGKILL, 5000);
+    assert_true(WIFSIGNALED(st));
+    cJSON *v = test_wait_job_status(b, id, "completed", 100, LEASE_WAIT_MS);
+    /* the lost run counted: the demo's run on b is the second */
+    assert_int_equal(test_jint(v, "attempts"), 2);
+    assert_true(test_jnull(v, "error"));
+    const char *summary = test_jstr(cJSON_GetObjectItemCaseSensitive(v, "result"), "summary");
+    assert_non_null(summary);
+    assert_non_null(strstr(summary, "survives"));
+    cJSON_Delete(v);
+    free(id);
+}
+
+static void test_job_of_a_killed_instance_on_its_last_attempt_turns_failed_worker_lost(
+    void **state)
 {
     pair *p = *state;
     unsigned b = p->b->proc.port;
@@ -353,6 +402,7 @@ static void test_job_of_a_killed_instance_turns_failed_worker_lost(void **state)
         test_assert_job_error(v, "worker_lost",
                               "the instance running the job stopped sending heartbeats");
         assert_int_equal(test_jint(v, "progress"), 10);
+        assert_int_equal(test_jint(v, "attempts"), 1);
         assert_string_equal(http_header(&r, "ETag"), etag);
         assert_null(http_header(&r, "Retry-After"));
         cJSON_Delete(v);
@@ -572,7 +622,9 @@ int main(void)
                 demo_pair_setup),
         ON_PAIR(test_poll_on_either_instance_renews_the_record_ttl, demo_pair_setup),
         ON_PAIR(test_jobs_outlive_a_restart_of_statusd, demo_pair_setup),
-        ON_PAIR(test_job_of_a_killed_instance_turns_failed_worker_lost, lease_pair_setup),
+        ON_PAIR(test_job_of_a_killed_instance_runs_again_on_another, rerun_pair_setup),
+        ON_PAIR(test_job_of_a_killed_instance_on_its_last_attempt_turns_failed_worker_lost,
+                lease_pair_setup),
         ON_PAIR(test_health_store_names_redis_with_its_url_and_memory_with_null,
                 redis_and_memory_setup),
         ON_PAIR(test_eight_clients_through_two_instances_complete_every_job,

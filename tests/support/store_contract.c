@@ -4,8 +4,9 @@
  * case. The cases themselves are in store_contract_hash.c (hash records:
  * modes, conditions, assignments, TTL and deadline),
  * store_contract_data.c (lists, listing, counts, rate limits, health,
- * concurrency) and store_contract_index.c (counts by the value of an
- * indexed field).
+ * concurrency), store_contract_index.c (counts by the value of an
+ * indexed field) and store_contract_queue.c (queues and the record
+ * changes they carry).
  */
 #include "store_contract.h"
 
@@ -164,7 +165,7 @@ const struct CMUnitTest *sd_store_contract_tests(size_t *count)
 {
     static struct CMUnitTest all[MAX_CASES];
     const struct CMUnitTest *(*const parts[])(size_t *) = {sc_hash_tests, sc_data_tests,
-                                                           sc_index_tests};
+                                                           sc_index_tests, sc_queue_tests};
     size_t n = 0;
     for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
         size_t k = 0;

@@ -1,0 +1,214 @@
+/*
+ * The heartbeat of an instance (see jobs_internal.h): one thread that,
+ * every min(job_lease / 3, 1 s),
+ *   - renews the lease and the heartbeat of every job its workers run,
+ *     in one store step each; a job that is no longer the run's own
+ *     (canceled on any instance, or its lease lost) has its handler
+ *     stopped, which is how a cancel reaches the instance running the
+ *     job within a second;
+ *   - reaps: takes over the queue items whose lease ran out (their
+ *     instance died, or lost the store for a whole lease) and settles
+ *     each job by its record: queued again while attempts remain (the
+ *     dead run counted as one), else failed with worker_lost.
+ * Every instance reaps, API-only ones too. Reaping hands an item to one
+ * reaper only (the store's reap is atomic), and the reaper's change is
+ * conditioned on the run field it read: a cancel landing meanwhile wins,
+ * and the dead run, having lost its lease, can change nothing any more.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "statusd/log.h"
+
+#include "jobs_internal.h"
+
+#define REAP_BATCH 16
+#define LOST_MESSAGE "the instance running the job stopped sending heartbeats"
+
+/* ---- renewing ---- */
+
+static void beat_renew(sd_jobs *j)
+{
+    size_t n = j->workers > 0 ? sd_pool_running(j->pool, j->beat_buf, j->workers) : 0;
+    char now[24];
+    job_i64(now, sd_now_ms());
+    for (size_t i = 0; i < n; i++) {
+        const char *id = j->beat_buf[i].name;
+        const char *owner = j->beat_buf[i].tag;
+        sd_assign a[] = {
+            {.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        };
+        sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run",
+                       .cond_values = &owner, .cond_count = 1, .assign = a,
+                       .assign_count = 1, .ttl_ms = j->ttl_ms};
+        sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
+        sd_err err = sd_queue_renew(j->store, JOB_QUEUE, id, owner, j->lease_ms, &rec);
+        /* Only this run is stopped: the item may have ended since the
+         * list was taken, and a later run of the job started here. */
+        if (err == SD_ERR_NOT_FOUND) {
+            if (sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL))
+                sd_warn("job %s: lease lost (reaped as dead); stopping its handler", id);
+        } else if (err == SD_OK && rec.err != SD_OK) {
+            sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL);
+        } else if (err != SD_OK) {
+            sd_debug("job %s: lease not renewed: %s", id, sd_err_name(err));
+        }
+    }
+}
+
+/* ---- reaping ---- */
+
+/* Settles one reaped job, held by owner now, by its record. */
+static void reap_one(sd_jobs *j, const char *id, const char *owner)
+{
+    sd_record rec = SD_RECORD_INIT;
+    sd_err err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
+    if (err == SD_ERR_NOT_FOUND) {
+        (void)sd_queue_ack(j->store, JOB_QUEUE, id, owner, NULL);
+        return;
+    }
+    if (err != SD_OK) {
+        /* Left leased to owner: reaped again once that lease runs out. */
+        sd_debug("job %s: reaped but not read: %s", id, sd_err_name(err));
+        return;
+    }
+    const char *status = sd_record_get(&rec, "status", NULL);
+    const char *run = sd_record_get(&rec, "run", NULL);
+    int64_t attempts = 0;
+    (void)sd_record_get_i64(&rec, "attempts", &attempts);
+    if (status == NULL || run == NULL || strcmp(status, "processing") != 0) {
+        /* queued: put it back as it is; finished: nothing left to do */
+        if (status != NULL && strcmp(status, "queued") == 0)
+            (void)sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, NULL);
+        else
+            (void)sd_queue_ack(j->store, JOB_QUEUE, id, owner, NULL);
+        sd_record_clear(&rec);
+        return;
+    }
+    bool last = attempts >= j->max_attempts;
+    const char *next = last ? "failed" : "queued";
+    char now[24];
+    job_i64(now, sd_now_ms());
+    sd_buf err_text = SD_BUF_INIT;
+    if (job_error_json(&err_text, "worker_lost", LOST_MESSAGE) != SD_OK) {
+        sd_buf_free(&err_text);
+        sd_record_clear(&rec);
+        return;
+    }
+    sd_assign a[] = {
+        {.name = "status", .op = SD_ASSIGN_SET, .value = next,
+         .len = strlen(next)},
+        {.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data, .len = err_text.len},
+        {.name = "run", .op = SD_ASSIGN_DEL},
+        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+    };
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &run,
+                   .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .ttl_ms = j->ttl_ms};
+    sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
+    err = last ? sd_queue_ack(j->store, JOB_QUEUE, id, owner, &qr)
+               : sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, &qr);
+    if (err == SD_OK && qr.err == SD_OK) {
+        atomic_fetch_add(last ? &j->lost : &j->recovered, 1);
+        sd_warn("job %s: its worker's lease ran out after attempt %" PRId64 "; %s", id,
+                attempts, last ? "failed with worker_lost" : "queued again");
+    } else if (err != SD_OK) {
+        sd_debug("job %s: reaped but not settled: %s", id, sd_err_name(err));
+    }
+    sd_buf_free(&err_text);
+    sd_record_clear(&rec);
+}
+
+static void beat_reap(sd_jobs *j)
+{
+    char owner[SD_QUEUE_OWNER_MAX];
+    sd_queue_item items[REAP_BATCH];
+    size_t n = 0;
+    do {
+        snprintf(owner, sizeof owner, "%s:reap%" PRIu64, j->instance, j->reap_seq++);
+        if (sd_queue_reap(j->store, JOB_QUEUE, owner, j->lease_ms, REAP_BATCH, items, &n) !=
+            SD_OK)
+            return;
+        for (size_t i = 0; i < n; i++)
+            reap_one(j, items[i].item, owner);
+        sd_queue_items_clear(items, n);
+    } while (n == REAP_BATCH);
+}
+
+/* ---- the thread ---- */
+
+static void *beat_main(void *arg)
+{
+    sd_jobs *j = arg;
+    int64_t interval = j->lease_ms / 3;
+    if (interval > JOB_BEAT_MAX_MS)
+        interval = JOB_BEAT_MAX_MS;
+    if (interval < 1)
+        interval = 1;
+    pthread_mutex_lock(&j->beat_lock);
+    while (!j->beat_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ns = ts.tv_nsec + (interval % 1000) * 1000000L;
+        ts.tv_sec += (time_t)(interval / 1000 + ns / 1000000000L);
+        ts.tv_nsec = (long)(ns % 1000000000L);
+        pthread_cond_timedwait(&j->beat_wake, &j->beat_lock, &ts);
+        if (j->beat_stop)
+            break;
+        pthread_mutex_unlock(&j->beat_lock);
+        beat_renew(j);
+        beat_reap(j);
+        pthread_mutex_lock(&j->beat_lock);
+    }
+    pthread_mutex_unlock(&j->beat_lock);
+    return NULL;
+}
+
+sd_err job_beat_start(sd_jobs *j)
+{
+    if (j->workers > 0 && (j->beat_buf = calloc(j->workers, sizeof *j->beat_buf)) == NULL)
+        return SD_ERR_NOMEM;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail;
+    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&j->beat_wake, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!ok)
+        goto fail;
+    if (pthread_mutex_init(&j->beat_lock, NULL) != 0) {
+        pthread_cond_destroy(&j->beat_wake);
+        goto fail;
+    }
+    if (pthread_create(&j->beat, NULL, beat_main, j) != 0) {
+        pthread_mutex_destroy(&j->beat_lock);
+        pthread_cond_destroy(&j->beat_wake);
+        goto fail;
+    }
+    j->beat_started = true;
+    return SD_OK;
+fail:
+    free(j->beat_buf);
+    j->beat_buf = NULL;
+    return SD_ERR_INTERNAL;
+}
+
+void job_beat_stop(sd_jobs *j)
+{
+    if (!j->beat_started)
+        return;
+    pthread_mutex_lock(&j->beat_lock);
+    j->beat_stop = true;
+    pthread_cond_signal(&j->beat_wake);
+    pthread_mutex_unlock(&j->beat_lock);
+    pthread_join(j->beat, NULL);
+    pthread_mutex_destroy(&j->beat_lock);
+    pthread_cond_destroy(&j->beat_wake);
+    free(j->beat_buf);
+    j->beat_buf = NULL;
+    j->beat_started = false;
+}

@@ -1,0 +1,467 @@
+/*
+ * Runs of jobs: what the worker pool calls (see jobs_internal.h).
+ *
+ * fill takes due jobs from the store's queue, as many as there are idle
+ * workers, and starts each in the same store step (queued -> processing,
+ * attempts + 1, run = the take's lease owner): one round trip hands out a
+ * batch of jobs with their records. A take whose answer was lost (the
+ * store went away after it applied) is retried with the same owner and
+ * gets its jobs back (resume), so an outage does not strand them until
+ * their leases run out.
+ *
+ * A run then ends in one store step that also settles its queue item,
+ * every one conditioned on the record's run field and on the lease:
+ *   completed           ack + completed (completions + 1)
+ *   failed, attempts    release after a backoff + queued, the error kept
+ *   left                until the next run starts
+ *   failed, no attempt  ack + failed with the last error
+ *   canceled            ack (the cancel changed the record already)
+ *   stopped by a drain  shared store: release at once + queued, the
+ *                       attempt not counted; memory: ack + canceled
+ * A run that lost its lease (reaped as dead while it still ran) finds
+ * the item no longer its own and changes nothing: the job's next run
+ * owns it.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statusd/log.h"
+#include "statusd/util.h"
+
+#include "jobs_internal.h"
+
+/* What a filled item carries: the record as the take left it. */
+typedef struct job_taken {
+    sd_record rec;
+} job_taken;
+
+static const char *const PROCESSING[] = {"processing"};
+
+/* ---- the end of a run ---- */
+
+/* One queue step of a run, retried through job_persist. */
+typedef struct run_step {
+    sd_jobs *j;
+    const char *id;
+    const char *owner;
+    bool release;          /* release (after delay_ms), else ack */
+    int64_t delay_ms;
+    sd_queue_rec *rec;     /* the record change, or NULL */
+} run_step;
+
+static sd_err run_step_do(void *arg)
+{
+    run_step *s = arg;
+    if (s->release)
+        return sd_queue_release(s->j->store, JOB_QUEUE, s->id, s->owner, s->delay_ms,
+                                s->rec);
+    return sd_queue_ack(s->j->store, JOB_QUEUE, s->id, s->owner, s->rec);
+}
+
+/* Runs the step and logs what did not land. Returns whether the change
+ * (or, without one, the queue step) took effect. */
+static bool run_settle(run_step *s, const atomic_int *cancel, const char *what)
+{
+    if (s->rec != NULL)
+        s->rec->err = SD_ERR_INTERNAL;
+    sd_err err = job_persist(cancel, run_step_do, s, s->id);
+    if (err == SD_ERR_NOT_FOUND) {
+        sd_info("job %s: not %s: its lease was lost; another run owns the job", s->id,
+                what);
+        return false;
+    }
+    if (err != SD_OK) {
+        sd_warn("job %s: not %s: %s", s->id, what, sd_err_name(err));
+        return false;
+    }
+    if (s->rec != NULL && s->rec->err != SD_OK) {
+        sd_debug("job %s: not %s: the job moved on (%s)", s->id, what,
+                 sd_err_name(s->rec->err));
+        return false;
+    }
+    return true;
+}
+
+/* A change of the run's record, conditioned on run = owner, that ends the
+ * run: status, the times, run cleared, then up to 4 more assignments. */
+typedef struct run_change {
+    char now[24];
+    const char *owner;
+    sd_assign a[10];
+    sd_update u;
+    sd_queue_rec rec;
+} run_change;
+
+static void change_init(run_change *c, const sd_jobs *j, const char *owner, const char *status)
+{
+    job_i64(c->now, sd_now_ms());
+    c->owner = owner;
+    size_t n = 0;
+    c->a[n++] = (sd_assign){.name = "status", .op = SD_ASSIGN_SET, .value = status,
+                            .len = strlen(status)};
+    c->a[n++] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = c->now,
+                            .len = strlen(c->now)};
+    c->a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = c->now,
+                            .len = strlen(c->now)};
+    c->a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
+    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "run",
+                       .cond_values = &c->owner, .cond_count = 1, .assign = c->a,
+                       .assign_count = n, .ttl_ms = j->ttl_ms};
+    c->rec = (sd_queue_rec){JOB_NS, &c->u, NULL, SD_OK};
+}
+
+static void change_add(run_change *c, sd_assign a)
+{
+    c->a[c->u.assign_count++] = a;
+}
+
+static sd_assign set_text(const char *name, const char *value)
+{
+    return (sd_assign){.name = name, .op = SD_ASSIGN_SET, .value = value,
+                       .len = strlen(value)};
+}
+
+/* Ends the run with a final status; result (completed) or code and
+ * message (failed, canceled) as the record keeps them. */
+static void run_finish(sd_jobs *j, const char *id, const char *owner, const char *status,
+                       const char *result, const char *code, const char *message,
+                       const atomic_int *cancel)
+{
+    run_change c;
+    change_init(&c, j, owner, status);
+    sd_buf err_text = SD_BUF_INIT;
+    if (strcmp(status, "completed") == 0) {
+        change_add(&c, set_text("progress", "100"));
+        change_add(&c, set_text("result", result != NULL ? result : "null"));
+        change_add(&c, (sd_assign){.name = "completions", .op = SD_ASSIGN_INCR, .incr = 1});
+    }
+    if (code != NULL) {
+        if (job_error_json(&err_text, code, message) != SD_OK) {
+            sd_warn("job %s: out of memory for its error", id);
+            sd_buf_free(&err_text);
+            return;
+        }
+        change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET,
+                                   .value = err_text.data, .len = err_text.len});
+    }
+    run_step s = {j, id, owner, false, 0, &c.rec};
+    if (run_settle(&s, cancel, status))
+        sd_debug("job %s: %s", id, status);
+    sd_buf_free(&err_text);
+}
+
+/* A 64-bit xorshift per thread: jitter needs spread, not secrecy. */
+static uint64_t jitter_next(void)
+{
+    static _Thread_local uint64_t x;
+    if (x == 0)
+        x = ((uint64_t)sd_mono_us() ^ ((uint64_t)(uintptr_t)&x << 16)) | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+}
+
+/*
+ * The wait before the run after `attempts` runs: retry_backoff_ms doubled
+ * per earlier retry, capped by retry_backoff_max_ms, then "equal jitter":
+ * half of it fixed, half random, so jobs that failed together do not all
+ * come back at the same instant.
+ */
+static int64_t retry_delay(const sd_jobs *j, int64_t attempts)
+{
+    int64_t d = j->backoff_ms;
+    for (int64_t i = 1; i < attempts && d < j->backoff_max_ms; i++)
+        d *= 2;
+    if (d > j->backoff_max_ms)
+        d = j->backoff_max_ms;
+    int64_t half = d / 2;
+    return d - half + (half > 0 ? (int64_t)(jitter_next() % (uint64_t)(half + 1)) : 0);
+}
+
+/* Queues the job again for its next attempt, keeping the error. */
+static void run_retry(sd_jobs *j, const char *id, const char *owner, int64_t attempts,
+                      const char *code, const char *message, const atomic_int *cancel)
+{
+    int64_t delay = retry_delay(j, attempts);
+    run_change c;
+    change_init(&c, j, owner, "queued");
+    sd_buf err_text = SD_BUF_INIT;
+    char retry_at[24];
+    job_i64(retry_at, sd_now_ms() + delay);
+    if (job_error_json(&err_text, code, message) != SD_OK) {
+        sd_buf_free(&err_text);
+        sd_warn("job %s: out of memory for its error", id);
+        return;
+    }
+    change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data,
+                               .len = err_text.len});
+    change_add(&c, set_text("retry_ms", retry_at));
+    run_step s = {j, id, owner, true, delay, &c.rec};
+    if (run_settle(&s, cancel, "queued for a retry")) {
+        atomic_fetch_add(&j->retries, 1);
+        sd_info("job %s: attempt %" PRId64 " failed (%s); retry in %" PRId64 " ms", id,
+                attempts, code, delay);
+    }
+    sd_buf_free(&err_text);
+}
+
+/* Hands a started job back to the queue, its attempt not counted, or,
+ * when no other instance shares the queue, cancels it: the instance
+ * stops. */
+static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool started)
+{
+    if (!j->shared) {
+        run_finish(j, id, owner, "canceled", NULL, "shutdown",
+                   started ? "the instance stopped before the job finished"
+                           : "the instance stopped before the job started",
+                   NULL);
+        return;
+    }
+    run_change c;
+    change_init(&c, j, owner, "queued");
+    change_add(&c, (sd_assign){.name = "attempts", .op = SD_ASSIGN_INCR, .incr = -1});
+    run_step s = {j, id, owner, true, 0, &c.rec};
+    if (run_settle(&s, NULL, "handed back")) {
+        atomic_fetch_add(&j->returned, 1);
+        sd_info("job %s: handed back to the queue for another instance", id);
+    }
+}
+
+/* Removes the item of a run that has nothing more to say. */
+static void run_drop(sd_jobs *j, const char *id, const char *owner, const atomic_int *cancel)
+{
+    run_step s = {j, id, owner, false, 0, NULL};
+    sd_err err = job_persist(cancel, run_step_do, &s, id);
+    if (err != SD_OK && err != SD_ERR_NOT_FOUND)
+        sd_warn("job %s: its queue item was not removed: %s", id, sd_err_name(err));
+}
+
+/* ---- progress ---- */
+
+typedef struct run_ctx {
+    sd_jobs *j;
+    const char *id;
+    const char *owner;
+} run_ctx;
+
+/* A progress report: applies only while the run owns the job. When it
+ * does not any more (canceled, perhaps on another instance, or its lease
+ * lost), the handler is told to stop. */
+static void run_report(void *arg, int progress, const char *stage)
+{
+    run_ctx *ctx = arg;
+    sd_jobs *j = ctx->j;
+    char now[24], prog[16];
+    job_i64(now, sd_now_ms());
+    sd_assign a[4];
+    size_t n = 0;
+    a[n++] = set_text("updated_ms", now);
+    a[n++] = set_text("heartbeat_ms", now);
+    if (progress >= 0) {
+        snprintf(prog, sizeof prog, "%d", progress > 100 ? 100 : progress);
+        a[n++] = set_text("progress", prog);
+    }
+    if (stage != NULL)
+        a[n++] = set_text("stage", stage);
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run",
+                   .cond_values = &ctx->owner, .cond_count = 1,
+                   .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
+    sd_err err = sd_store_update(j->store, JOB_NS, ctx->id, &u, NULL);
+    if (err == SD_ERR_CONFLICT || err == SD_ERR_NOT_FOUND)
+        sd_pool_cancel(j->pool, ctx->id, ctx->owner, SD_RUN_CANCEL);
+    else if (err != SD_OK)
+        sd_warn("job %s: progress not saved: %s", ctx->id, sd_err_name(err));
+}
+
+/* ---- the pool's functions ---- */
+
+/* The change that starts a run: queued -> processing under owner. */
+typedef struct start_change {
+    char now[24];
+    sd_assign a[9];
+    sd_update u;
+} start_change;
+
+static void start_init(start_change *c, const sd_jobs *j, const char *owner)
+{
+    static const char *const queued[] = {"queued"};
+    job_i64(c->now, sd_now_ms());
+    size_t n = 0;
+    c->a[n++] = set_text("status", "processing");
+    c->a[n++] = (sd_assign){.name = "attempts", .op = SD_ASSIGN_INCR, .incr = 1};
+    c->a[n++] = set_text("run", owner);
+    c->a[n++] = set_text("progress", "0");
+    c->a[n++] = (sd_assign){.name = "stage", .op = SD_ASSIGN_DEL};
+    c->a[n++] = (sd_assign){.name = "error", .op = SD_ASSIGN_DEL};
+    c->a[n++] = (sd_assign){.name = "retry_ms", .op = SD_ASSIGN_DEL};
+    c->a[n++] = set_text("updated_ms", c->now);
+    c->a[n++] = set_text("heartbeat_ms", c->now);
+    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "status",
+                       .cond_values = queued, .cond_count = 1, .assign = c->a,
+                       .assign_count = n, .ttl_ms = j->ttl_ms};
+}
+
+size_t job_fill(void *arg, sd_pool_item *items, size_t max)
+{
+    sd_jobs *j = arg;
+    char owner[SD_QUEUE_OWNER_MAX];
+    snprintf(owner, sizeof owner, "%s:%" PRIu64, j->instance, j->take_seq);
+    start_change c;
+    start_init(&c, j, owner);
+    sd_queue_rec rec = {JOB_NS, &c.u, NULL, SD_OK};
+    sd_queue_take t = {.owner = owner, .lease_ms = j->lease_ms, .max = max,
+                       .resume = j->take_lost};
+    size_t n = 0;
+    sd_err err = sd_queue_take_items(j->store, JOB_QUEUE, &t, &rec, j->take_buf, &n);
+    if (err != SD_OK) {
+        if (!j->take_lost)
+            sd_debug("jobs: taking from the queue failed: %s", sd_err_name(err));
+        j->take_lost = true;
+        return 0;
+    }
+    j->take_lost = false;
+    if (n > 0)
+        j->take_seq++;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        sd_queue_item *got = &j->take_buf[i];
+        job_taken *d = malloc(sizeof *d);
+        if (d == NULL) {
+            /* It cannot be handed over: back to the queue, uncounted. */
+            sd_warn("job %s: out of memory; handed back", got->item);
+            run_give_back(j, got->item, owner, false);
+            sd_record_clear(&got->rec);
+            continue;
+        }
+        d->rec = got->rec;
+        got->rec = (sd_record)SD_RECORD_INIT;
+        memcpy(items[k].name, got->item, SD_POOL_ITEM_MAX);
+        memcpy(items[k].tag, owner, SD_POOL_ITEM_MAX);
+        items[k].data = d;
+        k++;
+    }
+    return k;
+}
+
+static void taken_free(sd_pool_item *item)
+{
+    job_taken *d = item->data;
+    sd_record_clear(&d->rec);
+    free(d);
+    item->data = NULL;
+}
+
+/* Runs the handler of a started job and ends the run by its outcome. */
+static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_record *rec,
+                        const atomic_int *cancel)
+{
+    const char *kind = sd_record_get(rec, "kind", NULL);
+    size_t input_len = 0;
+    const char *input = sd_record_get(rec, "input", &input_len);
+    int64_t attempts = 1;
+    (void)sd_record_get_i64(rec, "attempts", &attempts);
+    sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
+    if (h == NULL || input == NULL) {
+        run_finish(j, id, owner, "failed", NULL, "no_handler",
+                   "no handler for this job kind", cancel);
+        return;
+    }
+    run_ctx ctx = {j, id, owner};
+    sd_job_run run = {.id = id, .kind = kind, .input = input, .input_len = input_len,
+                      .timeout_ms = j->timeout_ms, .cancel = cancel,
+                      .report = run_report, .report_arg = &ctx};
+    sd_outcome out;
+    memset(&out, 0, sizeof out);
+    sd_debug("job %s: running (%s), attempt %" PRId64, id, kind, attempts);
+    (void)sd_handler_run(h, &run, &out);
+
+    const char *code = out.error_code[0] != '\0' ? out.error_code : "handler_failed";
+    switch (out.kind) {
+    case SD_OUTCOME_COMPLETED:
+        run_finish(j, id, owner, "completed", out.result, NULL, NULL, cancel);
+        break;
+    case SD_OUTCOME_FAILED:
+        if (attempts < j->max_attempts)
+            run_retry(j, id, owner, attempts, code, out.error_message, cancel);
+        else
+            run_finish(j, id, owner, "failed", NULL, code, out.error_message, cancel);
+        break;
+    case SD_OUTCOME_CANCELED:
+        if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
+            run_give_back(j, id, owner, true);
+        else
+            run_drop(j, id, owner, cancel);
+        break;
+    }
+    sd_outcome_clear(&out);
+}
+
+void job_run(void *arg, sd_pool_item *item, const atomic_int *cancel)
+{
+    sd_jobs *j = arg;
+    job_taken *d = item->data;
+    const char *id = item->name, *owner = item->tag;
+    const char *status = sd_record_get(&d->rec, "status", NULL);
+    const char *run = sd_record_get(&d->rec, "run", NULL);
+    if (status == NULL || strcmp(status, PROCESSING[0]) != 0 || run == NULL ||
+        strcmp(run, owner) != 0 || atomic_load(cancel) == SD_RUN_CANCEL)
+        /* A resumed job that moved on meanwhile, or canceled before it
+         * started: nothing to run. */
+        run_drop(j, id, owner, cancel);
+    else
+        run_handler(j, id, owner, &d->rec, cancel);
+    taken_free(item);
+}
+
+void job_leftover(void *arg, sd_pool_item *item)
+{
+    sd_jobs *j = arg;
+    run_give_back(j, item->name, item->tag, false);
+    taken_free(item);
+}
+
+#define CANCEL_BATCH 64
+
+void job_cancel_waiting(sd_jobs *j)
+{
+    static const char *const queued[] = {"queued"};
+    char owner[SD_QUEUE_OWNER_MAX], now[24];
+    snprintf(owner, sizeof owner, "%s:drain", j->instance);
+    job_i64(now, sd_now_ms());
+    sd_buf err_text = SD_BUF_INIT;
+    if (job_error_json(&err_text, "shutdown", "the instance stopped before the job started") !=
+        SD_OK) {
+        sd_buf_free(&err_text);
+        return;
+    }
+    sd_assign a[] = {
+        set_text("status", "canceled"),
+        {.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data, .len = err_text.len},
+        set_text("updated_ms", now),
+        set_text("heartbeat_ms", now),
+        {.name = "retry_ms", .op = SD_ASSIGN_DEL},
+    };
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status", .cond_values = queued,
+                   .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .ttl_ms = j->ttl_ms};
+    sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
+    sd_queue_take t = {.owner = owner, .lease_ms = j->lease_ms, .ahead_ms = INT64_MAX,
+                       .max = CANCEL_BATCH};
+    sd_queue_item items[CANCEL_BATCH];
+    size_t n = 0, total = 0;
+    do {
+        if (sd_queue_take_items(j->store, JOB_QUEUE, &t, &rec, items, &n) != SD_OK)
+            break;
+        for (size_t i = 0; i < n; i++)
+            (void)sd_queue_ack(j->store, JOB_QUEUE, items[i].item, owner, NULL);
+        sd_queue_items_clear(items, n);
+        total += n;
+    } while (n == CANCEL_BATCH);
+    if (total > 0)
+        sd_warn("drain: %zu queued jobs canceled (the memory store keeps no queue)", total);
+    sd_buf_free(&err_text);
+}

@@ -1,0 +1,224 @@
+/*
+ * The items of one memory queue (see memqueue_set.h).
+ */
+#include "memqueue_set.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MQ_FIRST_BUCKETS 64u
+#define MQ_FIRST_HEAP 16u
+
+/* ---- heaps ---- */
+
+static bool entry_before(const mq_entry *a, const mq_entry *b)
+{
+    if (a->at != b->at)
+        return a->at < b->at;
+    return strcmp(a->item, b->item) < 0;
+}
+
+static void heap_set(mq_heap *h, size_t i, mq_entry *e)
+{
+    h->v[i] = e;
+    e->slot = i;
+}
+
+static void heap_up(mq_heap *h, size_t i)
+{
+    mq_entry *e = h->v[i];
+    while (i > 0 && entry_before(e, h->v[(i - 1) / 2])) {
+        heap_set(h, i, h->v[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(h, i, e);
+}
+
+static void heap_down(mq_heap *h, size_t i)
+{
+    mq_entry *e = h->v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && entry_before(h->v[c + 1], h->v[c]))
+            c++;
+        if (!entry_before(h->v[c], e))
+            break;
+        heap_set(h, i, h->v[c]);
+        i = c;
+    }
+    heap_set(h, i, e);
+}
+
+/* Restores the order around e after its time changed. */
+static void heap_fix(mq_heap *h, mq_entry *e)
+{
+    heap_up(h, e->slot);
+    heap_down(h, e->slot);
+}
+
+static bool heap_reserve(mq_heap *h)
+{
+    if (h->n < h->cap)
+        return true;
+    size_t cap = h->cap == 0 ? MQ_FIRST_HEAP : h->cap * 2;
+    if (cap > SIZE_MAX / sizeof *h->v)
+        return false;
+    mq_entry **v = realloc(h->v, cap * sizeof *v);
+    if (v == NULL)
+        return false;
+    h->v = v;
+    h->cap = cap;
+    return true;
+}
+
+static void heap_push(mq_heap *h, mq_entry *e)
+{
+    h->v[h->n] = e;
+    e->slot = h->n++;
+    heap_up(h, e->slot);
+}
+
+static void heap_remove(mq_heap *h, mq_entry *e)
+{
+    size_t i = e->slot;
+    mq_entry *last = h->v[--h->n];
+    if (last == e)
+        return;
+    heap_set(h, i, last);
+    heap_fix(h, last);
+}
+
+/* ---- the item table ---- */
+
+static uint64_t item_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+mq_entry *mq_set_find(const mq_set *s, const char *item)
+{
+    if (s->nbuckets == 0)
+        return NULL;
+    uint64_t h = item_hash(item);
+    for (mq_entry *e = s->buckets[h & (s->nbuckets - 1)]; e != NULL; e = e->next)
+        if (e->hash == h && strcmp(e->item, item) == 0)
+            return e;
+    return NULL;
+}
+
+/* Room for one more entry without lookup chains growing long. */
+static bool table_reserve(mq_set *s)
+{
+    if (s->count < s->nbuckets)
+        return true;
+    size_t nb = s->nbuckets == 0 ? MQ_FIRST_BUCKETS : s->nbuckets * 2;
+    if (nb > SIZE_MAX / sizeof *s->buckets)
+        return false;
+    mq_entry **b = calloc(nb, sizeof *b);
+    if (b == NULL)
+        return false;
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        for (mq_entry *e = s->buckets[i], *next; e != NULL; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (nb - 1)];
+            b[e->hash & (nb - 1)] = e;
+        }
+    }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = nb;
+    return true;
+}
+
+/* ---- entries ---- */
+
+bool mq_set_reserve(mq_set *s, mq_where where, bool table)
+{
+    return heap_reserve(&s->heaps[where]) && (!table || table_reserve(s));
+}
+
+void mq_set_insert(mq_set *s, mq_entry *e, mq_where where, int64_t at)
+{
+    e->hash = item_hash(e->item);
+    mq_entry **head = &s->buckets[e->hash & (s->nbuckets - 1)];
+    e->next = *head;
+    *head = e;
+    s->count++;
+    e->where = where;
+    e->at = at;
+    heap_push(&s->heaps[where], e);
+}
+
+void mq_set_move(mq_set *s, mq_entry *e, mq_where where, int64_t at)
+{
+    heap_remove(&s->heaps[e->where], e);
+    e->where = where;
+    e->at = at;
+    heap_push(&s->heaps[where], e);
+}
+
+void mq_set_retime(mq_set *s, mq_entry *e, int64_t at)
+{
+    e->at = at;
+    heap_fix(&s->heaps[e->where], e);
+}
+
+void mq_set_drop(mq_set *s, mq_entry *e)
+{
+    heap_remove(&s->heaps[e->where], e);
+    for (mq_entry **p = &s->buckets[e->hash & (s->nbuckets - 1)]; *p != NULL; p = &(*p)->next) {
+        if (*p == e) {
+            *p = e->next;
+            break;
+        }
+    }
+    s->count--;
+    free(e);
+}
+
+mq_entry *mq_set_first(const mq_set *s, mq_where where)
+{
+    return s->heaps[where].n > 0 ? s->heaps[where].v[0] : NULL;
+}
+
+mq_entry *mq_set_at(const mq_set *s, mq_where where, size_t i)
+{
+    return i < s->heaps[where].n ? s->heaps[where].v[i] : NULL;
+}
+
+size_t mq_set_size(const mq_set *s, mq_where where) { return s->heaps[where].n; }
+
+void mq_set_promote(mq_set *s, int64_t now)
+{
+    mq_entry *e;
+    while ((e = mq_set_first(s, MQ_DELAYED)) != NULL && e->at <= now &&
+           heap_reserve(&s->heaps[MQ_READY]))
+        mq_set_move(s, e, MQ_READY, e->at);
+}
+
+void mq_set_empty(mq_set *s)
+{
+    for (size_t w = 0; w < MQ_WHERE_N; w++) {
+        for (size_t i = 0; i < s->heaps[w].n; i++)
+            free(s->heaps[w].v[i]);
+        s->heaps[w].n = 0;
+    }
+    if (s->nbuckets > 0)
+        memset(s->buckets, 0, s->nbuckets * sizeof *s->buckets);
+    s->count = 0;
+}
+
+void mq_set_free(mq_set *s)
+{
+    mq_set_empty(s);
+    for (size_t w = 0; w < MQ_WHERE_N; w++)
+        free(s->heaps[w].v);
+    free(s->buckets);
+}
