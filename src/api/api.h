@@ -9,6 +9,10 @@ void api_research_post(sd_req *r);
 void api_status_get(sd_req *r);
 void api_status_delete(sd_req *r);
 
+void api_uploads_post(sd_req *r);
+void api_upload_status_get(sd_req *r);
+void api_uploads_retry_post(sd_req *r);
+
 void api_chat_post(sd_req *r);
 void api_chat_history_get(sd_req *r);
 void api_chat_history_delete(sd_req *r);

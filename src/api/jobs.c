@@ -1,7 +1,8 @@
 /*
  * POST /research, GET /status/<id>, DELETE /status/<id>: request
  * validation and HTTP semantics (Location, ETag/304, Retry-After,
- * Cache-Control). The job's life itself is in jobs/jobs.c.
+ * Cache-Control, Idempotency-Key). The job's life itself is in
+ * jobs/jobs.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +10,12 @@
 #include "api/api.h"
 #include "api/etag.h"
 #include "statusd/app.h"
+#include "statusd/idempotency.h"
 #include "statusd/json.h"
 #include "statusd/log.h"
 
 #define QUERY_MAX_CHARS 1000
+#define IDEM_SCOPE "research"
 
 /* Validates {"query": "1..1000 chars", "params": {...}} and writes the
  * job's input, normalised, into in. SD_ERR_INVALID with a reason. */
@@ -94,11 +97,77 @@ static void set_view_headers(sd_req *r, const sd_job_view *v, const char *etag)
         sd_resp_header(r, "Retry-After", "1");
 }
 
+/* Answers with a job's view: Location, ETag, Cache-Control, Retry-After
+ * while it runs. */
+static void answer_job(sd_req *r, unsigned status, sd_job_view *v)
+{
+    char location[64], etag[API_ETAG_LEN];
+    snprintf(location, sizeof location, "/status/%s", v->id);
+    sd_resp_header(r, "Location", location);
+    api_etag_text(v->etag, etag);
+    set_view_headers(r, v, etag);
+    sd_resp_json(r, status, &v->json);
+}
+
+typedef struct job_load {
+    sd_jobs *jobs;
+    sd_job_view view;
+} job_load;
+
+/* sd_idem_load_fn: the claimed job's view. */
+static sd_err load_job(void *arg, const char *target)
+{
+    job_load *l = arg;
+    return sd_jobs_get(l->jobs, target, &l->view);
+}
+
+/*
+ * Claims the request's Idempotency-Key for job id. True when the caller
+ * goes on submitting the job; false when it answered: a replay (200 with
+ * the job's view), a key used with another body or still under way
+ * (409), an error.
+ */
+static bool idem_claim(sd_req *r, const char *key, const char *id)
+{
+    sd_app *app = sd_req_app(r);
+    size_t len = 0;
+    const char *body = sd_req_body(r, &len);
+    job_load l = {app->jobs, SD_JOB_VIEW_INIT};
+    sd_idem_claim claim;
+    sd_err err = sd_idem_begin(app->store, IDEM_SCOPE, key,
+                               sd_idem_fingerprint(IDEM_SCOPE, body, len), id,
+                               app->cfg->job_max_age * 1000, load_job, &l, &claim);
+    bool go_on = false;
+    if (err != SD_OK) {
+        answer_error(r, err, "");
+    } else if (claim.outcome == SD_IDEM_NEW) {
+        go_on = true;
+    } else if (claim.outcome == SD_IDEM_REPLAY) {
+        sd_resp_header(r, "Idempotent-Replayed", "true");
+        answer_job(r, 200, &l.view);
+    } else if (claim.outcome == SD_IDEM_MISMATCH) {
+        sd_resp_problem(r, SD_ERR_CONFLICT, "this Idempotency-Key was used with a different "
+                        "body; use a new key for a new request");
+    } else {
+        sd_resp_header(r, "Retry-After", "1");
+        sd_resp_problem(r, SD_ERR_CONFLICT, "a request with this Idempotency-Key is still "
+                        "being processed; retry shortly");
+    }
+    sd_job_view_clear(&l.view);
+    return go_on;
+}
+
 void api_research_post(sd_req *r)
 {
     sd_app *app = sd_req_app(r);
     if (atomic_load(&app->draining)) {
         answer_error(r, SD_ERR_SHUTTING_DOWN, "");
+        return;
+    }
+    const char *key = sd_req_header(r, "Idempotency-Key");
+    if (key != NULL && !sd_idem_key_valid(key)) {
+        sd_resp_problem(r, SD_ERR_INVALID, "Idempotency-Key must be 1 to %d printable ASCII "
+                        "characters without spaces", SD_IDEM_KEY_MAX);
         return;
     }
     char why[160];
@@ -112,20 +181,29 @@ void api_research_post(sd_req *r)
             answer_error(r, err, "");
         return;
     }
-    sd_job_view v = SD_JOB_VIEW_INIT;
-    err = sd_jobs_submit(app->jobs, "research", in.data, in.len, NULL, &v);
-    sd_buf_free(&in);
-    if (err != SD_OK) {
-        sd_job_view_clear(&v);
-        answer_error(r, err, "");
+    /* With a key the id comes first: the key is claimed for it before
+     * the job exists, so a racing request with the same key finds it. */
+    char id[SD_UUID_LEN + 1];
+    sd_uuid_new(id);
+    if (key != NULL && !idem_claim(r, key, id)) {
+        sd_buf_free(&in);
         return;
     }
-    char location[64], etag[API_ETAG_LEN];
-    snprintf(location, sizeof location, "/status/%s", v.id);
-    sd_resp_header(r, "Location", location);
-    api_etag_text(v.etag, etag);
-    set_view_headers(r, &v, etag);
-    sd_resp_json(r, 202, &v.json);
+    sd_job_view v = SD_JOB_VIEW_INIT;
+    err = sd_jobs_submit(app->jobs, "research", in.data, in.len, key != NULL ? id : NULL,
+                         &v);
+    sd_buf_free(&in);
+    if (key != NULL) {
+        sd_err kerr = err == SD_OK ? sd_idem_done(app->store, IDEM_SCOPE, key, id)
+                                   : sd_idem_release(app->store, IDEM_SCOPE, key, id);
+        if (kerr != SD_OK)
+            sd_warn("job %s: idempotency key not %s: %s", id,
+                    err == SD_OK ? "marked done" : "released", sd_err_name(kerr));
+    }
+    if (err != SD_OK)
+        answer_error(r, err, "");
+    else
+        answer_job(r, 202, &v);
     sd_job_view_clear(&v);
 }
 

@@ -8,6 +8,12 @@ static const sd_route routes[] = {
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     {"GET", "/status/:id", api_status_get, 0, NULL},
     {"DELETE", "/status/:id", api_status_delete, SD_ROUTE_AUTH, NULL},
+    /* a run's status is read by its (post_id, run_id), like a job's */
+    {"POST", "/uploads", api_uploads_post,
+     SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
+    {"GET", "/upload-status", api_upload_status_get, 0, NULL},
+    {"POST", "/uploads/retry", api_uploads_retry_post, SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT,
+     NULL},
     /* user ids are guessable (phone numbers), so reading a history needs
      * the token too */
     {"POST", "/chat", api_chat_post, SD_ROUTE_BODY | SD_ROUTE_AUTH, "application/json"},

@@ -11,6 +11,13 @@
  * fails the run in the analyzing stage with "demo_failure". The cancel flag
  * is looked at every few milliseconds of a pause, and the job timeout
  * applies as it does to any handler.
+ *
+ * Jobs of kind "upload" (one field of POST /uploads) get an upload
+ * instead: input {"post_id", "run_id", "field", "source"}; one stage,
+ * uploading (progress 50), lasting demo_step_ms, then the result
+ * {"media_id": n, "url": "https://media.example/<n>"}, n a positive
+ * integer taken from the job id, so each upload has its own. A source
+ * that starts with "fail:" fails the upload with "demo_failure".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +101,83 @@ static char *demo_result(const char *query)
     return result;
 }
 
+/* The media id of an upload: the job id's first 12 hex digits (48 bits,
+ * exact in any JSON number), at least 1. */
+static int64_t demo_media_id(const char *job_id)
+{
+    int64_t v = 0;
+    int digits = 0;
+    for (const char *p = job_id != NULL ? job_id : ""; *p != '\0' && digits < 12; p++) {
+        int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                         : -1;
+        if (d < 0)
+            continue;
+        v = v * 16 + d;
+        digits++;
+    }
+    return v > 0 ? v : 1;
+}
+
+/* A demo upload of one field (see the top of the file). */
+static sd_err demo_upload(const demo_handler *d, const sd_job_run *job, sd_outcome *out)
+{
+    int64_t deadline = job->timeout_ms > 0 ? sd_mono_ms() + job->timeout_ms : INT64_MAX;
+    cJSON *input = NULL;
+    sd_err err = sd_json_parse(job->input != NULL ? job->input : "",
+                               job->input != NULL ? job->input_len : 0,
+                               SD_JSON_MAX_DEPTH, &input);
+    if (err == SD_ERR_NOMEM) {
+        sd_outcome_fail(out, "out_of_memory", "out of memory reading the job input");
+        return SD_ERR_NOMEM;
+    }
+    const cJSON *source = cJSON_GetObjectItemCaseSensitive(input, "source");
+    if (err != SD_OK || !cJSON_IsObject(input) || !cJSON_IsString(source)) {
+        cJSON_Delete(input);
+        sd_outcome_fail(out, "invalid_input",
+                        "upload input must be a JSON object with a \"source\" string");
+        return SD_OK;
+    }
+    bool fail = strncmp(source->valuestring, "fail:", 5) == 0;
+    cJSON_Delete(input);
+
+    if (sd_run_stopping(job)) {
+        out->kind = SD_OUTCOME_CANCELED;
+        return SD_OK;
+    }
+    demo_report(job, 50, "uploading");
+    pause_end end = demo_pause(job, d->step_ms, deadline);
+    if (end == PAUSE_CANCELED) {
+        out->kind = SD_OUTCOME_CANCELED;
+        return SD_OK;
+    }
+    if (end == PAUSE_TIMED_OUT) {
+        sd_outcome_fail_timeout(out, job->timeout_ms);
+        return SD_OK;
+    }
+    if (fail) {
+        sd_outcome_fail(out, "demo_failure",
+                        "the demo handler failed the upload because its source starts "
+                        "with \"fail:\"");
+        return SD_OK;
+    }
+    int64_t media_id = demo_media_id(job->id);
+    sd_buf text = SD_BUF_INIT;
+    sd_buf_printf(&text, "{\"media_id\":%lld,\"url\":\"https://media.example/%lld\"}",
+                  (long long)media_id, (long long)media_id);
+    size_t len = 0;
+    char *result = sd_buf_steal(&text, &len);
+    if (result == NULL) {
+        sd_outcome_fail(out, "out_of_memory", "out of memory building the result");
+        return SD_ERR_NOMEM;
+    }
+    demo_report(job, 100, NULL);
+    out->kind = SD_OUTCOME_COMPLETED;
+    out->result = result;
+    return SD_OK;
+}
+
 static sd_err demo_run(sd_handler *h, const sd_job_run *job, sd_outcome *out)
 {
     static const struct {
@@ -102,6 +186,8 @@ static sd_err demo_run(sd_handler *h, const sd_job_run *job, sd_outcome *out)
     } stages[] = {{"searching", 33}, {"analyzing", 66}, {"summarizing", 90}};
     const demo_handler *d = (const demo_handler *)h;
     memset(out, 0, sizeof *out);
+    if (job->kind != NULL && strcmp(job->kind, "upload") == 0)
+        return demo_upload(d, job, out);
     int64_t deadline = job->timeout_ms > 0 ? sd_mono_ms() + job->timeout_ms : INT64_MAX;
 
     cJSON *input = NULL;

@@ -25,7 +25,8 @@
 #define JOB "{\"query\":\"cors\"}"
 #define APP_ORIGIN "https://app.example.com"
 #define DEV_ORIGIN "http://localhost:3000"
-#define EXPOSED "Location, Retry-After, ETag, RateLimit, RateLimit-Policy, X-Request-Id"
+#define EXPOSED \
+    "Location, Retry-After, ETag, RateLimit, RateLimit-Policy, X-Request-Id, Idempotent-Replayed"
 #define ALLOWED_HEADERS \
     "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id"
 
