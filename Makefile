@@ -11,8 +11,9 @@ CMAKE_FLAGS ?=
 
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
              libcjson-dev uuid-dev
-DEPS_TEST  = libcmocka-dev redis-server
+DEPS_TEST  = libcmocka-dev redis-server nginx
 DEPS_BENCH = wrk redis-tools curl
+DEPS_CONTAINER = debootstrap buildah podman curl
 
 .PHONY: all deps deps-test deps-bench build run test asan tsan bench bench-smoke clean
 
@@ -61,6 +62,13 @@ bench-smoke: deps-bench
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
 	BUILD=$(BUILD) bench/run --smoke
+
+# The Dockerfile built on a debootstrapped bookworm and its statusd run
+# in the image (scripts/test-container; needs root).
+.PHONY: test-container
+test-container:
+	@scripts/install-deps $(DEPS_CONTAINER)
+	scripts/test-container
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan

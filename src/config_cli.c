@@ -367,6 +367,8 @@ static const flag_def flags[] = {
     {"--set", FLAG_SET, NULL, SD_CLI_RUN, "KEY=VALUE", "set any key (repeatable)"},
     {"--check-config", FLAG_ACTION, NULL, SD_CLI_CHECK_CONFIG, NULL,
      "load and validate the configuration, print it, exit"},
+    {"--probe", FLAG_ACTION, NULL, SD_CLI_PROBE, NULL,
+     "health check: GET /health on this host, exit 0 on 200, else 1"},
     {"--version", FLAG_ACTION, NULL, SD_CLI_VERSION, NULL, "print the version, exit"},
     {"--help", FLAG_ACTION, NULL, SD_CLI_HELP, NULL, "this text (also -h)"},
     {"-h", FLAG_ACTION, NULL, SD_CLI_HELP, NULL, NULL},
@@ -411,9 +413,22 @@ static sd_err flag_next(int argc, char **argv, int *i, const flag_def **f,
     return SD_OK;
 }
 
+/* Which action runs when several are given: the highest rank. */
 static int action_rank(sd_cli_action a)
 {
-    return a == SD_CLI_HELP ? 3 : a == SD_CLI_VERSION ? 2 : a == SD_CLI_CHECK_CONFIG ? 1 : 0;
+    switch (a) {
+    case SD_CLI_HELP:
+        return 4;
+    case SD_CLI_VERSION:
+        return 3;
+    case SD_CLI_CHECK_CONFIG:
+        return 2;
+    case SD_CLI_PROBE:
+        return 1;
+    case SD_CLI_RUN:
+        break;
+    }
+    return 0;
 }
 
 /* Applies one --port/--store/--set flag to cfg. */

@@ -18,6 +18,7 @@
 #include "statusd/config.h"
 #include "statusd/http.h"
 #include "statusd/log.h"
+#include "statusd/probe.h"
 #include "statusd/store.h"
 
 extern char **environ;
@@ -98,7 +99,8 @@ int main(int argc, char **argv)
     char err[512] = "";
     if (sd_config_build(&cfg, argc, argv, environ, &action, err, sizeof err) != SD_OK) {
         fprintf(stderr, "statusd: %s\n", err);
-        return 2;
+        /* A health check knows only 0 (healthy) and 1 (not). */
+        return action == SD_CLI_PROBE ? 1 : 2;
     }
     switch (action) {
     case SD_CLI_HELP:
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
     case SD_CLI_CHECK_CONFIG:
         sd_config_print(&cfg, STDOUT_FILENO);
         return 0;
+    case SD_CLI_PROBE:
+        return sd_probe_main(&cfg);
     case SD_CLI_RUN:
         break;
     }

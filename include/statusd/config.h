@@ -102,7 +102,8 @@ typedef enum sd_cli_action {
     SD_CLI_RUN = 0,
     SD_CLI_CHECK_CONFIG,  /* --check-config: load, validate, print, exit */
     SD_CLI_VERSION,
-    SD_CLI_HELP
+    SD_CLI_HELP,
+    SD_CLI_PROBE          /* --probe: GET /health on this host's port, exit 0 on 200 */
 } sd_cli_action;
 
 /* Where a Redis URL points. Strings are NUL-terminated; username and
