@@ -48,3 +48,12 @@ bool api_etag_listed(const char *header, const char *tag)
     }
     return false;
 }
+
+void api_etag_answer(sd_req *r, unsigned status, const char *tag, sd_buf *json)
+{
+    const char *inm = sd_req_header(r, "If-None-Match");
+    if (inm != NULL && api_etag_listed(inm, tag))
+        sd_resp_empty(r, 304);
+    else
+        sd_resp_json(r, status, json);
+}

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "statusd/http.h"
+
 /*
  * Weak entity tags of JSON views, for the resources that answer
  * If-None-Match (jobs, sessions). A tag is the 64-bit FNV-1a hash of the
@@ -23,5 +25,10 @@ void api_etag_text(uint64_t etag, char out[API_ETAG_LEN]);
 /* True when an If-None-Match value lists tag (weak comparison, RFC 9110
  * 13.1.2), or is "*". tag is as api_etag_text writes it. */
 bool api_etag_listed(const char *header, const char *tag);
+
+/* Answers r with an empty 304 when its If-None-Match lists tag, else with
+ * status and json (whose data is taken, as sd_resp_json does). The ETag
+ * header and the others are the caller's to add first. */
+void api_etag_answer(sd_req *r, unsigned status, const char *tag, sd_buf *json);
 
 #endif

@@ -230,9 +230,8 @@ static void answer_view(sd_req *r, unsigned status, const char *id, const sd_rec
         snprintf(location, sizeof location, "/sessions/%s", id);
         sd_resp_header(r, "Location", location);
     }
-    const char *inm = conditional ? sd_req_header(r, "If-None-Match") : NULL;
-    if (inm != NULL && api_etag_listed(inm, etag))
-        sd_resp_empty(r, 304);
+    if (conditional)
+        api_etag_answer(r, status, etag, &b);
     else
         sd_resp_json(r, status, &b);
     sd_buf_free(&b);

@@ -253,11 +253,7 @@ void api_upload_status_get(sd_req *r)
     } else {
         char etag[API_ETAG_LEN];
         set_view_headers(r, &v, etag);
-        const char *inm = sd_req_header(r, "If-None-Match");
-        if (inm != NULL && api_etag_listed(inm, etag))
-            sd_resp_empty(r, 304);
-        else
-            sd_resp_json(r, 200, &v.json);
+        api_etag_answer(r, 200, etag, &v.json);
     }
     sd_upload_view_clear(&v);
 }

@@ -9,66 +9,16 @@
 
 #include <cmocka.h>
 
-#define MAX_ARGS 16
+test_redis *ops_redis(void) { return test_redis_group(); }
+const char *ops_redis_url_set(void) { return test_redis_group_url_set(); }
 
-static test_redis server;
-static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
+int ops_group_setup(void **state) { return test_redis_group_setup(state); }
 
-test_redis *ops_redis(void) { return &server; }
-const char *ops_redis_url_set(void) { return redis_url_set; }
-
-int ops_group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-int ops_group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
-/* Empties the group's server, so that a test sees its own keys only. */
-static int redis_flush(void)
-{
-    redisContext *c = test_redis_connect(&server);
-    if (c == NULL)
-        return -1;
-    const char *argv[] = {"FLUSHALL"};
-    size_t lens[] = {8};
-    redisReply *rep = redisCommandArgv(c, 1, argv, lens);
-    int rc = rep != NULL && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
-    freeReplyObject(rep);
-    redisFree(c);
-    return rc;
-}
+int ops_group_teardown(void **state) { return test_redis_group_teardown(state); }
 
 static test_statusd *start(bool redis, const char *const *args)
 {
-    const char *argv[MAX_ARGS + 5] = {NULL};
-    size_t n = 0;
-    if (redis) {
-        argv[n++] = "--store";
-        argv[n++] = "redis";
-        argv[n++] = "--set";
-        argv[n++] = redis_url_set;
-    }
-    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
-        if (i >= MAX_ARGS) {
-            fprintf(stderr, "ops tests: more than %d statusd arguments\n", MAX_ARGS);
-            return NULL;
-        }
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    return test_statusd_start(NULL, argv);
+    return test_statusd_start_store(NULL, NULL, redis, args);
 }
 
 test_statusd *ops_start_on_redis(const char *const *args) { return start(true, args); }
@@ -76,7 +26,7 @@ test_statusd *ops_start_on_redis(const char *const *args) { return start(true, a
 int ops_setup(void **state, bool redis, const char *const *args)
 {
     *state = NULL;
-    if (redis && redis_flush() != 0)
+    if (redis && test_redis_group_flush() != 0)
         return -1;
     ops_fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -108,8 +58,7 @@ unsigned ops_port(void **state) { return ((ops_fixture *)*state)->port; }
 void ops_call(unsigned port, const char *method, const char *path, const char *headers,
               const char *body, http_resp *out)
 {
-    if (http_do(port, method, path, headers, body, out) != 0)
-        fail_msg("%s %s: no answer from statusd", method, path);
+    test_call(port, method, path, headers, body, out);
 }
 
 cJSON *ops_json(http_resp *r, int status)

@@ -11,65 +11,16 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-#define MAX_ARGS 12
+test_redis *sess_redis(void) { return test_redis_group(); }
 
-static test_redis server;
-static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
+int sess_group_setup(void **state) { return test_redis_group_setup(state); }
 
-test_redis *sess_redis(void) { return &server; }
-
-int sess_group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-int sess_group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
-/* Empties the group's server, so that a test sees its own sessions only. */
-static int redis_flush(void)
-{
-    redisContext *c = test_redis_connect(&server);
-    if (c == NULL)
-        return -1;
-    const char *argv[] = {"FLUSHALL"};
-    size_t lens[] = {8};
-    redisReply *rep = redisCommandArgv(c, 1, argv, lens);
-    int rc = rep != NULL && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
-    freeReplyObject(rep);
-    redisFree(c);
-    return rc;
-}
+int sess_group_teardown(void **state) { return test_redis_group_teardown(state); }
 
 static test_statusd *start(bool redis, const char *const *args)
 {
-    const char *argv[MAX_ARGS + 8] = {"--set", "session_ttl=3600"};
-    size_t n = 2;
-    if (redis) {
-        argv[n++] = "--store";
-        argv[n++] = "redis";
-        argv[n++] = "--set";
-        argv[n++] = redis_url_set;
-    }
-    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
-        if (i >= MAX_ARGS) {
-            fprintf(stderr, "session tests: more than %d statusd arguments\n", MAX_ARGS);
-            return NULL;
-        }
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    return test_statusd_start(NULL, argv);
+    static const char *const head[] = {"--set", "session_ttl=3600", NULL};
+    return test_statusd_start_store(NULL, head, redis, args);
 }
 
 test_statusd *sess_start_on_redis(const char *const *args)
@@ -80,7 +31,7 @@ test_statusd *sess_start_on_redis(const char *const *args)
 int sess_setup(void **state, bool redis, const char *const *args)
 {
     *state = NULL;
-    if (redis && redis_flush() != 0)
+    if (redis && test_redis_group_flush() != 0)
         return -1;
     sess_fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -110,8 +61,7 @@ int sess_teardown(void **state)
 void sess_call(unsigned port, const char *method, const char *path, const char *headers,
                const char *body, http_resp *out)
 {
-    if (http_do(port, method, path, headers, body, out) != 0)
-        fail_msg("%s %s: no answer from statusd", method, path);
+    test_call(port, method, path, headers, body, out);
 }
 
 void sess_path(char *out, size_t len, const char *id, const char *suffix)

@@ -48,9 +48,6 @@
 #define RUN_DEADLINE_MS 90000     /* for all 50 jobs, far beyond need */
 #define DRAIN_WAIT_MS 30000
 
-static test_redis server;
-static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
-
 typedef struct deploy {
     test_statusd *inst[INSTANCES];
     test_nginx nginx;
@@ -63,7 +60,7 @@ typedef struct deploy {
 static int deploy_setup_with(void **state, const char *const *extra)
 {
     const char *args[32] = {
-        "--store", "redis", "--set", redis_url_set,
+        "--store", "redis", "--set", test_redis_group_url_set(),
         "--set", "demo_step_ms=" DEMO_STEP_MS,
         "--set", "trusted_proxies=127.0.0.1",
         "--set", "per_ip_connection_limit=0",
@@ -469,24 +466,6 @@ static void test_body_limit_of_nginx_is_max_body(void **state)
 
 /* ---- the group ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
 #define ON_DEPLOY(test, setup) cmocka_unit_test_setup_teardown(test, setup, deploy_teardown)
 
 int main(void)
@@ -501,6 +480,6 @@ int main(void)
         ON_DEPLOY(test_rate_limit_counts_the_client_nginx_forwards, deploy_setup_limited),
         ON_DEPLOY(test_body_limit_of_nginx_is_max_body, deploy_setup),
     };
-    return cmocka_run_group_tests_name("deploy_nginx", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("deploy_nginx", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

@@ -32,9 +32,6 @@
 #define MAX_ARGS 16
 #define CONCURRENT_CLIENTS 40
 
-static test_redis server;
-static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
-
 typedef struct chat_fx {
     test_statusd *s;
     bool on_redis;
@@ -51,7 +48,7 @@ static int fx_setup(void **state, bool on_redis, const char *const *extra)
         args[n++] = "--store";
         args[n++] = "redis";
         args[n++] = "--set";
-        args[n++] = redis_url_set;
+        args[n++] = test_redis_group_url_set();
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL && i < MAX_ARGS; i++)
         args[n++] = extra[i];
@@ -520,7 +517,7 @@ static void test_redis_keys_of_a_conversation_have_ttls_and_go_with_delete(void 
     snprintf(meta_key, sizeof meta_key, "statusd:{chatmeta:%s}", user);
     cJSON *v = post_one(fx->port, user, "ttl?", NULL);
 
-    redisContext *c = test_redis_connect(&server);
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     assert_int_equal(redis_int(c, "LLEN", list_key), 1);
     /* default conversation_ttl 3600 s; the id lives 5 s longer */
@@ -548,24 +545,6 @@ static void test_redis_keys_of_a_conversation_have_ttls_and_go_with_delete(void 
 
 /* ---- the group ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, fx_teardown)
 #define ON_BOTH(test, mem, red) ON(test, mem), ON(test, red)
 
@@ -588,5 +567,6 @@ int main(void)
                 memory_limited_setup, redis_limited_setup),
         ON(test_redis_keys_of_a_conversation_have_ttls_and_go_with_delete, redis_setup),
     };
-    return cmocka_run_group_tests_name("http_chat", tests, group_setup, group_teardown);
+    return cmocka_run_group_tests_name("http_chat", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

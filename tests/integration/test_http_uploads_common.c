@@ -10,83 +10,30 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-#define MAX_ARGS 16
+test_redis *up_redis(void) { return test_redis_group(); }
 
-static test_redis server;
-static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
+int up_group_setup(void **state) { return test_redis_group_setup(state); }
 
-test_redis *up_redis(void) { return &server; }
-
-int up_group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-int up_group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
-/* Empties the group's server, so that a test sees its own records only. */
-static int redis_flush(void)
-{
-    redisContext *c = test_redis_connect(&server);
-    if (c == NULL)
-        return -1;
-    const char *argv[] = {"FLUSHALL"};
-    size_t lens[] = {8};
-    redisReply *rep = redisCommandArgv(c, 1, argv, lens);
-    int rc = rep != NULL && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
-    freeReplyObject(rep);
-    redisFree(c);
-    return rc;
-}
+int up_group_teardown(void **state) { return test_redis_group_teardown(state); }
 
 /* Starts statusd with the defaults of up_setup, handler (may be ""), the
  * store, then args; dir is handed to the process (may be NULL). */
 static test_statusd *start(char *dir, bool redis, const char *handler,
                            const char *const *args)
 {
-    const char *argv[MAX_ARGS + 16] = {"--set", "drain_timeout=1", "--set", "max_attempts=1",
-                                       "--set", "demo_step_ms=50"};
-    size_t n = 6;
+    const char *head[] = {"--set", "drain_timeout=1", "--set", "max_attempts=1",
+                          "--set", "demo_step_ms=50", NULL, NULL, NULL};
     if (handler[0] != '\0') {
-        argv[n++] = "--set";
-        argv[n++] = handler;
+        head[6] = "--set";
+        head[7] = handler;
     }
-    if (redis) {
-        argv[n++] = "--store";
-        argv[n++] = "redis";
-        argv[n++] = "--set";
-        argv[n++] = redis_url_set;
-    }
-    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
-        if (i >= MAX_ARGS) {
-            fprintf(stderr, "upload tests: more than %d statusd arguments\n", MAX_ARGS);
-            if (dir != NULL) {
-                test_rmdir(dir);
-                free(dir);
-            }
-            return NULL;
-        }
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    return test_statusd_start(dir, argv);
+    return test_statusd_start_store(dir, head, redis, args);
 }
 
 int up_setup(void **state, bool redis, const char *script, const char *const *args)
 {
     *state = NULL;
-    if (redis && redis_flush() != 0)
+    if (redis && test_redis_group_flush() != 0)
         return -1;
     up_fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -139,8 +86,7 @@ test_statusd *up_start_peer(const up_fixture *f, const char *const *args)
 void up_call(unsigned port, const char *method, const char *path, const char *headers,
              const char *body, http_resp *out)
 {
-    if (http_do(port, method, path, headers, body, out) != 0)
-        fail_msg("%s %s: no answer from statusd", method, path);
+    test_call(port, method, path, headers, body, out);
 }
 
 void up_path(char *out, size_t len, const char *base, const char *post, const char *run)
@@ -225,11 +171,7 @@ static cJSON *view_of(unsigned port, const char *post, const char *run)
     int n = snprintf(path, sizeof path, "/upload-status?post_id=%s&run_id=%s", post, run);
     if (n < 0 || (size_t)n >= sizeof path)
         return NULL;
-    http_resp r;
-    bool got = http_do(port, "GET", path, NULL, NULL, &r) == 0 && r.status == 200;
-    cJSON *v = got ? cJSON_ParseWithLength(r.body, r.body_len) : NULL;
-    http_resp_free(&r);
-    return v;
+    return test_get_view(port, path);
 }
 
 cJSON *up_get(unsigned port, const char *post, const char *run, http_resp *keep)
@@ -322,11 +264,5 @@ void up_assert_error(const cJSON *f, const char *code, const char *message)
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(f, "error");
     assert_true(cJSON_IsObject(err));
     assert_int_equal(cJSON_GetArraySize(err), 2);
-    assert_string_equal(test_jstr(err, "code"), code);
-    const char *got = test_jstr(err, "message");
-    assert_non_null(got);
-    if (message != NULL)
-        assert_string_equal(got, message);
-    else
-        assert_true(strlen(got) > 0);
+    test_assert_job_error(f, code, message);
 }

@@ -51,9 +51,6 @@
 #define MANY_JOBS 1000
 #define INSTANCES 3
 
-static test_redis server;
-static char redis_url_set[128];
-
 /* Reports progress, then waits for $1/go (or 60 s) and completes. */
 static const char GATED_SCRIPT[] =
     "#!/bin/sh\n"
@@ -74,7 +71,7 @@ typedef struct fixture {
 
 static void redis_flush(void)
 {
-    redisContext *c = test_redis_connect(&server);
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     redisReply *r = redisCommand(c, "FLUSHALL");
     assert_non_null(r);
@@ -86,7 +83,7 @@ static void redis_flush(void)
  * handler script when not NULL (else the demo), and extra (NULL-ended). */
 static test_statusd *start_on_redis(const char *script, const char *const *extra)
 {
-    const char *args[MAX_ARGS + 7] = {"--store", "redis", "--set", redis_url_set,
+    const char *args[MAX_ARGS + 7] = {"--store", "redis", "--set", test_redis_group_url_set(),
                                       "--set", "job_lease=2"};
     size_t n = 6;
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
@@ -277,7 +274,7 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
     assert_int_equal(stat_of(s, "recovery", "worker_lost"), 0);
     assert_int_equal(stat_of(s, "queue", "leased"), 0);
     cJSON_Delete(s);
-    redisContext *c = test_redis_connect(&server);
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     for (int i = 0; i < JOBS; i++) {
         assert_int_equal(record_field(c, ids[i], "completions"), 1);
@@ -314,7 +311,7 @@ static void test_drained_instance_hands_running_and_queued_jobs_to_another(void 
         fail_msg("the drain took %lld ms, over %d", (long long)took, DRAIN_BOUND_MS);
     /* No instance runs now: every job waits in Redis, the running one
      * handed back without its attempt counted. */
-    redisContext *c = test_redis_connect(&server);
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     char *status = record_text(c, running, "status");
     assert_string_equal(status, "queued");
@@ -415,7 +412,7 @@ static void test_thousand_jobs_through_three_instances_one_killed_all_complete_o
     count_at all = {b, MANY_JOBS};
     assert_true(test_wait_until(completed_reached, &all, 60000));
 
-    redisContext *c = test_redis_connect(&server);
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     int again = 0;
     for (int i = 0; i < MANY_JOBS; i++) {
@@ -443,24 +440,6 @@ static void test_thousand_jobs_through_three_instances_one_killed_all_complete_o
 
 /* ---- the group ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
 #define T(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int main(void)
@@ -475,5 +454,6 @@ int main(void)
         T(test_drained_instance_hands_running_and_queued_jobs_to_another),
         T(test_thousand_jobs_through_three_instances_one_killed_all_complete_once),
     };
-    return cmocka_run_group_tests_name("queue_instances", tests, group_setup, group_teardown);
+    return cmocka_run_group_tests_name("queue_instances", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

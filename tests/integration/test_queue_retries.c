@@ -28,9 +28,6 @@
 #include "redis_server.h"
 #include "statusd/util.h"
 
-static test_redis server;
-static char redis_url_set[128];
-
 /* Fails the first run of each job (leaving a marker), succeeds after. */
 static const char FAIL_ONCE_SCRIPT[] =
     "#!/bin/sh\n"
@@ -76,7 +73,7 @@ static int start(void **state, const char *script, bool redis, const char *backo
         args[n++] = "--store";
         args[n++] = "redis";
         args[n++] = "--set";
-        args[n++] = redis_url_set;
+        args[n++] = test_redis_group_url_set();
     }
     args[n] = NULL;
     return test_statusd_setup_exec(state, script, args);
@@ -208,24 +205,6 @@ static void test_memory_drain_cancels_the_jobs_still_queued(void **state)
 
 /* ---- the group ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
 #define ON(test, setup, store) {#test " (" store ")", test, setup, test_statusd_teardown, NULL}
 
 int main(void)
@@ -242,5 +221,6 @@ int main(void)
            always_redis, "redis"),
         ON(test_memory_drain_cancels_the_jobs_still_queued, drain_memory, "memory"),
     };
-    return cmocka_run_group_tests_name("queue_retries", tests, group_setup, group_teardown);
+    return cmocka_run_group_tests_name("queue_retries", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

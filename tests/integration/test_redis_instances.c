@@ -41,9 +41,6 @@
 #define SHORT_PTTL_MS "5000"
 #define LEASE_WAIT_MS 15000
 
-static test_redis server;
-static char redis_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
-
 /* Reports progress, writes its pid to $1/pid, then waits for $1/go (or
  * for the directory to go away, or 60 s) and completes. */
 static const char GATED_SCRIPT[] =
@@ -69,7 +66,8 @@ typedef struct pair {
  * else the demo handler; extra: NULL-terminated, may be NULL. */
 static test_statusd *start_on_redis(const char *script, const char *const *extra)
 {
-    const char *args[MAX_EXTRA_ARGS + 5] = {"--store", "redis", "--set", redis_url_set};
+    const char *args[MAX_EXTRA_ARGS + 5] = {"--store", "redis", "--set",
+                                            test_redis_group_url_set()};
     size_t n = 4;
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
         if (i >= MAX_EXTRA_ARGS)
@@ -305,7 +303,7 @@ static void test_poll_on_either_instance_renews_the_record_ttl(void **state)
     cJSON_Delete(test_wait_job_status(ports[1], id, "completed", 100, TEST_DEADLINE_MS));
     char key[96];
     job_key(key, sizeof key, id);
-    redisContext *raw = test_redis_connect(&server);
+    redisContext *raw = test_redis_connect(test_redis_group());
     assert_non_null(raw);
     assert_in_range(raw_pttl(raw, key), 1, JOB_TTL_S * 1000);
 
@@ -425,7 +423,7 @@ static void test_health_store_names_redis_with_its_url_and_memory_with_null(void
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "connected")));
     assert_string_equal(test_jstr(v, "backend"), "redis");
     char url[96];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%u/0", server.port);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%u/0", test_redis_group()->port);
     assert_string_equal(test_jstr(v, "url"), url);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "fallback")));
     const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(v, "round_trip_ms");
@@ -591,24 +589,6 @@ static void test_racing_cancels_through_two_instances_have_one_winner(void **sta
 
 /* ---- the group ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    memset(&server, 0, sizeof server);
-    if (test_redis_start(&server) != 0)
-        return -1;
-    snprintf(redis_url_set, sizeof redis_url_set, "redis_url=redis://127.0.0.1:%u/0",
-             server.port);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
 #define ON_PAIR(test, setup) cmocka_unit_test_setup_teardown(test, setup, pair_teardown)
 
 int main(void)
@@ -632,6 +612,6 @@ int main(void)
         ON_PAIR(test_racing_cancels_through_two_instances_have_one_winner,
                 gated_pair_setup),
     };
-    return cmocka_run_group_tests_name("redis_instances", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("redis_instances", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "redis_server.h"
+
 void test_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -89,6 +91,24 @@ bool test_is_weak_etag(const char *s)
            test_is_hex(s + 3, 16);
 }
 
+/* ---- requests ---- */
+
+void test_call(unsigned port, const char *method, const char *path, const char *headers,
+               const char *body, http_resp *out)
+{
+    if (http_do(port, method, path, headers, body, out) != 0)
+        fail_msg("%s %s: no answer from statusd", method, path);
+}
+
+cJSON *test_get_view(unsigned port, const char *path)
+{
+    http_resp r;
+    bool got = http_do(port, "GET", path, NULL, NULL, &r) == 0 && r.status == 200;
+    cJSON *v = got ? cJSON_ParseWithLength(r.body, r.body_len) : NULL;
+    http_resp_free(&r);
+    return v;
+}
+
 /* ---- problem answers ---- */
 
 void test_assert_problem(const http_resp *r, int status, const char *slug,
@@ -161,11 +181,7 @@ static cJSON *job_view(unsigned port, const char *id)
     int n = snprintf(path, sizeof path, "/status/%s", id);
     if (n < 0 || (size_t)n >= sizeof path)
         return NULL;
-    http_resp r;
-    bool got = http_do(port, "GET", path, NULL, NULL, &r) == 0 && r.status == 200;
-    cJSON *v = got ? cJSON_ParseWithLength(r.body, r.body_len) : NULL;
-    http_resp_free(&r);
-    return v;
+    return test_get_view(port, path);
 }
 
 void test_job_status(unsigned port, const char *id, char *out, size_t outlen)
@@ -306,6 +322,28 @@ test_statusd *test_statusd_start(char *dir, const char *const *args)
 }
 
 #define EXEC_ARGS_MAX 24
+
+test_statusd *test_statusd_start_store(char *dir, const char *const *head, bool redis,
+                                       const char *const *args)
+{
+    const char *argv[TEST_STATUSD_ARGS_MAX + 1];
+    size_t n = 0;
+    const char *store[] = {"--store", "redis", "--set", test_redis_group_url_set(), NULL};
+    const char *const *lists[] = {head, redis ? store : NULL, args};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        for (size_t i = 0; lists[l] != NULL && lists[l][i] != NULL; i++) {
+            if (n >= TEST_STATUSD_ARGS_MAX) {
+                fprintf(stderr, "test_statusd_start_store: more than %d arguments\n",
+                        TEST_STATUSD_ARGS_MAX);
+                drop_dir(dir);
+                return NULL;
+            }
+            argv[n++] = lists[l][i];
+        }
+    }
+    argv[n] = NULL;
+    return test_statusd_start(dir, argv);
+}
 
 test_statusd *test_statusd_start_exec(const char *script, const char *const *args)
 {

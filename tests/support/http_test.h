@@ -59,6 +59,17 @@ bool test_is_rfc3339_ms(const char *s);
 /* A weak entity tag of 16 lowercase hex digits: W/"0123456789abcdef". */
 bool test_is_weak_etag(const char *s);
 
+/* ---- requests ---- */
+
+/* http_do; asserts that the server answered, and hands the answer to out
+ * (the caller frees it with http_resp_free). */
+void test_call(unsigned port, const char *method, const char *path, const char *headers,
+               const char *body, http_resp *out);
+
+/* GET path: the body as JSON when the server answers 200 with JSON, else
+ * NULL; asserts nothing. The caller frees it with cJSON_Delete. */
+cJSON *test_get_view(unsigned port, const char *path);
+
 /* ---- problem answers ---- */
 
 /*
@@ -145,6 +156,17 @@ typedef struct test_statusd {
  * and freed and NULL returned. Stop it with test_statusd_stop.
  */
 test_statusd *test_statusd_start(char *dir, const char *const *args);
+
+/*
+ * test_statusd_start with head, then "--store redis --set redis_url=..."
+ * naming the group's server (see test_redis_group_setup) when redis,
+ * then args: each list NULL-terminated and may be NULL, at most
+ * TEST_STATUSD_ARGS_MAX arguments in all. Owns dir as test_statusd_start
+ * does, also when there are too many arguments.
+ */
+#define TEST_STATUSD_ARGS_MAX 48
+test_statusd *test_statusd_start_store(char *dir, const char *const *head, bool redis,
+                                       const char *const *args);
 
 /*
  * Writes script to job.sh in a fresh temporary directory and starts

@@ -269,3 +269,44 @@ int test_redis_restart(test_redis *r)
     test_redis_dump_log(r);
     return -1;
 }
+
+/* ---- one server for a cmocka group ---- */
+
+static test_redis group_server;
+static char group_url_set[128];   /* "redis_url=redis://127.0.0.1:<port>/0" */
+
+int test_redis_group_setup(void **state)
+{
+    (void)state;
+    memset(&group_server, 0, sizeof group_server);
+    if (test_redis_start(&group_server) != 0)
+        return -1;
+    snprintf(group_url_set, sizeof group_url_set, "redis_url=redis://127.0.0.1:%u/0",
+             group_server.port);
+    return 0;
+}
+
+int test_redis_group_teardown(void **state)
+{
+    (void)state;
+    test_redis_stop(&group_server);
+    return 0;
+}
+
+test_redis *test_redis_group(void) { return &group_server; }
+
+const char *test_redis_group_url_set(void) { return group_url_set; }
+
+int test_redis_group_flush(void)
+{
+    redisContext *c = test_redis_connect(&group_server);
+    if (c == NULL)
+        return -1;
+    const char *argv[] = {"FLUSHALL"};
+    size_t lens[] = {8};
+    redisReply *rep = redisCommandArgv(c, 1, argv, lens);
+    int rc = rep != NULL && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
+    freeReplyObject(rep);
+    redisFree(c);
+    return rc;
+}

@@ -63,4 +63,30 @@ long long test_redis_info(redisContext *c, const char *section, const char *fiel
 /* Prints the server's log to stderr (for failing tests). */
 void test_redis_dump_log(const test_redis *r);
 
+/* ---- one server for a cmocka group ---- */
+
+/*
+ * A server that a whole cmocka group shares, with the default options:
+ * pass test_redis_group_setup and test_redis_group_teardown to
+ * cmocka_run_group_tests, then reach the server through the functions
+ * below. One group runs at a time in a test binary.
+ */
+
+/* Starts the group's server. 0 on success, -1 when it does not start. */
+int test_redis_group_setup(void **state);
+
+/* Stops the group's server (test_redis_stop). Always 0. */
+int test_redis_group_teardown(void **state);
+
+/* The group's server. */
+test_redis *test_redis_group(void);
+
+/* "redis_url=redis://127.0.0.1:<port>/0" for the group's server: the
+ * value of a --set that points statusd at it. */
+const char *test_redis_group_url_set(void);
+
+/* FLUSHALL on the group's server, so that a test sees its own keys only.
+ * 0 on success, -1 when the server does not answer OK. */
+int test_redis_group_flush(void);
+
 #endif
