@@ -2,20 +2,26 @@
 #   make run    build and start statusd on :8080 (memory store, demo handler)
 #   make test   build and run every test (starts its own redis-server)
 #   make asan   the whole test suite under AddressSanitizer+UBSan
+#   make tsan   the whole test suite under ThreadSanitizer
 #   make bench  the benchmark in bench/ (make bench-smoke: a quick check of it)
+#   make builds every target with clang, and a gcc Release build (CI)
 
 BUILD     ?= build
 BUILD_ASAN ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# Warnings are errors in every build made through this Makefile; a packager
+# running cmake directly gets them as warnings.
+SD_CMAKE  = -DSTATUSD_WERROR=ON $(CMAKE_FLAGS)
 
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
              libcjson-dev uuid-dev
-DEPS_TEST  = libcmocka-dev redis-server nginx
+DEPS_TEST  = libcmocka-dev redis-server nginx lua-check
 DEPS_BENCH = wrk redis-tools curl
+DEPS_BUILDS = clang
 DEPS_CONTAINER = debootstrap buildah podman curl
 
-.PHONY: all deps deps-test deps-bench build run test asan tsan bench bench-smoke clean
+.PHONY: all deps deps-test deps-bench build run test asan tsan bench bench-smoke builds clean
 
 all: build
 
@@ -29,39 +35,48 @@ deps-bench:
 	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
 
 build: deps
-	cmake -S . -B $(BUILD) -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DBUILD_TESTING=OFF $(SD_CMAKE)
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
 	./$(BUILD)/statusd --store memory --port 8080
 
 test: deps-test
-	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON $(SD_CMAKE)
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: deps-test
-	cmake -S . -B $(BUILD_ASAN) -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=AddressSanitizer
+	cmake -S . -B $(BUILD_ASAN) -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=AddressSanitizer $(SD_CMAKE)
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
 
 tsan: deps-test
-	cmake -S . -B build-tsan -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=ThreadSanitizer
+	cmake -S . -B build-tsan -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=ThreadSanitizer $(SD_CMAKE)
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS)
 
 BENCH_TARGETS = statusd hello_mhd loadgen
 
 bench: deps-bench
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(SD_CMAKE)
 	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
 	BUILD=$(BUILD) bench/run
 
 # Every part of the benchmark with tiny counts, in seconds (CI).
 bench-smoke: deps-bench
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(SD_CMAKE)
 	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
 	BUILD=$(BUILD) bench/run --smoke
+
+# Everything (statusd, tests, bench tools) built with clang, and statusd
+# with its tests built as gcc Release: both must compile without a warning.
+builds: deps-test
+	@scripts/install-deps $(DEPS_BUILDS)
+	CC=clang cmake -S . -B build-clang -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=Debug $(SD_CMAKE)
+	cmake --build build-clang -j $(JOBS) --target all $(BENCH_TARGETS)
+	cmake -S . -B build-release -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=Release $(SD_CMAKE)
+	cmake --build build-release -j $(JOBS) --target all $(BENCH_TARGETS)
 
 # The Dockerfile built on a debootstrapped bookworm and its statusd run
 # in the image (scripts/test-container; needs root).
@@ -71,4 +86,4 @@ test-container:
 	scripts/test-container
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan
+	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan build-clang build-release

@@ -94,6 +94,7 @@ typedef struct stats {
     long queued, processing, completed, failed, canceled, sessions;
 } stats;
 
+__attribute__((format(printf, 1, 2), noreturn))
 static void fail(const char *fmt, ...)
 {
     va_list ap;

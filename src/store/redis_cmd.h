@@ -20,7 +20,7 @@
  *                         expiry like the exp index
  *   <prefix>rl:{<key>}    rate-limit state (the GCRA TAT, nanoseconds)
  *   <prefix>q:{<queue>}:w, :l, :o   a queue's waiting items, leased
- *                         items and their owners (redis_qscripts.c)
+ *                         items and their owners (src/store/lua/queue_*.lua)
  *   <prefix>probe:<uuid>  the health probe
  */
 

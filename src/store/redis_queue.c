@@ -1,7 +1,7 @@
 /*
  * The queue operations of the Redis store (see the queue operations of
- * statusd/store.h): each is one EVALSHA of a script in
- * redis_qscripts.c, so the queue step and its record change are one
+ * statusd/store.h): each is one EVALSHA of a script of
+ * src/store/lua/ (queue_*.lua), so the queue step and its record change are one
  * atomic step on the server, one round trip from here.
  *
  * The queue's keys share a hash tag; a record change also touches the

@@ -82,7 +82,7 @@ int ops_stat(const cJSON *stats, const char *group, const char *key)
 {
     const cJSON *obj = group != NULL ? cJSON_GetObjectItemCaseSensitive(stats, group) : stats;
     if (!cJSON_IsObject(obj))
-        fail_msg("stats has no object '%s'", group);
+        fail_msg("stats has no object '%s'", group != NULL ? group : "(top level)");
     return test_jint(obj, key);
 }
 

@@ -1,0 +1,31 @@
+-- The value index: IXF the indexed field ('' for none), IXR the hash of
+-- counted id -> value, IXP the prefix of the per-value sorted sets.
+local IXF, IXR, IXP = ARGV[3], ARGV[4], ARGV[5]
+local IX_ENC = {['%'] = '%25', [':'] = '%3A'}
+
+local function ix_key(v)
+  return IXP .. (string.gsub(v, '[%%:]', IX_ENC))
+end
+
+-- Counts id under value v with expiry exp ('0': none), out of the set
+-- of any other value; v nil counts it under none.
+local function ix_put(id, v, exp)
+  if IXF == '' then return end
+  local old = redis.call('HGET', IXR, id)
+  if old and old ~= v then redis.call('ZREM', ix_key(old), id) end
+  if v == nil then
+    if old then redis.call('HDEL', IXR, id) end
+    return
+  end
+  local score = exp
+  if exp == '0' then score = '+inf' end
+  redis.call('ZADD', ix_key(v), score, id)
+  if old ~= v then redis.call('HSET', IXR, id, v) end
+end
+
+-- Rescores a counted id to the new expiry exp (not '0').
+local function ix_renew(id, exp)
+  if IXF == '' then return end
+  local v = redis.call('HGET', IXR, id)
+  if v then redis.call('ZADD', ix_key(v), exp, id) end
+end

@@ -1,0 +1,104 @@
+-- Record updates (sd_update), for the update script and for queue
+-- scripts that change a record in the same step. A spec is read from
+-- ARGV at i: mode (e, c, u), expiry base ('0': keep), want ('1': reply
+-- with the fields), number of condition values (-1: no condition),
+-- condition field, the values, then one (op, name, arg) triple per
+-- assignment to the end of ARGV, op one of s, n, i, d.
+local function upd_spec(i)
+  local n = tonumber(ARGV[i + 3])
+  return {mode = ARGV[i], base = ARGV[i + 1], want = ARGV[i + 2] == '1',
+          ncond = n, cfield = ARGV[i + 4], cond = i + 5,
+          ops = i + 5 + math.max(n, 0)}
+end
+
+-- Applies spec s to the record (key, id) by the client's clock now.
+-- Reply {code} or {code, expiry, name, value, ...}; code 0 ok, 1 not
+-- found, 2 exists, 3 conflict, 4 invalid.
+local function upd_apply(key, expk, lexk, id, now, s)
+  local t, exp = live(key, expk, lexk, id, now)
+  if t and s.mode == 'c' then return {2} end
+  if t and t ~= 'hash' then return {3} end
+  if not t and s.mode == 'e' then return {1} end
+  local h, names, seen = {}, {}, {}
+  if t then
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do
+      h[all[i]] = all[i + 1]
+      names[#names + 1] = all[i]
+      seen[all[i]] = true
+    end
+  end
+  local function fields(r)
+    if s.want then
+      for _, f in ipairs(names) do
+        if h[f] ~= nil then r[#r + 1] = f; r[#r + 1] = h[f] end
+      end
+    end
+    return r
+  end
+  if t and s.ncond >= 0 then
+    local v, ok = h[s.cfield], false
+    for i = 0, s.ncond - 1 do
+      if v ~= nil and ARGV[s.cond + i] == v then ok = true end
+    end
+    if not ok then return fields({3, exp}) end
+  end
+  -- Every assignment is applied to h first; nothing is written until
+  -- all of them are known to be valid.
+  local changed, touched = {}, {}
+  for i = s.ops, #ARGV - 2, 3 do
+    local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    if op == 's' then
+      h[f] = v
+    elseif op == 'n' then
+      if h[f] == nil then h[f] = v end
+    elseif op == 'i' then
+      local cur = '0'
+      if h[f] ~= nil then cur = i64(h[f]) end
+      if cur == nil then return {4} end
+      h[f] = i64(add(cur, v))
+      if h[f] == nil then return {4} end
+    elseif op == 'd' then
+      h[f] = nil
+    else
+      return {4}
+    end
+    if not seen[f] then seen[f] = true; names[#names + 1] = f end
+    if not touched[f] then touched[f] = true; changed[#changed + 1] = f end
+  end
+  local n = 0
+  for _, f in ipairs(names) do
+    if h[f] ~= nil then n = n + 1 end
+  end
+  if s.base ~= '0' then
+    exp = capped(s.base, h[DEADLINE])
+  elseif not t then
+    exp = '0'
+  end
+  local reply = fields({0, exp})
+  if n == 0 or (s.base ~= '0' and tonumber(exp) <= now) then
+    if t then drop(key, expk, lexk, id) end
+    return reply
+  end
+  local sets, dels = {}, {}
+  for _, f in ipairs(changed) do
+    if h[f] ~= nil then
+      sets[#sets + 1] = f
+      sets[#sets + 1] = h[f]
+    else
+      dels[#dels + 1] = f
+    end
+  end
+  -- Sets before deletes: the hash never becomes empty on the way, which
+  -- would drop the key and its expiry.
+  for i = 1, #sets, 200 do
+    redis.call('HSET', key, unpack(sets, i, math.min(i + 199, #sets)))
+  end
+  for i = 1, #dels, 200 do
+    redis.call('HDEL', key, unpack(dels, i, math.min(i + 199, #dels)))
+  end
+  if s.base ~= '0' then redis.call('PEXPIREAT', key, exp) end
+  index_put(expk, lexk, id, exp)
+  ix_put(id, h[IXF], exp)
+  return reply
+end
