@@ -101,6 +101,19 @@ bool sd_uuid_valid(const char *s, size_t len)
 /* What strtoll in base 10 accepts once the first byte is '-' or a digit
  * (no space, no '+'), without its locale lookups: the whole string must
  * be an optional '-' and one or more digits, within int64. */
+size_t sd_i64_text(int64_t v, char out[SD_I64_TEXT_LEN])
+{
+    size_t i = SD_I64_TEXT_LEN;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        out[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        out[--i] = '-';
+    return i;
+}
+
 sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     if (s == NULL)

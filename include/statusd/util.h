@@ -29,6 +29,12 @@ bool sd_uuid_valid(const char *s, size_t len);
  * else: empty, trailing bytes, overflow, out of [min, max]. */
 sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* The decimal text of v, without printf: written to the end of out, and
+ * the offset where it starts is returned (its length is SD_I64_TEXT_LEN
+ * minus that). */
+#define SD_I64_TEXT_LEN 24
+size_t sd_i64_text(int64_t v, char out[SD_I64_TEXT_LEN]);
+
 /* Milliseconds to sleep, interrupted early when *stop becomes true (checked
  * every few milliseconds). Returns true when interrupted. */
 bool sd_sleep_ms_unless(int64_t ms, const volatile int *stop);

@@ -41,15 +41,8 @@ static uint64_t fnv1a(const char *p, size_t n)
 
 static void put_i64(sd_buf *b, int64_t v)
 {
-    char digits[24];
-    size_t i = sizeof digits;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        digits[--i] = '-';
+    char digits[SD_I64_TEXT_LEN];
+    size_t i = sd_i64_text(v, digits);
     sd_buf_append(b, digits + i, sizeof digits - i);
 }
 

@@ -8,8 +8,8 @@
  * redis_scripts.c for the keys and indexes they keep). Only clear
  * (SCAN + UNLINK in batches) and ping (SET, GET, DEL of a probe key, as a
  * client would) take several. This file holds the operations; argument
- * lists, key names and reply decoding are redis_cmd.c's, connections
- * redis_conn.c's.
+ * lists and key names are redis_args.c's, reply decoding redis_reply.c's,
+ * connections redis_conn.c's.
  *
  * Clocks. Expiries are decided by this process's clock (sd_now_ms),
  * passed to every script, as in the memory store; the keys carry a

@@ -12,7 +12,7 @@
  * clock) and lib_qrec (a queue step's record change and reply). A body
  * opens with its KEYS, ARGV and reply.
  *
- * Keys (see redis_cmd.h; <ns> has ':' and '%' percent-encoded). A
+ * Keys (see redis_args.h; <ns> has ':' and '%' percent-encoded). A
  * record is <prefix>{<ns>:<id>}; its namespace has the indexes
  * <prefix>exp:<ns> (a sorted set of ids scored by expiry in epoch ms,
  * +inf for none: what count reads) and <prefix>lex:<ns> (the same ids,

@@ -11,7 +11,8 @@
 #include <hiredis/hiredis.h>
 
 #include "statusd/store.h"
-#include "redis_cmd.h"
+#include "redis_args.h"
+#include "redis_reply.h"
 #include "redis_conn.h"
 #include "redis_scripts.h"
 

@@ -69,6 +69,26 @@ static void test_parse_i64_checks_whole_string_and_range(void **state)
     assert_int_equal(sd_parse_i64(NULL, 0, 1, &v), SD_ERR_INVALID);
 }
 
+static void assert_i64_text(int64_t v, const char *want)
+{
+    char out[SD_I64_TEXT_LEN];
+    size_t i = sd_i64_text(v, out);
+    assert_true(i < sizeof out);
+    assert_int_equal(sizeof out - i, strlen(want));
+    assert_memory_equal(out + i, want, strlen(want));
+}
+
+static void test_i64_text_covers_the_whole_range(void **state)
+{
+    (void)state;
+    assert_i64_text(0, "0");
+    assert_i64_text(7, "7");
+    assert_i64_text(-1, "-1");
+    assert_i64_text(1000000, "1000000");
+    assert_i64_text(INT64_MAX, "9223372036854775807");
+    assert_i64_text(INT64_MIN, "-9223372036854775808");
+}
+
 static void test_buf_grows_and_stays_terminated(void **state)
 {
     (void)state;
@@ -145,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_uuid_new_is_canonical_v4),
         cmocka_unit_test(test_uuid_valid_rejects_non_canonical_forms),
         cmocka_unit_test(test_parse_i64_checks_whole_string_and_range),
+        cmocka_unit_test(test_i64_text_covers_the_whole_range),
         cmocka_unit_test(test_buf_grows_and_stays_terminated),
         cmocka_unit_test(test_buf_printf_longer_than_stack_buffer),
         cmocka_unit_test(test_buf_steal_of_empty_buffer_is_empty_string),
