@@ -247,10 +247,12 @@ typedef struct sd_store_ops {
                        int64_t renew_ttl_ms, sd_list *out);
 
     /* One page of the live ids of a namespace, at most limit of them.
-     * cursor is NULL or "" for the first page, else a next_cursor from a
-     * previous page. Every id live for the whole listing appears on some
-     * page. SD_ERR_INVALID for a malformed cursor. */
-    sd_err (*scan)(sd_store *s, const char *ns, const char *cursor,
+     * sd_store_scan takes a cursor: NULL or "" for the first page, else a
+     * next_cursor from a previous page (SD_ERR_INVALID for a malformed
+     * one), and hands the implementation the id the page starts after
+     * (NULL: the first page) and a limit cut to SD_STORE_SCAN_MAX. Every
+     * id live for the whole listing appears on some page. */
+    sd_err (*scan)(sd_store *s, const char *ns, const char *after,
                    size_t limit, sd_page *out);
 
     /* Number of live records in a namespace. */
@@ -360,87 +362,48 @@ struct sd_store {
     const sd_store_ops *ops;
 };
 
-static inline sd_err sd_store_get(sd_store *s, const char *ns, const char *id,
-                                  int64_t renew_ttl_ms, sd_record *out)
-{ return s->ops->get(s, ns, id, renew_ttl_ms, out); }
-
-static inline sd_err sd_store_update(sd_store *s, const char *ns, const char *id,
-                                     const sd_update *u, sd_record *out)
-{ return s->ops->update(s, ns, id, u, out); }
-
-static inline sd_err sd_store_del(sd_store *s, const char *ns, const char *id)
-{ return s->ops->del(s, ns, id); }
-
-static inline sd_err sd_store_list_append(sd_store *s, const char *ns,
-                                          const char *id,
-                                          const char *const *items,
-                                          const size_t *lens, size_t n,
-                                          size_t max_len, int64_t ttl_ms,
-                                          sd_list *out)
-{ return s->ops->list_append(s, ns, id, items, lens, n, max_len, ttl_ms, out); }
-
-static inline sd_err sd_store_list_get(sd_store *s, const char *ns,
-                                       const char *id, int64_t renew_ttl_ms,
-                                       sd_list *out)
-{ return s->ops->list_get(s, ns, id, renew_ttl_ms, out); }
-
-static inline sd_err sd_store_scan(sd_store *s, const char *ns,
-                                   const char *cursor, size_t limit,
-                                   sd_page *out)
-{ return s->ops->scan(s, ns, cursor, limit, out); }
-
-static inline sd_err sd_store_count(sd_store *s, const char *ns, int64_t *out)
-{ return s->ops->count(s, ns, out); }
-
-static inline sd_err sd_store_index(sd_store *s, const char *ns, const char *field)
-{ return s->ops->index(s, ns, field); }
-
-static inline sd_err sd_store_count_by(sd_store *s, const char *ns,
-                                       const char *value, int64_t *out)
-{ return s->ops->count_by(s, ns, value, out); }
-
-static inline sd_err sd_store_clear(sd_store *s, int64_t *deleted)
-{ return s->ops->clear(s, deleted); }
-
-static inline sd_err sd_store_rate_check(sd_store *s, const char *key,
-                                         int64_t limit, int64_t period_ms,
-                                         sd_rate *out)
-{ return s->ops->rate_check(s, key, limit, period_ms, out); }
-
-static inline sd_err sd_queue_push(sd_store *s, const char *queue, const char *item,
-                                   int64_t delay_ms, int64_t capacity, sd_queue_rec *rec)
-{ return s->ops->queue_push(s, queue, item, delay_ms, capacity, rec); }
-
-static inline sd_err sd_queue_take_items(sd_store *s, const char *queue,
-                                         const sd_queue_take *t, const sd_queue_rec *rec,
-                                         sd_queue_item *items, size_t *n)
-{ return s->ops->queue_take(s, queue, t, rec, items, n); }
-
-static inline sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item,
-                                    const char *owner, int64_t lease_ms, sd_queue_rec *rec)
-{ return s->ops->queue_renew(s, queue, item, owner, lease_ms, rec); }
-
-static inline sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item,
-                                  const char *owner, sd_queue_rec *rec)
-{ return s->ops->queue_ack(s, queue, item, owner, rec); }
-
-static inline sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
-                                      const char *owner, int64_t delay_ms,
-                                      sd_queue_rec *rec)
-{ return s->ops->queue_release(s, queue, item, owner, delay_ms, rec); }
-
-static inline sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,
-                                     sd_queue_rec *rec)
-{ return s->ops->queue_remove(s, queue, item, rec); }
-
-static inline sd_err sd_queue_reap(sd_store *s, const char *queue, const char *owner,
-                                   int64_t lease_ms, size_t max, sd_queue_item *items,
-                                   size_t *n)
-{ return s->ops->queue_reap(s, queue, owner, lease_ms, max, items, n); }
-
-static inline sd_err sd_queue_stats_get(sd_store *s, const char *queue,
-                                        sd_queue_stats *out)
-{ return s->ops->queue_stats(s, queue, out); }
+/*
+ * The calls through the vtable. Each first checks its arguments as the
+ * operation's comment above says (a bad one: SD_ERR_INVALID, with nothing
+ * touched and out cleared where it can be) and clears the caller's out,
+ * so an implementation is only ever called with checked arguments and an
+ * empty out. scan hands the implementation the decoded cursor (the id
+ * the page starts after, NULL for the first page) and the capped limit;
+ * rate_check the GCRA parameters worked out from limit and period.
+ */
+sd_err sd_store_get(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                    sd_record *out);
+sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_update *u,
+                       sd_record *out);
+sd_err sd_store_del(sd_store *s, const char *ns, const char *id);
+sd_err sd_store_list_append(sd_store *s, const char *ns, const char *id,
+                            const char *const *items, const size_t *lens, size_t n,
+                            size_t max_len, int64_t ttl_ms, sd_list *out);
+sd_err sd_store_list_get(sd_store *s, const char *ns, const char *id,
+                         int64_t renew_ttl_ms, sd_list *out);
+sd_err sd_store_scan(sd_store *s, const char *ns, const char *cursor, size_t limit,
+                     sd_page *out);
+sd_err sd_store_count(sd_store *s, const char *ns, int64_t *out);
+sd_err sd_store_index(sd_store *s, const char *ns, const char *field);
+sd_err sd_store_count_by(sd_store *s, const char *ns, const char *value, int64_t *out);
+sd_err sd_store_clear(sd_store *s, int64_t *deleted);
+sd_err sd_store_rate_check(sd_store *s, const char *key, int64_t limit, int64_t period_ms,
+                           sd_rate *out);
+sd_err sd_queue_push(sd_store *s, const char *queue, const char *item, int64_t delay_ms,
+                     int64_t capacity, sd_queue_rec *rec);
+sd_err sd_queue_take_items(sd_store *s, const char *queue, const sd_queue_take *t,
+                           const sd_queue_rec *rec, sd_queue_item *items, size_t *n);
+sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item, const char *owner,
+                      int64_t lease_ms, sd_queue_rec *rec);
+sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item, const char *owner,
+                    sd_queue_rec *rec);
+sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
+                        const char *owner, int64_t delay_ms, sd_queue_rec *rec);
+sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,
+                       sd_queue_rec *rec);
+sd_err sd_queue_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_ms,
+                     size_t max, sd_queue_item *items, size_t *n);
+sd_err sd_queue_stats_get(sd_store *s, const char *queue, sd_queue_stats *out);
 
 static inline sd_err sd_store_ping(sd_store *s) { return s->ops->ping(s); }
 

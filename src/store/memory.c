@@ -104,16 +104,12 @@ done:
 static sd_err mem_get(sd_store *s, const char *ns, const char *id,
                       int64_t renew_ttl_ms, sd_record *out)
 {
-    if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
-        return SD_ERR_INVALID;
     return mem_read(s, ns, id, renew_ttl_ms, out, NULL);
 }
 
 static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
                            int64_t renew_ttl_ms, sd_list *out)
 {
-    if (!sd_store_start_list_get(ns, id, renew_ttl_ms, out))
-        return SD_ERR_INVALID;
     return mem_read(s, ns, id, renew_ttl_ms, NULL, out);
 }
 
@@ -134,8 +130,6 @@ static bool cond_holds(const mt_entry *e, const sd_update *u)
 static sd_err mem_update(sd_store *s, const char *ns, const char *id,
                          const sd_update *u, sd_record *out)
 {
-    if (!sd_store_start_update(ns, id, u, out))
-        return SD_ERR_INVALID;
     mt_key k;
     mt_shard *sh;
     int64_t now;
@@ -206,8 +200,6 @@ sd_err mem_record_get(sd_store *s, const char *ns, const char *id, sd_record *ou
 
 static sd_err mem_del(sd_store *s, const char *ns, const char *id)
 {
-    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
-        return SD_ERR_INVALID;
     mt_key k;
     mt_key_init(&k, MT_TAG_USER, ns, id);
     mt_shard *sh = memtable_lock(table_of(s), &k);
@@ -228,8 +220,6 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
                               size_t n, size_t max_len, int64_t ttl_ms,
                               sd_list *out)
 {
-    if (!sd_store_start_list_append(ns, id, items, lens, n, ttl_ms, out))
-        return SD_ERR_INVALID;
     mt_key k;
     mt_shard *sh;
     int64_t now;
@@ -311,18 +301,13 @@ done:
  * single instance; limit is capped at SD_STORE_SCAN_MAX.
  */
 
-static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
+static sd_err mem_scan(sd_store *s, const char *ns, const char *after,
                        size_t limit, sd_page *out)
 {
-    char *after = NULL;
-    sd_err err = sd_store_start_scan(ns, cursor, &limit, out, &after);
-    if (err != SD_OK)
-        return err;
     char **ids = NULL;
     size_t n = 0;
     bool more = false;
-    err = mrec_page(table_of(s), ns, after, limit, sd_now_ms(), &ids, &n, &more);
-    free(after);
+    sd_err err = mrec_page(table_of(s), ns, after, limit, sd_now_ms(), &ids, &n, &more);
     if (err == SD_OK && more) {
         out->next_cursor = sd_store_cursor_encode(ids[n - 1]);
         if (out->next_cursor == NULL) {
@@ -341,16 +326,12 @@ static sd_err mem_scan(sd_store *s, const char *ns, const char *cursor,
  * or an access removes it. */
 static sd_err mem_count(sd_store *s, const char *ns, int64_t *out)
 {
-    if (out == NULL || !sd_store_name_ok(ns))
-        return SD_ERR_INVALID;
     *out = memtable_count(table_of(s), ns);
     return SD_OK;
 }
 
 static sd_err mem_index(sd_store *s, const char *ns, const char *field)
 {
-    if (!sd_store_start_index(ns, field))
-        return SD_ERR_INVALID;
     return memtable_index(table_of(s), ns, field);
 }
 
@@ -358,8 +339,6 @@ static sd_err mem_index(sd_store *s, const char *ns, const char *field)
  * removes it. */
 static sd_err mem_count_by(sd_store *s, const char *ns, const char *value, int64_t *out)
 {
-    if (!sd_store_start_count_by(ns, value, out))
-        return SD_ERR_INVALID;
     return memtable_count_by(table_of(s), ns, value, out);
 }
 
@@ -383,9 +362,7 @@ static sd_err mem_clear(sd_store *s, int64_t *deleted)
 static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
                              int64_t period_ms, sd_rate *out)
 {
-    sd_gcra g;
-    if (!sd_store_start_rate(key, limit, period_ms, &g, out))
-        return SD_ERR_INVALID;
+    sd_gcra g = sd_gcra_of(limit, period_ms);
     mt_key k;
     mt_key_init(&k, MT_TAG_RATE, "rate", key);
     int64_t now = sd_now_ms() * SD_NS_PER_MS;

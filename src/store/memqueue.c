@@ -170,22 +170,11 @@ static sd_err rec_try(sd_store *s, sd_queue_rec *rec, const char *item)
     return rec->err;
 }
 
-/* The start of renew, ack and release. */
-static bool held_args_ok(const char *queue, const char *item, const char *owner,
-                         const sd_queue_rec *rec)
-{
-    return sd_store_queue_item_ok(queue) && sd_store_queue_item_ok(item) &&
-           sd_store_queue_owner_ok(owner) && sd_store_start_queue_rec(rec);
-}
-
 /* ---- operations ---- */
 
 sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_ms,
                int64_t capacity, sd_queue_rec *rec)
 {
-    if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) || delay_ms < 0 ||
-        capacity < 0 || !sd_store_start_queue_rec(rec))
-        return SD_ERR_INVALID;
     mq_queue *q;
     sd_err err = queue_get(mem_queues_of(s), queue, &q);
     if (err != SD_OK)
@@ -249,8 +238,6 @@ static mq_entry *next_due(mq_queue *q, int64_t limit)
 sd_err mq_take(sd_store *s, const char *queue, const sd_queue_take *t,
                const sd_queue_rec *rec, sd_queue_item *items, size_t *n)
 {
-    if (!sd_store_start_queue_take(queue, t, rec, items, n))
-        return SD_ERR_INVALID;
     int64_t now;
     mq_queue *q = queue_open(s, queue, &now);
     if (q == NULL)
@@ -292,8 +279,6 @@ sd_err mq_take(sd_store *s, const char *queue, const sd_queue_take *t,
 sd_err mq_renew(sd_store *s, const char *queue, const char *item, const char *owner,
                 int64_t lease_ms, sd_queue_rec *rec)
 {
-    if (!held_args_ok(queue, item, owner, rec) || lease_ms <= 0)
-        return SD_ERR_INVALID;
     int64_t now;
     mq_queue *q = queue_open(s, queue, &now);
     if (q == NULL)
@@ -311,8 +296,6 @@ sd_err mq_renew(sd_store *s, const char *queue, const char *item, const char *ow
 sd_err mq_ack(sd_store *s, const char *queue, const char *item, const char *owner,
               sd_queue_rec *rec)
 {
-    if (!held_args_ok(queue, item, owner, rec))
-        return SD_ERR_INVALID;
     int64_t now;
     mq_queue *q = queue_open(s, queue, &now);
     if (q == NULL)
@@ -330,8 +313,6 @@ sd_err mq_ack(sd_store *s, const char *queue, const char *item, const char *owne
 sd_err mq_release(sd_store *s, const char *queue, const char *item, const char *owner,
                   int64_t delay_ms, sd_queue_rec *rec)
 {
-    if (!held_args_ok(queue, item, owner, rec) || delay_ms < 0)
-        return SD_ERR_INVALID;
     int64_t now;
     mq_queue *q = queue_open(s, queue, &now);
     if (q == NULL)
@@ -357,9 +338,6 @@ sd_err mq_release(sd_store *s, const char *queue, const char *item, const char *
 
 sd_err mq_remove(sd_store *s, const char *queue, const char *item, sd_queue_rec *rec)
 {
-    if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) ||
-        !sd_store_start_queue_rec(rec))
-        return SD_ERR_INVALID;
     int64_t now = 0;
     mq_queue *q = queue_open(s, queue, &now);
     /* The change is tried whether or not the queue exists. */
@@ -380,8 +358,6 @@ sd_err mq_remove(sd_store *s, const char *queue, const char *item, sd_queue_rec 
 sd_err mq_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_ms,
                size_t max, sd_queue_item *items, size_t *n)
 {
-    if (!sd_store_start_queue_reap(queue, owner, lease_ms, max, items, n))
-        return SD_ERR_INVALID;
     int64_t now;
     mq_queue *q = queue_open(s, queue, &now);
     if (q == NULL)
@@ -404,9 +380,6 @@ sd_err mq_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_
 
 sd_err mq_stats(sd_store *s, const char *queue, sd_queue_stats *out)
 {
-    if (out == NULL || !sd_store_queue_item_ok(queue))
-        return SD_ERR_INVALID;
-    *out = (sd_queue_stats){0, 0, 0};
     int64_t now;
     mq_queue *q = queue_open(s, queue, &now);
     if (q == NULL)

@@ -86,8 +86,6 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
 static sd_err rd_get(sd_store *st, const char *ns, const char *id,
                      int64_t renew_ttl_ms, sd_record *out)
 {
-    if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
-        return SD_ERR_INVALID;
     redisReply *r = NULL;
     sd_err err = run_read(store_of(st), RD_SCRIPT_GET, ns, id, renew_ttl_ms, &r);
     if (err == SD_OK)
@@ -103,8 +101,6 @@ static sd_err rd_get(sd_store *st, const char *ns, const char *id,
 static sd_err rd_update(sd_store *st, const char *ns, const char *id,
                         const sd_update *u, sd_record *out)
 {
-    if (!sd_store_start_update(ns, id, u, out))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -120,8 +116,6 @@ static sd_err rd_update(sd_store *st, const char *ns, const char *id,
 
 static sd_err rd_del(sd_store *st, const char *ns, const char *id)
 {
-    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     rd_args a;
     args_record(&a, s, ns, id, sd_now_ms());
@@ -140,8 +134,6 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
                              size_t n, size_t max_len, int64_t ttl_ms,
                              sd_list *out)
 {
-    if (!sd_store_start_list_append(ns, id, items, lens, n, ttl_ms, out))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -163,8 +155,6 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
 static sd_err rd_list_get(sd_store *st, const char *ns, const char *id,
                           int64_t renew_ttl_ms, sd_list *out)
 {
-    if (!sd_store_start_list_get(ns, id, renew_ttl_ms, out))
-        return SD_ERR_INVALID;
     redisReply *r = NULL;
     sd_err err = run_read(store_of(st), RD_SCRIPT_LIST_GET, ns, id, renew_ttl_ms, &r);
     if (err == SD_OK)
@@ -173,23 +163,16 @@ static sd_err rd_list_get(sd_store *st, const char *ns, const char *id,
     return err;
 }
 
-static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
+static sd_err rd_scan(sd_store *st, const char *ns, const char *after,
                       size_t limit, sd_page *out)
 {
-    char *after = NULL;
-    sd_err err = sd_store_start_scan(ns, cursor, &limit, out, &after);
-    if (err != SD_OK)
-        return err;
     rd_store *s = store_of(st);
     rd_args a;
     rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), rd_store_index_field(s, ns));
-    if (after != NULL)
-        rd_args_take(&a, after);
-    else
-        rd_args_str(&a, "");
+    rd_args_str(&a, after != NULL ? after : "");
     rd_args_i64(&a, (int64_t)limit);
     redisReply *r = NULL;
-    err = rd_store_run(s, RD_SCRIPT_SCAN, &a, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_SCAN, &a, &r);
     if (err == SD_OK)
         err = rd_reply_page(r, limit, out);
     freeReplyObject(r);
@@ -198,8 +181,6 @@ static sd_err rd_scan(sd_store *st, const char *ns, const char *cursor,
 
 static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
 {
-    if (out == NULL || !sd_store_name_ok(ns))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     rd_args a;
     rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), rd_store_index_field(s, ns));
@@ -217,8 +198,6 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
 
 static sd_err rd_index(sd_store *st, const char *ns, const char *field)
 {
-    if (!sd_store_start_index(ns, field))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     const char *have = rd_store_index_field(s, ns);
     if (have != NULL)
@@ -241,8 +220,6 @@ static sd_err rd_index(sd_store *st, const char *ns, const char *field)
 
 static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64_t *out)
 {
-    if (!sd_store_start_count_by(ns, value, out))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     const char *field = rd_store_index_field(s, ns);
     if (field == NULL)
@@ -371,9 +348,7 @@ static sd_err rd_clear(sd_store *st, int64_t *deleted)
 static sd_err rd_rate_check(sd_store *st, const char *key, int64_t limit,
                             int64_t period_ms, sd_rate *out)
 {
-    sd_gcra g;
-    if (!sd_store_start_rate(key, limit, period_ms, &g, out))
-        return SD_ERR_INVALID;
+    sd_gcra g = sd_gcra_of(limit, period_ms);
     rd_store *s = store_of(st);
     rd_args a;
     rd_args_script(&a, "1");

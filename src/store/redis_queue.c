@@ -56,9 +56,6 @@ static sd_err run_queue(rd_store *s, rd_script_id id, rd_args *a, sd_queue_rec *
 sd_err rd_queue_push(sd_store *st, const char *queue, const char *item, int64_t delay_ms,
                      int64_t capacity, sd_queue_rec *rec)
 {
-    if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) || delay_ms < 0 ||
-        capacity < 0 || !sd_store_start_queue_rec(rec))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -73,8 +70,6 @@ sd_err rd_queue_push(sd_store *st, const char *queue, const char *item, int64_t 
 sd_err rd_queue_take(sd_store *st, const char *queue, const sd_queue_take *t,
                      const sd_queue_rec *rec, sd_queue_item *items, size_t *n)
 {
-    if (!sd_store_start_queue_take(queue, t, rec, items, n))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     size_t max = t->max > (size_t)INT32_MAX ? (size_t)INT32_MAX : t->max;
@@ -94,19 +89,9 @@ sd_err rd_queue_take(sd_store *st, const char *queue, const sd_queue_take *t,
     return err;
 }
 
-/* The start of renew, ack and release. */
-static bool held_args_ok(const char *queue, const char *item, const char *owner,
-                         const sd_queue_rec *rec)
-{
-    return sd_store_queue_item_ok(queue) && sd_store_queue_item_ok(item) &&
-           sd_store_queue_owner_ok(owner) && sd_store_start_queue_rec(rec);
-}
-
 sd_err rd_queue_renew(sd_store *st, const char *queue, const char *item, const char *owner,
                       int64_t lease_ms, sd_queue_rec *rec)
 {
-    if (!held_args_ok(queue, item, owner, rec) || lease_ms <= 0)
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -121,8 +106,6 @@ sd_err rd_queue_renew(sd_store *st, const char *queue, const char *item, const c
 sd_err rd_queue_ack(sd_store *st, const char *queue, const char *item, const char *owner,
                     sd_queue_rec *rec)
 {
-    if (!held_args_ok(queue, item, owner, rec))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -136,8 +119,6 @@ sd_err rd_queue_ack(sd_store *st, const char *queue, const char *item, const cha
 sd_err rd_queue_release(sd_store *st, const char *queue, const char *item,
                         const char *owner, int64_t delay_ms, sd_queue_rec *rec)
 {
-    if (!held_args_ok(queue, item, owner, rec) || delay_ms < 0)
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -151,9 +132,6 @@ sd_err rd_queue_release(sd_store *st, const char *queue, const char *item,
 
 sd_err rd_queue_remove(sd_store *st, const char *queue, const char *item, sd_queue_rec *rec)
 {
-    if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) ||
-        !sd_store_start_queue_rec(rec))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     rd_args a;
@@ -166,8 +144,6 @@ sd_err rd_queue_remove(sd_store *st, const char *queue, const char *item, sd_que
 sd_err rd_queue_reap(sd_store *st, const char *queue, const char *owner, int64_t lease_ms,
                      size_t max, sd_queue_item *items, size_t *n)
 {
-    if (!sd_store_start_queue_reap(queue, owner, lease_ms, max, items, n))
-        return SD_ERR_INVALID;
     rd_store *s = store_of(st);
     int64_t now = sd_now_ms();
     if (max > (size_t)INT32_MAX)
@@ -187,9 +163,6 @@ sd_err rd_queue_reap(sd_store *st, const char *queue, const char *owner, int64_t
 
 sd_err rd_queue_stats(sd_store *st, const char *queue, sd_queue_stats *out)
 {
-    if (out == NULL || !sd_store_queue_item_ok(queue))
-        return SD_ERR_INVALID;
-    *out = (sd_queue_stats){0, 0, 0};
     rd_store *s = store_of(st);
     rd_args a;
     args_start(&a, s, queue, NULL, sd_now_ms());

@@ -158,11 +158,30 @@ void sd_page_clear(sd_page *p)
     p->next_cursor = NULL;
 }
 
-/* ---- the start of each operation ---- */
+/* ---- the arguments of each operation ----
+ *
+ * A start_* is false when the arguments are refused (the operation
+ * returns SD_ERR_INVALID having touched nothing); true when they are good,
+ * and the caller's *out (when the operation takes one) has been emptied.
+ * Both stores thus refuse the same calls, before any lock or round trip,
+ * and answer from the same starting state.
+ *
+ * get and list_get need an out and renew_ttl_ms >= 0. An update needs a
+ * known mode, ttl_ms >= 0, arrays present where counts say so, no NULL
+ * condition value, and every assignment named, with a known op and, for
+ * SET and SETNX, a value unless it is empty. list_append needs n >= 1
+ * items, an item NULL only when empty, no length SIZE_MAX, ttl_ms >= 0.
+ * index needs a namespace and a field name; count_by an out, a namespace
+ * and a value (which may be empty). The queue operations need a queue
+ * name, item and owner shorter than SD_QUEUE_ITEM_MAX / SD_QUEUE_OWNER_MAX
+ * bytes (the queue name as an item), times >= 0 (a lease > 0), and a
+ * record change, when given, with a namespace and an update
+ * start_update takes.
+ */
 
 bool sd_store_name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
 
-bool sd_store_start_update(const char *ns, const char *id, const sd_update *u,
+static bool sd_store_start_update(const char *ns, const char *id, const sd_update *u,
                            sd_record *out)
 {
     if (!sd_store_name_ok(ns) || !sd_store_name_ok(id) || u == NULL || u->ttl_ms < 0 ||
@@ -186,7 +205,7 @@ bool sd_store_start_update(const char *ns, const char *id, const sd_update *u,
     return true;
 }
 
-bool sd_store_start_list_append(const char *ns, const char *id,
+static bool sd_store_start_list_append(const char *ns, const char *id,
                                 const char *const *items, const size_t *lens,
                                 size_t n, int64_t ttl_ms, sd_list *out)
 {
@@ -206,7 +225,7 @@ static bool read_valid(const char *ns, const char *id, int64_t renew_ttl_ms)
     return sd_store_name_ok(ns) && sd_store_name_ok(id) && renew_ttl_ms >= 0;
 }
 
-bool sd_store_start_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd_record *out)
+static bool sd_store_start_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd_record *out)
 {
     if (out == NULL || !read_valid(ns, id, renew_ttl_ms))
         return false;
@@ -214,7 +233,7 @@ bool sd_store_start_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd
     return true;
 }
 
-bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd_list *out)
+static bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_ms, sd_list *out)
 {
     if (out == NULL || !read_valid(ns, id, renew_ttl_ms))
         return false;
@@ -222,12 +241,12 @@ bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_m
     return true;
 }
 
-bool sd_store_start_index(const char *ns, const char *field)
+static bool sd_store_start_index(const char *ns, const char *field)
 {
     return sd_store_name_ok(ns) && sd_store_name_ok(field);
 }
 
-bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out)
+static bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out)
 {
     if (out == NULL || !sd_store_name_ok(ns) || value == NULL)
         return false;
@@ -251,21 +270,21 @@ static bool short_name(const char *s, size_t cap)
     return sd_store_name_ok(s) && strnlen(s, cap) < cap;
 }
 
-bool sd_store_queue_item_ok(const char *item) { return short_name(item, SD_QUEUE_ITEM_MAX); }
+static bool sd_store_queue_item_ok(const char *item) { return short_name(item, SD_QUEUE_ITEM_MAX); }
 
-bool sd_store_queue_owner_ok(const char *owner)
+static bool sd_store_queue_owner_ok(const char *owner)
 {
     return short_name(owner, SD_QUEUE_OWNER_MAX);
 }
 
 /* The change is checked as an update of a stand-in id: the item it will
  * name is checked on its own. */
-bool sd_store_start_queue_rec(const sd_queue_rec *rec)
+static bool sd_store_start_queue_rec(const sd_queue_rec *rec)
 {
     return rec == NULL || sd_store_start_update(rec->ns, "-", rec->u, rec->out);
 }
 
-bool sd_store_start_queue_take(const char *queue, const sd_queue_take *t,
+static bool sd_store_start_queue_take(const char *queue, const sd_queue_take *t,
                                const sd_queue_rec *rec, sd_queue_item *items,
                                size_t *n)
 {
@@ -279,7 +298,7 @@ bool sd_store_start_queue_take(const char *queue, const sd_queue_take *t,
     return true;
 }
 
-bool sd_store_start_queue_reap(const char *queue, const char *owner, int64_t lease_ms,
+static bool sd_store_start_queue_reap(const char *queue, const char *owner, int64_t lease_ms,
                                size_t max, sd_queue_item *items, size_t *n)
 {
     if (n == NULL || items == NULL || !sd_store_queue_item_ok(queue) ||
@@ -345,8 +364,8 @@ static sd_err cursor_decode(const char *cursor, char **id)
     return SD_OK;
 }
 
-sd_err sd_store_start_scan(const char *ns, const char *cursor, size_t *limit,
-                           sd_page *out, char **after)
+static sd_err sd_store_start_scan(const char *ns, const char *cursor, size_t *limit,
+                                  sd_page *out, char **after)
 {
     *after = NULL;
     if (out == NULL || !sd_store_name_ok(ns) || *limit == 0)
@@ -361,15 +380,23 @@ sd_err sd_store_start_scan(const char *ns, const char *cursor, size_t *limit,
 
 int64_t sd_store_ns_to_ms_up(int64_t ns) { return (ns + SD_NS_PER_MS - 1) / SD_NS_PER_MS; }
 
-bool sd_store_start_rate(const char *key, int64_t limit, int64_t period_ms,
-                         sd_gcra *g, sd_rate *out)
+sd_gcra sd_gcra_of(int64_t limit, int64_t period_ms)
+{
+    sd_gcra g = {.limit = limit, .interval_ns = period_ms * SD_NS_PER_MS / limit};
+    g.burst_ns = g.interval_ns * limit;
+    return g;
+}
+
+/* Refuses a call (false) unless out is given, key is a name,
+ * 0 < period_ms <= SD_RATE_MAX_PERIOD_MS and 0 < limit <= period_ms * 10^6;
+ * else sets *out to a refusal that says only the limit (what the caller
+ * returns should the store fail). */
+static bool sd_store_start_rate(const char *key, int64_t limit, int64_t period_ms,
+                                sd_rate *out)
 {
     if (out == NULL || !sd_store_name_ok(key) || limit <= 0 || period_ms <= 0 ||
         period_ms > SD_RATE_MAX_PERIOD_MS || limit > period_ms * SD_NS_PER_MS)
         return false;
-    g->limit = limit;
-    g->interval_ns = period_ms * SD_NS_PER_MS / limit;
-    g->burst_ns = g->interval_ns * limit;
     *out = (sd_rate){.limit = limit};
     return true;
 }
@@ -389,4 +416,167 @@ void sd_gcra_answer(const sd_gcra *g, bool allowed, int64_t ahead_ns, sd_rate *o
         out->reset_ms = sd_store_ns_to_ms_up(ahead_ns);
         out->retry_after_ms = sd_store_ns_to_ms_up(ahead_ns + g->interval_ns - g->burst_ns);
     }
+}
+
+/* ---- the calls through the vtable (statusd/store.h) ---- */
+
+sd_err sd_store_get(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                    sd_record *out)
+{
+    if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
+        return SD_ERR_INVALID;
+    return s->ops->get(s, ns, id, renew_ttl_ms, out);
+}
+
+sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_update *u,
+                       sd_record *out)
+{
+    if (!sd_store_start_update(ns, id, u, out))
+        return SD_ERR_INVALID;
+    return s->ops->update(s, ns, id, u, out);
+}
+
+sd_err sd_store_del(sd_store *s, const char *ns, const char *id)
+{
+    if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
+        return SD_ERR_INVALID;
+    return s->ops->del(s, ns, id);
+}
+
+sd_err sd_store_list_append(sd_store *s, const char *ns, const char *id,
+                            const char *const *items, const size_t *lens, size_t n,
+                            size_t max_len, int64_t ttl_ms, sd_list *out)
+{
+    if (!sd_store_start_list_append(ns, id, items, lens, n, ttl_ms, out))
+        return SD_ERR_INVALID;
+    return s->ops->list_append(s, ns, id, items, lens, n, max_len, ttl_ms, out);
+}
+
+sd_err sd_store_list_get(sd_store *s, const char *ns, const char *id,
+                         int64_t renew_ttl_ms, sd_list *out)
+{
+    if (!sd_store_start_list_get(ns, id, renew_ttl_ms, out))
+        return SD_ERR_INVALID;
+    return s->ops->list_get(s, ns, id, renew_ttl_ms, out);
+}
+
+sd_err sd_store_scan(sd_store *s, const char *ns, const char *cursor, size_t limit,
+                     sd_page *out)
+{
+    char *after = NULL;
+    sd_err err = sd_store_start_scan(ns, cursor, &limit, out, &after);
+    if (err != SD_OK)
+        return err;
+    err = s->ops->scan(s, ns, after, limit, out);
+    free(after);
+    return err;
+}
+
+sd_err sd_store_count(sd_store *s, const char *ns, int64_t *out)
+{
+    if (out == NULL || !sd_store_name_ok(ns))
+        return SD_ERR_INVALID;
+    *out = 0;
+    return s->ops->count(s, ns, out);
+}
+
+sd_err sd_store_index(sd_store *s, const char *ns, const char *field)
+{
+    if (!sd_store_start_index(ns, field))
+        return SD_ERR_INVALID;
+    return s->ops->index(s, ns, field);
+}
+
+sd_err sd_store_count_by(sd_store *s, const char *ns, const char *value, int64_t *out)
+{
+    if (!sd_store_start_count_by(ns, value, out))
+        return SD_ERR_INVALID;
+    return s->ops->count_by(s, ns, value, out);
+}
+
+sd_err sd_store_clear(sd_store *s, int64_t *deleted)
+{
+    return s->ops->clear(s, deleted);
+}
+
+sd_err sd_store_rate_check(sd_store *s, const char *key, int64_t limit, int64_t period_ms,
+                           sd_rate *out)
+{
+    if (!sd_store_start_rate(key, limit, period_ms, out))
+        return SD_ERR_INVALID;
+    return s->ops->rate_check(s, key, limit, period_ms, out);
+}
+
+/* The start of renew, ack and release. */
+static bool held_args_ok(const char *queue, const char *item, const char *owner,
+                         const sd_queue_rec *rec)
+{
+    return sd_store_queue_item_ok(queue) && sd_store_queue_item_ok(item) &&
+           sd_store_queue_owner_ok(owner) && sd_store_start_queue_rec(rec);
+}
+
+sd_err sd_queue_push(sd_store *s, const char *queue, const char *item, int64_t delay_ms,
+                     int64_t capacity, sd_queue_rec *rec)
+{
+    if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) || delay_ms < 0 ||
+        capacity < 0 || !sd_store_start_queue_rec(rec))
+        return SD_ERR_INVALID;
+    return s->ops->queue_push(s, queue, item, delay_ms, capacity, rec);
+}
+
+sd_err sd_queue_take_items(sd_store *s, const char *queue, const sd_queue_take *t,
+                           const sd_queue_rec *rec, sd_queue_item *items, size_t *n)
+{
+    if (!sd_store_start_queue_take(queue, t, rec, items, n))
+        return SD_ERR_INVALID;
+    return s->ops->queue_take(s, queue, t, rec, items, n);
+}
+
+sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item, const char *owner,
+                      int64_t lease_ms, sd_queue_rec *rec)
+{
+    if (!held_args_ok(queue, item, owner, rec) || lease_ms <= 0)
+        return SD_ERR_INVALID;
+    return s->ops->queue_renew(s, queue, item, owner, lease_ms, rec);
+}
+
+sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item, const char *owner,
+                    sd_queue_rec *rec)
+{
+    if (!held_args_ok(queue, item, owner, rec))
+        return SD_ERR_INVALID;
+    return s->ops->queue_ack(s, queue, item, owner, rec);
+}
+
+sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
+                        const char *owner, int64_t delay_ms, sd_queue_rec *rec)
+{
+    if (!held_args_ok(queue, item, owner, rec) || delay_ms < 0)
+        return SD_ERR_INVALID;
+    return s->ops->queue_release(s, queue, item, owner, delay_ms, rec);
+}
+
+sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,
+                       sd_queue_rec *rec)
+{
+    if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) ||
+        !sd_store_start_queue_rec(rec))
+        return SD_ERR_INVALID;
+    return s->ops->queue_remove(s, queue, item, rec);
+}
+
+sd_err sd_queue_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_ms,
+                     size_t max, sd_queue_item *items, size_t *n)
+{
+    if (!sd_store_start_queue_reap(queue, owner, lease_ms, max, items, n))
+        return SD_ERR_INVALID;
+    return s->ops->queue_reap(s, queue, owner, lease_ms, max, items, n);
+}
+
+sd_err sd_queue_stats_get(sd_store *s, const char *queue, sd_queue_stats *out)
+{
+    if (out == NULL || !sd_store_queue_item_ok(queue))
+        return SD_ERR_INVALID;
+    *out = (sd_queue_stats){0, 0, 0};
+    return s->ops->queue_stats(s, queue, out);
 }

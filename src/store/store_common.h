@@ -18,59 +18,10 @@
 
 /* ---- the start of each operation ---- */
 
-/*
- * An operation of sd_store_ops begins with its sd_store_start_*: false
- * means the arguments are refused and the operation returns
- * SD_ERR_INVALID having touched nothing; true means they are good and the
- * caller's *out (when the operation takes one) has been emptied. Both
- * stores thus refuse the same calls, before any lock or round trip, and
- * answer from the same starting state.
- *
- * Names (namespace, id, rate key, key prefix) are non-NULL and non-empty:
- * sd_store_name_ok, which del, count and the Redis store's prefix check
- * use on their own.
- * get and list_get need an out and renew_ttl_ms >= 0. An update needs a
- * known mode, ttl_ms >= 0, arrays present where counts say so, no NULL
- * condition value, and every assignment named, with a known op and, for
- * SET and SETNX, a value unless it is empty. list_append needs n >= 1
- * items, an item NULL only when empty, no length SIZE_MAX, ttl_ms >= 0.
- */
-
+/* Names (namespace, id, rate key, key prefix) are non-NULL and
+ * non-empty. The arguments of every operation are checked once, in the
+ * sd_store_* calls of store.c, before any implementation runs. */
 bool sd_store_name_ok(const char *s);
-bool sd_store_start_get(const char *ns, const char *id, int64_t renew_ttl_ms,
-                        sd_record *out);
-bool sd_store_start_update(const char *ns, const char *id, const sd_update *u,
-                           sd_record *out);
-bool sd_store_start_list_append(const char *ns, const char *id,
-                                const char *const *items, const size_t *lens,
-                                size_t n, int64_t ttl_ms, sd_list *out);
-bool sd_store_start_list_get(const char *ns, const char *id, int64_t renew_ttl_ms,
-                             sd_list *out);
-
-/* index needs a namespace and a field name. count_by needs an out, a
- * namespace and a value (which may be empty); it sets *out to 0. */
-bool sd_store_start_index(const char *ns, const char *field);
-bool sd_store_start_count_by(const char *ns, const char *value, int64_t *out);
-
-/* ---- queues ---- */
-
-/*
- * The starts of the queue operations, as above: false (SD_ERR_INVALID,
- * nothing touched) unless the queue name, item and owner are names
- * shorter than SD_QUEUE_ITEM_MAX / SD_QUEUE_OWNER_MAX bytes (the queue
- * name as an item), times are >= 0 (a lease > 0), and a record change,
- * when given, has a namespace and an update sd_store_start_update takes;
- * true empties what the operation hands back (rec->out; take's and
- * reap's items and *n).
- */
-bool sd_store_queue_item_ok(const char *item);
-bool sd_store_queue_owner_ok(const char *owner);
-bool sd_store_start_queue_rec(const sd_queue_rec *rec);
-bool sd_store_start_queue_take(const char *queue, const sd_queue_take *t,
-                               const sd_queue_rec *rec, sd_queue_item *items,
-                               size_t *n);
-bool sd_store_start_queue_reap(const char *queue, const char *owner, int64_t lease_ms,
-                               size_t max, sd_queue_item *items, size_t *n);
 
 /* ---- building records ---- */
 
@@ -99,15 +50,6 @@ char *sd_record_add(sd_record *r, char *area, const char *name, size_t name_len,
 /* Most ids one scan page returns; a larger limit is cut to it. */
 #define SD_STORE_SCAN_MAX 10000
 
-/* The start of scan: SD_ERR_INVALID for no out, a bad ns or limit 0;
- * else empties *out, cuts *limit to SD_STORE_SCAN_MAX and decodes the
- * cursor into *after: the id the page starts after (the caller frees),
- * NULL for the first page (cursor NULL or ""). SD_ERR_INVALID unless the
- * cursor is lower-case hex of a non-empty NUL-free id; SD_ERR_NOMEM.
- * *after is NULL on failure. */
-sd_err sd_store_start_scan(const char *ns, const char *cursor, size_t *limit,
-                           sd_page *out, char **after);
-
 /* The cursor of the page after id, newly allocated (the caller frees);
  * NULL on NOMEM. */
 char *sd_store_cursor_encode(const char *id);
@@ -135,13 +77,10 @@ typedef struct sd_gcra {
     int64_t burst_ns;     /* limit * T */
 } sd_gcra;
 
-/* The start of rate_check: false (SD_ERR_INVALID) unless out is given,
- * key is a name, 0 < period_ms <= SD_RATE_MAX_PERIOD_MS and
- * 0 < limit <= period_ms * 10^6 (T at least 1 ns); else fills *g for
- * limit requests per period_ms and sets *out to a refusal that says only
- * the limit (what the caller returns should it fail). */
-bool sd_store_start_rate(const char *key, int64_t limit, int64_t period_ms,
-                         sd_gcra *g, sd_rate *out);
+/* The GCRA parameters of limit requests per period_ms, as sd_store_rate_check
+ * has checked them: 0 < period_ms <= SD_RATE_MAX_PERIOD_MS and
+ * 0 < limit <= period_ms * 10^6 (T at least 1 ns). */
+sd_gcra sd_gcra_of(int64_t limit, int64_t period_ms);
 
 /* Whether a request passes when the TAT is ahead_ns (>= 0) ahead of now. */
 bool sd_gcra_allows(const sd_gcra *g, int64_t ahead_ns);
