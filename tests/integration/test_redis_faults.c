@@ -4,7 +4,8 @@
  * store-unavailable with Retry-After, and after a restart with an
  * append-only file statusd serves again within 3 s with every job it
  * accepted), down (readiness, submissions, reads and cancels refused the
- * same way while liveness stays up), and stopped and continued twice in
+ * same way while liveness stays up), restarted (the first requests after
+ * it do not fail on the connections it closed), and stopped and continued twice in
  * a row (a reconnect that lost the command timeout would hang the second
  * time).
  *
@@ -421,6 +422,76 @@ static void test_redis_down_refuses_ready_posts_reads_and_cancels_with_503(void 
     free(id);
 }
 
+/* ---- Redis restarted ---- */
+
+#define RESTART_CLIENTS 8
+#define RESTART_WARM_REQUESTS 10
+#define RESTART_AFTER_REQUESTS 5
+
+typedef struct reads {
+    unsigned port;
+    int requests;
+    int not_found;            /* answers 404: the store was read */
+    int other;                /* anything else */
+    int last_status;
+} reads;
+
+/* GET /status of an unknown job, requests times: each is one store read. */
+static void *unknown_reads(void *arg)
+{
+    reads *r = arg;
+    char path[64];
+    snprintf(path, sizeof path, "/status/%s", "00000000-0000-4000-8000-000000000000");
+    for (int i = 0; i < r->requests; i++) {
+        http_resp a;
+        if (http_do(r->port, "GET", path, NULL, NULL, &a) == 0 && a.status == 404) {
+            r->not_found++;
+        } else {
+            r->other++;
+            r->last_status = a.status;
+        }
+        http_resp_free(&a);
+    }
+    return NULL;
+}
+
+/* RESTART_CLIENTS threads of n reads at once; how many were not 404 (the
+ * last such status in *status). */
+static int concurrent_reads(unsigned port, int n, int *status)
+{
+    pthread_t th[RESTART_CLIENTS];
+    reads r[RESTART_CLIENTS];
+    for (int i = 0; i < RESTART_CLIENTS; i++) {
+        r[i] = (reads){.port = port, .requests = n};
+        assert_int_equal(pthread_create(&th[i], NULL, unknown_reads, &r[i]), 0);
+    }
+    int other = 0;
+    for (int i = 0; i < RESTART_CLIENTS; i++) {
+        pthread_join(th[i], NULL);
+        other += r[i].other;
+        if (r[i].other > 0)
+            *status = r[i].last_status;
+    }
+    return other;
+}
+
+/* Every HTTP thread has used its connection; the server restarts (and
+ * closes them all); the first requests that come once it answers again
+ * must not fail on the closed connections. */
+static void test_requests_right_after_a_redis_restart_all_succeed(void **state)
+{
+    fixture *f = *state;
+    unsigned port = f->statusd->proc.port;
+    int status = 0;
+    assert_int_equal(concurrent_reads(port, RESTART_WARM_REQUESTS, &status), 0);
+
+    assert_int_equal(test_redis_restart(&f->redis), 0);
+    int failed = concurrent_reads(port, RESTART_AFTER_REQUESTS, &status);
+    if (failed != 0)
+        fail_msg("%d of %d reads right after the restart failed (last: %d)", failed,
+                 RESTART_CLIENTS * RESTART_AFTER_REQUESTS, status);
+}
+
 /* ---- Redis stopped and continued ---- */
 
 typedef struct job_at {
@@ -483,6 +554,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_redis_down_refuses_ready_posts_reads_and_cancels_with_503, plain_setup,
             fault_teardown),
+        cmocka_unit_test_setup_teardown(test_requests_right_after_a_redis_restart_all_succeed,
+                                        plain_setup, fault_teardown),
         cmocka_unit_test_setup_teardown(test_redis_stopped_twice_gives_bounded_503s_then_200s,
                                         one_thread_setup, fault_teardown),
     };
