@@ -17,7 +17,7 @@ SD_CMAKE  = -DSTATUSD_WERROR=ON $(CMAKE_FLAGS)
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
              libcjson-dev uuid-dev
 DEPS_TEST  = libcmocka-dev redis-server nginx lua-check
-DEPS_BENCH = wrk redis-tools curl
+DEPS_BENCH = wrk redis-tools curl libevent-dev
 DEPS_BUILDS = clang
 DEPS_CONTAINER = debootstrap buildah podman curl
 
