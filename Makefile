@@ -1,5 +1,7 @@
 # Thin wrapper around CMake: installs what is missing, builds, runs, tests.
-#   make run    build and start statusd on :8080 (memory store, demo handler)
+#   make run    build and start statusd with config/statusd.conf (its defaults:
+#               port 8080, memory store, the demo handler); no flags, so the
+#               file and STATUSD_<KEY> variables decide
 #   make test   build and run every test (starts its own redis-server)
 #   make asan   the whole test suite under AddressSanitizer+UBSan
 #   make bench  the benchmark in bench/ (make bench-smoke: a quick check of it)
@@ -33,7 +35,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/statusd --store memory --port 8080
+	./$(BUILD)/statusd
 
 test: deps-test
 	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON $(CMAKE_FLAGS)
