@@ -13,7 +13,7 @@ CMAKE_FLAGS ?=
 
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
              libcjson-dev uuid-dev
-DEPS_TEST  = libcmocka-dev redis-server nginx docker-compose curl
+DEPS_TEST  = libcmocka-dev redis-server nginx docker-compose curl python3 python3-yaml
 DEPS_BENCH = wrk redis-tools curl
 DEPS_CONTAINER = debootstrap buildah podman curl
 
