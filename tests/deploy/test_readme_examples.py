@@ -20,7 +20,9 @@ example job id README.md uses (the id of the last job the examples
 created). curl gets `-o FILE -w %{http_code}` appended to read the status.
 A `curl -i` example's shown `HTTP/1.1 NNN` line must agree with its status.
 Every ```console block with a curl command must be marked, so none can be
-left out of this test.
+left out of this test. And `make run`, which the examples start from, must
+start statusd with no flags (`make -n run` ends with `./build/statusd`), so
+the config file and the environment decide, as README.md says.
 
   test_readme_examples.py SOURCE_DIR STATUSD_BINARY
 """
@@ -165,8 +167,19 @@ def run_command(cmd, port, job_id, work):
     return int(r.stdout.strip() or 0), body
 
 
+def check_make_run(src):
+    r = subprocess.run(["make", "-s", "-n", "-C", src, "run", "BUILD=build"],
+                       capture_output=True, text=True, timeout=60)
+    last = r.stdout.strip().split("\n")[-1] if r.stdout.strip() else ""
+    if r.returncode != 0 or last != "./build/statusd":
+        raise Failure(f"make -n run: want it to end with './build/statusd', got "
+                      f"'{last}' (exit {r.returncode}) {r.stderr}")
+    print("ok: make run starts ./build/statusd with no flags")
+
+
 def main():
     src, binary = sys.argv[1], sys.argv[2]
+    check_make_run(src)
     examples = parse(os.path.join(src, "README.md"))
     blocks = sum(1 for e in examples if e[0] == "curl")
     if blocks < MIN_EXAMPLES:
