@@ -2,7 +2,8 @@
 #
 #   docker build -t statusd .
 #   docker run --rm -p 8080:8080 statusd          # memory store, demo handler
-#   docker compose up                             # two instances, Redis, nginx
+#   docker compose up -d --build                  # two instances, Redis, nginx
+#                                                 (needs REDIS_PASSWORD, API_TOKEN)
 #
 # BASE is the Debian bookworm image both stages start from
 # (debian:bookworm-slim by default; `make test-container` builds this file

@@ -1,5 +1,7 @@
 # Thin wrapper around CMake: installs what is missing, builds, runs, tests.
-#   make run    build and start statusd on :8080 (memory store, demo handler)
+#   make run    build and start statusd with config/statusd.conf (its defaults:
+#               port 8080, memory store, the demo handler); no flags, so the
+#               file and STATUSD_<KEY> variables decide
 #   make test   build and run every test (starts its own redis-server)
 #   make asan   the whole test suite under AddressSanitizer+UBSan
 #   make tsan   the whole test suite under ThreadSanitizer
@@ -16,7 +18,8 @@ SD_CMAKE  = -DSTATUSD_WERROR=ON $(CMAKE_FLAGS)
 
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
              libcjson-dev uuid-dev
-DEPS_TEST  = libcmocka-dev redis-server nginx lua-check
+DEPS_TEST  = libcmocka-dev redis-server nginx lua-check docker-compose curl python3 \
+             python3-yaml
 DEPS_BENCH = wrk redis-tools curl libevent-dev
 DEPS_BUILDS = clang
 DEPS_CONTAINER = debootstrap buildah podman curl
@@ -39,7 +42,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/statusd --store memory --port 8080
+	./$(BUILD)/statusd
 
 test: deps-test
 	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON $(SD_CMAKE)

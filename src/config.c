@@ -171,6 +171,20 @@ const key_def *config_key_at(size_t i)
     return i < KEY_COUNT ? &keys[i] : NULL;
 }
 
+size_t config_key_index(const key_def *k)
+{
+    return (size_t)(k - keys);
+}
+
+void config_origin_set(sd_config *cfg, const key_def *k, sd_config_source source,
+                       int line, const char *name)
+{
+    sd_config_origin *o = &cfg->origin[config_key_index(k)];
+    o->source = source;
+    o->line = line;
+    snprintf(o->name, sizeof o->name, "%s", name != NULL ? name : "");
+}
+
 const key_def *config_key_find(const char *name)
 {
     for (size_t i = 0; i < KEY_COUNT; i++)
@@ -336,14 +350,66 @@ void config_buf_write(const sd_buf *b, int fd)
     }
 }
 
-void sd_config_print(const sd_config *cfg, int fd)
+/* Appends where the value came from, as a comment ending the line. */
+static void origin_format(const sd_config_origin *o, sd_buf *out)
+{
+    switch (o->source) {
+    case SD_SOURCE_DEFAULT:
+        sd_buf_puts(out, "# default");
+        return;
+    case SD_SOURCE_FILE:
+        sd_buf_printf(out, "# file, line %d", o->line);
+        return;
+    case SD_SOURCE_ENV:
+        sd_buf_printf(out, "# environment %s", o->name);
+        return;
+    case SD_SOURCE_FLAG:
+        sd_buf_printf(out, "# flag %s", o->name);
+        return;
+    }
+    sd_buf_puts(out, "# ?");
+}
+
+#define REPORT_COMMENT_COLUMN 40
+
+static void config_write(const sd_config *cfg, bool origins, int fd)
 {
     sd_buf b = SD_BUF_INIT;
+    if (origins) {
+        if (cfg->config_path[0] == '\0') {
+            sd_buf_puts(&b, "# config file: none (built-in defaults, environment, flags)\n");
+        } else {
+            char *abs = cfg->config_path[0] != '/' ? realpath(cfg->config_path, NULL) : NULL;
+            sd_buf_printf(&b, "# config file: %s", cfg->config_path);
+            if (abs != NULL)
+                sd_buf_printf(&b, " (%s)", abs);
+            sd_buf_putc(&b, '\n');
+            free(abs);
+        }
+    }
     for (size_t i = 0; i < KEY_COUNT; i++) {
+        size_t start = b.len;
         sd_buf_printf(&b, "%s = ", keys[i].name);
         key_format(&keys[i], cfg, &b);
+        if (origins) {
+            size_t width = b.len - start;
+            do
+                sd_buf_putc(&b, ' ');
+            while (++width < REPORT_COMMENT_COLUMN);
+            origin_format(&cfg->origin[i], &b);
+        }
         sd_buf_putc(&b, '\n');
     }
     config_buf_write(&b, fd);
     sd_buf_free(&b);
+}
+
+void sd_config_print(const sd_config *cfg, int fd)
+{
+    config_write(cfg, false, fd);
+}
+
+void sd_config_report(const sd_config *cfg, int fd)
+{
+    config_write(cfg, true, fd);
 }

@@ -153,8 +153,10 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
                 rc = SD_ERR_INVALID;
             } else {
                 rc = sd_config_set(&tmp, key, value, why, sizeof why);
-                if (k != NULL)
+                if (k != NULL) {
                     first_line[idx] = lineno;
+                    config_origin_set(&tmp, k, SD_SOURCE_FILE, lineno, NULL);
+                }
             }
         }
         if (rc != SD_OK) {
@@ -253,8 +255,10 @@ static sd_err env_apply(sd_config *cfg, const key_def *k, const char *var,
                         const char *value, char *err, size_t errlen)
 {
     char why[CONFIG_WHY_LEN];
-    if (config_key_set(k, cfg, value, why, sizeof why) == SD_OK)
+    if (config_key_set(k, cfg, value, why, sizeof why) == SD_OK) {
+        config_origin_set(cfg, k, SD_SOURCE_ENV, 0, var);
         return SD_OK;
+    }
     return config_errf(err, errlen, "environment variable %s: %s", var, why);
 }
 
@@ -438,8 +442,10 @@ static sd_err flag_apply(sd_config *cfg, const flag_def *f, const char *value,
     char why[CONFIG_WHY_LEN];
     char ex[CONFIG_EXCERPT_LEN];
     if (f->kind == FLAG_KEY) {
-        if (sd_config_set(cfg, f->key, value, why, sizeof why) == SD_OK)
+        if (sd_config_set(cfg, f->key, value, why, sizeof why) == SD_OK) {
+            config_origin_set(cfg, config_key_find(f->key), SD_SOURCE_FLAG, 0, f->name);
             return SD_OK;
+        }
         return config_errf(err, errlen, "%s: %s", f->name, why);
     }
     const char *eq = strchr(value, '=');
@@ -451,8 +457,10 @@ static sd_err flag_apply(sd_config *cfg, const flag_def *f, const char *value,
         return config_errf(err, errlen, "--set: %s: unknown key",
                            config_excerpt(value, ex));
     snprintf(key, sizeof key, "%.*s", (int)(eq - value), value);
-    if (sd_config_set(cfg, key, eq + 1, why, sizeof why) == SD_OK)
+    if (sd_config_set(cfg, key, eq + 1, why, sizeof why) == SD_OK) {
+        config_origin_set(cfg, config_key_find(key), SD_SOURCE_FLAG, 0, f->name);
         return SD_OK;
+    }
     return config_errf(err, errlen, "--set: %s", why);
 }
 

@@ -19,7 +19,7 @@
 
 #define CONFIG_WHY_LEN 512    /* room for one "key: reason" line */
 #define CONFIG_EXCERPT_LEN 72 /* see config_excerpt() */
-#define CONFIG_MAX_KEYS 64     /* at least the table's size (checked in config.c) */
+#define CONFIG_MAX_KEYS SD_CONFIG_MAX_KEYS /* at least the table's size (checked in config.c) */
 
 typedef enum key_type { KEY_INT, KEY_STR, KEY_ENUM } key_type;
 
@@ -51,6 +51,13 @@ typedef struct key_def {
 /* The table, in the order sd_config_print and --help list it. */
 size_t config_key_count(void);
 const key_def *config_key_at(size_t i);
+
+/* k's place in the table (k from config_key_at or config_key_find). */
+size_t config_key_index(const key_def *k);
+
+/* Records where k's value came from (see sd_config_origin). */
+void config_origin_set(sd_config *cfg, const key_def *k, sd_config_source source,
+                       int line, const char *name);
 
 /* The key called name (exact, lower case), or NULL. */
 const key_def *config_key_find(const char *name);

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         printf("statusd %s\n", STATUSD_VERSION);
         return 0;
     case SD_CLI_CHECK_CONFIG:
-        sd_config_print(&cfg, STDOUT_FILENO);
+        sd_config_report(&cfg, STDOUT_FILENO);
         return 0;
     case SD_CLI_PROBE:
         return sd_probe_main(&cfg);

@@ -24,6 +24,21 @@ typedef enum sd_store_kind {
 
 #define SD_CONFIG_STR 1024
 #define SD_CONFIG_MAX_WARNINGS 16
+#define SD_CONFIG_MAX_KEYS 64    /* at least the key table's size */
+
+/* Where a key's effective value came from (later ones win). */
+typedef enum sd_config_source {
+    SD_SOURCE_DEFAULT = 0,    /* the built-in default */
+    SD_SOURCE_FILE,           /* the config file, at line */
+    SD_SOURCE_ENV,            /* the environment variable name */
+    SD_SOURCE_FLAG            /* the command-line flag name (--port, --set) */
+} sd_config_source;
+
+typedef struct sd_config_origin {
+    sd_config_source source;
+    int line;                 /* SD_SOURCE_FILE */
+    char name[48];            /* SD_SOURCE_ENV, SD_SOURCE_FLAG */
+} sd_config_origin;
 
 typedef struct sd_config {
     /* HTTP */
@@ -91,6 +106,8 @@ typedef struct sd_config {
 
     /* where the file values came from, "" for none (built-in defaults) */
     char config_path[SD_CONFIG_STR];
+    /* where each key's value came from, by its place in the key table */
+    sd_config_origin origin[SD_CONFIG_MAX_KEYS];
 
     /* warnings met while loading (unknown STATUSD_ variables ...), to be
      * logged once logging is set up */
@@ -157,9 +174,19 @@ sd_err sd_config_load_env(sd_config *cfg, char *const *envp,
 sd_err sd_config_build(sd_config *cfg, int argc, char **argv, char *const *envp,
                        sd_cli_action *action, char *err, size_t errlen);
 
-/* Writes every key and its effective value, one "key = value" per line
- * (what --check-config prints). Secrets are masked. */
+/* Writes every key and its effective value, one "key = value" per line.
+ * Secrets are masked. */
 void sd_config_print(const sd_config *cfg, int fd);
+
+/*
+ * What --check-config prints: a comment line naming the config file read
+ * ("none" when there was none), then every key as sd_config_print writes
+ * it, each followed by a comment saying where its value came from:
+ *   port = 9000    # environment STATUSD_PORT
+ * (default, file line N, environment NAME, flag --NAME). The text loads
+ * back as a config file to the same values.
+ */
+void sd_config_report(const sd_config *cfg, int fd);
 
 /* The --help text. */
 void sd_config_usage(int fd);

@@ -52,7 +52,7 @@ char *test_nginx_config(const char *shipped, const unsigned *ports, size_t nport
                         unsigned listen_port, const char *dir, char *err, size_t errlen)
 {
     sd_buf b = SD_BUF_INIT;
-    size_t servers = 0, listens = 0, http_blocks = 0;
+    size_t servers = 0, listens = 0, http_blocks = 0, geo_blocks = 0;
     bool in_upstream = false, bad = false;
     char addr[64];
     for (const char *line = shipped; *line != '\0' && !bad;) {
@@ -77,6 +77,11 @@ char *test_nginx_config(const char *shipped, const unsigned *ports, size_t nport
         } else {
             sd_buf_append(&b, line, len);
             sd_buf_putc(&b, '\n');
+            if (starts_with_word(t, "geo") && t[tlen - 1] == '{' &&
+                strstr(t, "$statusd_private_client ") != NULL) {
+                geo_blocks++;
+                sd_buf_printf(&b, "        %s 1;\n", TEST_NGINX_PRIVATE_CLIENT);
+            }
             if (tlen == 6 && strncmp(t, "http {", 6) == 0) {
                 http_blocks++;
                 for (size_t i = 0; i < sizeof TEMP_PATHS / sizeof TEMP_PATHS[0]; i++)
@@ -86,11 +91,14 @@ char *test_nginx_config(const char *shipped, const unsigned *ports, size_t nport
         }
         line += len + (line[len] == '\n');
     }
-    if (bad || servers != nports || listens != 1 || http_blocks != 1 || !sd_buf_ok(&b)) {
+    if (bad || servers != nports || listens != 1 || http_blocks != 1 || geo_blocks != 1 ||
+        !sd_buf_ok(&b)) {
         snprintf(err, errlen,
-                 "config/nginx.conf: expected %zu upstream server lines, 1 listen line "
-                 "and 1 'http {' line, found %zu, %zu and %zu%s",
-                 nports, servers, listens, http_blocks, bad ? " (a line without an address)" : "");
+                 "config/nginx.conf: expected %zu upstream server lines, 1 listen line, "
+                 "1 'http {' line and 1 'geo $statusd_private_client {' line, found %zu, "
+                 "%zu, %zu and %zu%s",
+                 nports, servers, listens, http_blocks, geo_blocks,
+                 bad ? " (a line without an address)" : "");
         sd_buf_free(&b);
         return NULL;
     }

@@ -8,13 +8,21 @@
  * nginx in front of test statusd processes, run from the project's own
  * config/nginx.conf: the same file with the address of each `server` line
  * of its upstream block and of its `listen` line replaced by loopback
- * ports, and temporary paths of its own added after `http {`. nginx runs
+ * ports, temporary paths of its own added after `http {`, and
+ * TEST_NGINX_PRIVATE_CLIENT added to the clients of its
+ * `geo $statusd_private_client` block (the ones that may reach the
+ * private paths: /metrics, /stats, ...). nginx runs
  * in the foreground as a child (daemon off), in a mkdtemp prefix
  * directory holding the generated config, its pid file, its temporary
  * files and its output (access log on stdout, errors on stderr), and is
  * stopped by its pid. The binary is $SD_NGINX when set, else
  * /usr/sbin/nginx, else nginx from PATH.
  */
+
+/* A client address, on loopback, that the test config counts as one of
+ * the private network's: connections from it reach the private paths,
+ * connections from 127.0.0.1 do not. */
+#define TEST_NGINX_PRIVATE_CLIENT "127.0.0.2"
 
 typedef struct test_nginx {
     pid_t pid;             /* 0 when not running */

@@ -11,7 +11,13 @@
  *   gets SIGTERM mid-run and drains; every job still completes;
  * - with an instance killed outright, reads and new jobs go to the other;
  * - the client address statusd rate-limits by is the one nginx forwards;
- * - nginx's body limit is statusd's max_body, to the byte.
+ * - nginx's body limit is statusd's max_body, to the byte;
+ * - /metrics, /stats, /health/store and /admin/ answer 404 to a public
+ *   client without reaching statusd, and reach it from a private one;
+ * - one request id (the client's, else nginx's) is what the client, nginx's
+ *   log and statusd see;
+ * - the proxy is unbuffered, with a read timeout above a stream's
+ *   heartbeat and a long-poll's longest wait.
  *
  * One redis-server serves the group; each test starts its own instances
  * and nginx. Nothing depends on timing: waits poll with long deadlines.
@@ -47,6 +53,7 @@
 #define DONE_BEFORE_STOP 8        /* jobs finished before the SIGTERM */
 #define RUN_DEADLINE_MS 90000     /* for all 50 jobs, far beyond need */
 #define DRAIN_WAIT_MS 30000
+#define SD_REQUEST_ID_MAX_LEN 128 /* statusd's longest X-Request-Id */
 
 typedef struct deploy {
     test_statusd *inst[INSTANCES];
@@ -96,6 +103,13 @@ fail:
 }
 
 static int deploy_setup(void **state) { return deploy_setup_with(state, NULL); }
+
+/* statusd logs each request with its id at log_level debug. */
+static int deploy_setup_debug(void **state)
+{
+    static const char *const debug[] = {"--set", "log_level=debug", NULL};
+    return deploy_setup_with(state, debug);
+}
 
 static int deploy_setup_limited(void **state)
 {
@@ -464,6 +478,252 @@ static void test_body_limit_of_nginx_is_max_body(void **state)
     assert_int_equal(test_nginx_log_count(&d->nginx, REFUSED), 1);
 }
 
+/* ---- private paths ---- */
+
+/* A request through nginx from source (NULL: 127.0.0.1, a public client). */
+static int via_nginx(const deploy *d, const char *source, const char *method,
+                     const char *path, const char *headers, http_resp *r)
+{
+    return http_do_from(source, d->nginx.port, method, path, headers, NULL, r);
+}
+
+typedef struct log_wait {
+    const test_nginx *nginx;
+    const char *const *has;
+    long want;
+} log_wait;
+
+static bool log_reached(void *arg)
+{
+    const log_wait *w = arg;
+    return test_nginx_log_count(w->nginx, w->has) >= w->want;
+}
+
+/* Waits until nginx logged want lines with every string of has (nginx
+ * writes the line once the answer is out); the count then. */
+static long nginx_logged(const deploy *d, const char *const *has, long want)
+{
+    log_wait w = {&d->nginx, has, want};
+    test_wait_until(log_reached, &w, TEST_DEADLINE_MS);
+    return test_nginx_log_count(&d->nginx, has);
+}
+
+static void test_private_paths_answer_404_to_the_public_and_reach_statusd_privately(
+    void **state)
+{
+    deploy *d = *state;
+    static const struct {
+        const char *method, *path;
+    } private_paths[] = {
+        {"GET", "/metrics"}, {"GET", "/stats"}, {"GET", "/health/store"},
+        {"DELETE", "/admin/data?confirm=true"},
+        /* other spellings of the same paths */
+        {"GET", "/metrics?format=text"}, {"GET", "/%6detrics"}, {"GET", "//stats"},
+        {"GET", "/health/./store"}, {"GET", "/METRICS"}, {"GET", "/admin"},
+        {"GET", "/public/../stats"}};
+    size_t n = sizeof private_paths / sizeof private_paths[0];
+    for (size_t i = 0; i < n; i++) {
+        http_resp r;
+        assert_int_equal(via_nginx(d, NULL, private_paths[i].method, private_paths[i].path,
+                                   NULL, &r), 0);
+        if (r.status != 404)
+            fail_msg("%s %s from a public client: %d %s", private_paths[i].method,
+                     private_paths[i].path, r.status, r.body != NULL ? r.body : "");
+        test_assert_problem(&r, 404, "not-found", NULL);
+        http_resp_free(&r);
+    }
+    /* nginx answered them itself: no instance saw any of them. */
+    static const char *const public_404[] = {"127.0.0.1 [", "\" 404 ", "upstream=- ", NULL};
+    assert_int_equal(nginx_logged(d, public_404, (long)n), (long)n);
+
+    /* The public paths stay public. */
+    http_resp r;
+    assert_int_equal(via_nginx(d, NULL, "GET", "/health", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    assert_int_equal(via_nginx(d, NULL, "GET", "/ready", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+
+    /* From the private network, statusd answers them. */
+    static const char *const private_200[] = {"/metrics", "/stats", "/health/store"};
+    for (size_t i = 0; i < sizeof private_200 / sizeof private_200[0]; i++) {
+        assert_int_equal(via_nginx(d, TEST_NGINX_PRIVATE_CLIENT, "GET", private_200[i],
+                                   NULL, &r), 0);
+        if (r.status != 200)
+            fail_msg("GET %s from a private client: %d %s", private_200[i], r.status,
+                     r.body != NULL ? r.body : "");
+        http_resp_free(&r);
+    }
+    /* The admin endpoint is statusd's to answer (it is off: no admin_token). */
+    assert_int_equal(via_nginx(d, TEST_NGINX_PRIVATE_CLIENT, "DELETE",
+                               "/admin/data?confirm=true", NULL, &r), 0);
+    http_resp_free(&r);
+    static const char *const reached[] = {TEST_NGINX_PRIVATE_CLIENT " [",
+                                          "upstream=127.0.0.1:", NULL};
+    assert_int_equal(nginx_logged(d, reached, 4), 4);
+}
+
+/* ---- request ids ---- */
+
+typedef struct id_seen {
+    const deploy *d;
+    char needle[160];    /* "id=<id>" as statusd logs it */
+} id_seen;
+
+static bool statusd_logged_id(void *arg)
+{
+    const id_seen *s = arg;
+    for (int i = 0; i < INSTANCES; i++) {
+        FILE *f = fopen(s->d->inst[i]->proc.log_path, "r");
+        if (f == NULL)
+            continue;
+        char line[2048];
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f) != NULL) {
+            char *at = strstr(line, s->needle);
+            found = at != NULL && (at[strlen(s->needle)] == '\n' ||
+                                   at[strlen(s->needle)] == ' ');
+        }
+        fclose(f);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+/* GET path through nginx with X-Request-Id sent (NULL: none); asserts
+ * the answer's status and that the answer, nginx's log and (when
+ * upstream) statusd's log carry one id, which goes to id (129 bytes). */
+static void request_id_through(const deploy *d, const char *path, const char *sent,
+                               int want_status, bool upstream, char *id)
+{
+    char headers[256] = "";
+    if (sent != NULL)
+        snprintf(headers, sizeof headers, "X-Request-Id: %s\r\n", sent);
+    http_resp r;
+    assert_int_equal(via_nginx(d, NULL, "GET", path, headers[0] ? headers : NULL, &r), 0);
+    assert_int_equal(r.status, want_status);
+    const char *got = http_header(&r, "X-Request-Id");
+    assert_non_null(got);
+    assert_true(strlen(got) <= SD_REQUEST_ID_MAX_LEN);
+    snprintf(id, SD_REQUEST_ID_MAX_LEN + 1, "%s", got);
+    /* One X-Request-Id header, not nginx's and statusd's both. */
+    size_t count = 0;
+    for (size_t i = 0; i < r.nheaders; i++)
+        count += strcasecmp(r.names[i], "X-Request-Id") == 0;
+    assert_int_equal(count, 1);
+    http_resp_free(&r);
+
+    char in_log[200];
+    snprintf(in_log, sizeof in_log, "request_id=%s\n", id);
+    const char *const has[] = {in_log, NULL};
+    if (nginx_logged(d, has, 1) != 1) {
+        deploy_dump(d);
+        fail_msg("nginx's log has no line with %s", in_log);
+    }
+    if (upstream) {
+        id_seen s = {.d = d};
+        snprintf(s.needle, sizeof s.needle, "id=%s", id);
+        if (!test_wait_until(statusd_logged_id, &s, TEST_DEADLINE_MS)) {
+            deploy_dump(d);
+            fail_msg("no statusd log line has %s", s.needle);
+        }
+    }
+}
+
+static bool is_nginx_request_id(const char *id)
+{
+    return strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32;
+}
+
+static void test_request_id_is_one_for_client_nginx_and_statusd(void **state)
+{
+    deploy *d = *state;
+    char id[SD_REQUEST_ID_MAX_LEN + 1];
+
+    /* The client's own id, kept as it is. */
+    request_id_through(d, "/health", "client-7.Ab_c:9", 200, true, id);
+    assert_string_equal(id, "client-7.Ab_c:9");
+
+    /* None sent: nginx's $request_id, which statusd takes as given. */
+    char first[SD_REQUEST_ID_MAX_LEN + 1];
+    request_id_through(d, "/health", NULL, 200, true, first);
+    assert_true(is_nginx_request_id(first));
+    request_id_through(d, "/health", NULL, 200, true, id);
+    assert_true(is_nginx_request_id(id));
+    assert_string_not_equal(id, first);
+
+    /* An id statusd would refuse (a '/', 129 bytes) is replaced by nginx's,
+     * so statusd does not make up a third one. */
+    request_id_through(d, "/health", "a/b", 200, true, id);
+    assert_true(is_nginx_request_id(id));
+    char longest[SD_REQUEST_ID_MAX_LEN + 2];
+    memset(longest, 'x', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    request_id_through(d, "/health", longest, 200, true, id);
+    assert_true(is_nginx_request_id(id));
+    longest[SD_REQUEST_ID_MAX_LEN] = '\0';    /* 128 bytes: kept */
+    request_id_through(d, "/health", longest, 200, true, id);
+    assert_string_equal(id, longest);
+
+    /* nginx's own answers carry it too. */
+    request_id_through(d, "/metrics", "hidden-1", 404, false, id);
+    assert_string_equal(id, "hidden-1");
+    request_id_through(d, "/stats", NULL, 404, false, id);
+    assert_true(is_nginx_request_id(id));
+}
+
+/* ---- streams and long-polls ---- */
+
+/* The value of the first directive `name value;` in text, into out. */
+static bool directive(const char *text, const char *name, char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+    for (const char *line = text; *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        const char *t = line + strspn(line, " \t");
+        if (strncmp(t, name, n) == 0 && (t[n] == ' ' || t[n] == '\t')) {
+            const char *v = t + n + strspn(t + n, " \t");
+            snprintf(out, outlen, "%.*s", (int)strcspn(v, ";\n"), v);
+            return true;
+        }
+        line += len + (line[len] == '\n');
+    }
+    return false;
+}
+
+#define STREAM_HEARTBEAT_S 15
+#define LONG_POLL_MAX_WAIT_S 30
+
+static void test_proxy_is_unbuffered_and_outwaits_heartbeat_and_long_poll(void **state)
+{
+    (void)state;
+    const char *src = getenv("SD_TEST_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config/nginx.conf", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+
+    char v[64];
+    assert_true(directive(text, "proxy_buffering", v, sizeof v));
+    assert_string_equal(v, "off");
+    assert_true(directive(text, "proxy_read_timeout", v, sizeof v));
+    size_t digits = strspn(v, "0123456789");
+    assert_true(digits > 0);
+    assert_true(strcmp(v + digits, "s") == 0 || v[digits] == '\0');
+    v[digits] = '\0';
+    int64_t secs = 0;
+    assert_int_equal(sd_parse_i64(v, 1, 86400, &secs), SD_OK);
+    assert_true(secs > STREAM_HEARTBEAT_S);
+    assert_true(secs > LONG_POLL_MAX_WAIT_S);
+}
+
 /* ---- the group ---- */
 
 #define ON_DEPLOY(test, setup) cmocka_unit_test_setup_teardown(test, setup, deploy_teardown)
@@ -479,6 +739,10 @@ int main(void)
                   deploy_setup),
         ON_DEPLOY(test_rate_limit_counts_the_client_nginx_forwards, deploy_setup_limited),
         ON_DEPLOY(test_body_limit_of_nginx_is_max_body, deploy_setup),
+        ON_DEPLOY(test_private_paths_answer_404_to_the_public_and_reach_statusd_privately,
+                  deploy_setup),
+        ON_DEPLOY(test_request_id_is_one_for_client_nginx_and_statusd, deploy_setup_debug),
+        cmocka_unit_test(test_proxy_is_unbuffered_and_outwaits_heartbeat_and_long_poll),
     };
     return cmocka_run_group_tests_name("deploy_nginx", tests, test_redis_group_setup,
                                        test_redis_group_teardown);

@@ -344,9 +344,109 @@ static void test_check_config_prints_every_key_and_exits_0(void **state)
         if (!first && strstr(r.out, line) == NULL)
             fail_msg("--check-config does not print %s:\n%s", keys[i], r.out);
     }
-    assert_non_null(strstr(r.out, "\ndemo_step_ms = 123\n"));
-    assert_non_null(strstr(r.out, "\nworkers = 3\n"));
-    assert_non_null(strstr(r.out, "\nhandler_research = builtin:demo\n"));
+    assert_non_null(strstr(r.out, "\ndemo_step_ms = 123 "));
+    assert_non_null(strstr(r.out, "\nworkers = 3 "));
+    assert_non_null(strstr(r.out, "\nhandler_research = builtin:demo "));
+}
+
+/* The line --check-config printed for key, without its newline, into
+ * line; fails the test when there is none. */
+static void report_line(const cli_run *r, const char *key, char *line, size_t len)
+{
+    char start[80];
+    snprintf(start, sizeof start, "\n%s = ", key);
+    const char *at = strstr(r->out, start);
+    if (at == NULL)
+        fail_msg("--check-config printed no line for %s:\n%s", key, r->out);
+    at++;
+    snprintf(line, len, "%.*s", (int)strcspn(at, "\n"), at);
+}
+
+/* Asserts that key's line shows value, then (after spaces) # source. */
+static void assert_reported(const cli_run *r, const char *key, const char *value,
+                            const char *source)
+{
+    char line[512], head[256];
+    report_line(r, key, line, sizeof line);
+    snprintf(head, sizeof head, "%s = %s ", key, value);
+    size_t n = strlen(head);
+    const char *comment = line + n + strspn(line + n, " ");
+    if (strncmp(line, head, n) != 0 || strncmp(comment, "# ", 2) != 0 ||
+        strcmp(comment + 2, source) != 0)
+        fail_msg("want '%s... # %s', got '%s'", head, source, line);
+}
+
+static void test_check_config_names_the_file_and_where_each_value_came_from(void **state)
+{
+    (void)state;
+    char *dir = test_tempdir("statusd-conf");
+    assert_non_null(dir);
+    char *conf = test_write_file(dir, "site.conf",
+                                 "# a site's settings\nworkers = 2\n\nqueue_capacity = 7\n",
+                                 0644);
+    assert_non_null(conf);
+    const char *args[] = {"--config", conf, "--check-config", "--set", "demo_step_ms=123",
+                          "--store", "memory", NULL};
+    static const char *const env[] = {"STATUSD_QUEUE_CAPACITY=9", "PORT=9100", NULL};
+    cli_run r;
+    run_cli(args, env, &r);
+    assert_exit_code(&r, 0);
+
+    char first[700];
+    snprintf(first, sizeof first, "# config file: %s\n", conf);
+    if (strncmp(r.out, first, strlen(first)) != 0)
+        fail_msg("want the first line '%s', got:\n%s", first, r.out);
+    assert_reported(&r, "workers", "2", "file, line 2");
+    assert_reported(&r, "queue_capacity", "9", "environment STATUSD_QUEUE_CAPACITY");
+    assert_reported(&r, "port", "9100", "environment PORT");
+    assert_reported(&r, "demo_step_ms", "123", "flag --set");
+    assert_reported(&r, "store", "memory", "flag --store");
+    assert_reported(&r, "threads", "4", "default");
+
+    /* What it printed is a config file: loaded back, it gives the same. */
+    char *again = test_write_file(dir, "again.conf", r.out, 0644);
+    assert_non_null(again);
+    const char *args2[] = {"--config", again, "--check-config", NULL};
+    cli_run r2;
+    run_cli(args2, NULL, &r2);
+    assert_exit_code(&r2, 0);
+    static const char *const keys[] = {"workers", "queue_capacity", "port", "demo_step_ms",
+                                       "store", "threads", "handler_research"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char a[512], b[512];
+        report_line(&r, keys[i], a, sizeof a);
+        report_line(&r2, keys[i], b, sizeof b);
+        a[strcspn(a, "#")] = '\0';
+        b[strcspn(b, "#")] = '\0';
+        assert_string_equal(a, b);
+    }
+    free(again);
+    free(conf);
+    test_rmdir(dir);
+    free(dir);
+}
+
+static void test_check_config_from_the_checkout_reads_config_statusd_conf(void **state)
+{
+    (void)state;
+    /* run_cli starts statusd in the checkout, as `make run` does. */
+    static const char *const args[] = {"--check-config", NULL};
+    cli_run r;
+    run_cli(args, NULL, &r);
+    assert_exit_code(&r, 0);
+    const char *first = "# config file: config/statusd.conf (";
+    if (strncmp(r.out, first, strlen(first)) != 0)
+        fail_msg("want the first line to start '%s', got:\n%s", first, r.out);
+    /* That file sets every key to its default: memory store (auto without
+     * Redis), port 8080, the demo handler. */
+    char line[512];
+    report_line(&r, "port", line, sizeof line);
+    assert_non_null(strstr(line, "port = 8080 "));
+    assert_non_null(strstr(line, "# file, line "));
+    report_line(&r, "store", line, sizeof line);
+    assert_non_null(strstr(line, "store = auto "));
+    report_line(&r, "handler_research", line, sizeof line);
+    assert_non_null(strstr(line, "handler_research = builtin:demo "));
 }
 
 static void test_bad_config_value_exits_2_naming_the_key(void **state)
@@ -435,6 +535,8 @@ int main(void)
     };
     const struct CMUnitTest cli[] = {
         cmocka_unit_test(test_check_config_prints_every_key_and_exits_0),
+        cmocka_unit_test(test_check_config_names_the_file_and_where_each_value_came_from),
+        cmocka_unit_test(test_check_config_from_the_checkout_reads_config_statusd_conf),
         cmocka_unit_test(test_bad_config_value_exits_2_naming_the_key),
         cmocka_unit_test(test_bad_environment_value_exits_2_naming_the_variable),
         cmocka_unit_test(test_bad_value_in_config_file_exits_2_naming_line_and_key),

@@ -16,9 +16,24 @@
 
 int http_connect(unsigned port, int timeout_ms)
 {
+    return http_connect_from(NULL, port, timeout_ms);
+}
+
+int http_connect_from(const char *source, unsigned port, int timeout_ms)
+{
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (source != NULL) {
+        struct sockaddr_in from;
+        memset(&from, 0, sizeof from);
+        from.sin_family = AF_INET;
+        if (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+            bind(fd, (struct sockaddr *)&from, sizeof from) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -229,8 +244,14 @@ int http_request(int fd, const char *method, const char *path,
 int http_do(unsigned port, const char *method, const char *path,
             const char *extra_headers, const char *body, http_resp *out)
 {
+    return http_do_from(NULL, port, method, path, extra_headers, body, out);
+}
+
+int http_do_from(const char *source, unsigned port, const char *method, const char *path,
+                 const char *extra_headers, const char *body, http_resp *out)
+{
     memset(out, 0, sizeof *out);
-    int fd = http_connect(port, 10000);
+    int fd = http_connect_from(source, port, 10000);
     if (fd < 0)
         return -1;
     char headers[4096];

@@ -24,6 +24,10 @@ typedef struct http_resp {
 /* A connection to 127.0.0.1:port, or -1. timeout_ms bounds every read. */
 int http_connect(unsigned port, int timeout_ms);
 
+/* The same from a source address on loopback (an IPv4 address such as
+ * "127.0.0.2"; NULL: the kernel's choice, 127.0.0.1). */
+int http_connect_from(const char *source, unsigned port, int timeout_ms);
+
 /*
  * Sends one request on fd and reads the response. extra_headers: raw
  * "Name: value\r\n" lines or NULL. body may be NULL. For HEAD, no body is
@@ -37,6 +41,10 @@ int http_request(int fd, const char *method, const char *path,
  * when body is given unless extra_headers says otherwise. */
 int http_do(unsigned port, const char *method, const char *path,
             const char *extra_headers, const char *body, http_resp *out);
+
+/* http_do from a source address, as http_connect_from. */
+int http_do_from(const char *source, unsigned port, const char *method, const char *path,
+                 const char *extra_headers, const char *body, http_resp *out);
 
 /* The first header with that name (case-insensitive), or NULL. */
 const char *http_header(const http_resp *r, const char *name);
