@@ -14,6 +14,7 @@
 #include "statusd/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ const char *config_excerpt(const char *value, char out[CONFIG_EXCERPT_LEN])
 }
 
 /* ---- the keys ---- */
+
+/* handler_<kind>: keys of any job kind, beside the table's. */
+#define HANDLER_PREFIX "handler_"
 
 /* Names in enum order: the index is the stored value. */
 static const char *const store_names[] = {"auto", "memory", "redis", NULL};
@@ -307,10 +311,60 @@ void sd_config_defaults(sd_config *cfg)
     }
 }
 
+bool sd_kind_name_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > SD_KIND_MAX || s[0] < 'a' || s[0] > 'z')
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * handler_<kind> for a kind of the app's own: checked as handler_research
+ * is (the same table entry, pointed at the kind's slot), then kept in
+ * cfg->kinds, replacing an earlier value of the same kind.
+ */
+static sd_err kind_handler_set(sd_config *cfg, const char *key, const char *value,
+                               char *err, size_t errlen)
+{
+    const char *kind = key + sizeof HANDLER_PREFIX - 1;
+    char ex[CONFIG_EXCERPT_LEN];
+    if (!sd_kind_name_valid(kind, strlen(kind)))
+        return config_errf(err, errlen, "%s: unknown key (a job kind is [a-z][a-z0-9_-] "
+                           "of at most %d characters)", config_excerpt(key, ex), SD_KIND_MAX);
+    size_t slot = 0;
+    while (slot < cfg->kind_count && strcmp(cfg->kinds[slot].kind, kind) != 0)
+        slot++;
+    if (slot == SD_KINDS_MAX)
+        return config_errf(err, errlen, "%s: at most %d handler_<kind> keys besides "
+                           "handler_research and handler_upload", key, SD_KINDS_MAX);
+    const key_def *model = config_key_find("handler_research");
+    if (model == NULL)
+        return config_errf(err, errlen, "%s: no handler_research key to check it by", key);
+    key_def k = *model;
+    k.name = key;
+    k.offset = offsetof(sd_config, kinds) + slot * sizeof cfg->kinds[0] +
+               offsetof(sd_kind_handler, spec);
+    sd_err rc = config_key_set(&k, cfg, value, err, errlen);
+    if (rc != SD_OK)
+        return rc;
+    if (slot == cfg->kind_count) {
+        snprintf(cfg->kinds[slot].kind, sizeof cfg->kinds[slot].kind, "%s", kind);
+        cfg->kind_count++;
+    }
+    return SD_OK;
+}
+
 sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,
                      char *err, size_t errlen)
 {
     const key_def *k = config_key_find(key);
+    if (k == NULL && strncmp(key, HANDLER_PREFIX, sizeof HANDLER_PREFIX - 1) == 0)
+        return kind_handler_set(cfg, key, value, err, errlen);
     if (k == NULL) {
         char ex[CONFIG_EXCERPT_LEN];
         config_errf(err, errlen, "%s: unknown key", config_excerpt(key, ex));
@@ -342,6 +396,11 @@ void sd_config_print(const sd_config *cfg, int fd)
     for (size_t i = 0; i < KEY_COUNT; i++) {
         sd_buf_printf(&b, "%s = ", keys[i].name);
         key_format(&keys[i], cfg, &b);
+        sd_buf_putc(&b, '\n');
+    }
+    for (size_t i = 0; i < cfg->kind_count; i++) {
+        sd_buf_printf(&b, "%s%s = ", HANDLER_PREFIX, cfg->kinds[i].kind);
+        str_format(cfg->kinds[i].spec, strlen(cfg->kinds[i].spec), &b);
         sd_buf_putc(&b, '\n');
     }
     config_buf_write(&b, fd);

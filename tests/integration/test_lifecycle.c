@@ -327,7 +327,8 @@ static void test_check_config_prints_every_key_and_exits_0(void **state)
 {
     (void)state;
     static const char *const args[] = {"--check-config", "--set", "demo_step_ms=123",
-                                       "--set", "workers=3", NULL};
+                                       "--set", "workers=3", "--set",
+                                       "handler_resize=http://127.0.0.1:9/resize", NULL};
     cli_run r;
     run_cli(args, NULL, &r);
     assert_exit_code(&r, 0);
@@ -347,6 +348,7 @@ static void test_check_config_prints_every_key_and_exits_0(void **state)
     assert_non_null(strstr(r.out, "\ndemo_step_ms = 123\n"));
     assert_non_null(strstr(r.out, "\nworkers = 3\n"));
     assert_non_null(strstr(r.out, "\nhandler_research = builtin:demo\n"));
+    assert_non_null(strstr(r.out, "\nhandler_resize = http://127.0.0.1:9/resize\n"));
 }
 
 static void test_bad_config_value_exits_2_naming_the_key(void **state)
