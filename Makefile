@@ -10,7 +10,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
-             libcjson-dev uuid-dev
+             libcjson-dev uuid-dev libcurl4-openssl-dev
 DEPS_TEST  = libcmocka-dev redis-server nginx
 DEPS_BENCH = wrk redis-tools curl
 DEPS_CONTAINER = debootstrap buildah podman curl
