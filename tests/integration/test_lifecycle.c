@@ -373,6 +373,28 @@ static void test_bad_config_value_exits_2_naming_the_key(void **state)
     }
 }
 
+static void test_bad_kind_handler_exits_1_naming_the_key(void **state)
+{
+    (void)state;
+    char port[16];
+    snprintf(port, sizeof port, "%u", test_free_port());
+    static const char *const cases[][2] = {
+        {"handler_upload=external", "handler_upload: external is not supported"},
+        {"handler_resize=ftp://app/resize", "handler_resize: unknown handler 'ftp://app/resize'"},
+        {"handler_resize=http://exa mple/x", "handler_resize: 'http://exa mple/x' is not a "
+                                             "usable URL"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const args[] = {"--store", "memory", "--port", port, "--set",
+                                    cases[i][0], NULL};
+        cli_run r;
+        run_cli(args, NULL, &r);
+        assert_exit_code(&r, 1);
+        if (strstr(r.err, cases[i][1]) == NULL)
+            fail_msg("stderr does not say '%s': %s", cases[i][1], r.err);
+    }
+}
+
 static void test_bad_environment_value_exits_2_naming_the_variable(void **state)
 {
     (void)state;
@@ -438,6 +460,7 @@ int main(void)
     const struct CMUnitTest cli[] = {
         cmocka_unit_test(test_check_config_prints_every_key_and_exits_0),
         cmocka_unit_test(test_bad_config_value_exits_2_naming_the_key),
+        cmocka_unit_test(test_bad_kind_handler_exits_1_naming_the_key),
         cmocka_unit_test(test_bad_environment_value_exits_2_naming_the_variable),
         cmocka_unit_test(test_bad_value_in_config_file_exits_2_naming_line_and_key),
         cmocka_unit_test(test_version_prints_the_version_and_exits_0),
