@@ -5,7 +5,8 @@
  * headers Statusd-Job-Id and Statusd-Run-Token (the run's token, with
  * which the app may also report through PATCH /status/<id>). What the
  * app answers decides the run:
- *   2xx application/json      the body is the result: completed
+ *   2xx application/json      the body is the result: completed (an
+ *                             empty body, as a 204's, is a null result)
  *   2xx application/x-ndjson  each line as it arrives, in exec's line
  *                             protocol (progress, stage, result, error);
  *                             the end of the body completes the run with
@@ -215,22 +216,34 @@ static bool status_retryable(long status)
     return status == 408 || status == 429 || status >= 500;
 }
 
-/* A 2xx JSON answer: its body, checked as any JSON statusd keeps. */
+/* A 2xx JSON answer: its body, checked as any JSON statusd keeps; an
+ * empty body (204) completes the job with a null result. */
 static void complete_json(http_run *r, sd_outcome *out)
 {
+    if (r->body.len == 0 && sd_buf_ok(&r->body)) {
+        out->kind = SD_OUTCOME_COMPLETED;
+        return;
+    }
     if (r->body_cut) {
         sd_outcome_fail(out, "handler_rejected", "the app's answer is larger than 8 MiB");
         out->final = true;
         return;
     }
     cJSON *doc = NULL;
-    sd_err err = r->body.len > 0 && sd_buf_ok(&r->body)
+    sd_err err = sd_buf_ok(&r->body)
                      ? sd_json_parse(r->body.data, r->body.len, SD_JSON_MAX_DEPTH, &doc)
-                     : SD_ERR_BAD_JSON;
-    if (err != SD_OK) {
+                     : SD_ERR_NOMEM;
+    if (err == SD_ERR_NOMEM) {
+        sd_outcome_fail(out, "handler_failed", "out of memory for the app's answer");
+        return;
+    }
+    if (err != SD_OK || !sd_json_finite(doc)) {
         sd_outcome_fail(out, "handler_rejected",
                         err == SD_ERR_TOO_DEEP ? "the app's answer is JSON nested too deeply"
+                        : err == SD_OK         ? "the app's answer holds a number that is not "
+                                                 "finite"
                                                : "the app's answer is not valid UTF-8 JSON");
+        cJSON_Delete(doc);
         out->final = true;
         return;
     }

@@ -34,7 +34,8 @@ static test_statusd *start(const app_fixture *f, const char *const *args)
     } kinds[] = {{"echo", "/json"},       {"stream", "/ndjson"},
                  {"streamfail", "/ndjson-error"}, {"later", "/accept"},
                  {"flaky", "/flaky"},     {"flakylater", "/flaky-accept"},
-                 {"picky", "/reject"},    {"slow", "/slow"}};
+                 {"picky", "/reject"},    {"slow", "/slow"},
+                 {"quiet", "/no-content"}, {"html", "/html"}};
     enum { NKINDS = sizeof kinds / sizeof kinds[0] };
     char sets[NKINDS][ARG_MAX];
     const char *head[2 * NKINDS + 16];

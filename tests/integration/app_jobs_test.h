@@ -14,7 +14,8 @@
  * group's Redis, whose job kinds point at the app's paths:
  *   echo /json, stream /ndjson, streamfail /ndjson-error, later /accept,
  *   flaky /flaky, flakylater /flaky-accept, picky /reject, slow /slow,
- *   down (a port nobody listens on), ext external
+ *   quiet /no-content, html /html, down (a port nobody listens on),
+ *   ext external
  * with job_timeout=3, max_attempts=3, retry_backoff_ms=50, and the
  * admin token ADMIN_TOKEN.
  */

@@ -206,6 +206,24 @@ static void test_400_from_the_app_fails_for_good_with_handler_rejected(void **st
     cJSON_Delete(done);
 }
 
+static void test_empty_answer_completes_with_null_and_html_is_rejected(void **state)
+{
+    app_fixture *f = *state;
+    unsigned port = f->sd->proc.port;
+    cJSON *v = app_submit(port, "quiet", "{}");
+    cJSON *done = test_wait_job_status(port, app_view_id(v), "completed", 100,
+                                       TEST_DEADLINE_MS);
+    assert_true(test_jnull(done, "result"));
+    cJSON_Delete(v);
+    cJSON_Delete(done);
+    v = app_submit(port, "html", "{}");
+    done = test_wait_job_status(port, app_view_id(v), "failed", 0, TEST_DEADLINE_MS);
+    test_assert_job_error(done, "handler_rejected", "the app's answer is not valid UTF-8 JSON");
+    assert_int_equal(test_jint(done, "attempts"), 1);
+    cJSON_Delete(v);
+    cJSON_Delete(done);
+}
+
 static void test_refused_connection_is_retried_then_fails_with_handler_failed(void **state)
 {
     app_fixture *f = *state;
@@ -358,6 +376,7 @@ int main(void)
         ON_BOTH(test_handed_off_run_without_reports_fails_with_timeout),
         ON_BOTH(test_503_is_retried_no_sooner_than_retry_after_and_then_succeeds),
         ON_BOTH(test_400_from_the_app_fails_for_good_with_handler_rejected),
+        ON_BOTH(test_empty_answer_completes_with_null_and_html_is_rejected),
         ON_BOTH(test_refused_connection_is_retried_then_fails_with_handler_failed),
         ON_BOTH(test_cancel_aborts_the_request_in_flight),
         ON_BOTH(test_unknown_or_malformed_kinds_are_404_unknown_kind),

@@ -123,6 +123,10 @@ static bool answer(app_server *a, int fd, const app_request *rq)
     if (strcmp(rq->path, "/flaky") == 0 || strcmp(rq->path, "/flaky-accept") == 0)
         return send_answer(fd, 503, "Service Unavailable",
                            "Content-Type: text/plain\r\nRetry-After: 1\r\n", "warming up");
+    if (strcmp(rq->path, "/no-content") == 0)
+        return send_answer(fd, 204, "No Content", "", NULL);
+    if (strcmp(rq->path, "/html") == 0)
+        return send_answer(fd, 200, "OK", "Content-Type: text/html\r\n", "<p>done</p>");
     if (strcmp(rq->path, "/accept") == 0)
         return send_answer(fd, 202, "Accepted", "", NULL);
     if (strcmp(rq->path, "/reject") == 0)

@@ -16,6 +16,8 @@
  *                  {"result":{"lines":3}}
  *   /ndjson-error  200 application/x-ndjson: a progress line, then
  *                  {"error":{"code":"quota","message":"out of credits"}}
+ *   /no-content    204
+ *   /html          200 text/html, not JSON
  *   /accept        202, empty: the app takes the job and reports itself
  *   /flaky         503 with Retry-After: 1 the first time, then as /json
  *   /flaky-accept  503 with Retry-After: 1 the first time, then 202
