@@ -347,19 +347,39 @@ static void test_jobs_endpoint_takes_the_api_token_and_the_submit_limit(void **s
     http_resp_free(&r);
 }
 
-static int guarded_memory_setup(void **state)
+static void test_jobs_endpoint_answers_cors_like_research(void **state)
 {
-    const char *const args[] = {"--set", "api_token=api-token-0123456789", "--set",
-                                "ratelimit_submit=2", NULL};
-    return app_setup_with(state, false, args);
+    app_fixture *f = *state;
+    unsigned port = f->sd->proc.port;
+    http_resp r;
+    test_call(port, "OPTIONS", "/jobs/echo",
+              "Origin: http://app.example\r\nAccess-Control-Request-Method: POST\r\n", NULL,
+              &r);
+    assert_int_equal(r.status, 204);
+    assert_string_equal(http_header(&r, "Access-Control-Allow-Origin"), "http://app.example");
+    assert_string_equal(http_header(&r, "Access-Control-Allow-Methods"), "POST");
+    http_resp_free(&r);
+    test_call(port, "POST", "/jobs/echo",
+              "Origin: http://app.example\r\nAuthorization: Bearer api-token-0123456789\r\n",
+              "{}", &r);
+    assert_int_equal(r.status, 202);
+    assert_string_equal(http_header(&r, "Access-Control-Allow-Origin"), "http://app.example");
+    http_resp_free(&r);
+    test_call(port, "POST", "/jobs/echo",
+              "Origin: http://evil.example\r\nAuthorization: Bearer api-token-0123456789\r\n",
+              "{}", &r);
+    assert_int_equal(r.status, 202);
+    assert_null(http_header(&r, "Access-Control-Allow-Origin"));
+    http_resp_free(&r);
 }
 
-static int guarded_redis_setup(void **state)
-{
-    const char *const args[] = {"--set", "api_token=api-token-0123456789", "--set",
-                                "ratelimit_submit=2", NULL};
-    return app_setup_with(state, true, args);
-}
+static const char *const GUARDED[] = {"--set", "api_token=api-token-0123456789", "--set",
+                                      "ratelimit_submit=2", "--set",
+                                      "cors_origins=http://app.example", NULL};
+
+static int guarded_memory_setup(void **state) { return app_setup_with(state, false, GUARDED); }
+
+static int guarded_redis_setup(void **state) { return app_setup_with(state, true, GUARDED); }
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, app_teardown)
 #define ON_BOTH(test) ON(test, app_memory_setup), ON(test, app_redis_setup)
@@ -384,6 +404,7 @@ int main(void)
         ON_BOTH(test_idempotency_key_replays_the_job_of_its_kind_only),
         ON(test_jobs_endpoint_takes_the_api_token_and_the_submit_limit, guarded_memory_setup),
         ON(test_jobs_endpoint_takes_the_api_token_and_the_submit_limit, guarded_redis_setup),
+        ON(test_jobs_endpoint_answers_cors_like_research, guarded_memory_setup),
     };
     return cmocka_run_group_tests_name("http_handler", tests, app_group_setup,
                                        app_group_teardown);
