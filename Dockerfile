@@ -24,7 +24,8 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
-        libmicrohttpd-dev libhiredis-dev libcjson-dev uuid-dev libcmocka-dev \
+        libmicrohttpd-dev libhiredis-dev libcjson-dev uuid-dev libcurl4-openssl-dev \
+        libcmocka-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -41,7 +42,7 @@ RUN cmake -S . -B /build -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libhiredis0.14 libcjson1 libuuid1 \
+        libmicrohttpd12 libhiredis0.14 libcjson1 libuuid1 libcurl4 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 statusd \
  && useradd --system --uid 10001 --gid statusd --no-create-home \

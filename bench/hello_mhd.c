@@ -2,7 +2,10 @@
  * The ceiling for statusd's HTTP throughput: a libmicrohttpd server with
  * the same daemon settings as statusd (internal epoll thread pool) that
  * answers every request with a fixed small JSON body, on the second call
- * of the access handler like statusd. Usage: hello_mhd PORT THREADS
+ * of the access handler like statusd. A POST's body is read and dropped,
+ * so it also serves as the minimal app behind an http:// handler: every
+ * job it is sent completes with that body as its result.
+ * Usage: hello_mhd PORT THREADS
  */
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +36,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         *req_cls = &marker;
         return MHD_YES;
     }
-    *upload_data_size = 0;
+    if (*upload_data_size > 0) {
+        *upload_data_size = 0;   /* a POST's body is read and dropped */
+        return MHD_YES;
+    }
     return MHD_queue_response(conn, MHD_HTTP_OK, response);
 }
 

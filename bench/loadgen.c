@@ -2,9 +2,10 @@
  * The load generator behind bench/run's end-to-end figures. It speaks to
  * statusd through its HTTP API only, on 127.0.0.1.
  *
- *   loadgen jobs PORT COUNT CONNS DEADLINE_S
- *       POSTs COUNT jobs to /research, then polls GET /stats until all of
- *       them are finished. The time runs from the first POST to the first
+ *   loadgen jobs PORT COUNT CONNS DEADLINE_S [PATH]
+ *       POSTs COUNT jobs to PATH (default /research; /jobs/<kind> for a
+ *       kind of the app's own), then polls GET /stats until all of them
+ *       are finished. The time runs from the first POST to the first
  *       /stats answer that counts every job finished.
  *   loadgen sessions PORT COUNT CONNS BODY_BYTES DEADLINE_S
  *       POSTs COUNT sessions of BODY_BYTES bytes of JSON to /sessions, then
@@ -491,10 +492,11 @@ static void run_free(run *rn)
 
 /* ---- the two modes ---- */
 
-static int mode_jobs(unsigned port, long count, int nconns, long deadline_s)
+static int mode_jobs(unsigned port, long count, int nconns, long deadline_s,
+                     const char *path)
 {
     run rn;
-    run_init(&rn, port, "/research", "{\"query\":\"benchmark\"}", 202, count, nconns,
+    run_init(&rn, port, path, "{\"query\":\"benchmark\"}", 202, count, nconns,
              deadline_s);
     int sfd = connect_loopback(port, false);
     /* Jobs still running from before would finish during the run and be
@@ -578,7 +580,7 @@ static int mode_sessions(unsigned port, long count, int nconns, long body_bytes,
 
 static int usage(void)
 {
-    fputs("usage: loadgen jobs PORT COUNT CONNS DEADLINE_S\n"
+    fputs("usage: loadgen jobs PORT COUNT CONNS DEADLINE_S [PATH]\n"
           "       loadgen sessions PORT COUNT CONNS BODY_BYTES DEADLINE_S\n",
           stderr);
     return 2;
@@ -588,11 +590,12 @@ int main(int argc, char **argv)
 {
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         fail("signal: %s", strerror(errno));
-    if (argc == 6 && strcmp(argv[1], "jobs") == 0)
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "jobs") == 0)
         return mode_jobs((unsigned)arg_number(argv[2], 1, 65535),
                          arg_number(argv[3], 1, 100000000),
                          (int)arg_number(argv[4], 1, 1000),
-                         arg_number(argv[5], 1, 86400));
+                         arg_number(argv[5], 1, 86400),
+                         argc == 7 && argv[6][0] == '/' ? argv[6] : "/research");
     if (argc == 7 && strcmp(argv[1], "sessions") == 0)
         return mode_sessions((unsigned)arg_number(argv[2], 1, 65535),
                              arg_number(argv[3], 1, 100000000),

@@ -14,6 +14,7 @@
 #include "statusd/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ const char *config_excerpt(const char *value, char out[CONFIG_EXCERPT_LEN])
 }
 
 /* ---- the keys ---- */
+
+/* handler_<kind>: keys of any job kind, beside the table's. */
+#define HANDLER_PREFIX "handler_"
 
 /* Names in enum order: the index is the stored value. */
 static const char *const store_names[] = {"auto", "memory", "redis", NULL};
@@ -176,10 +180,17 @@ size_t config_key_index(const key_def *k)
     return (size_t)(k - keys);
 }
 
-void config_origin_set(sd_config *cfg, const key_def *k, sd_config_source source,
+void config_origin_set(sd_config *cfg, const char *key, sd_config_source source,
                        int line, const char *name)
 {
-    sd_config_origin *o = &cfg->origin[config_key_index(k)];
+    const key_def *k = config_key_find(key);
+    sd_config_origin *o = k != NULL ? &cfg->origin[config_key_index(k)] : NULL;
+    for (size_t i = 0; o == NULL && i < cfg->kind_count; i++)
+        if (strncmp(key, HANDLER_PREFIX, sizeof HANDLER_PREFIX - 1) == 0 &&
+            strcmp(cfg->kinds[i].kind, key + sizeof HANDLER_PREFIX - 1) == 0)
+            o = &cfg->kinds[i].origin;
+    if (o == NULL)
+        return;
     o->source = source;
     o->line = line;
     snprintf(o->name, sizeof o->name, "%s", name != NULL ? name : "");
@@ -321,10 +332,60 @@ void sd_config_defaults(sd_config *cfg)
     }
 }
 
+bool sd_kind_name_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > SD_KIND_MAX || s[0] < 'a' || s[0] > 'z')
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * handler_<kind> for a kind of the app's own: checked as handler_research
+ * is (the same table entry, pointed at the kind's slot), then kept in
+ * cfg->kinds, replacing an earlier value of the same kind.
+ */
+static sd_err kind_handler_set(sd_config *cfg, const char *key, const char *value,
+                               char *err, size_t errlen)
+{
+    const char *kind = key + sizeof HANDLER_PREFIX - 1;
+    char ex[CONFIG_EXCERPT_LEN];
+    if (!sd_kind_name_valid(kind, strlen(kind)))
+        return config_errf(err, errlen, "%s: unknown key (a job kind is [a-z][a-z0-9_-] "
+                           "of at most %d characters)", config_excerpt(key, ex), SD_KIND_MAX);
+    size_t slot = 0;
+    while (slot < cfg->kind_count && strcmp(cfg->kinds[slot].kind, kind) != 0)
+        slot++;
+    if (slot == SD_KINDS_MAX)
+        return config_errf(err, errlen, "%s: at most %d handler_<kind> keys besides "
+                           "handler_research and handler_upload", key, SD_KINDS_MAX);
+    const key_def *model = config_key_find("handler_research");
+    if (model == NULL)
+        return config_errf(err, errlen, "%s: no handler_research key to check it by", key);
+    key_def k = *model;
+    k.name = key;
+    k.offset = offsetof(sd_config, kinds) + slot * sizeof cfg->kinds[0] +
+               offsetof(sd_kind_handler, spec);
+    sd_err rc = config_key_set(&k, cfg, value, err, errlen);
+    if (rc != SD_OK)
+        return rc;
+    if (slot == cfg->kind_count) {
+        snprintf(cfg->kinds[slot].kind, sizeof cfg->kinds[slot].kind, "%s", kind);
+        cfg->kind_count++;
+    }
+    return SD_OK;
+}
+
 sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,
                      char *err, size_t errlen)
 {
     const key_def *k = config_key_find(key);
+    if (k == NULL && strncmp(key, HANDLER_PREFIX, sizeof HANDLER_PREFIX - 1) == 0)
+        return kind_handler_set(cfg, key, value, err, errlen);
     if (k == NULL) {
         char ex[CONFIG_EXCERPT_LEN];
         config_errf(err, errlen, "%s: unknown key", config_excerpt(key, ex));
@@ -397,6 +458,19 @@ static void config_write(const sd_config *cfg, bool origins, int fd)
                 sd_buf_putc(&b, ' ');
             while (++width < REPORT_COMMENT_COLUMN);
             origin_format(&cfg->origin[i], &b);
+        }
+        sd_buf_putc(&b, '\n');
+    }
+    for (size_t i = 0; i < cfg->kind_count; i++) {
+        size_t start = b.len;
+        sd_buf_printf(&b, "%s%s = ", HANDLER_PREFIX, cfg->kinds[i].kind);
+        str_format(cfg->kinds[i].spec, strlen(cfg->kinds[i].spec), &b);
+        if (origins) {
+            size_t width = b.len - start;
+            do
+                sd_buf_putc(&b, ' ');
+            while (++width < REPORT_COMMENT_COLUMN);
+            origin_format(&cfg->kinds[i].origin, &b);
         }
         sd_buf_putc(&b, '\n');
     }

@@ -109,6 +109,19 @@ static sd_err line_split(char *line, char **key, char **value, char *why, size_t
     return SD_OK;
 }
 
+/* True when key is handler_<kind> of a kind this file set already (kinds
+ * past the first start_kinds, which came from elsewhere). */
+static bool kind_set_before(const sd_config *cfg, const char *key, size_t start_kinds)
+{
+    static const char prefix[] = "handler_";
+    if (strncmp(key, prefix, sizeof prefix - 1) != 0)
+        return false;
+    for (size_t i = start_kinds; i < cfg->kind_count; i++)
+        if (strcmp(cfg->kinds[i].kind, key + sizeof prefix - 1) == 0)
+            return true;
+    return false;
+}
+
 sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (strlen(path) >= sizeof cfg->config_path)
@@ -123,6 +136,7 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
 
     sd_config tmp = *cfg;
     int first_line[CONFIG_MAX_KEYS] = {0};
+    size_t start_kinds = tmp.kind_count;
     char line[LINE_MAX_BYTES + 1];
     char why[CONFIG_WHY_LEN];
     sd_err rc = SD_OK;
@@ -151,12 +165,15 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
                 snprintf(why, sizeof why, "%s: duplicate key, first set on line %d",
                          key, first_line[idx]);
                 rc = SD_ERR_INVALID;
+            } else if (k == NULL && kind_set_before(&tmp, key, start_kinds)) {
+                snprintf(why, sizeof why, "%s: duplicate key", key);
+                rc = SD_ERR_INVALID;
             } else {
                 rc = sd_config_set(&tmp, key, value, why, sizeof why);
-                if (k != NULL) {
+                if (k != NULL)
                     first_line[idx] = lineno;
-                    config_origin_set(&tmp, k, SD_SOURCE_FILE, lineno, NULL);
-                }
+                if (rc == SD_OK)
+                    config_origin_set(&tmp, key, SD_SOURCE_FILE, lineno, NULL);
             }
         }
         if (rc != SD_OK) {
@@ -251,12 +268,41 @@ static const key_def *env_key(const char *name, size_t len)
     return config_key_find(lower);
 }
 
+/*
+ * STATUSD_HANDLER_<KIND>: handler_<kind> with the kind in lower case
+ * (STATUSD_HANDLER_RESIZE_IMAGES sets handler_resize_images). False when
+ * name is not of that form; else true, with *rc the outcome of setting it.
+ */
+static bool env_kind_handler(sd_config *cfg, const char *name, size_t len, const char *var,
+                             const char *value, char *err, size_t errlen, sd_err *rc)
+{
+    static const char prefix[] = "HANDLER_";
+    char key[64];
+    if (len <= sizeof prefix - 1 || len >= sizeof key ||
+        strncmp(name, prefix, sizeof prefix - 1) != 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (c >= 'a' && c <= 'z')
+            return false;
+        key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    key[len] = '\0';
+    char why[CONFIG_WHY_LEN];
+    *rc = sd_config_set(cfg, key, value, why, sizeof why);
+    if (*rc == SD_OK)
+        config_origin_set(cfg, key, SD_SOURCE_ENV, 0, var);
+    else
+        *rc = config_errf(err, errlen, "environment variable %s: %s", var, why);
+    return true;
+}
+
 static sd_err env_apply(sd_config *cfg, const key_def *k, const char *var,
                         const char *value, char *err, size_t errlen)
 {
     char why[CONFIG_WHY_LEN];
     if (config_key_set(k, cfg, value, why, sizeof why) == SD_OK) {
-        config_origin_set(cfg, k, SD_SOURCE_ENV, 0, var);
+        config_origin_set(cfg, k->name, SD_SOURCE_ENV, 0, var);
         return SD_OK;
     }
     return config_errf(err, errlen, "environment variable %s: %s", var, why);
@@ -339,6 +385,12 @@ sd_err sd_config_load_env(sd_config *cfg, char *const *envp, char *err, size_t e
         if (strcmp(var, ENV_CONFIG) == 0)
             continue;
         const key_def *k = env_key(entry + plen, (size_t)(eq - entry) - plen);
+        if (k == NULL && env_kind_handler(&tmp, entry + plen, (size_t)(eq - entry) - plen,
+                                          var, eq + 1, err, errlen, &rc)) {
+            if (rc != SD_OK)
+                return rc;
+            continue;
+        }
         if (k == NULL) {
             warn_add(&tmp, "unknown environment variable %s ignored (no such key)", var);
             continue;
@@ -443,7 +495,7 @@ static sd_err flag_apply(sd_config *cfg, const flag_def *f, const char *value,
     char ex[CONFIG_EXCERPT_LEN];
     if (f->kind == FLAG_KEY) {
         if (sd_config_set(cfg, f->key, value, why, sizeof why) == SD_OK) {
-            config_origin_set(cfg, config_key_find(f->key), SD_SOURCE_FLAG, 0, f->name);
+            config_origin_set(cfg, f->key, SD_SOURCE_FLAG, 0, f->name);
             return SD_OK;
         }
         return config_errf(err, errlen, "%s: %s", f->name, why);
@@ -458,7 +510,7 @@ static sd_err flag_apply(sd_config *cfg, const flag_def *f, const char *value,
                            config_excerpt(value, ex));
     snprintf(key, sizeof key, "%.*s", (int)(eq - value), value);
     if (sd_config_set(cfg, key, eq + 1, why, sizeof why) == SD_OK) {
-        config_origin_set(cfg, config_key_find(key), SD_SOURCE_FLAG, 0, f->name);
+        config_origin_set(cfg, key, SD_SOURCE_FLAG, 0, f->name);
         return SD_OK;
     }
     return config_errf(err, errlen, "--set: %s", why);

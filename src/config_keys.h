@@ -55,8 +55,10 @@ const key_def *config_key_at(size_t i);
 /* k's place in the table (k from config_key_at or config_key_find). */
 size_t config_key_index(const key_def *k);
 
-/* Records where k's value came from (see sd_config_origin). */
-void config_origin_set(sd_config *cfg, const key_def *k, sd_config_source source,
+/* Records where the value of key (a key of the table, or a
+ * handler_<kind> already set) came from (see sd_config_origin); a key
+ * that is neither is ignored. */
+void config_origin_set(sd_config *cfg, const char *key, sd_config_source source,
                        int line, const char *name);
 
 /* The key called name (exact, lower case), or NULL. */

@@ -22,6 +22,9 @@ static const char *const names[SD_ERR_COUNT] = {
     [SD_ERR_RATE_LIMITED] = "rate_limited",
     [SD_ERR_UNAUTHORIZED] = "unauthorized",
     [SD_ERR_FORBIDDEN] = "forbidden",
+    [SD_ERR_UNKNOWN_KIND] = "unknown_kind",
+    [SD_ERR_STALE_RUN] = "stale_run",
+    [SD_ERR_JOB_FINISHED] = "job_finished",
 };
 
 const char *sd_err_name(sd_err err)

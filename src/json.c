@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 size_t sd_utf8_seq(const char *s, size_t left)
@@ -153,4 +154,14 @@ void sd_json_append_item(sd_buf *b, const cJSON *item)
     }
     sd_buf_puts(b, text);
     cJSON_free(text);
+}
+
+bool sd_json_finite(const cJSON *item)
+{
+    if (cJSON_IsNumber(item))
+        return isfinite(item->valuedouble);
+    for (const cJSON *c = item->child; c != NULL; c = c->next)
+        if (!sd_json_finite(c))
+            return false;
+    return true;
 }

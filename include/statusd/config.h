@@ -40,6 +40,21 @@ typedef struct sd_config_origin {
     char name[48];            /* SD_SOURCE_ENV, SD_SOURCE_FLAG */
 } sd_config_origin;
 
+/* Job kinds of their own (handler_<kind> keys besides handler_research
+ * and handler_upload): at most SD_KINDS_MAX of them, each named
+ * [a-z][a-z0-9_-]{0,31}. */
+#define SD_KINDS_MAX 16
+#define SD_KIND_MAX 32
+
+typedef struct sd_kind_handler {
+    char kind[SD_KIND_MAX + 1];
+    char spec[SD_CONFIG_STR];
+    sd_config_origin origin;          /* where spec came from */
+} sd_kind_handler;
+
+/* True when s[0..len) is a kind name: [a-z][a-z0-9_-]{0,31}. */
+bool sd_kind_name_valid(const char *s, size_t len);
+
 typedef struct sd_config {
     /* HTTP */
     char bind[64];                    /* listen address, IPv4 or IPv6 */
@@ -79,6 +94,8 @@ typedef struct sd_config {
     int64_t demo_step_ms;
     char handler_research[SD_CONFIG_STR];
     char handler_upload[SD_CONFIG_STR];
+    sd_kind_handler kinds[SD_KINDS_MAX];  /* handler_<kind>, in the order first set */
+    size_t kind_count;
 
     /* sessions and conversations; TTLs slide: every read and write renews */
     int64_t session_ttl;              /* seconds */
@@ -146,8 +163,9 @@ sd_err sd_redis_url_parse(const char *url, sd_redis_target *out, char *err,
 void sd_config_defaults(sd_config *cfg);
 
 /*
- * Sets one key from its text form, as written in the file. SD_ERR_NOT_FOUND
- * for an unknown key, SD_ERR_INVALID for a bad value; err (may be NULL)
+ * Sets one key from its text form, as written in the file: a key of the
+ * table or handler_<kind> for any kind name. SD_ERR_NOT_FOUND for an
+ * unknown key, SD_ERR_INVALID for a bad value; err (may be NULL)
  * gets a one-line reason naming the key.
  */
 sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,

@@ -25,6 +25,9 @@ typedef enum sd_err {
     SD_ERR_RATE_LIMITED,  /* the caller is over its limit */
     SD_ERR_UNAUTHORIZED,  /* missing or wrong token */
     SD_ERR_FORBIDDEN,     /* the endpoint is disabled by configuration */
+    SD_ERR_UNKNOWN_KIND,  /* a job kind with no handler configured */
+    SD_ERR_STALE_RUN,     /* a report with the token of an earlier run */
+    SD_ERR_JOB_FINISHED,  /* a report on a job that has ended */
     SD_ERR_COUNT
 } sd_err;
 

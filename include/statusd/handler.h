@@ -2,6 +2,7 @@
 #define STATUSD_HANDLER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,9 +13,13 @@
  * by a spec string from the config:
  *   builtin:demo                   three stages with progress, then a summary
  *   exec:/path/to/program [args]   a program speaking JSON lines (see exec.c)
- * A handler knows nothing of the store or of HTTP: it gets the job's input
- * and a way to report progress, watches the cancel flag, and returns an
- * outcome. One handler object serves many jobs at once, from any thread.
+ *   http://... or https://...      a POST to the app (see http_handler.c)
+ *   external                       no run at all: the app does the work and
+ *                                  reports through PATCH /status/<id>
+ * A handler knows nothing of the store or of statusd's own API: it gets
+ * the job's input and a way to report progress, watches the cancel flag,
+ * and returns an outcome. One handler object serves many jobs at once,
+ * from any thread.
  */
 
 /* Values of the cancel flag a handler watches. */
@@ -29,6 +34,10 @@ typedef struct sd_job_run {
     const char *kind;
     const char *input;            /* the job's input, JSON text */
     size_t input_len;
+    int64_t attempt;              /* 1 for the first run */
+    /* The run's token (SD_HANDLER_TOKEN handlers), with which the app
+     * reports through PATCH /status/<id>; NULL for the others. */
+    const char *run_token;
     int64_t timeout_ms;           /* 0 = none */
     const atomic_int *cancel;     /* SD_RUN_*; never NULL */
     /* Progress report: progress -1 leaves it, stage NULL leaves it. May be
@@ -40,7 +49,8 @@ typedef struct sd_job_run {
 typedef enum sd_outcome_kind {
     SD_OUTCOME_COMPLETED = 0,
     SD_OUTCOME_FAILED,
-    SD_OUTCOME_CANCELED          /* stopped because the cancel flag was set */
+    SD_OUTCOME_CANCELED,         /* stopped because the cancel flag was set */
+    SD_OUTCOME_HANDED_OFF        /* the app took the job and reports itself */
 } sd_outcome_kind;
 
 #define SD_ERROR_CODE_MAX 48
@@ -52,6 +62,8 @@ typedef struct sd_outcome {
     char *result;                       /* COMPLETED: JSON text, or NULL for null */
     char error_code[SD_ERROR_CODE_MAX]; /* FAILED: "handler_failed", "timeout", ... */
     char *error_message;                /* FAILED: text */
+    bool final;                         /* FAILED: never retry (the app refused) */
+    int64_t retry_after_ms;             /* FAILED: no retry sooner than this */
 } sd_outcome;
 
 void sd_outcome_clear(sd_outcome *o);
@@ -60,8 +72,15 @@ void sd_outcome_fail(sd_outcome *o, const char *code, const char *message);
 
 typedef struct sd_handler sd_handler;
 
+/* What a handler asks of the runs (sd_handler_ops.flags). */
+enum {
+    SD_HANDLER_TOKEN = 1u << 0,    /* each run gets a run token */
+    SD_HANDLER_EXTERNAL = 1u << 1  /* never run: jobs start processing at submit */
+};
+
 typedef struct sd_handler_ops {
     const char *scheme;
+    unsigned flags;
     /* Runs one job to its end. SD_OK with *out set in every case the job
      * itself decided (completed, failed, canceled); another error only when
      * statusd could not run it at all (out of memory, spawn failed), and
@@ -78,6 +97,8 @@ typedef struct sd_handler_opts {
     int64_t demo_step_ms;   /* builtin:demo's pause between stages */
     int64_t kill_grace_ms;  /* exec: SIGTERM to SIGKILL */
 } sd_handler_opts;
+
+static inline unsigned sd_handler_flags(const sd_handler *h) { return h->ops->flags; }
 
 /* Builds a handler from its spec. SD_ERR_INVALID with a one-line reason in
  * err for an unknown scheme, an unknown builtin, or an exec program that

@@ -38,7 +38,8 @@ typedef struct sd_route {
     const char *pattern;       /* "/status/:id": ":name" matches one segment */
     sd_route_fn fn;
     unsigned flags;
-    const char *media_type;    /* for SD_ROUTE_BODY: "application/json" */
+    const char *media_type;    /* for SD_ROUTE_BODY: "application/json", or several
+                                * as "application/json or application/..." */
 } sd_route;
 
 #define SD_ROUTE_MAX_PARAMS 4
@@ -85,6 +86,13 @@ void sd_resp_json(sd_req *r, unsigned status, sd_buf *body);
 void sd_resp_body(sd_req *r, unsigned status, const char *content_type, sd_buf *body);
 /* No body (204, 304). */
 void sd_resp_empty(sd_req *r, unsigned status);
+/* The token of an "Authorization: Bearer <token>" header, trimmed, or
+ * NULL without one. Points into the request. */
+const char *sd_req_bearer(sd_req *r, size_t *len);
+/* True when the request presents the admin token (never when none is
+ * set). */
+bool sd_req_is_admin(sd_req *r);
+
 /* The client address (peer, or X-Forwarded-For behind a trusted proxy). */
 const char *sd_req_client(sd_req *r);
 

@@ -44,19 +44,53 @@ void sd_job_view_clear(sd_job_view *v);
 sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
                    char *err, size_t errlen);
 
-/* True when kind has a handler ("research", "upload"). */
+/* True when kind has a handler ("research", "upload", handler_<kind>). */
 bool sd_jobs_has_kind(const sd_jobs *j, const char *kind);
+
+/* A run token's length: 32 lower-case hex digits. */
+#define SD_RUN_TOKEN_LEN 32
 
 /* Creates a queued job of kind with input (JSON text of an object) and
  * queues it, in one store step. preset_id: the job's id (a UUID the
  * caller generated, e.g. to remember it under an idempotency key first),
- * or NULL for a new one. SD_ERR_EXISTS when a job with preset_id exists,
+ * or NULL for a new one. A kind whose handler is external is created
+ * processing instead (attempts 1), never queued for a worker, and its
+ * run's token goes to run_token (may be NULL; "" for other kinds); no
+ * later view shows it. SD_ERR_EXISTS when a job with preset_id exists,
  * SD_ERR_QUEUE_FULL (queue_capacity jobs wait, all instances together),
  * SD_ERR_SHUTTING_DOWN, SD_ERR_UNAVAILABLE (store down, or no worker
  * could ever run it: workers = 0 on a store no other instance shares);
  * nothing is left behind on failure. */
 sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
-                      size_t input_len, const char *preset_id, sd_job_view *view);
+                      size_t input_len, const char *preset_id, sd_job_view *view,
+                      char *run_token);
+
+/* A report of the app on the run it carries (PATCH /status/<id>), its
+ * values checked for form already (api/jobs.c). */
+typedef struct sd_job_report {
+    int progress;              /* 0..100, or -1: not reported */
+    const char *stage;         /* NULL: not reported */
+    const char *status;        /* NULL, "completed" or "failed" */
+    const char *result;        /* completed: JSON text */
+    size_t result_len;
+    const char *error;         /* failed: {"code","message"} as JSON text */
+    size_t error_len;
+} sd_job_report;
+
+/*
+ * Applies a report to the job's current run in one store step, which
+ * also renews the job's TTL and the run's heartbeat (what keeps a run
+ * the app carries alive; see jobs_internal.h). token: the bearer token
+ * given, checked against the run's (or NULL when the caller presented
+ * the admin token). Errors: SD_ERR_NOT_FOUND; SD_ERR_UNAUTHORIZED (no
+ * token of this job); SD_ERR_JOB_FINISHED (view = the job);
+ * SD_ERR_STALE_RUN (a token of an earlier run, or of a run that ended
+ * and waits for a retry); SD_ERR_INVALID with a reason in why (progress
+ * lower than the job's); SD_ERR_CONFLICT when the job kept changing.
+ */
+sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
+                      const sd_job_report *rep, sd_job_view *view, char *why,
+                      size_t whylen);
 
 /* Reads a job and renews its TTL (capped by job_max_age) in one store
  * step. SD_ERR_NOT_FOUND for an unknown or expired id. */

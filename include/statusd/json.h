@@ -1,6 +1,7 @@
 #ifndef STATUSD_JSON_H
 #define STATUSD_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -41,5 +42,10 @@ size_t sd_utf8_length(const char *s, size_t len);
 
 /* Appends the compact text of item (cJSON_PrintUnformatted) to b. */
 void sd_json_append_item(sd_buf *b, const cJSON *item);
+
+/* True when no number in item (or below it) is infinite or NaN: cJSON
+ * reads 1e999 as infinity, which it would print as null. Recursion is
+ * as deep as item, which sd_json_parse bounds. */
+bool sd_json_finite(const cJSON *item);
 
 #endif

@@ -8,6 +8,8 @@
 void api_research_post(sd_req *r);
 void api_status_get(sd_req *r);
 void api_status_delete(sd_req *r);
+void api_status_patch(sd_req *r);
+void api_jobs_post(sd_req *r);
 
 void api_uploads_post(sd_req *r);
 void api_upload_status_get(sd_req *r);

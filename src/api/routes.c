@@ -8,6 +8,12 @@ static const sd_route routes[] = {
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     {"GET", "/status/:id", api_status_get, 0, NULL},
     {"DELETE", "/status/:id", api_status_delete, SD_ROUTE_AUTH, NULL},
+    /* the app's reports carry the run's token (or the admin token),
+     * checked against the job by the handler */
+    {"PATCH", "/status/:id", api_status_patch, SD_ROUTE_BODY,
+     "application/json or application/merge-patch+json"},
+    {"POST", "/jobs/:kind", api_jobs_post,
+     SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     /* a run's status is read by its (post_id, run_id), like a job's */
     {"POST", "/uploads", api_uploads_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},

@@ -75,15 +75,32 @@ sd_err sd_access_check(const sd_access *a, unsigned route_flags,
     } else {
         return SD_OK;
     }
-    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+    size_t len = 0;
+    const char *tok = sd_access_bearer(authorization, &len);
+    if (tok == NULL)
         return SD_ERR_UNAUTHORIZED;
+    return token_equal(tok, len, want) ? SD_OK : SD_ERR_UNAUTHORIZED;
+}
+
+const char *sd_access_bearer(const char *authorization, size_t *len)
+{
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
     const char *tok = authorization + 7;
     while (*tok == ' ')
         tok++;
-    size_t len = strlen(tok);
-    while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
-        len--;
-    return token_equal(tok, len, want) ? SD_OK : SD_ERR_UNAUTHORIZED;
+    size_t n = strlen(tok);
+    while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return tok;
+}
+
+bool sd_access_is_admin(const sd_access *a, const char *authorization)
+{
+    size_t len = 0;
+    const char *tok = sd_access_bearer(authorization, &len);
+    return tok != NULL && a->admin_token[0] != '\0' && token_equal(tok, len, a->admin_token);
 }
 
 bool sd_access_origin_allowed(const sd_access *a, const char *origin)

@@ -40,6 +40,14 @@ sd_err sd_access_init(sd_access *a, const sd_config *cfg, char *err, size_t errl
 sd_err sd_access_check(const sd_access *a, unsigned route_flags,
                        const char *authorization);
 
+/* The token of "Bearer <token>" (blanks around it trimmed) and its
+ * length, or NULL when authorization is NULL or another scheme. */
+const char *sd_access_bearer(const char *authorization, size_t *len);
+
+/* True when authorization presents the admin token (false when none is
+ * set). */
+bool sd_access_is_admin(const sd_access *a, const char *authorization);
+
 /* True when origin (an Origin header value) may read responses. */
 bool sd_access_origin_allowed(const sd_access *a, const char *origin);
 

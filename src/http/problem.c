@@ -22,6 +22,9 @@ static const sd_problem problems[SD_ERR_COUNT] = {
     [SD_ERR_RATE_LIMITED] = {429, "rate-limited", "Too many requests", 0},
     [SD_ERR_UNAUTHORIZED] = {401, "unauthorized", "Missing or invalid token", 0},
     [SD_ERR_FORBIDDEN] = {403, "forbidden", "Forbidden", 0},
+    [SD_ERR_UNKNOWN_KIND] = {404, "unknown-kind", "Unknown job kind", 0},
+    [SD_ERR_STALE_RUN] = {409, "stale-run", "Token of an earlier run", 0},
+    [SD_ERR_JOB_FINISHED] = {409, "job-finished", "Job already finished", 0},
 };
 
 const sd_problem *sd_problem_for(sd_err err)

@@ -115,3 +115,21 @@ bool sd_media_type_is(const char *header, const char *media_type)
         rest++;
     return *rest == '\0' || *rest == ';';
 }
+
+bool sd_media_type_in(const char *header, const char *list)
+{
+    static const char sep[] = " or ";
+    char one[96];
+    for (const char *p = list; p != NULL;) {
+        const char *end = strstr(p, sep);
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (n < sizeof one) {
+            memcpy(one, p, n);
+            one[n] = '\0';
+            if (sd_media_type_is(header, one))
+                return true;
+        }
+        p = end != NULL ? end + sizeof sep - 1 : NULL;
+    }
+    return false;
+}

@@ -28,4 +28,9 @@ sd_err sd_router_match(const sd_route *routes, size_t n, const char *method,
  * as "; charset=utf-8" allowed, case-insensitive). NULL value: false. */
 bool sd_media_type_is(const char *header, const char *media_type);
 
+/* sd_media_type_is for any of the types of list, written
+ * "application/json or application/merge-patch+json" (a route's
+ * media_type, which reads the same way in the 415 answer). */
+bool sd_media_type_in(const char *header, const char *list);
+
 #endif

@@ -73,6 +73,16 @@ const char *sd_req_body(const sd_req *r, size_t *len)
 
 cJSON *sd_req_json(const sd_req *r) { return r->json; }
 
+const char *sd_req_bearer(sd_req *r, size_t *len)
+{
+    return sd_access_bearer(sd_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), len);
+}
+
+bool sd_req_is_admin(sd_req *r)
+{
+    return sd_access_is_admin(r->access, sd_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION));
+}
+
 const char *sd_req_client(sd_req *r)
 {
     if (r->client[0] == '\0')
@@ -119,7 +129,7 @@ static void req_route(sd_http *h, sd_req *r)
     if (r->early_err != SD_OK || !(r->route->flags & SD_ROUTE_BODY))
         return;
     const char *ctype = sd_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!sd_media_type_is(ctype, r->route->media_type)) {
+    if (!sd_media_type_in(ctype, r->route->media_type)) {
         r->early_err = SD_ERR_MEDIA_TYPE;
         return;
     }

@@ -76,6 +76,23 @@ static sd_err parse_result(const cJSON *item, sd_exec_line *out)
     return out->result != NULL ? SD_OK : SD_ERR_NOMEM;
 }
 
+static sd_err parse_error(const cJSON *item, sd_exec_line *out)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(item, "code");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(item, "message");
+    if (!cJSON_IsObject(item) || !cJSON_IsString(code) || !cJSON_IsString(message))
+        return SD_ERR_INVALID;
+    size_t clen = strlen(code->valuestring);
+    if (clen == 0 || clen >= SD_ERROR_CODE_MAX)
+        return SD_ERR_INVALID;
+    out->error_code = copy_bytes(code->valuestring, clen);
+    out->error_message = copy_bytes(message->valuestring, strlen(message->valuestring));
+    if (out->error_code == NULL || out->error_message == NULL)
+        return SD_ERR_NOMEM;
+    out->has_error = true;
+    return SD_OK;
+}
+
 sd_err sd_exec_parse_line(const char *line, size_t len, sd_exec_line *out)
 {
     memset(out, 0, sizeof *out);
@@ -104,6 +121,9 @@ sd_err sd_exec_parse_line(const char *line, size_t len, sd_exec_line *out)
     item = cJSON_GetObjectItemCaseSensitive(root, "result");
     if (err == SD_OK && item != NULL)
         err = parse_result(item, out);
+    item = cJSON_GetObjectItemCaseSensitive(root, "error");
+    if (err == SD_OK && item != NULL)
+        err = parse_error(item, out);
 
     cJSON_Delete(root);
     if (err != SD_OK)
@@ -117,6 +137,8 @@ void sd_exec_line_free(sd_exec_line *l)
         return;
     free(l->stage);
     free(l->result);
+    free(l->error_code);
+    free(l->error_message);
     memset(l, 0, sizeof *l);
 }
 

@@ -8,6 +8,9 @@
  *   {"stage": "fetching"}                 stage text (null: no stage)
  *   {"progress": 80, "stage": "writing"}
  *   {"result": {...}}                     the job's result, any JSON value
+ *   {"error": {"code": "...", "message": "..."}}   the run failed (read by
+ *                                         the http handler's streams; exec
+ *                                         programs fail by their exit status)
  * Members may be combined in one line; other members are ignored. Lines
  * that are not JSON objects are the program's own output and are skipped.
  *
@@ -20,6 +23,7 @@
 #include <stddef.h>
 
 #include "statusd/error.h"
+#include "statusd/handler.h"
 #include "statusd/util.h"
 
 /* Longest stage kept, in bytes; a longer one is cut at the last whole
@@ -33,6 +37,9 @@ typedef struct sd_exec_line {
     char *stage;           /* NULL when the line says "stage": null */
     bool has_result;
     char *result;          /* compact JSON text; NULL for "result": null */
+    bool has_error;
+    char *error_code;      /* 1..SD_ERROR_CODE_MAX-1 bytes */
+    char *error_message;   /* may be "" */
 } sd_exec_line;
 
 /*
@@ -45,8 +52,10 @@ typedef struct sd_exec_line {
  *                    that is not an object (array, string, number, empty)
  *   SD_ERR_TOO_DEEP  an object nested deeper than SD_JSON_MAX_DEPTH
  *   SD_ERR_INVALID   an object with a malformed member: progress that is
- *                    not an integer-valued number in 0..100, or stage that
- *                    is neither a string nor null; the whole line is void
+ *                    not an integer-valued number in 0..100, stage that
+ *                    is neither a string nor null, or error that is not
+ *                    {"code": non-empty string, "message": string}; the
+ *                    whole line is void
  *   SD_ERR_NOMEM
  * On any error *out holds nothing to free.
  */

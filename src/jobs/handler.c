@@ -2,6 +2,8 @@
  * The handler factory and the outcome helpers. A spec names one handler:
  *   builtin:demo                   (demo.c)
  *   exec:/path/to/program [args]   (exec.c)
+ *   http://... or https://...      (http_handler.c)
+ *   external                       (here: it has no run at all)
  * Anything else is refused at construction, so a bad config fails at
  * start-up rather than on the first job.
  *
@@ -200,6 +202,32 @@ sd_err sd_handler_split_words(const char *s, char ***argv_out, char *err, size_t
     return SD_OK;
 }
 
+/* external: jobs start processing at submit and the app reports on them;
+ * no worker ever runs one, so a run is a broken invariant. */
+static sd_err external_run(sd_handler *h, const sd_job_run *job, sd_outcome *out)
+{
+    (void)h;
+    (void)job;
+    memset(out, 0, sizeof *out);
+    sd_outcome_fail(out, "no_handler", "external jobs are run by the app, not by statusd");
+    out->final = true;
+    return SD_ERR_INTERNAL;
+}
+
+static void external_free(sd_handler *h)
+{
+    (void)h;
+}
+
+static const sd_handler_ops external_ops = {
+    .scheme = "external",
+    .flags = SD_HANDLER_TOKEN | SD_HANDLER_EXTERNAL,
+    .run = external_run,
+    .free = external_free,
+};
+
+static sd_handler external_handler = {&external_ops};
+
 sd_err sd_handler_new(const char *spec, const sd_handler_opts *opts,
                       sd_handler **out, char *err, size_t errlen)
 {
@@ -227,9 +255,15 @@ sd_err sd_handler_new(const char *spec, const sd_handler_opts *opts,
     }
     if (strncmp(spec, exec, sizeof exec - 1) == 0)
         return sd_exec_new(spec + sizeof exec - 1, opts, out, err, errlen);
+    if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0)
+        return sd_http_handler_new(spec, out, err, errlen);
+    if (strcmp(spec, "external") == 0) {
+        *out = &external_handler;
+        return SD_OK;
+    }
 
     sd_handler_errf(err, errlen,
-                    "unknown handler '%s' (expected builtin:demo or exec:/path/to/program)",
-                    spec);
+                    "unknown handler '%s' (expected builtin:demo, exec:/path/to/program, "
+                    "http(s)://url or external)", spec);
     return SD_ERR_INVALID;
 }

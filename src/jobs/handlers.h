@@ -24,6 +24,14 @@ sd_err sd_demo_new(const sd_handler_opts *opts, sd_handler **out);
 sd_err sd_exec_new(const char *args, const sd_handler_opts *opts,
                    sd_handler **out, char *err, size_t errlen);
 
+/*
+ * http://... or https://... (the whole spec is the URL). SD_ERR_INVALID
+ * with a reason in err for a URL libcurl cannot parse; SD_ERR_INTERNAL
+ * when libcurl cannot be initialised; SD_ERR_NOMEM. *out is owned by the
+ * caller.
+ */
+sd_err sd_http_handler_new(const char *url, sd_handler **out, char *err, size_t errlen);
+
 /* snprintf into err (when err is not NULL and errlen > 0). */
 void sd_handler_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -11,10 +11,12 @@
  */
 #include "statusd/jobs.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "statusd/json.h"
@@ -73,26 +75,61 @@ sd_handler *job_handler_for(const sd_jobs *j, const char *kind)
     return NULL;
 }
 
+sd_err job_token_new(char out[JOB_TOKEN_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[JOB_TOKEN_LEN / 2];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return SD_ERR_INTERNAL;
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[JOB_TOKEN_LEN] = '\0';
+    return SD_OK;
+}
+
+sd_err job_handoff_queue(sd_jobs *j, const char *id)
+{
+    sd_err err = sd_queue_push(j->store, HANDOFF_QUEUE, id, j->timeout_ms, 0, NULL);
+    return err == SD_ERR_EXISTS ? SD_OK : err;
+}
+
 /* ---- set-up ---- */
 
+/* research, upload, then the kinds of handler_<kind>, in the config's
+ * order. Upload runs are started by statusd for each field, so their
+ * handler cannot be external. */
 static sd_err jobs_handlers(sd_jobs *j, const sd_config *cfg, char *err, size_t errlen)
 {
     sd_handler_opts hopts = {.demo_step_ms = cfg->demo_step_ms,
                              .kill_grace_ms = cfg->job_kill_grace};
-    const struct {
-        const char *kind;
-        const char *spec;
-    } specs[] = {{"research", cfg->handler_research}, {"upload", cfg->handler_upload}};
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+    size_t n = 2 + cfg->kind_count;
+    for (size_t i = 0; i < n; i++) {
+        const char *kind = i == 0 ? "research" : i == 1 ? "upload" : cfg->kinds[i - 2].kind;
+        const char *spec = i == 0   ? cfg->handler_research
+                           : i == 1 ? cfg->handler_upload
+                                    : cfg->kinds[i - 2].spec;
         char herr[256];
-        sd_err e = sd_handler_new(specs[i].spec, &hopts, &j->kinds[i].handler, herr,
-                                  sizeof herr);
+        sd_err e = sd_handler_new(spec, &hopts, &j->kinds[i].handler, herr, sizeof herr);
         if (e != SD_OK) {
-            snprintf(err, errlen, "handler_%s: %s", specs[i].kind, herr);
+            snprintf(err, errlen, "handler_%s: %s", kind, herr);
             return e;
         }
-        j->kinds[i].kind = specs[i].kind;
+        j->kinds[i].kind = kind;
         j->nkinds = i + 1;
+        if (i == 1 && (sd_handler_flags(j->kinds[i].handler) & SD_HANDLER_EXTERNAL)) {
+            snprintf(err, errlen, "handler_upload: external is not supported (statusd starts "
+                     "a run for each uploaded field); use http(s):// or exec:");
+            return SD_ERR_INVALID;
+        }
     }
     return SD_OK;
 }
@@ -179,44 +216,81 @@ static void copy_id(char id[SD_UUID_LEN + 1], const char *src)
     id[n] = '\0';
 }
 
-sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
-                      size_t input_len, const char *preset_id, sd_job_view *view)
+/*
+ * Creates the job's record and queues its id in one store step. A job of
+ * an external kind is created processing instead, its run the app's (run
+ * = an owner no worker holds, token = the run's token), and its id goes
+ * to the handoff queue, due when job_timeout passes without a report.
+ */
+static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const char *input,
+                         size_t input_len, bool external, sd_job_view *view, char *run_token)
 {
+    char token[JOB_TOKEN_LEN + 1] = "", owner[SD_QUEUE_OWNER_MAX] = "";
+    if (external) {
+        sd_err err = job_token_new(token);
+        if (err != SD_OK)
+            return err;
+        snprintf(owner, sizeof owner, "%s:external", j->instance);
+    }
+    int64_t now_ms = sd_now_ms();
+    char now[24], deadline[24];
+    job_i64(now, now_ms);
+    job_i64(deadline, now_ms + j->max_age_ms);
+    const char *status = external ? "processing" : "queued";
+    sd_assign a[11] = {
+        {.name = "kind", .op = SD_ASSIGN_SET, .value = kind, .len = strlen(kind)},
+        {.name = "status", .op = SD_ASSIGN_SET, .value = status, .len = strlen(status)},
+        {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = "input", .op = SD_ASSIGN_SET, .value = input, .len = input_len},
+        {.name = "attempts", .op = SD_ASSIGN_SET, .value = external ? "1" : "0", .len = 1},
+        {.name = "created_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = SD_FIELD_DEADLINE, .op = SD_ASSIGN_SET, .value = deadline, .len = strlen(deadline)},
+    };
+    size_t n = 8;
+    if (external) {
+        a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_SET, .value = owner,
+                             .len = strlen(owner)};
+        a[n++] = (sd_assign){.name = "token", .op = SD_ASSIGN_SET, .value = token,
+                             .len = JOB_TOKEN_LEN};
+        a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+                             .len = strlen(now)};
+    }
+    sd_update u = {.mode = SD_UPDATE_CREATE, .assign = a, .assign_count = n,
+                   .ttl_ms = j->ttl_ms};
+    sd_record rec = SD_RECORD_INIT;
+    sd_queue_rec qr = {JOB_NS, &u, &rec, SD_OK};
+    sd_err err = external ? sd_queue_push(j->store, HANDOFF_QUEUE, id, j->timeout_ms, 0, &qr)
+                          : sd_queue_push(j->store, JOB_QUEUE, id, 0, j->capacity, &qr);
+    if (err == SD_OK) {
+        if (!external && j->workers > 0)
+            sd_pool_kick(j->pool);
+        if (external && run_token != NULL)
+            memcpy(run_token, token, JOB_TOKEN_LEN + 1);
+        err = job_view_build(id, &rec, view);
+    }
+    sd_record_clear(&rec);
+    return err;
+}
+
+sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
+                      size_t input_len, const char *preset_id, sd_job_view *view,
+                      char *run_token)
+{
+    if (run_token != NULL)
+        run_token[0] = '\0';
     if (atomic_load(&j->draining))
         return SD_ERR_SHUTTING_DOWN;
-    if (j->workers == 0 && !j->shared)
+    sd_handler *h = job_handler_for(j, kind);
+    bool external = h != NULL && (sd_handler_flags(h) & SD_HANDLER_EXTERNAL);
+    if (j->workers == 0 && !j->shared && !external)
         return SD_ERR_UNAVAILABLE;
     char id[SD_UUID_LEN + 1];
     if (preset_id != NULL)
         copy_id(id, preset_id);
     else
         sd_uuid_new(id);
-    int64_t now_ms = sd_now_ms();
-    char now[24], deadline[24];
-    job_i64(now, now_ms);
-    job_i64(deadline, now_ms + j->max_age_ms);
-    sd_assign a[] = {
-        {.name = "kind", .op = SD_ASSIGN_SET, .value = kind, .len = strlen(kind)},
-        {.name = "status", .op = SD_ASSIGN_SET, .value = "queued", .len = 6},
-        {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
-        {.name = "input", .op = SD_ASSIGN_SET, .value = input, .len = input_len},
-        {.name = "attempts", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
-        {.name = "created_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = SD_FIELD_DEADLINE, .op = SD_ASSIGN_SET, .value = deadline, .len = strlen(deadline)},
-    };
-    sd_update u = {.mode = SD_UPDATE_CREATE, .assign = a,
-                   .assign_count = sizeof a / sizeof a[0], .ttl_ms = j->ttl_ms};
-    sd_record rec = SD_RECORD_INIT;
-    sd_queue_rec qr = {JOB_NS, &u, &rec, SD_OK};
-    sd_err err = sd_queue_push(j->store, JOB_QUEUE, id, 0, j->capacity, &qr);
-    if (err == SD_OK) {
-        if (j->workers > 0)
-            sd_pool_kick(j->pool);
-        err = job_view_build(id, &rec, view);
-    }
-    sd_record_clear(&rec);
-    return err;
+    return job_create(j, id, kind, input, input_len, external, view, run_token);
 }
 
 sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)

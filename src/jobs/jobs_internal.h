@@ -11,8 +11,22 @@
  *   run           the lease owner of the run in progress (processing only)
  *   retry_ms      when a retry may start (queued again after a failure)
  *   completions   completed finishes of the job: 1 once completed
+ *   token         the run token of the latest run of a kind whose handler
+ *                 asks for one (http, external): it authorises the app's
+ *                 reports (PATCH /status/<id>, report.c)
+ *   old_tokens    the tokens of the job's earlier runs, space-separated,
+ *                 so that a late report of one is told apart (stale-run)
  * and an item (its id) in the store's "jobs" queue from its submit until
- * its last run ends. input, result and error hold JSON text, validated
+ * its last run ends.
+ *
+ * Runs the app carries on by itself (external jobs from their submit, an
+ * http handler's run the app answered 202) are not leased to a worker:
+ * the job's id waits in the "handoff" queue, due when job_timeout would
+ * pass, and the app's reports move heartbeat_ms. The heartbeat thread
+ * takes due items and fails the job with "timeout" when heartbeat_ms is
+ * older than job_timeout, else puts the item back, due then (lease.c).
+ * The app's reports thus never touch a queue, and any instance serves
+ * them and any instance times the job out. input, result and error hold JSON text, validated
  * before it is stored, so the view is assembled by concatenation.
  *
  * Every transition is one store step that changes the queue and the
@@ -34,6 +48,10 @@
 
 #define JOB_NS "job"
 #define JOB_QUEUE "jobs"
+#define HANDOFF_QUEUE "handoff"
+
+/* A run token: 32 lower-case hex digits (128 random bits). */
+#define JOB_TOKEN_LEN 32
 
 /* How often running jobs' leases are renewed and expired ones reaped, at
  * most: often enough that a cancel from another instance stops a handler
@@ -53,7 +71,7 @@ typedef struct job_kind {
 struct sd_jobs {
     sd_store *store;
     sd_pool *pool;
-    job_kind kinds[2];
+    job_kind kinds[2 + SD_KINDS_MAX];
     size_t nkinds;
     size_t workers;
     bool shared;                   /* other processes take from the queue */
@@ -86,11 +104,20 @@ struct sd_jobs {
     pthread_cond_t beat_wake;
     bool beat_stop;
     uint64_t reap_seq;
+    uint64_t handoff_seq;
     sd_pool_item *beat_buf;        /* `workers` items */
 };
 
 /* The handler of kind, or NULL. */
 sd_handler *job_handler_for(const sd_jobs *j, const char *kind);
+
+/* A new run token into out. SD_ERR_INTERNAL when the system has no
+ * randomness to give. */
+sd_err job_token_new(char out[JOB_TOKEN_LEN + 1]);
+
+/* Queues the check of a run the app carries on by itself: id in the
+ * handoff queue, due after job_timeout. SD_OK also when it is there. */
+sd_err job_handoff_queue(sd_jobs *j, const char *id);
 
 /* Decimal text of v into buf (24 bytes); returns buf. */
 const char *job_i64(char buf[24], int64_t v);

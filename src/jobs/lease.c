@@ -9,7 +9,9 @@
  *   - reaps: takes over the queue items whose lease ran out (their
  *     instance died, or lost the store for a whole lease) and settles
  *     each job by its record: queued again while attempts remain (the
- *     dead run counted as one), else failed with worker_lost.
+ *     dead run counted as one), else failed with worker_lost;
+ *   - checks the runs the app carries by itself (the handoff queue) and
+ *     fails with "timeout" those it has not reported on for job_timeout.
  * Every instance reaps, API-only ones too. Reaping hands an item to one
  * reaper only (the store's reap is atomic), and the reaper's change is
  * conditioned on the run field it read: a cancel landing meanwhile wins,
@@ -61,6 +63,23 @@ static void beat_renew(sd_jobs *j)
 
 /* ---- reaping ---- */
 
+/* The change that ends a run statusd gave up on: status (queued again or
+ * failed), the error, no run, the times. */
+#define END_ASSIGNS 5
+static void end_assign(sd_assign a[END_ASSIGNS], const char *status, const sd_buf *err_text,
+                       const char *now)
+{
+    a[0] = (sd_assign){.name = "status", .op = SD_ASSIGN_SET, .value = status,
+                       .len = strlen(status)};
+    a[1] = (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = err_text->data,
+                       .len = err_text->len};
+    a[2] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
+    a[3] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now,
+                       .len = strlen(now)};
+    a[4] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+                       .len = strlen(now)};
+}
+
 /* Settles one reaped job, held by owner now, by its record. */
 static void reap_one(sd_jobs *j, const char *id, const char *owner)
 {
@@ -98,16 +117,10 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
         sd_record_clear(&rec);
         return;
     }
-    sd_assign a[] = {
-        {.name = "status", .op = SD_ASSIGN_SET, .value = next,
-         .len = strlen(next)},
-        {.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data, .len = err_text.len},
-        {.name = "run", .op = SD_ASSIGN_DEL},
-        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-    };
+    sd_assign a[END_ASSIGNS];
+    end_assign(a, next, &err_text, now);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &run,
-                   .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .cond_count = 1, .assign = a, .assign_count = END_ASSIGNS,
                    .ttl_ms = j->ttl_ms};
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = last ? sd_queue_ack(j->store, JOB_QUEUE, id, owner, &qr)
@@ -139,6 +152,99 @@ static void beat_reap(sd_jobs *j)
     } while (n == REAP_BATCH);
 }
 
+/* ---- runs the app carries (see jobs_internal.h) ---- */
+
+#define TIMEOUT_FMT "no report from the app within job_timeout of %lld s"
+
+/*
+ * Settles one due handoff item, held by owner: an ended job's item goes;
+ * a run reported on within job_timeout waits again until its heartbeat is
+ * that old; else the job fails with "timeout", conditioned on the
+ * heartbeat read, so a report landing meanwhile wins (the item is then
+ * checked again at once).
+ */
+static void handoff_check(sd_jobs *j, const char *id, const char *owner)
+{
+    sd_record rec = SD_RECORD_INIT;
+    sd_err err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
+    if (err != SD_OK) {
+        if (err == SD_ERR_NOT_FOUND)
+            (void)sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, NULL);
+        else
+            sd_debug("job %s: handoff not checked: %s", id, sd_err_name(err));
+        return;
+    }
+    const char *status = sd_record_get(&rec, "status", NULL);
+    const char *beat = sd_record_get(&rec, "heartbeat_ms", NULL);
+    int64_t beat_ms = 0;
+    if (status == NULL || strcmp(status, "processing") != 0 || beat == NULL ||
+        sd_record_get_i64(&rec, "heartbeat_ms", &beat_ms) != SD_OK) {
+        (void)sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, NULL);
+        sd_record_clear(&rec);
+        return;
+    }
+    int64_t now_ms = sd_now_ms();
+    if (beat_ms + j->timeout_ms > now_ms) {
+        (void)sd_queue_release(j->store, HANDOFF_QUEUE, id, owner,
+                               beat_ms + j->timeout_ms - now_ms, NULL);
+        sd_record_clear(&rec);
+        return;
+    }
+    char now[24], message[96];
+    job_i64(now, now_ms);
+    snprintf(message, sizeof message, TIMEOUT_FMT, (long long)(j->timeout_ms / 1000));
+    sd_buf err_text = SD_BUF_INIT;
+    if (job_error_json(&err_text, "timeout", message) != SD_OK) {
+        sd_buf_free(&err_text);
+        sd_record_clear(&rec);
+        return;
+    }
+    sd_assign a[END_ASSIGNS];
+    end_assign(a, "failed", &err_text, now);
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "heartbeat_ms",
+                   .cond_values = &beat, .cond_count = 1, .assign = a,
+                   .assign_count = END_ASSIGNS, .ttl_ms = j->ttl_ms};
+    sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
+    err = sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, &qr);
+    if (err == SD_OK && qr.err == SD_OK) {
+        sd_warn("job %s: " TIMEOUT_FMT "; failed with timeout", id,
+                (long long)(j->timeout_ms / 1000));
+    } else if (err == SD_OK) {
+        /* A report (or a cancel) came first; the item, acked, comes back
+         * for the next check if the run goes on. */
+        if (qr.err == SD_ERR_CONFLICT)
+            (void)job_handoff_queue(j, id);
+    }
+    sd_buf_free(&err_text);
+    sd_record_clear(&rec);
+}
+
+static void beat_handoff(sd_jobs *j)
+{
+    char owner[SD_QUEUE_OWNER_MAX];
+    sd_queue_item items[REAP_BATCH];
+    size_t n = 0;
+    /* Items of a checker that died go first, then those now due. */
+    do {
+        snprintf(owner, sizeof owner, "%s:handoff%" PRIu64, j->instance, j->handoff_seq++);
+        if (sd_queue_reap(j->store, HANDOFF_QUEUE, owner, j->lease_ms, REAP_BATCH, items,
+                          &n) != SD_OK)
+            return;
+        for (size_t i = 0; i < n; i++)
+            handoff_check(j, items[i].item, owner);
+        sd_queue_items_clear(items, n);
+    } while (n == REAP_BATCH);
+    do {
+        snprintf(owner, sizeof owner, "%s:handoff%" PRIu64, j->instance, j->handoff_seq++);
+        sd_queue_take t = {.owner = owner, .lease_ms = j->lease_ms, .max = REAP_BATCH};
+        if (sd_queue_take_items(j->store, HANDOFF_QUEUE, &t, NULL, items, &n) != SD_OK)
+            return;
+        for (size_t i = 0; i < n; i++)
+            handoff_check(j, items[i].item, owner);
+        sd_queue_items_clear(items, n);
+    } while (n == REAP_BATCH);
+}
+
 /* ---- the thread ---- */
 
 static void *beat_main(void *arg)
@@ -162,6 +268,7 @@ static void *beat_main(void *arg)
         pthread_mutex_unlock(&j->beat_lock);
         beat_renew(j);
         beat_reap(j);
+        beat_handoff(j);
         pthread_mutex_lock(&j->beat_lock);
     }
     pthread_mutex_unlock(&j->beat_lock);

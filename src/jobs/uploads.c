@@ -258,7 +258,7 @@ static sd_err field_submit(const sd_uploads *u, const char *key, size_t i, const
     sd_err err = SD_ERR_NOMEM;
     if (sd_buf_ok(&in)) {
         sd_job_view jv = SD_JOB_VIEW_INIT;
-        err = sd_jobs_submit(u->jobs, "upload", in.data, in.len, job, &jv);
+        err = sd_jobs_submit(u->jobs, "upload", in.data, in.len, job, &jv, NULL);
         sd_job_view_clear(&jv);
     }
     sd_buf_free(&in);

@@ -42,6 +42,19 @@ static const char *const PROCESSING[] = {"processing"};
 
 /* ---- the end of a run ---- */
 
+/* A record change of a run, retried through job_persist. */
+typedef struct token_step {
+    sd_jobs *j;
+    const char *id;
+    const sd_update *u;
+} token_step;
+
+static sd_err token_step_do(void *arg)
+{
+    token_step *t = arg;
+    return sd_store_update(t->j->store, JOB_NS, t->id, t->u, NULL);
+}
+
 /* One queue step of a run, retried through job_persist. */
 typedef struct run_step {
     sd_jobs *j;
@@ -182,11 +195,15 @@ static int64_t retry_delay(const sd_jobs *j, int64_t attempts)
     return d - half + (half > 0 ? (int64_t)(jitter_next() % (uint64_t)(half + 1)) : 0);
 }
 
-/* Queues the job again for its next attempt, keeping the error. */
+/* Queues the job again for its next attempt, keeping the error, after
+ * the backoff or min_delay_ms when that is longer (an app's Retry-After). */
 static void run_retry(sd_jobs *j, const char *id, const char *owner, int64_t attempts,
-                      const char *code, const char *message, const atomic_int *cancel)
+                      int64_t min_delay_ms, const char *code, const char *message,
+                      const atomic_int *cancel)
 {
     int64_t delay = retry_delay(j, attempts);
+    if (delay < min_delay_ms)
+        delay = min_delay_ms;
     run_change c;
     change_init(&c, j, owner, "queued");
     sd_buf err_text = SD_BUF_INIT;
@@ -229,6 +246,73 @@ static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool st
         atomic_fetch_add(&j->returned, 1);
         sd_info("job %s: handed back to the queue for another instance", id);
     }
+}
+
+/* The app took the job (an http handler's 202): the run goes on without
+ * a worker. Its id goes to the handoff queue first, then the job's queue
+ * item is acked with a fresh heartbeat; the record keeps its run, whose
+ * token the app reports with. Dying between the two steps leaves the
+ * lease to run out and the job to be run again, and the handoff item to
+ * find a record that is no longer this run's. */
+static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
+                         const atomic_int *cancel)
+{
+    sd_err err = job_handoff_queue(j, id);
+    if (err != SD_OK) {
+        sd_warn("job %s: handed off, but its timeout not queued: %s", id, sd_err_name(err));
+        run_finish(j, id, owner, "failed", NULL, "handler_failed",
+                   "the app took the job, but statusd could not track it", cancel);
+        return;
+    }
+    char now[24];
+    job_i64(now, sd_now_ms());
+    sd_assign a[] = {set_text("updated_ms", now), set_text("heartbeat_ms", now)};
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &owner,
+                   .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .ttl_ms = j->ttl_ms};
+    sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
+    run_step s = {j, id, owner, false, 0, &rec};
+    if (run_settle(&s, cancel, "handed off"))
+        sd_debug("job %s: handed off to the app", id);
+}
+
+/* Gives the run a token of its own before its handler starts, the
+ * earlier run's kept among old_tokens; conditioned on the run owning
+ * the job. False when it does not any more, or no token could be had. */
+static bool run_token_set(sd_jobs *j, const char *id, const char *owner, const sd_record *rec,
+                          char token[JOB_TOKEN_LEN + 1], const atomic_int *cancel)
+{
+    if (job_token_new(token) != SD_OK) {
+        sd_warn("job %s: no randomness for a run token", id);
+        return false;
+    }
+    const char *prev = sd_record_get(rec, "token", NULL);
+    const char *old = sd_record_get(rec, "old_tokens", NULL);
+    sd_buf olds = SD_BUF_INIT;
+    if (old != NULL)
+        sd_buf_puts(&olds, old);
+    if (prev != NULL) {
+        if (olds.len > 0)
+            sd_buf_putc(&olds, ' ');
+        sd_buf_puts(&olds, prev);
+    }
+    if (!sd_buf_ok(&olds)) {
+        sd_buf_free(&olds);
+        return false;
+    }
+    sd_assign a[2] = {set_text("token", token)};
+    size_t n = 1;
+    if (olds.len > 0)
+        a[n++] = (sd_assign){.name = "old_tokens", .op = SD_ASSIGN_SET, .value = olds.data,
+                             .len = olds.len};
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &owner,
+                   .cond_count = 1, .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
+    token_step ts = {j, id, &u};
+    sd_err err = job_persist(cancel, token_step_do, &ts, id);
+    sd_buf_free(&olds);
+    if (err != SD_OK)
+        sd_debug("job %s: no run token: %s", id, sd_err_name(err));
+    return err == SD_OK;
 }
 
 /* Removes the item of a run that has nothing more to say. */
@@ -370,8 +454,16 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
                    "no handler for this job kind", cancel);
         return;
     }
+    char token[JOB_TOKEN_LEN + 1];
+    if ((sd_handler_flags(h) & SD_HANDLER_TOKEN) &&
+        !run_token_set(j, id, owner, rec, token, cancel)) {
+        run_drop(j, id, owner, cancel);
+        return;
+    }
     run_ctx ctx = {j, id, owner};
     sd_job_run run = {.id = id, .kind = kind, .input = input, .input_len = input_len,
+                      .attempt = attempts,
+                      .run_token = (sd_handler_flags(h) & SD_HANDLER_TOKEN) ? token : NULL,
                       .timeout_ms = j->timeout_ms, .cancel = cancel,
                       .report = run_report, .report_arg = &ctx};
     sd_outcome out;
@@ -385,8 +477,9 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
         run_finish(j, id, owner, "completed", out.result, NULL, NULL, cancel);
         break;
     case SD_OUTCOME_FAILED:
-        if (attempts < j->max_attempts)
-            run_retry(j, id, owner, attempts, code, out.error_message, cancel);
+        if (attempts < j->max_attempts && !out.final)
+            run_retry(j, id, owner, attempts, out.retry_after_ms, code, out.error_message,
+                      cancel);
         else
             run_finish(j, id, owner, "failed", NULL, code, out.error_message, cancel);
         break;
@@ -395,6 +488,9 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
             run_give_back(j, id, owner, true);
         else
             run_drop(j, id, owner, cancel);
+        break;
+    case SD_OUTCOME_HANDED_OFF:
+        run_hand_off(j, id, owner, cancel);
         break;
     }
     sd_outcome_clear(&out);

@@ -566,9 +566,14 @@ static void test_spec_errors_name_the_reason(void **state)
         {"exec:/bin/sh \"a\\\"", "handler spec has an unterminated \" quote"},
         {"exec: \t ", "handler spec names no program"},
         {"builtin:nope", "unknown builtin handler 'nope' (known: demo)"},
-        {"shell:ls", "unknown handler 'shell:ls' (expected builtin:demo or "
-                     "exec:/path/to/program)"},
-        {"", "unknown handler '' (expected builtin:demo or exec:/path/to/program)"},
+        {"shell:ls", "unknown handler 'shell:ls' (expected builtin:demo, "
+                     "exec:/path/to/program, http(s)://url or external)"},
+        {"", "unknown handler '' (expected builtin:demo, exec:/path/to/program, "
+             "http(s)://url or external)"},
+        {"http://exa mple.com/run", "'http://exa mple.com/run' is not a usable URL"},
+        {"https://", "'https://' is not a usable URL"},
+        {"externally", "unknown handler 'externally' (expected builtin:demo, "
+                       "exec:/path/to/program, http(s)://url or external)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[512] = "";

@@ -237,8 +237,8 @@ static void test_preflight_is_204_with_allow_headers_and_needs_no_token(void **s
             "Origin: " DEV_ORIGIN "\r\nAccess-Control-Request-Method: DELETE\r\n", NULL, &r);
     assert_int_equal(r.status, 204);
     assert_cors_allowed(&r, DEV_ORIGIN);
-    assert_header(&r, "Allow", "GET, HEAD, DELETE");
-    assert_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, DELETE");
+    assert_header(&r, "Allow", "GET, HEAD, DELETE, PATCH");
+    assert_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, DELETE, PATCH");
     assert_header(&r, "Access-Control-Allow-Headers", ALLOWED_HEADERS);
     assert_header(&r, "Access-Control-Max-Age", "600");
     http_resp_free(&r);

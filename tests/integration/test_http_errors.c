@@ -445,8 +445,9 @@ static void test_wrong_method_is_405_with_allow(void **state)
     const struct {
         const char *method, *path, *allow;
     } cases[] = {
-        {"PUT", path, "GET, HEAD, DELETE"},   {"PATCH", path, "GET, HEAD, DELETE"},
-        {"POST", path, "GET, HEAD, DELETE"},  {"GET", "/research", "POST"},
+        {"PUT", path, "GET, HEAD, DELETE, PATCH"},
+        {"POST", path, "GET, HEAD, DELETE, PATCH"},  {"GET", "/research", "POST"},
+        {"GET", "/jobs/resize", "POST"},
         {"DELETE", "/research", "POST"},      {"POST", "/health", "GET, HEAD"},
         {"DELETE", "/ready", "GET, HEAD"},
     };
@@ -466,7 +467,7 @@ static void test_options_on_a_known_path_is_204_with_allow(void **state)
     snprintf(path, sizeof path, "/status/%s", UNKNOWN_ID);
     const struct {
         const char *path, *allow;
-    } cases[] = {{path, "GET, HEAD, DELETE"}, {"/research", "POST"}, {"/health", "GET, HEAD"}};
+    } cases[] = {{path, "GET, HEAD, DELETE, PATCH"}, {"/research", "POST"}, {"/health", "GET, HEAD"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         http_resp r;
         assert_int_equal(http_do(f->proc.port, "OPTIONS", cases[i].path, NULL, NULL, &r), 0);

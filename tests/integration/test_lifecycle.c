@@ -327,7 +327,8 @@ static void test_check_config_prints_every_key_and_exits_0(void **state)
 {
     (void)state;
     static const char *const args[] = {"--check-config", "--set", "demo_step_ms=123",
-                                       "--set", "workers=3", NULL};
+                                       "--set", "workers=3", "--set",
+                                       "handler_resize=http://127.0.0.1:9/resize", NULL};
     cli_run r;
     run_cli(args, NULL, &r);
     assert_exit_code(&r, 0);
@@ -347,6 +348,7 @@ static void test_check_config_prints_every_key_and_exits_0(void **state)
     assert_non_null(strstr(r.out, "\ndemo_step_ms = 123 "));
     assert_non_null(strstr(r.out, "\nworkers = 3 "));
     assert_non_null(strstr(r.out, "\nhandler_research = builtin:demo "));
+    assert_non_null(strstr(r.out, "\nhandler_resize = http://127.0.0.1:9/resize "));
 }
 
 /* The line --check-config printed for key, without its newline, into
@@ -471,6 +473,28 @@ static void test_bad_config_value_exits_2_naming_the_key(void **state)
     }
 }
 
+static void test_bad_kind_handler_exits_1_naming_the_key(void **state)
+{
+    (void)state;
+    char port[16];
+    snprintf(port, sizeof port, "%u", test_free_port());
+    static const char *const cases[][2] = {
+        {"handler_upload=external", "handler_upload: external is not supported"},
+        {"handler_resize=ftp://app/resize", "handler_resize: unknown handler 'ftp://app/resize'"},
+        {"handler_resize=http://exa mple/x", "handler_resize: 'http://exa mple/x' is not a "
+                                             "usable URL"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const args[] = {"--store", "memory", "--port", port, "--set",
+                                    cases[i][0], NULL};
+        cli_run r;
+        run_cli(args, NULL, &r);
+        assert_exit_code(&r, 1);
+        if (strstr(r.err, cases[i][1]) == NULL)
+            fail_msg("stderr does not say '%s': %s", cases[i][1], r.err);
+    }
+}
+
 static void test_bad_environment_value_exits_2_naming_the_variable(void **state)
 {
     (void)state;
@@ -538,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_check_config_names_the_file_and_where_each_value_came_from),
         cmocka_unit_test(test_check_config_from_the_checkout_reads_config_statusd_conf),
         cmocka_unit_test(test_bad_config_value_exits_2_naming_the_key),
+        cmocka_unit_test(test_bad_kind_handler_exits_1_naming_the_key),
         cmocka_unit_test(test_bad_environment_value_exits_2_naming_the_variable),
         cmocka_unit_test(test_bad_value_in_config_file_exits_2_naming_line_and_key),
         cmocka_unit_test(test_version_prints_the_version_and_exits_0),

@@ -398,6 +398,76 @@ static void test_build_check_config_still_fails_on_bad_input(void **state)
                                  "expected an integer in 1024..16777216, got '1'");
 }
 
+/* ---- handler_<kind> ---- */
+
+static void test_kind_handlers_come_from_file_env_and_flags_and_are_printed(void **state)
+{
+    fixture *fx = *state;
+    const char *path = temp_file(fx, "handler_resize = http://app:8000/resize\n"
+                                     "handler_llm = external\n");
+    char *env[] = {"STATUSD_HANDLER_LLM=https://app/llm", "STATUSD_HANDLER_THUMB_NAILS="
+                   "exec:/bin/true", NULL};
+    char *argv[] = {"statusd", "--config", (char *)path, "--check-config",
+                    "--set", "handler_resize=external", NULL};
+    sd_cli_action action;
+    assert_int_equal(build(fx, ARGC(argv), argv, env, &action), SD_OK);
+    assert_int_equal(action, SD_CLI_CHECK_CONFIG);
+    assert_int_equal(fx->cfg.kind_count, 3);
+    assert_string_equal(fx->cfg.kinds[0].kind, "resize");
+    assert_string_equal(fx->cfg.kinds[0].spec, "external");
+    assert_string_equal(fx->cfg.kinds[1].kind, "llm");
+    assert_string_equal(fx->cfg.kinds[1].spec, "https://app/llm");
+    assert_string_equal(fx->cfg.kinds[2].kind, "thumb_nails");
+    assert_string_equal(fx->cfg.kinds[2].spec, "exec:/bin/true");
+    char *text = printed(fx, &fx->cfg);
+    assert_non_null(strstr(text, "\nhandler_resize = external\nhandler_llm = https://app/llm\n"
+                                 "handler_thumb_nails = exec:/bin/true\n"));
+    free(text);
+}
+
+static void test_bad_kind_handler_keys_are_refused(void **state)
+{
+    fixture *fx = *state;
+    char key[64];
+    assert_int_equal(sd_config_set(&fx->cfg, "handler_Resize", "external", fx->err,
+                                   sizeof fx->err), SD_ERR_INVALID);
+    assert_string_equal(fx->err, "handler_Resize: unknown key (a job kind is [a-z][a-z0-9_-] "
+                                 "of at most 32 characters)");
+    assert_int_equal(sd_config_set(&fx->cfg, "handler_", "external", fx->err, sizeof fx->err),
+                     SD_ERR_INVALID);
+    assert_int_equal(sd_config_set(&fx->cfg, "handler_9x", "external", fx->err, sizeof fx->err),
+                     SD_ERR_INVALID);
+    assert_int_equal(sd_config_set(&fx->cfg, "handler_ok", "", fx->err, sizeof fx->err),
+                     SD_ERR_INVALID);
+    assert_string_equal(fx->err, "handler_ok: must not be empty");
+    assert_int_equal(fx->cfg.kind_count, 0);
+    for (int i = 0; i < SD_KINDS_MAX; i++) {
+        snprintf(key, sizeof key, "handler_k%d", i);
+        assert_int_equal(sd_config_set(&fx->cfg, key, "external", fx->err, sizeof fx->err),
+                         SD_OK);
+    }
+    assert_int_equal(sd_config_set(&fx->cfg, "handler_one_more", "external", fx->err,
+                                   sizeof fx->err), SD_ERR_INVALID);
+    assert_string_equal(fx->err, "handler_one_more: at most 16 handler_<kind> keys besides "
+                                 "handler_research and handler_upload");
+    /* a kind set again is replaced, not added */
+    assert_int_equal(sd_config_set(&fx->cfg, "handler_k3", "http://x/y", fx->err,
+                                   sizeof fx->err), SD_OK);
+    assert_int_equal(fx->cfg.kind_count, SD_KINDS_MAX);
+    assert_string_equal(fx->cfg.kinds[3].spec, "http://x/y");
+
+    char *env[] = {"STATUSD_HANDLER_BAD_KIND_=", NULL};
+    sd_config cfg;
+    sd_config_defaults(&cfg);
+    assert_int_equal(sd_config_load_env(&cfg, env, fx->err, sizeof fx->err), SD_ERR_INVALID);
+    assert_string_equal(fx->err, "environment variable STATUSD_HANDLER_BAD_KIND_: "
+                                 "handler_bad_kind_: must not be empty");
+    const char *path = temp_file(fx, "handler_x = external\nhandler_x = external\n");
+    sd_config_defaults(&cfg);
+    assert_int_equal(sd_config_load_file(&cfg, path, fx->err, sizeof fx->err), SD_ERR_INVALID);
+    assert_non_null(strstr(fx->err, ":2: handler_x: duplicate key"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -421,6 +491,8 @@ int main(void)
         T(test_build_rejects_bad_set),
         T(test_build_actions),
         T(test_build_check_config_still_fails_on_bad_input),
+        T(test_kind_handlers_come_from_file_env_and_flags_and_are_printed),
+        T(test_bad_kind_handler_keys_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

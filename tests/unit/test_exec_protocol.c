@@ -34,6 +34,9 @@ static void parse_fails(const char *text, sd_err want)
     assert_false(l.has_result);
     assert_null(l.stage);
     assert_null(l.result);
+    assert_false(l.has_error);
+    assert_null(l.error_code);
+    assert_null(l.error_message);
 }
 
 /* A string of n copies of c, NUL-terminated; the caller frees it. */
@@ -124,6 +127,29 @@ static void test_result_null_is_a_result_without_text(void **state)
     assert_true(l.has_result);
     assert_null(l.result);
     sd_exec_line_free(&l);
+}
+
+static void test_error_member_sets_code_and_message(void **state)
+{
+    (void)state;
+    sd_exec_line l = parse_ok("{\"progress\":30,\"error\":{\"code\":\"quota\","
+                              "\"message\":\"out of credits\"}}");
+    assert_true(l.has_error);
+    assert_string_equal(l.error_code, "quota");
+    assert_string_equal(l.error_message, "out of credits");
+    assert_true(l.has_progress);
+    sd_exec_line_free(&l);
+}
+
+static void test_malformed_error_member_voids_the_line(void **state)
+{
+    (void)state;
+    parse_fails("{\"error\":\"boom\"}", SD_ERR_INVALID);
+    parse_fails("{\"error\":{\"message\":\"no code\"}}", SD_ERR_INVALID);
+    parse_fails("{\"error\":{\"code\":\"\",\"message\":\"x\"}}", SD_ERR_INVALID);
+    parse_fails("{\"error\":{\"code\":\"c\",\"message\":7}}", SD_ERR_INVALID);
+    parse_fails("{\"error\":{\"code\":\"a-code-that-is-much-longer-than-forty-seven-bytes-in-all\","
+                "\"message\":\"x\"}}", SD_ERR_INVALID);
 }
 
 static void test_progress_that_is_not_an_integer_in_range_voids_the_line(void **state)
@@ -504,6 +530,8 @@ int main(void)
         cmocka_unit_test(test_result_only_is_kept_as_compact_json),
         cmocka_unit_test(test_result_with_progress_sets_both),
         cmocka_unit_test(test_result_null_is_a_result_without_text),
+        cmocka_unit_test(test_error_member_sets_code_and_message),
+        cmocka_unit_test(test_malformed_error_member_voids_the_line),
         cmocka_unit_test(test_progress_that_is_not_an_integer_in_range_voids_the_line),
         cmocka_unit_test(test_stage_null_means_no_stage),
         cmocka_unit_test(test_stage_that_is_not_text_voids_the_line),

@@ -118,10 +118,23 @@ static void test_media_type_allows_parameters_and_case(void **state)
     assert_false(sd_media_type_is(NULL, "application/json"));
 }
 
+static void test_media_type_list_accepts_any_of_its_types(void **state)
+{
+    (void)state;
+    static const char list[] = "application/json or application/merge-patch+json";
+    assert_true(sd_media_type_in("application/json", list));
+    assert_true(sd_media_type_in("application/merge-patch+json; charset=utf-8", list));
+    assert_true(sd_media_type_in("application/json", "application/json"));
+    assert_false(sd_media_type_in("application/json-patch+json", list));
+    assert_false(sd_media_type_in("or", list));
+    assert_false(sd_media_type_in(NULL, list));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_static_route_matches),
+        cmocka_unit_test(test_media_type_list_accepts_any_of_its_types),
         cmocka_unit_test(test_param_route_binds_segment),
         cmocka_unit_test(test_two_params_bind_in_order),
         cmocka_unit_test(test_unknown_paths_are_not_found),
