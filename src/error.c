@@ -22,6 +22,7 @@ static const char *const names[SD_ERR_COUNT] = {
     [SD_ERR_RATE_LIMITED] = "rate_limited",
     [SD_ERR_UNAUTHORIZED] = "unauthorized",
     [SD_ERR_FORBIDDEN] = "forbidden",
+    [SD_ERR_STORE_FULL] = "store_full",
 };
 
 const char *sd_err_name(sd_err err)

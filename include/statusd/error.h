@@ -25,6 +25,7 @@ typedef enum sd_err {
     SD_ERR_RATE_LIMITED,  /* the caller is over its limit */
     SD_ERR_UNAUTHORIZED,  /* missing or wrong token */
     SD_ERR_FORBIDDEN,     /* the endpoint is disabled by configuration */
+    SD_ERR_STORE_FULL,    /* the store holds all it may; writes wait for room */
     SD_ERR_COUNT
 } sd_err;
 

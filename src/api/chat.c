@@ -243,6 +243,9 @@ static void answer_error(sd_req *r, sd_err err, const char *user_id)
         sd_resp_problem(r, err, "no conversation for user_id %s (none, expired or deleted)",
                         user_id);
         break;
+    case SD_ERR_STORE_FULL:
+        sd_resp_problem(r, err, "the store is full; retry after Retry-After");
+        break;
     case SD_ERR_UNAVAILABLE:
         sd_resp_problem(r, err, "the store cannot answer now");
         break;

@@ -109,6 +109,9 @@ static void answer_error(sd_req *r, sd_err err, const char *id)
     case SD_ERR_NOT_FOUND:
         sd_resp_problem(r, err, "no session with id %s (unknown or expired)", id);
         break;
+    case SD_ERR_STORE_FULL:
+        sd_resp_problem(r, err, "the store is full; retry after Retry-After");
+        break;
     case SD_ERR_UNAVAILABLE:
         sd_resp_problem(r, err, "the store cannot answer now; retry later");
         break;

@@ -22,6 +22,7 @@ static const sd_problem problems[SD_ERR_COUNT] = {
     [SD_ERR_RATE_LIMITED] = {429, "rate-limited", "Too many requests", 0},
     [SD_ERR_UNAUTHORIZED] = {401, "unauthorized", "Missing or invalid token", 0},
     [SD_ERR_FORBIDDEN] = {403, "forbidden", "Forbidden", 0},
+    [SD_ERR_STORE_FULL] = {503, "store-full", "Store is full", 1},
 };
 
 const sd_problem *sd_problem_for(sd_err err)

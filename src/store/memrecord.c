@@ -264,12 +264,12 @@ sd_err mrec_stage_apply(mrec_stage *st, const sd_assign *a)
 }
 
 sd_err mrec_stage_commit(const mrec_stage *st, memtable *t, mt_shard *s,
-                         const mt_key *k, mt_entry **e)
+                         const mt_key *k, bool capped, mt_entry **e)
 {
-    return memtable_put_hash(t, s, k, st->f, st->n, e);
+    return memtable_put_hash(t, s, k, st->f, st->n, capped, e);
 }
 
-sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, mt_entry **e,
+sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, bool capped, mt_entry **e,
                      const char *name, const char *value, size_t len)
 {
     mrec_stage st;
@@ -278,7 +278,7 @@ sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, mt_entry **e,
         return err;
     err = stage_set(&st, name, value, len);
     if (err == SD_OK)
-        err = mrec_stage_commit(&st, t, s, k, e);
+        err = mrec_stage_commit(&st, t, s, k, capped, e);
     mrec_stage_free(&st);
     return err;
 }

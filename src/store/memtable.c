@@ -45,6 +45,7 @@
 
 struct mt_shard {
     pthread_mutex_t lock;
+    mb_budget *budget;    /* the table's */
     mt_entry **buckets;
     size_t nbuckets;      /* a power of two */
     size_t count;
@@ -54,6 +55,7 @@ struct memtable {
     mt_shard *shards;
     unsigned nshards;     /* a power of two */
     mns_set ns;
+    mb_budget budget;
     int64_t sweep_ms;
     pthread_mutex_t sweep_lock;
     pthread_cond_t sweep_cond;
@@ -144,8 +146,29 @@ mt_field_iter mt_fields_begin(const mt_entry *e)
 
 /* ---- entries ---- */
 
-static void entry_free(mt_entry *e)
+mb_budget *memtable_budget(memtable *t) { return &t->budget; }
+
+size_t memtable_entry_cost(const mt_entry *e)
 {
+    size_t block = fields_offset(e->ns_len, e->id_len) + (e->kind == MT_HASH ? e->area : 0);
+    size_t cost = mb_cost(block);
+    if (e->kind == MT_LIST) {
+        cost += mb_cost(e->cap * sizeof *e->items) + mb_cost(e->cap * sizeof *e->lens);
+        for (size_t i = 0; i < e->nitems; i++)
+            cost += mb_cost(e->lens[i] + 1);
+    }
+    return cost;
+}
+
+size_t memtable_list_head_cost(const mt_key *k)
+{
+    return mb_cost(fields_offset(k->ns_len, k->id_len));
+}
+
+/* Frees e, an entry of shard s that is no longer linked. */
+static void entry_free(mt_shard *s, mt_entry *e)
+{
+    mb_add(s->budget, -(int64_t)memtable_entry_cost(e));
     if (e->counter != NULL)
         mns_live_add(e->counter, -1);
     memtable_value_release(e->value);
@@ -199,7 +222,7 @@ mt_entry *memtable_find(mt_shard *s, const mt_key *k, int64_t now)
             return e;
         *link = e->next;
         s->count--;
-        entry_free(e);
+        entry_free(s, e);
         return NULL;
     }
     return NULL;
@@ -226,6 +249,7 @@ static void shard_grow(mt_shard *s)
         }
     }
     free(s->buckets);
+    mb_add(s->budget, (int64_t)mb_cost(n * sizeof *b) - (int64_t)mb_cost(s->nbuckets * sizeof *b));
     s->buckets = b;
     s->nbuckets = n;
 }
@@ -242,6 +266,7 @@ static sd_err entry_link(memtable *t, mt_shard *s, const mt_key *k, mt_entry *e)
             return SD_ERR_NOMEM;
         mns_live_add(e->counter, 1);
     }
+    mb_add(s->budget, (int64_t)memtable_entry_cost(e));
     if (s->count >= s->nbuckets)
         shard_grow(s);
     size_t i = k->hash & (s->nbuckets - 1);
@@ -282,7 +307,7 @@ static mt_entry **entry_link_of(mt_shard *s, const mt_entry *e)
 #define MT_PUT_REMEMBER 32
 
 sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
-                         const sd_field *f, size_t n, mt_entry **e)
+                         const sd_field *f, size_t n, bool capped, mt_entry **e)
 {
     mt_ns *ns = NULL;
     if (k->tag == MT_TAG_USER) {
@@ -336,8 +361,15 @@ sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
     }
     fresh->nfields = (uint32_t)n;
     fresh->flat = (uint32_t)flat;
+    fresh->area = (uint32_t)(n * sizeof *lens + bytes);
     fresh->counter = ns;
     mt_entry *old = *e;
+    int64_t grows = (int64_t)memtable_entry_cost(fresh) -
+                    (old != NULL ? (int64_t)memtable_entry_cost(old) : 0);
+    if (capped && !mb_room(&t->budget, grows)) {
+        free(fresh);
+        return SD_ERR_STORE_FULL;
+    }
     if (old == NULL) {
         sd_err err = entry_link(t, s, k, fresh);
         if (err != SD_OK) {
@@ -357,6 +389,7 @@ sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
     fresh->value = old->value;
     fresh->expires_ms = old->expires_ms;
     *link = fresh;
+    mb_add(&t->budget, grows);
     free(old);
     *e = fresh;
     return SD_OK;
@@ -369,7 +402,7 @@ void memtable_remove(mt_shard *s, mt_entry *e)
         return;
     *link = e->next;
     s->count--;
-    entry_free(e);
+    entry_free(s, e);
 }
 
 /* ---- whole-table walks ---- */
@@ -421,7 +454,7 @@ static int64_t table_drop(memtable *t, int64_t now, bool drop_all, int64_t *expi
                     live++;
                 *link = e->next;
                 s->count--;
-                entry_free(e);
+                entry_free(s, e);
             }
         }
         pthread_mutex_unlock(&s->lock);
@@ -518,7 +551,7 @@ static void shards_free(mt_shard *shards, unsigned n)
             mt_entry *e = shards[i].buckets[b];
             while (e != NULL) {
                 mt_entry *next = e->next;
-                entry_free(e);
+                entry_free(&shards[i], e);
                 e = next;
             }
         }
@@ -528,11 +561,12 @@ static void shards_free(mt_shard *shards, unsigned n)
     free(shards);
 }
 
-memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms)
+memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes)
 {
     memtable *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
+    mb_init(&t->budget, max_bytes);
     t->nshards = shard_count(shards);
     t->sweep_ms = sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS;
     t->shards = calloc(t->nshards, sizeof *t->shards);
@@ -541,10 +575,12 @@ memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms)
     unsigned ready = 0;
     for (; ready < t->nshards; ready++) {
         mt_shard *s = &t->shards[ready];
+        s->budget = &t->budget;
         s->nbuckets = MT_INITIAL_BUCKETS;
         s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
         if (s->buckets == NULL)
             goto fail_shards;
+        mb_add(&t->budget, (int64_t)mb_cost(s->nbuckets * sizeof *s->buckets));
         if (pthread_mutex_init(&s->lock, NULL) != 0) {
             free(s->buckets);
             goto fail_shards;
@@ -576,6 +612,7 @@ void memtable_free(memtable *t)
     pthread_join(t->sweeper, NULL);
     pthread_cond_destroy(&t->sweep_cond);
     pthread_mutex_destroy(&t->sweep_lock);
+    mb_stop_warnings(&t->budget);
     shards_free(t->shards, t->nshards);
     mns_free(&t->ns);
     free(t);

@@ -146,7 +146,7 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
     assert_string_equal(http_header(&r, "Cache-Control"), "no-store");
     assert_non_null(http_header(&r, "X-Request-Id"));
     cJSON *s = ops_json(&r, 200);
-    assert_members(s, 7);
+    assert_members(s, 8);
     assert_members(cJSON_GetObjectItemCaseSensitive(s, "jobs"), 5);
     ops_assert_jobs(s, 0, 0, 0, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 0);
@@ -166,6 +166,18 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
     assert_int_equal(ops_stat(s, "recovery", "worker_lost"), 0);
     assert_int_equal(ops_stat(s, "recovery", "handed_back"), 0);
     assert_true(ops_stat(s, NULL, "uptime_s") >= 0);
+    /* The memory store counts what it holds against its cap (auto: a
+     * quarter of the machine's memory); Redis bounds itself. */
+    const cJSON *store = cJSON_GetObjectItemCaseSensitive(s, "store");
+    assert_members(store, 2);
+    const cJSON *held = cJSON_GetObjectItemCaseSensitive(store, "bytes_held");
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(store, "bytes_max");
+    if (((ops_fixture *)*state)->redis) {
+        assert_true(cJSON_IsNull(held) && cJSON_IsNull(max));
+    } else {
+        assert_true(cJSON_IsNumber(held) && held->valuedouble > 0);
+        assert_true(cJSON_IsNumber(max) && max->valuedouble > held->valuedouble);
+    }
     cJSON_Delete(s);
 }
 
