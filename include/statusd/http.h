@@ -87,6 +87,9 @@ void sd_resp_body(sd_req *r, unsigned status, const char *content_type, sd_buf *
 void sd_resp_empty(sd_req *r, unsigned status);
 /* The client address (peer, or X-Forwarded-For behind a trusted proxy). */
 const char *sd_req_client(sd_req *r);
+/* The key per-address limits count the client under: its address, for
+ * IPv6 its network of ipv6_prefix bits (statusd/netaddr.h). */
+const char *sd_req_client_key(sd_req *r);
 
 /*
  * Takes one request of the rate-limit class cls ("chat", "submit") for key

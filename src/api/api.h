@@ -31,6 +31,11 @@ void api_health_get(sd_req *r);
 void api_ready_get(sd_req *r);
 void api_health_store_get(sd_req *r);
 
+/* The ratelimit_create check of a request about to create a session or
+ * a conversation, per client address (sd_req_ratelimit: true to go on,
+ * false when it answered). Writes to existing state are not counted. */
+bool api_create_allowed(sd_req *r);
+
 /* Appends "bytes_held":N,"bytes_max":M, what the store counts it holds
  * and its cap (0: none), both null for a store that does not count (Redis
  * bounds itself with maxmemory). */

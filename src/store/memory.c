@@ -274,10 +274,10 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
     size_t drop_old = old - (keep - take_new);
     int64_t exp = ttl_ms > 0 ? mrec_expiry_after(now, ttl_ms) : (e != NULL ? e->expires_ms : 0);
 
-    /* The cap: the new items (and a new record's head) against the
-     * items the trim drops; growth of the arrays is counted, not
-     * checked. */
-    int64_t grows = e == NULL ? (int64_t)memtable_list_head_cost(&k) : 0;
+    /* The cap: the new items, a new record's head and the arrays'
+     * growth against the items the trim drops. */
+    int64_t grows = e == NULL ? (int64_t)memtable_list_new_cost(sh, &k) : 0;
+    grows += mrec_list_reserve_cost(e != NULL ? e->cap : 0, keep > old ? keep : old);
     for (size_t i = 0; i < take_new; i++)
         grows += (int64_t)mb_cost(lens[skip_new + i] + 1);
     for (size_t i = 0; i < drop_old; i++)

@@ -206,14 +206,21 @@ sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_m
     else if (capacity > 0 &&
              mq_set_size(set, MQ_READY) + mq_set_size(set, MQ_DELAYED) >= (uint64_t)capacity)
         err = SD_ERR_QUEUE_FULL;
-    else if (!mb_room(set->budget, (int64_t)mb_cost(sizeof *e)))
+    else if (!mb_room(set->budget, mq_set_reserve_cost(set, where, true) + mq_set_entry_cost()))
         err = SD_ERR_STORE_FULL;
     else if (!mq_set_reserve(set, where, true) || (e = calloc(1, sizeof *e)) == NULL)
         err = SD_ERR_NOMEM;
-    else if ((err = rec_try(s, rec, item, true)) == SD_OK) {
-        memcpy(e->item, item, strlen(item) + 1);
-        mq_set_insert(set, e, where, due);
-        e = NULL;
+    else {
+        /* The entry is counted while the record change meets the cap,
+         * so that the two together fit; insert counts it for good. */
+        mb_add(set->budget, mq_set_entry_cost());
+        err = rec_try(s, rec, item, true);
+        mb_add(set->budget, -mq_set_entry_cost());
+        if (err == SD_OK) {
+            memcpy(e->item, item, strlen(item) + 1);
+            mq_set_insert(set, e, where, due);
+            e = NULL;
+        }
     }
     mq_unlock(q);
     free(e);

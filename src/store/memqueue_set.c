@@ -58,8 +58,9 @@ static void heap_fix(mq_heap *h, mq_entry *e)
     heap_down(h, e->slot);
 }
 
-/* What an entry takes from the heap. */
-static int64_t entry_cost(void) { return (int64_t)mb_cost(sizeof(mq_entry)); }
+int64_t mq_set_entry_cost(void) { return (int64_t)mb_cost(sizeof(mq_entry)); }
+
+static int64_t entry_cost(void) { return mq_set_entry_cost(); }
 
 /* Counts the move of an array from n to m elements of size bytes each. */
 static void array_counted(mq_set *s, size_t n, size_t m, size_t size)
@@ -149,6 +150,25 @@ static bool table_reserve(mq_set *s)
 }
 
 /* ---- entries ---- */
+
+/* The growth cost of an array of n of cap elements of size bytes that
+ * doubles from first when full. */
+static int64_t grow_cost(size_t n, size_t cap, size_t first, size_t size)
+{
+    if (n < cap)
+        return 0;
+    size_t next = cap == 0 ? first : cap * 2;
+    return (int64_t)mb_cost(next * size) - (int64_t)mb_cost(cap * size);
+}
+
+int64_t mq_set_reserve_cost(const mq_set *s, mq_where where, bool table)
+{
+    const mq_heap *h = &s->heaps[where];
+    int64_t cost = grow_cost(h->n, h->cap, MQ_FIRST_HEAP, sizeof *h->v);
+    if (table)
+        cost += grow_cost(s->count, s->nbuckets, MQ_FIRST_BUCKETS, sizeof *s->buckets);
+    return cost;
+}
 
 bool mq_set_reserve(mq_set *s, mq_where where, bool table)
 {

@@ -55,6 +55,14 @@ mq_entry *mq_set_find(const mq_set *s, const char *item);
  * table). false on NOMEM, with nothing changed. */
 bool mq_set_reserve(mq_set *s, mq_where where, bool table);
 
+/* What mq_set_reserve(s, where, table) would add to the byte count:
+ * the growth of the heap's and the table's arrays, 0 when there is room. */
+int64_t mq_set_reserve_cost(const mq_set *s, mq_where where, bool table);
+
+/* What one entry takes from the heap (mq_set_insert adds it to the
+ * count, mq_set_drop takes it off). */
+int64_t mq_set_entry_cost(void);
+
 /* Adds e (its item set; allocated by the caller, freed by the set) to
  * heap `where` at time at and to the table; room must have been made for
  * both. */

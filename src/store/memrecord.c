@@ -283,16 +283,37 @@ sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, bool capped, mt_
     return err;
 }
 
+/* The room item arrays of room for cap items grow to for need items:
+ * doubling from 8; 0 when need cannot be held. */
+static size_t list_room(size_t cap, size_t need)
+{
+    if (cap >= need)
+        return cap;
+    if (need > SIZE_MAX / 2 / sizeof(char *))
+        return 0;
+    size_t room = cap > 0 ? cap : 8;
+    while (room < need)
+        room *= 2;
+    return room;
+}
+
+int64_t mrec_list_reserve_cost(size_t cap, size_t need)
+{
+    size_t room = list_room(cap, need);
+    if (room <= cap)
+        return 0;
+    return (int64_t)(mb_cost(room * sizeof(char *)) + mb_cost(room * sizeof(size_t))) -
+           (int64_t)(mb_cost(cap * sizeof(char *)) + mb_cost(cap * sizeof(size_t)));
+}
+
 /* Grows the item arrays of e to hold at least need items. */
 sd_err mrec_list_reserve(mt_entry *e, size_t need)
 {
     if (e->cap >= need)
         return SD_OK;
-    if (need > SIZE_MAX / 2 / sizeof(char *))
+    size_t cap = list_room(e->cap, need);
+    if (cap == 0)
         return SD_ERR_NOMEM;
-    size_t cap = e->cap > 0 ? e->cap : 8;
-    while (cap < need)
-        cap *= 2;
     char **items = realloc(e->items, cap * sizeof *items);
     if (items == NULL)
         return SD_ERR_NOMEM;

@@ -104,6 +104,9 @@ sd_err mrec_stage_commit(const mrec_stage *st, memtable *t, mt_shard *s,
  * memtable_put_hash's. All or nothing: SD_ERR_NOMEM, SD_ERR_STORE_FULL. */
 sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, bool capped, mt_entry **e,
                      const char *name, const char *value, size_t len);
+/* What growing item arrays of room for cap items to hold need items
+ * adds to the byte count (membudget.h): 0 when they have the room. */
+int64_t mrec_list_reserve_cost(size_t cap, size_t need);
 /* Grows the item arrays of the list entry e to hold at least need items;
  * on SD_ERR_NOMEM the items are unchanged. */
 sd_err mrec_list_reserve(mt_entry *e, size_t need);

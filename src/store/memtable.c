@@ -160,9 +160,19 @@ size_t memtable_entry_cost(const mt_entry *e)
     return cost;
 }
 
-size_t memtable_list_head_cost(const mt_key *k)
+/* What linking one more entry into s costs: its bucket array doubles
+ * once it holds as many entries as buckets (shard_grow). */
+static size_t link_cost(const mt_shard *s)
 {
-    return mb_cost(fields_offset(k->ns_len, k->id_len));
+    if (s->count < s->nbuckets || s->nbuckets >= MT_MAX_BUCKETS)
+        return 0;
+    return mb_cost(2 * s->nbuckets * sizeof *s->buckets) -
+           mb_cost(s->nbuckets * sizeof *s->buckets);
+}
+
+size_t memtable_list_new_cost(const mt_shard *s, const mt_key *k)
+{
+    return mb_cost(fields_offset(k->ns_len, k->id_len)) + link_cost(s);
 }
 
 /* Frees e, an entry of shard s that is no longer linked. */
@@ -364,8 +374,9 @@ sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
     fresh->area = (uint32_t)(n * sizeof *lens + bytes);
     fresh->counter = ns;
     mt_entry *old = *e;
-    int64_t grows = (int64_t)memtable_entry_cost(fresh) -
-                    (old != NULL ? (int64_t)memtable_entry_cost(old) : 0);
+    int64_t grows = old != NULL
+                        ? (int64_t)memtable_entry_cost(fresh) - (int64_t)memtable_entry_cost(old)
+                        : (int64_t)(memtable_entry_cost(fresh) + link_cost(s));
     if (capped && !mb_room(&t->budget, grows)) {
         free(fresh);
         return SD_ERR_STORE_FULL;

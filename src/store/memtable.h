@@ -194,8 +194,9 @@ mb_budget *memtable_budget(memtable *t);
 /* What the entry e holds in the heap: its block and, for a list, its
  * arrays and items, each at mb_cost. */
 size_t memtable_entry_cost(const mt_entry *e);
-/* The cost of a new, empty list entry for k (what memtable_insert adds). */
-size_t memtable_list_head_cost(const mt_key *k);
+/* What memtable_insert of an empty list entry for k adds to the count
+ * in the locked shard s: the entry and any growth of s's buckets. */
+size_t memtable_list_new_cost(const mt_shard *s, const mt_key *k);
 
 /* Unlinks e from the locked shard s and frees it. */
 void memtable_remove(mt_shard *s, mt_entry *e);

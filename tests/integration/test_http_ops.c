@@ -77,28 +77,19 @@ static void assert_counts(unsigned port, int sessions, int conversations)
     cJSON_Delete(s);
 }
 
-/* The status a GET of path answers. */
-static int status_of(unsigned port, const char *path)
-{
-    http_resp r;
-    ops_call(port, "GET", path, NULL, NULL, &r);
-    int status = r.status;
-    http_resp_free(&r);
-    return status;
-}
 
 static int job_status_code(unsigned port, const char *id)
 {
     char path[64];
     test_status_path(path, sizeof path, id);
-    return status_of(port, path);
+    return test_get_status(port, path);
 }
 
 static int session_status_code(unsigned port, const char *id)
 {
     char path[192];
     snprintf(path, sizeof path, "/sessions/%s", id);
-    return status_of(port, path);
+    return test_get_status(port, path);
 }
 
 /* An RFC 3339 UTC time with milliseconds as epoch milliseconds; asserts
@@ -442,7 +433,7 @@ static void test_admin_data_deletes_every_record_and_counts_them(void **state)
     assert_int_equal(job_status_code(port, j1), 404);
     assert_int_equal(job_status_code(port, j2), 404);
     assert_int_equal(session_status_code(port, sess), 404);
-    assert_int_equal(status_of(port, "/chat/history/+59170000002"), 404);
+    assert_int_equal(test_get_status(port, "/chat/history/+59170000002"), 404);
     cJSON *s = ops_stats(port);
     ops_assert_jobs(s, 0, 0, 0, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 0);
@@ -546,7 +537,7 @@ static void test_admin_data_leaves_another_prefix_alone(void **state)
     assert_int_equal(session_status_code(a, asess), 404);
     assert_int_equal(job_status_code(b, bjob), 200);
     assert_int_equal(session_status_code(b, bsess), 200);
-    assert_int_equal(status_of(b, "/chat/history/carol"), 200);
+    assert_int_equal(test_get_status(b, "/chat/history/carol"), 200);
     cJSON *s = ops_stats(b);
     ops_assert_jobs(s, 0, 0, 1, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 1);
