@@ -8,10 +8,9 @@
  * one record's change is atomic under one lock.
  *
  * Expiry follows Redis: a record is dropped when an access finds it
- * expired, and a sweeper thread removes the rest every sweep interval, so
- * records nobody reads again do not pile up. The sweeper sleeps on a
- * condition variable with a timed wait, so memtable_free stops it at once
- * instead of waiting out an interval.
+ * expired, and a sweeper thread (memsweep.h) removes the rest every sweep
+ * interval, so records nobody reads again do not pile up; memtable_free
+ * stops it at once instead of waiting out an interval.
  *
  * Records. A record is one block (see mt_entry): header, key and a
  * hash's packed fields, whose names are mostly one-byte references into
@@ -31,11 +30,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "statusd/log.h"
 #include "statusd/util.h"
 #include "memns.h"
+#include "memsweep.h"
 
 #define MT_DEFAULT_SHARDS 64u
 #define MT_MAX_SHARDS 4096u
@@ -56,11 +55,7 @@ struct memtable {
     unsigned nshards;     /* a power of two */
     mns_set ns;
     mb_budget budget;
-    int64_t sweep_ms;
-    pthread_mutex_t sweep_lock;
-    pthread_cond_t sweep_cond;
-    bool stopping;        /* under sweep_lock */
-    pthread_t sweeper;
+    mt_sweeper sweeper;
 };
 
 /* ---- keys ---- */
@@ -486,62 +481,6 @@ int64_t memtable_sweep(memtable *t, int64_t now)
     return expired;
 }
 
-/* ---- the sweeper ---- */
-
-static void *sweeper_main(void *arg)
-{
-    memtable *t = arg;
-    pthread_mutex_lock(&t->sweep_lock);
-    while (!t->stopping) {
-        struct timespec until;
-        if (clock_gettime(CLOCK_MONOTONIC, &until) != 0) {
-            sd_error("memory store: clock_gettime failed; sweeper stopped");
-            break;
-        }
-        until.tv_sec += (time_t)(t->sweep_ms / 1000);
-        until.tv_nsec += (long)(t->sweep_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        /* 0 is a signal or a spurious wake-up: wait on until the deadline.
-         * ETIMEDOUT (or a failure, which a retry would repeat) sweeps. */
-        while (!t->stopping &&
-               pthread_cond_timedwait(&t->sweep_cond, &t->sweep_lock, &until) == 0)
-            continue;
-        if (t->stopping)
-            break;
-        pthread_mutex_unlock(&t->sweep_lock);
-        memtable_sweep(t, sd_now_ms());
-        pthread_mutex_lock(&t->sweep_lock);
-    }
-    pthread_mutex_unlock(&t->sweep_lock);
-    return NULL;
-}
-
-static int sweeper_start(memtable *t)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return -1;
-    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&t->sweep_cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        return -1;
-    if (pthread_mutex_init(&t->sweep_lock, NULL) != 0) {
-        pthread_cond_destroy(&t->sweep_cond);
-        return -1;
-    }
-    if (pthread_create(&t->sweeper, NULL, sweeper_main, t) != 0) {
-        pthread_mutex_destroy(&t->sweep_lock);
-        pthread_cond_destroy(&t->sweep_cond);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- life cycle ---- */
 
 static unsigned shard_count(unsigned asked)
@@ -579,7 +518,6 @@ memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_b
         return NULL;
     mb_init(&t->budget, max_bytes);
     t->nshards = shard_count(shards);
-    t->sweep_ms = sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS;
     t->shards = calloc(t->nshards, sizeof *t->shards);
     if (t->shards == NULL)
         goto fail_table;
@@ -599,7 +537,8 @@ memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_b
     }
     if (mns_init(&t->ns) != 0)
         goto fail_shards;
-    if (sweeper_start(t) != 0)
+    if (mt_sweeper_start(&t->sweeper, t,
+                         sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS) != 0)
         goto fail_namespaces;
     return t;
 
@@ -616,13 +555,7 @@ void memtable_free(memtable *t)
 {
     if (t == NULL)
         return;
-    pthread_mutex_lock(&t->sweep_lock);
-    t->stopping = true;
-    pthread_cond_signal(&t->sweep_cond);
-    pthread_mutex_unlock(&t->sweep_lock);
-    pthread_join(t->sweeper, NULL);
-    pthread_cond_destroy(&t->sweep_cond);
-    pthread_mutex_destroy(&t->sweep_lock);
+    mt_sweeper_stop(&t->sweeper);
     mb_stop_warnings(&t->budget);
     shards_free(t->shards, t->nshards);
     mns_free(&t->ns);
