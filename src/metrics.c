@@ -29,7 +29,7 @@ typedef struct route_row {
     atomic_uint_fast64_t sum_us;
 } route_row;
 
-static const char *const limit_classes[] = {"chat", "submit"};
+static const char *const limit_classes[] = {"chat", "create", "submit"};
 #define NCLASS (sizeof limit_classes / sizeof limit_classes[0])
 
 struct sd_metrics {
