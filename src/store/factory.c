@@ -125,5 +125,11 @@ sd_err sd_store_open(const sd_config *cfg, sd_store **out, bool *fallback,
         snprintf(err, errlen, "cannot create the memory store");
         return SD_ERR_NOMEM;
     }
+    if (mopts.max_bytes > 0)
+        sd_info("memory store: holds at most %lld bytes (memory_max_bytes%s)",
+                (long long)mopts.max_bytes,
+                cfg->memory_max_bytes == SD_CONFIG_AUTO ? " = auto: a quarter of RAM" : "");
+    else
+        sd_info("memory store: no cap on the bytes it holds (memory_max_bytes = 0)");
     return SD_OK;
 }
