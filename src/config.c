@@ -70,10 +70,11 @@ _Static_assert(sizeof(((sd_config *)0)->redis_password) <=
                sizeof(((sd_redis_target *)0)->password), "redis_password fits a target");
 
 #define FIELD(f) #f, offsetof(sd_config, f), sizeof(((sd_config *)0)->f)
-#define INT(lo, hi) KEY_INT, lo, hi, NULL, NULL, KEY_PLAIN
-#define STR(check) KEY_STR, 0, 0, NULL, check, KEY_PLAIN
-#define SECRET(check, how) KEY_STR, 0, 0, NULL, check, how
-#define ENUM(names) KEY_ENUM, 0, 0, names, NULL, KEY_PLAIN
+#define INT(lo, hi) KEY_INT, lo, hi, false, NULL, NULL, KEY_PLAIN
+#define INT_OR_AUTO(lo, hi) KEY_INT, lo, hi, true, NULL, NULL, KEY_PLAIN
+#define STR(check) KEY_STR, 0, 0, false, NULL, check, KEY_PLAIN
+#define SECRET(check, how) KEY_STR, 0, 0, false, NULL, check, how
+#define ENUM(names) KEY_ENUM, 0, 0, false, names, NULL, KEY_PLAIN
 
 static const key_def keys[] = {
     /* HTTP */
@@ -92,6 +93,8 @@ static const key_def keys[] = {
     {FIELD(max_body), INT(1024, 16777216), "65536", "largest request body, bytes", {NULL}},
     /* store */
     {FIELD(store), ENUM(store_names), "auto", "auto, memory or redis", {NULL}},
+    {FIELD(memory_max_bytes), INT_OR_AUTO(0, INT64_MAX), "auto",
+     "bytes the memory store may hold, auto = 1/4 of RAM, 0 = no cap", {NULL}},
     /* Redis */
     {FIELD(redis_url), SECRET(config_check_redis_url, KEY_SECRET_URL), "",
      "redis://[[user]:password@]host[:port][/db]", {"REDIS_URL", NULL}},
@@ -146,6 +149,10 @@ static const key_def keys[] = {
      "POST /chat a minute per user_id, 0 = off", {NULL}},
     {FIELD(ratelimit_submit), INT(0, 1000000), "60",
      "POST /research, /uploads a minute per client address, 0 = off", {NULL}},
+    {FIELD(ratelimit_create), INT(0, 1000000), "120",
+     "new sessions, conversations a minute per client address, 0 = off", {NULL}},
+    {FIELD(ipv6_prefix), INT(1, 128), "64",
+     "leading bits of an IPv6 client address its limits are kept by", {NULL}},
     {FIELD(trusted_proxies), STR(config_check_cidr_list), "",
      "proxies whose X-Forwarded-For is believed: addresses, CIDR blocks", {NULL}},
     /* access */
@@ -221,11 +228,13 @@ sd_err config_key_set(const key_def *k, sd_config *cfg, const char *value,
     char ex[CONFIG_EXCERPT_LEN];
 
     if (k->type == KEY_INT) {
-        int64_t v;
-        if (sd_parse_i64(value, k->min, k->max, &v) != SD_OK) {
+        int64_t v = SD_CONFIG_AUTO;
+        if (!(k->takes_auto && strcmp(value, "auto") == 0) &&
+            sd_parse_i64(value, k->min, k->max, &v) != SD_OK) {
             config_errf(err, errlen,
-                        "%s: expected an integer in %" PRId64 "..%" PRId64 ", got '%s'",
-                        k->name, k->min, k->max, config_excerpt(value, ex));
+                        "%s: expected %san integer in %" PRId64 "..%" PRId64 ", got '%s'",
+                        k->name, k->takes_auto ? "auto or " : "", k->min, k->max,
+                        config_excerpt(value, ex));
             return SD_ERR_INVALID;
         }
         memcpy(field, &v, sizeof v);
@@ -294,7 +303,10 @@ static void key_format(const key_def *k, const sd_config *cfg, sd_buf *out)
     if (k->type == KEY_INT) {
         int64_t v;
         memcpy(&v, field, sizeof v);
-        sd_buf_printf(out, "%" PRId64, v);
+        if (k->takes_auto && v == SD_CONFIG_AUTO)
+            sd_buf_puts(out, "auto");
+        else
+            sd_buf_printf(out, "%" PRId64, v);
         return;
     }
     if (k->type == KEY_ENUM) {

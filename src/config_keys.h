@@ -40,6 +40,7 @@ typedef struct key_def {
     size_t size;                   /* of the field */
     key_type type;
     int64_t min, max;              /* KEY_INT */
+    bool takes_auto;               /* KEY_INT: "auto" is SD_CONFIG_AUTO */
     const char *const *choices;    /* KEY_ENUM: names, index = value, NULL-ended */
     key_check check;               /* KEY_STR, or NULL */
     key_secret secret;             /* KEY_STR */

@@ -25,6 +25,7 @@ static const char *const names[SD_ERR_COUNT] = {
     [SD_ERR_UNKNOWN_KIND] = "unknown_kind",
     [SD_ERR_STALE_RUN] = "stale_run",
     [SD_ERR_JOB_FINISHED] = "job_finished",
+    [SD_ERR_STORE_FULL] = "store_full",
 };
 
 const char *sd_err_name(sd_err err)

@@ -29,7 +29,7 @@ typedef struct route_row {
     atomic_uint_fast64_t sum_us;
 } route_row;
 
-static const char *const limit_classes[] = {"chat", "submit"};
+static const char *const limit_classes[] = {"chat", "create", "submit"};
 #define NCLASS (sizeof limit_classes / sizeof limit_classes[0])
 
 struct sd_metrics {
@@ -37,6 +37,7 @@ struct sd_metrics {
     size_t nroutes;
     route_row *rows;                   /* nroutes + 1 (unmatched) */
     atomic_uint_fast64_t store_errors;
+    atomic_uint_fast64_t store_full;
     atomic_uint_fast64_t limited[NCLASS + 1];
 };
 
@@ -92,6 +93,7 @@ void sd_metrics_request(sd_metrics *m, size_t route, unsigned status, int64_t mi
 }
 
 void sd_metrics_store_error(sd_metrics *m) { add(&m->store_errors, 1); }
+void sd_metrics_store_full(sd_metrics *m) { add(&m->store_full, 1); }
 
 void sd_metrics_rate_limited(sd_metrics *m, const char *cls)
 {
@@ -157,6 +159,11 @@ void sd_metrics_render(sd_metrics *m, sd_buf *out)
                        "# TYPE statusd_store_errors_total counter\n"
                        "statusd_store_errors_total %llu\n",
                   (unsigned long long)get(&m->store_errors));
+    sd_buf_printf(out, "# HELP statusd_store_full_total Requests answered 503 store-full: "
+                       "the store held all it may.\n"
+                       "# TYPE statusd_store_full_total counter\n"
+                       "statusd_store_full_total %llu\n",
+                  (unsigned long long)get(&m->store_full));
     sd_buf_puts(out, "# HELP statusd_rate_limited_total Requests refused with 429, by limit.\n"
                      "# TYPE statusd_rate_limited_total counter\n");
     for (size_t i = 0; i < NCLASS; i++)

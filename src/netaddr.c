@@ -360,3 +360,43 @@ sd_err sd_client_address(const struct sockaddr *peer, const char *xff,
     sd_addr_text(answer, out, outlen);
     return SD_OK;
 }
+
+/* ---- keys of per-address limits ---- */
+
+void sd_addr_limit_key(const struct sockaddr *sa, unsigned ipv6_prefix, char *out,
+                       size_t outlen)
+{
+    if (out == NULL || outlen == 0)
+        return;
+    int family;
+    unsigned char addr[16];
+    char text[INET6_ADDRSTRLEN];
+    if (!addr_bytes(sa, &family, addr)) {
+        out[0] = '\0';
+        return;
+    }
+    if (family == AF_INET6 && ipv6_prefix < 128) {
+        for (unsigned bit = ipv6_prefix; bit < 128; bit++)
+            addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+    }
+    if (inet_ntop(family, addr, text, sizeof text) == NULL) {
+        out[0] = '\0';
+        return;
+    }
+    if (family == AF_INET6 && ipv6_prefix < 128)
+        snprintf(out, outlen, "%s/%u", text, ipv6_prefix);
+    else
+        snprintf(out, outlen, "%s", text);
+}
+
+void sd_client_limit_key(const char *client, unsigned ipv6_prefix, char *out, size_t outlen)
+{
+    if (out == NULL || outlen == 0)
+        return;
+    struct sockaddr_storage ss;
+    if (client == NULL || sd_addr_parse(client, strlen(client), &ss) != SD_OK) {
+        snprintf(out, outlen, "%s", client != NULL ? client : "");
+        return;
+    }
+    sd_addr_limit_key((const struct sockaddr *)&ss, ipv6_prefix, out, outlen);
+}

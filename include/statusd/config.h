@@ -23,6 +23,8 @@ typedef enum sd_store_kind {
 } sd_store_kind;
 
 #define SD_CONFIG_STR 1024
+/* An integer key set to "auto" (only keys that say they take it). */
+#define SD_CONFIG_AUTO (-1)
 #define SD_CONFIG_MAX_WARNINGS 16
 #define SD_CONFIG_MAX_KEYS 64    /* at least the key table's size */
 
@@ -68,6 +70,9 @@ typedef struct sd_config {
 
     /* store */
     sd_store_kind store;
+    /* memory store: cap of the bytes it holds; SD_CONFIG_AUTO = a quarter
+     * of physical memory (sd_config_memory_max), 0 = no cap */
+    int64_t memory_max_bytes;
 
     /* Redis; redis_url, when set, wins over redis_host/port/db */
     char redis_url[SD_CONFIG_STR];    /* "" or redis://[[user]:password@]host[:port][/db] */
@@ -105,6 +110,8 @@ typedef struct sd_config {
     /* rate limits, requests a minute, 0 = off */
     int64_t ratelimit_chat;           /* POST /chat, per user_id */
     int64_t ratelimit_submit;         /* POST /research, /uploads, per client address */
+    int64_t ratelimit_create;         /* new sessions and conversations, per client address */
+    int64_t ipv6_prefix;              /* bits of an IPv6 address a client is keyed by */
     /* "" or comma-separated addresses and CIDR blocks, blanks around
      * entries ignored; valid for sd_cidr_list_parse (statusd/netaddr.h) */
     char trusted_proxies[SD_CONFIG_STR];

@@ -28,6 +28,7 @@ typedef enum sd_err {
     SD_ERR_UNKNOWN_KIND,  /* a job kind with no handler configured */
     SD_ERR_STALE_RUN,     /* a report with the token of an earlier run */
     SD_ERR_JOB_FINISHED,  /* a report on a job that has ended */
+    SD_ERR_STORE_FULL,    /* the store holds all it may; writes wait for room */
     SD_ERR_COUNT
 } sd_err;
 

@@ -95,6 +95,9 @@ bool sd_req_is_admin(sd_req *r);
 
 /* The client address (peer, or X-Forwarded-For behind a trusted proxy). */
 const char *sd_req_client(sd_req *r);
+/* The key per-address limits count the client under: its address, for
+ * IPv6 its network of ipv6_prefix bits (statusd/netaddr.h). */
+const char *sd_req_client_key(sd_req *r);
 
 /*
  * Takes one request of the rate-limit class cls ("chat", "submit") for key

@@ -27,6 +27,8 @@ void sd_metrics_free(sd_metrics *m);
  * time from the first byte to the answer in microseconds. */
 void sd_metrics_request(sd_metrics *m, size_t route, unsigned status, int64_t micros);
 void sd_metrics_store_error(sd_metrics *m);
+/* One more request answered 503 store-full. */
+void sd_metrics_store_full(sd_metrics *m);
 void sd_metrics_rate_limited(sd_metrics *m, const char *cls);
 
 /* Appends the counters in the Prometheus text format (version 0.0.4). */

@@ -92,4 +92,22 @@ void sd_addr_text(const struct sockaddr *sa, char *out, size_t outlen);
 sd_err sd_client_address(const struct sockaddr *peer, const char *xff,
                          const sd_cidr_list *trusted, char *out, size_t outlen);
 
+/*
+ * Per-address limits (rate limits, the per-IP connection limit) key an
+ * IPv6 client by its leading ipv6_prefix bits: a site or host is given a
+ * whole /64 or more, so counting each address on its own would give one
+ * client 2^64 budgets. The key is the network in text with its prefix
+ * ("2001:db8:1:2::/64"); with ipv6_prefix >= 128, and for IPv4 (an
+ * IPv4-mapped address as its IPv4 one), it is the address as
+ * sd_addr_text writes it. out gets "" for an address that is neither.
+ */
+#define SD_ADDR_KEY_LEN (INET6_ADDRSTRLEN + 4)   /* room for any key */
+
+void sd_addr_limit_key(const struct sockaddr *sa, unsigned ipv6_prefix, char *out,
+                       size_t outlen);
+
+/* The key of client, an address as sd_client_address writes it; text
+ * that is not an address ("unknown") is its own key. */
+void sd_client_limit_key(const char *client, unsigned ipv6_prefix, char *out, size_t outlen);
+
 #endif

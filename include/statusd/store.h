@@ -31,8 +31,10 @@
  * per-thread state it needs.
  *
  * Errors common to all operations: SD_ERR_UNAVAILABLE (the backend cannot
- * answer now: connection lost, timeout, loading, out of memory, read-only),
- * SD_ERR_NOMEM, SD_ERR_INVALID (bad arguments).
+ * answer now: connection lost, timeout, loading, read-only), SD_ERR_NOMEM,
+ * SD_ERR_INVALID (bad arguments). Writes that add state may also fail
+ * with SD_ERR_STORE_FULL: Redis at maxmemory under noeviction, the memory
+ * store at its max_bytes; nothing changed, and reads and deletes go on.
  */
 
 #define SD_FIELD_DEADLINE "deadline_ms"
@@ -147,6 +149,8 @@ typedef struct sd_store_info {
     const char *backend;    /* "memory" or "redis" */
     char url[256];          /* where it lives, password masked; "" for memory */
     bool shared;            /* other processes see the same records and queues */
+    int64_t bytes_held;     /* what the store counts it holds; -1 when it does not count */
+    int64_t bytes_max;      /* the cap of bytes_held, 0 for none; -1 when it does not count */
 } sd_store_info;
 
 /*
@@ -415,11 +419,14 @@ static inline void sd_store_free(sd_store *s)
 
 /* The memory store. shards: number of independently locked shards (a power
  * of two; 0 picks the default); sweep_interval_ms: how often the sweeper
- * drops expired records (0 picks the default). NULL on allocation or
- * thread-creation failure. */
+ * drops expired records (0 picks the default); max_bytes: the cap of
+ * what it holds, counted as its allocations take from the heap, past
+ * which writes that add state fail with SD_ERR_STORE_FULL (0: none).
+ * NULL on allocation or thread-creation failure. */
 typedef struct sd_memory_opts {
     unsigned shards;
     int64_t sweep_interval_ms;
+    int64_t max_bytes;         /* cap of what the store holds, 0 = none */
 } sd_memory_opts;
 
 sd_store *sd_memory_store_new(const sd_memory_opts *opts);

@@ -2,6 +2,8 @@
 #define STATUSD_API_H
 
 #include "statusd/http.h"
+#include "statusd/store.h"
+#include "statusd/util.h"
 
 /* Route handlers, one file per resource; the table is in routes.c. */
 
@@ -30,6 +32,16 @@ void api_session_touch(sd_req *r);
 void api_health_get(sd_req *r);
 void api_ready_get(sd_req *r);
 void api_health_store_get(sd_req *r);
+
+/* The ratelimit_create check of a request about to create a session or
+ * a conversation, per client address (sd_req_ratelimit: true to go on,
+ * false when it answered). Writes to existing state are not counted. */
+bool api_create_allowed(sd_req *r);
+
+/* Appends "bytes_held":N,"bytes_max":M, what the store counts it holds
+ * and its cap (0: none), both null for a store that does not count (Redis
+ * bounds itself with maxmemory). */
+void api_store_bytes_json(sd_store *s, sd_buf *b);
 
 void api_stats_get(sd_req *r);
 void api_metrics_get(sd_req *r);

@@ -188,12 +188,13 @@ static sd_err items_build(const cJSON *msgs, const char *stamp, sd_buf *text, si
 
 /*
  * Gives the user's conversation an id when it has none, and renews the
- * id's expiry either way, in one step; the id goes to id_out. Errors from
- * the store; SD_ERR_INTERNAL when the record holds no id of the right
- * shape.
+ * id's expiry either way, in one step; the id goes to id_out. mode
+ * SD_UPDATE_EXISTING only renews an id there is (SD_ERR_NOT_FOUND when
+ * none). Errors from the store; SD_ERR_INTERNAL when the record holds no
+ * id of the right shape.
  */
-static sd_err meta_upsert(sd_store *st, const sd_config *cfg, const char *user_id,
-                          char id_out[SD_UUID_LEN + 1])
+static sd_err meta_write(sd_store *st, const sd_config *cfg, const char *user_id,
+                         sd_update_mode mode, char id_out[SD_UUID_LEN + 1])
 {
     char fresh[SD_UUID_LEN + 1], created[24];
     sd_uuid_new(fresh);
@@ -202,7 +203,7 @@ static sd_err meta_upsert(sd_store *st, const sd_config *cfg, const char *user_i
         {"conversation_id", SD_ASSIGN_SETNX, fresh, SD_UUID_LEN, 0},
         {"created_ms", SD_ASSIGN_SETNX, created, strlen(created), 0},
     };
-    const sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, assign, 2,
+    const sd_update u = {mode, NULL, NULL, 0, assign, 2,
                          cfg->conversation_ttl * 1000 + META_GRACE_MS};
     sd_record rec = SD_RECORD_INIT;
     sd_err err = sd_store_update(st, CHAT_META_NS, user_id, &u, &rec);
@@ -243,6 +244,9 @@ static void answer_error(sd_req *r, sd_err err, const char *user_id)
         sd_resp_problem(r, err, "no conversation for user_id %s (none, expired or deleted)",
                         user_id);
         break;
+    case SD_ERR_STORE_FULL:
+        sd_resp_problem(r, err, "the store is full; retry after Retry-After");
+        break;
     case SD_ERR_UNAVAILABLE:
         sd_resp_problem(r, err, "the store cannot answer now");
         break;
@@ -275,7 +279,16 @@ static void chat_store(sd_req *r, const char *user_id, const cJSON *msgs)
         items[k] = text.data + offs[k];
         lens[k] = offs[k + 1] - offs[k];
     }
-    err = meta_upsert(app->store, cfg, user_id, conv_id);
+    /* A user without a conversation starts one: that counts against
+     * ratelimit_create, appends to an existing one do not. */
+    err = SD_ERR_NOT_FOUND;
+    if (cfg->ratelimit_create > 0)
+        err = meta_write(app->store, cfg, user_id, SD_UPDATE_EXISTING, conv_id);
+    if (err == SD_ERR_NOT_FOUND) {
+        if (!api_create_allowed(r))
+            goto done;
+        err = meta_write(app->store, cfg, user_id, SD_UPDATE_UPSERT, conv_id);
+    }
     if (err != SD_OK)
         goto fail;
     err = sd_store_list_append(app->store, CHAT_NS, user_id, items, lens, n,
@@ -346,7 +359,7 @@ void api_chat_history_get(sd_req *r)
     sd_err err = sd_store_list_get(app->store, CHAT_NS, user_id,
                                    app->cfg->conversation_ttl * 1000, &list);
     if (err == SD_OK)
-        err = meta_upsert(app->store, app->cfg, user_id, conv_id);
+        err = meta_write(app->store, app->cfg, user_id, SD_UPDATE_UPSERT, conv_id);
     if (err == SD_OK) {
         view_build(&view, conv_id, user_id, &list);
         sd_resp_header(r, "Cache-Control", "no-store");

@@ -44,6 +44,17 @@ void api_ready_get(sd_req *r)
     sd_resp_json(r, 200, &b);
 }
 
+void api_store_bytes_json(sd_store *s, sd_buf *b)
+{
+    sd_store_info info;
+    sd_store_info_get(s, &info);
+    if (info.bytes_held < 0)
+        sd_buf_puts(b, "\"bytes_held\":null,\"bytes_max\":null");
+    else
+        sd_buf_printf(b, "\"bytes_held\":%" PRId64 ",\"bytes_max\":%" PRId64,
+                      info.bytes_held, info.bytes_max);
+}
+
 void api_health_store_get(sd_req *r)
 {
     sd_app *app = sd_req_app(r);
@@ -70,7 +81,9 @@ void api_health_store_get(sd_req *r)
         sd_json_append_string(&b, info.url, strlen(info.url));
     else
         sd_buf_puts(&b, "null");
-    sd_buf_printf(&b, ",\"fallback\":%s,\"round_trip_ms\":%.3f,\"test_operation\":\"ok\"}",
+    sd_buf_printf(&b, ",\"fallback\":%s,\"round_trip_ms\":%.3f,\"test_operation\":\"ok\",",
                   app->store_fallback ? "true" : "false", rtt);
+    api_store_bytes_json(app->store, &b);
+    sd_buf_putc(&b, '}');
     sd_resp_json(r, 200, &b);
 }

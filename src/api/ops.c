@@ -63,11 +63,14 @@ void api_stats_get(sd_req *r)
                   ",\"workers\":{\"total\":%zu,\"busy\":%zu}"
                   ",\"recovery\":{\"retries\":%" PRIu64 ",\"requeued\":%" PRIu64
                   ",\"worker_lost\":%" PRIu64 ",\"handed_back\":%" PRIu64 "}"
-                  ",\"uptime_s\":%" PRId64 "}",
+                  ",\"uptime_s\":%" PRId64 ",",
                   c.sessions, c.conversations, c.q.ready + c.q.delayed,
                   app->cfg->queue_capacity, c.q.ready, c.q.delayed, c.q.leased,
                   c.q.workers, c.q.busy, c.q.retries, c.q.recovered, c.q.lost,
                   c.q.returned, uptime_s(app));
+    sd_buf_puts(&b, "\"store\":{");
+    api_store_bytes_json(app->store, &b);
+    sd_buf_puts(&b, "}}");
     sd_resp_header(r, "Cache-Control", "no-store");
     sd_resp_json(r, 200, &b);
 }
@@ -127,6 +130,18 @@ void api_metrics_get(sd_req *r)
                   "# TYPE statusd_uptime_seconds gauge\nstatusd_uptime_seconds %" PRId64 "\n",
                   c.q.busy, c.q.workers, c.q.retries, c.q.recovered, c.q.lost, c.q.returned,
                   err == SD_OK, uptime_s(app));
+    sd_store_info info;
+    sd_store_info_get(app->store, &info);
+    if (info.bytes_held >= 0)
+        sd_buf_printf(&b,
+                      "# HELP statusd_store_bytes Bytes the memory store holds, as it counts "
+                      "them.\n"
+                      "# TYPE statusd_store_bytes gauge\nstatusd_store_bytes %" PRId64 "\n"
+                      "# HELP statusd_store_max_bytes memory_max_bytes, the cap of "
+                      "statusd_store_bytes; 0 = none.\n"
+                      "# TYPE statusd_store_max_bytes gauge\nstatusd_store_max_bytes %" PRId64
+                      "\n",
+                      info.bytes_held, info.bytes_max);
     sd_resp_header(r, "Cache-Control", "no-store");
     sd_resp_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
 }

@@ -2,6 +2,7 @@
  * before the handler runs. Reads of a job need only its unguessable id;
  * everything that changes state needs api_token when one is set. */
 #include "api/api.h"
+#include "statusd/app.h"
 
 static const sd_route routes[] = {
     {"POST", "/research", api_research_post,
@@ -47,4 +48,10 @@ const sd_route *sd_api_routes(size_t *count)
 {
     *count = sizeof routes / sizeof routes[0];
     return routes;
+}
+
+bool api_create_allowed(sd_req *r)
+{
+    return sd_req_ratelimit(r, "create", sd_req_client_key(r),
+                            sd_req_app(r)->cfg->ratelimit_create);
 }

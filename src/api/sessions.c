@@ -109,6 +109,9 @@ static void answer_error(sd_req *r, sd_err err, const char *id)
     case SD_ERR_NOT_FOUND:
         sd_resp_problem(r, err, "no session with id %s (unknown or expired)", id);
         break;
+    case SD_ERR_STORE_FULL:
+        sd_resp_problem(r, err, "the store is full; retry after Retry-After");
+        break;
     case SD_ERR_UNAVAILABLE:
         sd_resp_problem(r, err, "the store cannot answer now; retry later");
         break;
@@ -279,6 +282,10 @@ void api_sessions_post(sd_req *r)
         sd_buf_free(&data);
         return;
     }
+    if (!api_create_allowed(r)) {
+        sd_buf_free(&data);
+        return;
+    }
     char id[SD_UUID_LEN + 1];
     sd_record rec = SD_RECORD_INIT;
     bool created = false;
@@ -308,9 +315,22 @@ void api_session_put(sd_req *r)
         sd_buf_free(&data);
         return;
     }
+    sd_app *app = sd_req_app(r);
     sd_record rec = SD_RECORD_INIT;
     bool created = false;
-    sd_err err = session_write(sd_req_app(r), id, SD_UPDATE_UPSERT, &data, &rec, &created);
+    /* Only a PUT that creates counts against ratelimit_create: a replace
+     * is tried first, and the create follows when there was nothing to
+     * replace (an upsert, so a session made meanwhile is replaced). */
+    sd_err err = SD_ERR_NOT_FOUND;
+    if (app->cfg->ratelimit_create > 0)
+        err = session_write(app, id, SD_UPDATE_EXISTING, &data, &rec, &created);
+    if (err == SD_ERR_NOT_FOUND) {
+        if (!api_create_allowed(r)) {
+            sd_buf_free(&data);
+            return;
+        }
+        err = session_write(app, id, SD_UPDATE_UPSERT, &data, &rec, &created);
+    }
     sd_buf_free(&data);
     if (err == SD_OK)
         answer_view(r, created ? 201 : 200, id, &rec, false);

@@ -45,6 +45,9 @@ static void answer_error(sd_req *r, sd_err err, const char *post_id, const char 
     case SD_ERR_SHUTTING_DOWN:
         sd_resp_problem(r, err, "this instance is shutting down; retry on another");
         break;
+    case SD_ERR_STORE_FULL:
+        sd_resp_problem(r, err, "the store is full; retry after Retry-After");
+        break;
     case SD_ERR_UNAVAILABLE:
         sd_resp_problem(r, err, "the store or the workers cannot take uploads now");
         break;

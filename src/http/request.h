@@ -41,6 +41,7 @@ struct sd_req {
 
     char request_id[SD_REQUEST_ID_MAX + 1];
     char client[SD_ADDR_TEXT_LEN];  /* sd_req_client, filled on first use */
+    char client_key[SD_ADDR_KEY_LEN];   /* sd_req_client_key, likewise */
     bool cors_on;                   /* cors_origins is set: Vary: Origin */
     const char *cors_origin;        /* the request's Origin when allowed */
 

@@ -145,6 +145,8 @@ void sd_resp_problem(sd_req *r, sd_err err, const char *detail_fmt, ...)
         sd_resp_header(r, "Allow", r->allow);
     if (err == SD_ERR_UNAVAILABLE && r->app->metrics != NULL)
         sd_metrics_store_error(r->app->metrics);
+    if (err == SD_ERR_STORE_FULL && r->app->metrics != NULL)
+        sd_metrics_store_full(r->app->metrics);
     if (err == SD_ERR_UNAUTHORIZED)
         sd_resp_header(r, "WWW-Authenticate", "Bearer realm=\"statusd\"");
     /* 503s come in floods during an outage the store already logs; a 500
@@ -173,8 +175,10 @@ bool sd_req_ratelimit(sd_req *r, const char *cls, const char *key, int64_t per_m
     sd_rate rate;
     sd_err err = sd_ratelimit_take(r->app->store, cls, key, per_minute, &rate);
     if (err != SD_OK) {
-        sd_resp_problem(r, err == SD_ERR_INVALID ? SD_ERR_INVALID : SD_ERR_UNAVAILABLE,
-                        "the rate limit could not be checked");
+        sd_resp_problem(r, err == SD_ERR_INVALID || err == SD_ERR_STORE_FULL
+                               ? err : SD_ERR_UNAVAILABLE,
+                        "the rate limit could not be checked%s",
+                        err == SD_ERR_STORE_FULL ? ": the store is full" : "");
         return false;
     }
     /* draft-ietf-httpapi-ratelimit-headers: the policy (quota q per window

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "http/access.h"
+#include "http/connlimit.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "statusd/app.h"
@@ -36,6 +37,7 @@ struct sd_http {
     size_t max_body;
     unsigned port;
     sd_metrics *metrics;
+    sd_connlimit *connlimit;   /* per_ip_connection_limit; NULL when off */
     char *route_names;         /* "GET /status/:id\0..." for the metrics */
     const char **route_name;
 };
@@ -81,6 +83,14 @@ const char *sd_req_bearer(sd_req *r, size_t *len)
 bool sd_req_is_admin(sd_req *r)
 {
     return sd_access_is_admin(r->access, sd_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION));
+}
+
+const char *sd_req_client_key(sd_req *r)
+{
+    if (r->client_key[0] == '\0')
+        sd_client_limit_key(sd_req_client(r), (unsigned)r->app->cfg->ipv6_prefix,
+                            r->client_key, sizeof r->client_key);
+    return r->client_key;
 }
 
 const char *sd_req_client(sd_req *r)
@@ -209,7 +219,7 @@ static void req_dispatch(sd_req *r)
         }
     }
     if ((r->route->flags & SD_ROUTE_LIMIT_SUBMIT) &&
-        !sd_req_ratelimit(r, "submit", sd_req_client(r), r->app->cfg->ratelimit_submit))
+        !sd_req_ratelimit(r, "submit", sd_req_client_key(r), r->app->cfg->ratelimit_submit))
         return;
     r->route->fn(r);
 }
@@ -310,8 +320,39 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     sd_debug("http: %s", msg);
 }
 
+/* ---- per_ip_connection_limit (connlimit.h) ---- */
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    sd_http *h = cls;
+    return h->connlimit == NULL || sd_connlimit_allows(h->connlimit, addr) ? MHD_YES : MHD_NO;
+}
+
+/* Counts a connection from its start to its close; *socket_context marks
+ * one that was counted. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    sd_http *h = cls;
+    if (h->connlimit == NULL)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (sd_connlimit_enter(h->connlimit, ci->client_addr))
+            *socket_context = h->connlimit;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
+        sd_connlimit_leave(h->connlimit, ci->client_addr);
+        *socket_context = NULL;
+    }
+}
+
 static void http_free(sd_http *h)
 {
+    sd_connlimit_free(h->connlimit);
     sd_metrics_free(h->metrics);
     free(h->route_names);
     free(h->route_name);
@@ -362,6 +403,16 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         return NULL;
     }
     app->metrics = h->metrics;
+    if (cfg->per_ip_connection_limit > 0) {
+        h->connlimit = sd_connlimit_new((unsigned)cfg->per_ip_connection_limit,
+                                        (unsigned)cfg->ipv6_prefix);
+        if (h->connlimit == NULL) {
+            snprintf(err, errlen, "out of memory");
+            app->metrics = NULL;
+            http_free(h);
+            return NULL;
+        }
+    }
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -389,16 +440,16 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
     }
 
     h->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_access, h,
+        flags, (uint16_t)cfg->port, on_accept, h, on_access, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connection_limit,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_limit,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_END);
     if (h->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s:%lld (address in use, or not allowed)",

@@ -54,7 +54,7 @@ sd_err job_persist(const atomic_int *cancel, sd_err (*step)(void *arg), void *ar
     int64_t backoff = 50;
     for (;;) {
         sd_err err = step(arg);
-        if (err != SD_ERR_UNAVAILABLE || cancel == NULL ||
+        if ((err != SD_ERR_UNAVAILABLE && err != SD_ERR_STORE_FULL) || cancel == NULL ||
             atomic_load(cancel) == SD_RUN_SHUTDOWN)
             return err;
         sd_debug("job %s: store unavailable, retrying in %lld ms", id, (long long)backoff);

@@ -235,6 +235,8 @@ static const char *not_queued_message(sd_err err)
         return "the field's job was not queued: the job queue was full";
     case SD_ERR_SHUTTING_DOWN:
         return "the field's job was not queued: the instance was shutting down";
+    case SD_ERR_STORE_FULL:
+        return "the field's job was not queued: the store was full";
     case SD_ERR_UNAVAILABLE:
         return "the field's job was not queued: the store or the workers could not take it";
     default:

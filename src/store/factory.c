@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "statusd/config.h"
 #include "statusd/log.h"
@@ -52,6 +53,23 @@ static void target_text(const sd_redis_target *t, char *out, size_t outlen)
              t->password[0] != '\0' ? ":***" : "",
              t->username[0] != '\0' || t->password[0] != '\0' ? "@" : "",
              v6 ? "[" : "", t->host, v6 ? "]" : "", t->port, t->db);
+}
+
+/* memory_max_bytes, with auto as a quarter of the physical memory (no
+ * cap when the system cannot say how much there is). The cgroup limit of
+ * a container is not looked at: set the key there. */
+static int64_t memory_cap(const sd_config *cfg)
+{
+    if (cfg->memory_max_bytes != SD_CONFIG_AUTO)
+        return cfg->memory_max_bytes;
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) {
+        sd_warn("memory_max_bytes = auto: the physical memory is unknown; no cap");
+        return 0;
+    }
+    int64_t total = (int64_t)pages > INT64_MAX / page ? INT64_MAX : (int64_t)pages * page;
+    return total / 4;
 }
 
 static sd_store *redis_open(const sd_config *cfg, char *err, size_t errlen)
@@ -101,10 +119,17 @@ sd_err sd_store_open(const sd_config *cfg, sd_store **out, bool *fallback,
                 "to start without Redis.", err);
         *fallback = true;
     }
-    *out = sd_memory_store_new(NULL);
+    sd_memory_opts mopts = {.max_bytes = memory_cap(cfg)};
+    *out = sd_memory_store_new(&mopts);
     if (*out == NULL) {
         snprintf(err, errlen, "cannot create the memory store");
         return SD_ERR_NOMEM;
     }
+    if (mopts.max_bytes > 0)
+        sd_info("memory store: holds at most %lld bytes (memory_max_bytes%s)",
+                (long long)mopts.max_bytes,
+                cfg->memory_max_bytes == SD_CONFIG_AUTO ? " = auto: a quarter of RAM" : "");
+    else
+        sd_info("memory store: no cap on the bytes it holds (memory_max_bytes = 0)");
     return SD_OK;
 }

@@ -19,6 +19,16 @@
  * through mem_record_update with the queue locked (queue locks come
  * before shard locks).
  *
+ * The cap (memory_max_bytes, membudget.h). Writes a client asks for
+ * (update, list_append, rate_check, queue_push with its record) are
+ * refused with SD_ERR_STORE_FULL when they would grow the byte count past
+ * the cap; one that shrinks a record or keeps its size passes. Reads,
+ * deletes, expiry and the queue steps of work accepted earlier (take,
+ * renew, ack, release, remove, reap, and their record changes) are never
+ * refused: they finish or drop what is held, so a full store drains by
+ * itself, and a running job always gets to write its result, even when
+ * that passes the cap by the size of the results being written.
+ *
  * Value counts (index, count_by) are memtable's value counters: an update
  * takes a count of the counter its new fields name before anything
  * changes and hands it to the entry under the same shard lock; whatever
@@ -32,6 +42,7 @@
 #include <string.h>
 
 #include "statusd/util.h"
+#include "membudget.h"
 #include "memqueue.h"
 #include "memrecord.h"
 #include "memtable.h"
@@ -127,8 +138,10 @@ static bool cond_holds(const mt_entry *e, const sd_update *u)
     return false;
 }
 
-static sd_err mem_update(sd_store *s, const char *ns, const char *id,
-                         const sd_update *u, sd_record *out)
+/* An update; capped: a record that would grow the byte count past the
+ * cap is refused with SD_ERR_STORE_FULL (membudget.h). */
+static sd_err record_update(sd_store *s, const char *ns, const char *id,
+                            const sd_update *u, bool capped, sd_record *out)
 {
     mt_key k;
     mt_shard *sh;
@@ -167,7 +180,7 @@ static sd_err mem_update(sd_store *s, const char *ns, const char *id,
             err = memtable_value_take(table_of(s), &k, st.f, st.n, &counted);
         /* The record's new block replaces e (or is a new record). */
         if (err == SD_OK && !gone)
-            err = mrec_stage_commit(&st, table_of(s), sh, &k, &e);
+            err = mrec_stage_commit(&st, table_of(s), sh, &k, capped, &e);
         mrec_stage_free(&st);
         if (err != SD_OK) {
             memtable_value_release(counted);
@@ -187,10 +200,18 @@ done:
     return err;
 }
 
-sd_err mem_record_update(sd_store *s, const char *ns, const char *id,
+/* Every update a client asks for adds to what the store holds, so it
+ * meets the cap. */
+static sd_err mem_update(sd_store *s, const char *ns, const char *id,
                          const sd_update *u, sd_record *out)
 {
-    return mem_update(s, ns, id, u, out);
+    return record_update(s, ns, id, u, true, out);
+}
+
+sd_err mem_record_update(sd_store *s, const char *ns, const char *id,
+                         const sd_update *u, bool capped, sd_record *out)
+{
+    return record_update(s, ns, id, u, capped, out);
 }
 
 sd_err mem_record_get(sd_store *s, const char *ns, const char *id, sd_record *out)
@@ -243,6 +264,18 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
     size_t drop_old = old - (keep - take_new);
     int64_t exp = ttl_ms > 0 ? mrec_expiry_after(now, ttl_ms) : (e != NULL ? e->expires_ms : 0);
 
+    /* The cap: the new items, a new record's head and the arrays'
+     * growth against the items the trim drops. */
+    int64_t grows = e == NULL ? (int64_t)memtable_list_new_cost(sh, &k) : 0;
+    grows += mrec_list_reserve_cost(e != NULL ? e->cap : 0, keep > old ? keep : old);
+    for (size_t i = 0; i < take_new; i++)
+        grows += (int64_t)mb_cost(lens[skip_new + i] + 1);
+    for (size_t i = 0; i < drop_old; i++)
+        grows -= (int64_t)mb_cost(e->lens[i] + 1);
+    if (!mb_room(memtable_budget(table_of(s)), grows)) {
+        err = SD_ERR_STORE_FULL;
+        goto done;
+    }
     fresh = calloc(take_new, sizeof *fresh);
     if (fresh == NULL) {
         err = SD_ERR_NOMEM;
@@ -262,6 +295,7 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
         err = memtable_insert(table_of(s), sh, &k, MT_LIST, &e);
         created = err == SD_OK;
     }
+    size_t cost_before = err == SD_OK ? memtable_entry_cost(e) : 0;
     if (err == SD_OK)
         err = mrec_list_reserve(e, keep > old ? keep : old);
     if (err != SD_OK) {
@@ -278,6 +312,8 @@ static sd_err mem_list_append(sd_store *s, const char *ns, const char *id,
     memcpy(e->lens + old - drop_old, lens + skip_new, take_new * sizeof *lens);
     e->nitems = keep;
     e->expires_ms = exp;
+    mb_add(memtable_budget(table_of(s)),
+           (int64_t)memtable_entry_cost(e) - (int64_t)cost_before);
     free(fresh);
     fresh = NULL;
 done:
@@ -381,7 +417,7 @@ static sd_err mem_rate_check(sd_store *s, const char *key, int64_t limit,
     int64_t next = now + ahead + g.interval_ns;
     char buf[32];
     int len = snprintf(buf, sizeof buf, "%" PRId64, next);
-    err = mrec_hash_set(t, sh, &k, &e, MEM_RATE_FIELD, buf, (size_t)len);
+    err = mrec_hash_set(t, sh, &k, true, &e, MEM_RATE_FIELD, buf, (size_t)len);
     if (err != SD_OK)
         goto done;
     e->expires_ms = sd_store_ns_to_ms_up(next);
@@ -406,7 +442,9 @@ static sd_err mem_ping(sd_store *s)
 
     mt_shard *sh = memtable_lock(t, &k);
     mt_entry *e = NULL;
-    sd_err err = mrec_hash_set(t, sh, &k, &e, "probe", id, SD_UUID_LEN);
+    /* Not capped: the probe is gone at once, and a full store that still
+     * reads, deletes and expires is healthy. */
+    sd_err err = mrec_hash_set(t, sh, &k, false, &e, "probe", id, SD_UUID_LEN);
     if (err == SD_OK)
         e->expires_ms = mrec_expiry_after(now, 60000);
     memtable_unlock(sh);
@@ -431,15 +469,18 @@ static sd_err mem_ping(sd_store *s)
 
 static void mem_info(sd_store *s, sd_store_info *out)
 {
-    (void)s;
+    const mb_budget *b = memtable_budget(table_of(s));
     out->backend = "memory";
     out->url[0] = '\0';
     out->shared = false;
+    out->bytes_held = mb_used(b);
+    out->bytes_max = b->max;
 }
 
 static void mem_free(sd_store *s)
 {
     mem_store *m = (mem_store *)s;
+    mb_stop_warnings(memtable_budget(m->table));
     mq_queues_free(m->queues);
     memtable_free(m->table);
     free(m);
@@ -477,8 +518,9 @@ sd_store *sd_memory_store_new(const sd_memory_opts *opts)
     if (m == NULL)
         return NULL;
     m->table = memtable_new(opts != NULL ? opts->shards : 0,
-                            opts != NULL ? opts->sweep_interval_ms : 0);
-    m->queues = mq_queues_new();
+                            opts != NULL ? opts->sweep_interval_ms : 0,
+                            opts != NULL ? opts->max_bytes : 0);
+    m->queues = m->table != NULL ? mq_queues_new(memtable_budget(m->table)) : NULL;
     if (m->table == NULL || m->queues == NULL) {
         memtable_free(m->table);
         mq_queues_free(m->queues);

@@ -42,6 +42,7 @@ typedef struct mq_queue {
 } mq_queue;
 
 struct mq_queues {
+    mb_budget *budget;                /* the store's byte count */
     _Atomic(mq_queue *) head;
     pthread_mutex_t grow;             /* serialises making queues */
 };
@@ -72,11 +73,12 @@ static mq_entry *held(mq_queue *q, const char *item, const char *owner)
 
 /* ---- the set of queues ---- */
 
-mq_queues *mq_queues_new(void)
+mq_queues *mq_queues_new(mb_budget *budget)
 {
     mq_queues *qs = calloc(1, sizeof *qs);
     if (qs == NULL)
         return NULL;
+    qs->budget = budget;
     if (pthread_mutex_init(&qs->grow, NULL) != 0) {
         free(qs);
         return NULL;
@@ -136,6 +138,7 @@ static sd_err queue_get(mq_queues *qs, const char *name, mq_queue **out)
             q = NULL;
             err = SD_ERR_NOMEM;
         } else {
+            q->items.budget = qs->budget;
             memcpy(q->name, name, strlen(name) + 1);
             q->next = atomic_load_explicit(&qs->head, memory_order_relaxed);
             atomic_store_explicit(&qs->head, q, memory_order_release);
@@ -161,12 +164,13 @@ static mq_queue *queue_open(sd_store *s, const char *name, int64_t *now)
 
 /* ---- record changes ---- */
 
-/* Tries rec's change (none: SD_OK) on the record item names. */
-static sd_err rec_try(sd_store *s, sd_queue_rec *rec, const char *item)
+/* Tries rec's change (none: SD_OK) on the record item names; capped as
+ * mem_record_update's. */
+static sd_err rec_try(sd_store *s, sd_queue_rec *rec, const char *item, bool capped)
 {
     if (rec == NULL)
         return SD_OK;
-    rec->err = mem_record_update(s, rec->ns, item, rec->u, rec->out);
+    rec->err = mem_record_update(s, rec->ns, item, rec->u, capped, rec->out);
     return rec->err;
 }
 
@@ -191,12 +195,21 @@ sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_m
     else if (capacity > 0 &&
              mq_set_size(set, MQ_READY) + mq_set_size(set, MQ_DELAYED) >= (uint64_t)capacity)
         err = SD_ERR_QUEUE_FULL;
+    else if (!mb_room(set->budget, mq_set_reserve_cost(set, where, true) + mq_set_entry_cost()))
+        err = SD_ERR_STORE_FULL;
     else if (!mq_set_reserve(set, where, true) || (e = calloc(1, sizeof *e)) == NULL)
         err = SD_ERR_NOMEM;
-    else if ((err = rec_try(s, rec, item)) == SD_OK) {
-        memcpy(e->item, item, strlen(item) + 1);
-        mq_set_insert(set, e, where, due);
-        e = NULL;
+    else {
+        /* The entry is counted while the record change meets the cap,
+         * so that the two together fit; insert counts it for good. */
+        mb_add(set->budget, mq_set_entry_cost());
+        err = rec_try(s, rec, item, true);
+        mb_add(set->budget, -mq_set_entry_cost());
+        if (err == SD_OK) {
+            memcpy(e->item, item, strlen(item) + 1);
+            mq_set_insert(set, e, where, due);
+            e = NULL;
+        }
     }
     mq_unlock(q);
     free(e);
@@ -254,7 +267,7 @@ sd_err mq_take(sd_store *s, const char *queue, const sd_queue_take *t,
             break;
         }
         if (rec != NULL) {
-            sd_err c = mem_record_update(s, rec->ns, e->item, rec->u, &items[k].rec);
+            sd_err c = mem_record_update(s, rec->ns, e->item, rec->u, false, &items[k].rec);
             if (c == SD_ERR_NOMEM) {
                 err = c;
                 break;
@@ -285,7 +298,7 @@ sd_err mq_renew(sd_store *s, const char *queue, const char *item, const char *ow
         return SD_ERR_NOT_FOUND;
     mq_entry *e = held(q, item, owner);
     sd_err err = e == NULL ? SD_ERR_NOT_FOUND : SD_OK;
-    if (e != NULL && rec_try(s, rec, item) == SD_ERR_NOMEM)
+    if (e != NULL && rec_try(s, rec, item, false) == SD_ERR_NOMEM)
         err = SD_ERR_NOMEM;
     if (err == SD_OK)
         mq_set_retime(&q->items, e, after(now, lease_ms));
@@ -302,7 +315,7 @@ sd_err mq_ack(sd_store *s, const char *queue, const char *item, const char *owne
         return SD_ERR_NOT_FOUND;
     mq_entry *e = held(q, item, owner);
     sd_err err = e == NULL ? SD_ERR_NOT_FOUND : SD_OK;
-    if (e != NULL && rec_try(s, rec, item) == SD_ERR_NOMEM)
+    if (e != NULL && rec_try(s, rec, item, false) == SD_ERR_NOMEM)
         err = SD_ERR_NOMEM;
     if (err == SD_OK)
         mq_set_drop(&q->items, e);
@@ -324,7 +337,7 @@ sd_err mq_release(sd_store *s, const char *queue, const char *item, const char *
     if (err == SD_OK && !mq_set_reserve(&q->items, where, false))
         err = SD_ERR_NOMEM;
     if (err == SD_OK) {
-        sd_err c = rec_try(s, rec, item);
+        sd_err c = rec_try(s, rec, item, false);
         if (c == SD_ERR_NOMEM)
             err = c;
         else if (c != SD_OK)
@@ -341,7 +354,7 @@ sd_err mq_remove(sd_store *s, const char *queue, const char *item, sd_queue_rec 
     int64_t now = 0;
     mq_queue *q = queue_open(s, queue, &now);
     /* The change is tried whether or not the queue exists. */
-    sd_err c = rec_try(s, rec, item);
+    sd_err c = rec_try(s, rec, item, false);
     sd_err err = c == SD_ERR_NOMEM ? c : SD_OK;
     if (err == SD_OK && c == SD_OK) {
         mq_entry *e = q != NULL ? mq_set_find(&q->items, item) : NULL;

@@ -10,11 +10,12 @@
  */
 
 #include "statusd/store.h"
+#include "membudget.h"
 
 typedef struct mq_queues mq_queues;
 
-/* An empty set of queues; NULL on NOMEM. */
-mq_queues *mq_queues_new(void);
+/* An empty set of queues counting their bytes in budget; NULL on NOMEM. */
+mq_queues *mq_queues_new(mb_budget *budget);
 /* Frees every queue and item. No other thread may use them any more. */
 void mq_queues_free(mq_queues *qs);
 /* Drops every item of every queue (the store's clear). */
@@ -26,9 +27,10 @@ void mq_queues_clear(mq_queues *qs);
 mq_queues *mem_queues_of(sd_store *s);
 /* The store's update and get operations. A queue operation calls them
  * with its queue locked: queue locks come before shard locks, never
- * after. */
+ * after. capped: the update meets the cap (push's; the others finish
+ * work accepted earlier and do not). */
 sd_err mem_record_update(sd_store *s, const char *ns, const char *id,
-                         const sd_update *u, sd_record *out);
+                         const sd_update *u, bool capped, sd_record *out);
 sd_err mem_record_get(sd_store *s, const char *ns, const char *id, sd_record *out);
 
 /* ---- the operations (see sd_store_ops) ---- */

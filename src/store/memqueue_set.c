@@ -58,7 +58,17 @@ static void heap_fix(mq_heap *h, mq_entry *e)
     heap_down(h, e->slot);
 }
 
-static bool heap_reserve(mq_heap *h)
+int64_t mq_set_entry_cost(void) { return (int64_t)mb_cost(sizeof(mq_entry)); }
+
+static int64_t entry_cost(void) { return mq_set_entry_cost(); }
+
+/* Counts the move of an array from n to m elements of size bytes each. */
+static void array_counted(mq_set *s, size_t n, size_t m, size_t size)
+{
+    mb_add(s->budget, (int64_t)mb_cost(m * size) - (int64_t)mb_cost(n * size));
+}
+
+static bool heap_reserve(mq_set *s, mq_heap *h)
 {
     if (h->n < h->cap)
         return true;
@@ -68,6 +78,7 @@ static bool heap_reserve(mq_heap *h)
     mq_entry **v = realloc(h->v, cap * sizeof *v);
     if (v == NULL)
         return false;
+    array_counted(s, h->cap, cap, sizeof *v);
     h->v = v;
     h->cap = cap;
     return true;
@@ -132,6 +143,7 @@ static bool table_reserve(mq_set *s)
         }
     }
     free(s->buckets);
+    array_counted(s, s->nbuckets, nb, sizeof *b);
     s->buckets = b;
     s->nbuckets = nb;
     return true;
@@ -139,13 +151,33 @@ static bool table_reserve(mq_set *s)
 
 /* ---- entries ---- */
 
+/* The growth cost of an array of n of cap elements of size bytes that
+ * doubles from first when full. */
+static int64_t grow_cost(size_t n, size_t cap, size_t first, size_t size)
+{
+    if (n < cap)
+        return 0;
+    size_t next = cap == 0 ? first : cap * 2;
+    return (int64_t)mb_cost(next * size) - (int64_t)mb_cost(cap * size);
+}
+
+int64_t mq_set_reserve_cost(const mq_set *s, mq_where where, bool table)
+{
+    const mq_heap *h = &s->heaps[where];
+    int64_t cost = grow_cost(h->n, h->cap, MQ_FIRST_HEAP, sizeof *h->v);
+    if (table)
+        cost += grow_cost(s->count, s->nbuckets, MQ_FIRST_BUCKETS, sizeof *s->buckets);
+    return cost;
+}
+
 bool mq_set_reserve(mq_set *s, mq_where where, bool table)
 {
-    return heap_reserve(&s->heaps[where]) && (!table || table_reserve(s));
+    return heap_reserve(s, &s->heaps[where]) && (!table || table_reserve(s));
 }
 
 void mq_set_insert(mq_set *s, mq_entry *e, mq_where where, int64_t at)
 {
+    mb_add(s->budget, entry_cost());
     e->hash = item_hash(e->item);
     mq_entry **head = &s->buckets[e->hash & (s->nbuckets - 1)];
     e->next = *head;
@@ -180,6 +212,7 @@ void mq_set_drop(mq_set *s, mq_entry *e)
         }
     }
     s->count--;
+    mb_add(s->budget, -entry_cost());
     free(e);
 }
 
@@ -199,7 +232,7 @@ void mq_set_promote(mq_set *s, int64_t now)
 {
     mq_entry *e;
     while ((e = mq_set_first(s, MQ_DELAYED)) != NULL && e->at <= now &&
-           heap_reserve(&s->heaps[MQ_READY]))
+           heap_reserve(s, &s->heaps[MQ_READY]))
         mq_set_move(s, e, MQ_READY, e->at);
 }
 
@@ -208,6 +241,7 @@ void mq_set_empty(mq_set *s)
     for (size_t w = 0; w < MQ_WHERE_N; w++) {
         for (size_t i = 0; i < s->heaps[w].n; i++)
             free(s->heaps[w].v[i]);
+        mb_add(s->budget, -entry_cost() * (int64_t)s->heaps[w].n);
         s->heaps[w].n = 0;
     }
     if (s->nbuckets > 0)
@@ -218,7 +252,10 @@ void mq_set_empty(mq_set *s)
 void mq_set_free(mq_set *s)
 {
     mq_set_empty(s);
-    for (size_t w = 0; w < MQ_WHERE_N; w++)
+    for (size_t w = 0; w < MQ_WHERE_N; w++) {
+        array_counted(s, s->heaps[w].cap, 0, sizeof *s->heaps[w].v);
         free(s->heaps[w].v);
+    }
+    array_counted(s, s->nbuckets, 0, sizeof *s->buckets);
     free(s->buckets);
 }

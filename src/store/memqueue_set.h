@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "statusd/store.h"
+#include "membudget.h"
 
 typedef enum mq_where { MQ_READY, MQ_DELAYED, MQ_LEASED, MQ_WHERE_N } mq_where;
 
@@ -40,6 +41,7 @@ typedef struct mq_heap {
 } mq_heap;
 
 typedef struct mq_set {
+    mb_budget *budget;                /* counts the entries and arrays; set first */
     mq_heap heaps[MQ_WHERE_N];
     mq_entry **buckets;
     size_t nbuckets;                  /* a power of two, or 0 */
@@ -53,8 +55,17 @@ mq_entry *mq_set_find(const mq_set *s, const char *item);
  * table). false on NOMEM, with nothing changed. */
 bool mq_set_reserve(mq_set *s, mq_where where, bool table);
 
-/* Adds e (its item set) to heap `where` at time at and to the table;
- * room must have been made for both. */
+/* What mq_set_reserve(s, where, table) would add to the byte count:
+ * the growth of the heap's and the table's arrays, 0 when there is room. */
+int64_t mq_set_reserve_cost(const mq_set *s, mq_where where, bool table);
+
+/* What one entry takes from the heap (mq_set_insert adds it to the
+ * count, mq_set_drop takes it off). */
+int64_t mq_set_entry_cost(void);
+
+/* Adds e (its item set; allocated by the caller, freed by the set) to
+ * heap `where` at time at and to the table; room must have been made for
+ * both. */
 void mq_set_insert(mq_set *s, mq_entry *e, mq_where where, int64_t at);
 
 /* Moves e to heap `where` at time at; room there must have been made. */

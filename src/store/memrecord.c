@@ -264,12 +264,12 @@ sd_err mrec_stage_apply(mrec_stage *st, const sd_assign *a)
 }
 
 sd_err mrec_stage_commit(const mrec_stage *st, memtable *t, mt_shard *s,
-                         const mt_key *k, mt_entry **e)
+                         const mt_key *k, bool capped, mt_entry **e)
 {
-    return memtable_put_hash(t, s, k, st->f, st->n, e);
+    return memtable_put_hash(t, s, k, st->f, st->n, capped, e);
 }
 
-sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, mt_entry **e,
+sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, bool capped, mt_entry **e,
                      const char *name, const char *value, size_t len)
 {
     mrec_stage st;
@@ -278,9 +278,32 @@ sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, mt_entry **e,
         return err;
     err = stage_set(&st, name, value, len);
     if (err == SD_OK)
-        err = mrec_stage_commit(&st, t, s, k, e);
+        err = mrec_stage_commit(&st, t, s, k, capped, e);
     mrec_stage_free(&st);
     return err;
+}
+
+/* The room item arrays of room for cap items grow to for need items:
+ * doubling from 8; 0 when need cannot be held. */
+static size_t list_room(size_t cap, size_t need)
+{
+    if (cap >= need)
+        return cap;
+    if (need > SIZE_MAX / 2 / sizeof(char *))
+        return 0;
+    size_t room = cap > 0 ? cap : 8;
+    while (room < need)
+        room *= 2;
+    return room;
+}
+
+int64_t mrec_list_reserve_cost(size_t cap, size_t need)
+{
+    size_t room = list_room(cap, need);
+    if (room <= cap)
+        return 0;
+    return (int64_t)(mb_cost(room * sizeof(char *)) + mb_cost(room * sizeof(size_t))) -
+           (int64_t)(mb_cost(cap * sizeof(char *)) + mb_cost(cap * sizeof(size_t)));
 }
 
 /* Grows the item arrays of e to hold at least need items. */
@@ -288,11 +311,9 @@ sd_err mrec_list_reserve(mt_entry *e, size_t need)
 {
     if (e->cap >= need)
         return SD_OK;
-    if (need > SIZE_MAX / 2 / sizeof(char *))
+    size_t cap = list_room(e->cap, need);
+    if (cap == 0)
         return SD_ERR_NOMEM;
-    size_t cap = e->cap > 0 ? e->cap : 8;
-    while (cap < need)
-        cap *= 2;
     char **items = realloc(e->items, cap * sizeof *items);
     if (items == NULL)
         return SD_ERR_NOMEM;

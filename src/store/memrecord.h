@@ -92,18 +92,21 @@ sd_err mrec_stage_apply(mrec_stage *st, const sd_assign *a);
 /* Makes the stage's fields (st->n >= 1) the contents of the hash record
  * k in the locked shard s: *e is the entry the stage borrowed from, or
  * NULL to create the record. *e gets the new entry (see
- * memtable_put_hash, which says what it takes over); the old one is
- * freed, so the stage's borrowed strings may no longer be read. All or
- * nothing: SD_ERR_NOMEM. */
+ * memtable_put_hash, which says what it takes over and what capped
+ * does); the old one is freed, so the stage's borrowed strings may no
+ * longer be read. All or nothing: SD_ERR_NOMEM, SD_ERR_STORE_FULL. */
 sd_err mrec_stage_commit(const mrec_stage *st, memtable *t, mt_shard *s,
-                         const mt_key *k, mt_entry **e);
+                         const mt_key *k, bool capped, mt_entry **e);
 
 /* Sets one field of the hash record k, of a key class no index counts
  * (the store's own records), in the locked shard s: *e is its live entry,
- * or NULL to create it (expires_ms 0). *e gets the new entry. All or
- * nothing: SD_ERR_NOMEM. */
-sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, mt_entry **e,
+ * or NULL to create it (expires_ms 0). *e gets the new entry. capped as
+ * memtable_put_hash's. All or nothing: SD_ERR_NOMEM, SD_ERR_STORE_FULL. */
+sd_err mrec_hash_set(memtable *t, mt_shard *s, const mt_key *k, bool capped, mt_entry **e,
                      const char *name, const char *value, size_t len);
+/* What growing item arrays of room for cap items to hold need items
+ * adds to the byte count (membudget.h): 0 when they have the room. */
+int64_t mrec_list_reserve_cost(size_t cap, size_t need);
 /* Grows the item arrays of the list entry e to hold at least need items;
  * on SD_ERR_NOMEM the items are unchanged. */
 sd_err mrec_list_reserve(mt_entry *e, size_t need);

@@ -8,10 +8,9 @@
  * one record's change is atomic under one lock.
  *
  * Expiry follows Redis: a record is dropped when an access finds it
- * expired, and a sweeper thread removes the rest every sweep interval, so
- * records nobody reads again do not pile up. The sweeper sleeps on a
- * condition variable with a timed wait, so memtable_free stops it at once
- * instead of waiting out an interval.
+ * expired, and a sweeper thread (memsweep.h) removes the rest every sweep
+ * interval, so records nobody reads again do not pile up; memtable_free
+ * stops it at once instead of waiting out an interval.
  *
  * Records. A record is one block (see mt_entry): header, key and a
  * hash's packed fields, whose names are mostly one-byte references into
@@ -31,11 +30,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "statusd/log.h"
 #include "statusd/util.h"
 #include "memns.h"
+#include "memsweep.h"
 
 #define MT_DEFAULT_SHARDS 64u
 #define MT_MAX_SHARDS 4096u
@@ -45,6 +44,7 @@
 
 struct mt_shard {
     pthread_mutex_t lock;
+    mb_budget *budget;    /* the table's */
     mt_entry **buckets;
     size_t nbuckets;      /* a power of two */
     size_t count;
@@ -54,11 +54,8 @@ struct memtable {
     mt_shard *shards;
     unsigned nshards;     /* a power of two */
     mns_set ns;
-    int64_t sweep_ms;
-    pthread_mutex_t sweep_lock;
-    pthread_cond_t sweep_cond;
-    bool stopping;        /* under sweep_lock */
-    pthread_t sweeper;
+    mb_budget budget;
+    mt_sweeper sweeper;
 };
 
 /* ---- keys ---- */
@@ -144,8 +141,39 @@ mt_field_iter mt_fields_begin(const mt_entry *e)
 
 /* ---- entries ---- */
 
-static void entry_free(mt_entry *e)
+mb_budget *memtable_budget(memtable *t) { return &t->budget; }
+
+size_t memtable_entry_cost(const mt_entry *e)
 {
+    size_t block = fields_offset(e->ns_len, e->id_len) + (e->kind == MT_HASH ? e->area : 0);
+    size_t cost = mb_cost(block);
+    if (e->kind == MT_LIST) {
+        cost += mb_cost(e->cap * sizeof *e->items) + mb_cost(e->cap * sizeof *e->lens);
+        for (size_t i = 0; i < e->nitems; i++)
+            cost += mb_cost(e->lens[i] + 1);
+    }
+    return cost;
+}
+
+/* What linking one more entry into s costs: its bucket array doubles
+ * once it holds as many entries as buckets (shard_grow). */
+static size_t link_cost(const mt_shard *s)
+{
+    if (s->count < s->nbuckets || s->nbuckets >= MT_MAX_BUCKETS)
+        return 0;
+    return mb_cost(2 * s->nbuckets * sizeof *s->buckets) -
+           mb_cost(s->nbuckets * sizeof *s->buckets);
+}
+
+size_t memtable_list_new_cost(const mt_shard *s, const mt_key *k)
+{
+    return mb_cost(fields_offset(k->ns_len, k->id_len)) + link_cost(s);
+}
+
+/* Frees e, an entry of shard s that is no longer linked. */
+static void entry_free(mt_shard *s, mt_entry *e)
+{
+    mb_add(s->budget, -(int64_t)memtable_entry_cost(e));
     if (e->counter != NULL)
         mns_live_add(e->counter, -1);
     memtable_value_release(e->value);
@@ -199,7 +227,7 @@ mt_entry *memtable_find(mt_shard *s, const mt_key *k, int64_t now)
             return e;
         *link = e->next;
         s->count--;
-        entry_free(e);
+        entry_free(s, e);
         return NULL;
     }
     return NULL;
@@ -226,6 +254,7 @@ static void shard_grow(mt_shard *s)
         }
     }
     free(s->buckets);
+    mb_add(s->budget, (int64_t)mb_cost(n * sizeof *b) - (int64_t)mb_cost(s->nbuckets * sizeof *b));
     s->buckets = b;
     s->nbuckets = n;
 }
@@ -242,6 +271,7 @@ static sd_err entry_link(memtable *t, mt_shard *s, const mt_key *k, mt_entry *e)
             return SD_ERR_NOMEM;
         mns_live_add(e->counter, 1);
     }
+    mb_add(s->budget, (int64_t)memtable_entry_cost(e));
     if (s->count >= s->nbuckets)
         shard_grow(s);
     size_t i = k->hash & (s->nbuckets - 1);
@@ -282,7 +312,7 @@ static mt_entry **entry_link_of(mt_shard *s, const mt_entry *e)
 #define MT_PUT_REMEMBER 32
 
 sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
-                         const sd_field *f, size_t n, mt_entry **e)
+                         const sd_field *f, size_t n, bool capped, mt_entry **e)
 {
     mt_ns *ns = NULL;
     if (k->tag == MT_TAG_USER) {
@@ -336,8 +366,16 @@ sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
     }
     fresh->nfields = (uint32_t)n;
     fresh->flat = (uint32_t)flat;
+    fresh->area = (uint32_t)(n * sizeof *lens + bytes);
     fresh->counter = ns;
     mt_entry *old = *e;
+    int64_t grows = old != NULL
+                        ? (int64_t)memtable_entry_cost(fresh) - (int64_t)memtable_entry_cost(old)
+                        : (int64_t)(memtable_entry_cost(fresh) + link_cost(s));
+    if (capped && !mb_room(&t->budget, grows)) {
+        free(fresh);
+        return SD_ERR_STORE_FULL;
+    }
     if (old == NULL) {
         sd_err err = entry_link(t, s, k, fresh);
         if (err != SD_OK) {
@@ -357,6 +395,7 @@ sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
     fresh->value = old->value;
     fresh->expires_ms = old->expires_ms;
     *link = fresh;
+    mb_add(&t->budget, grows);
     free(old);
     *e = fresh;
     return SD_OK;
@@ -369,7 +408,7 @@ void memtable_remove(mt_shard *s, mt_entry *e)
         return;
     *link = e->next;
     s->count--;
-    entry_free(e);
+    entry_free(s, e);
 }
 
 /* ---- whole-table walks ---- */
@@ -421,7 +460,7 @@ static int64_t table_drop(memtable *t, int64_t now, bool drop_all, int64_t *expi
                     live++;
                 *link = e->next;
                 s->count--;
-                entry_free(e);
+                entry_free(s, e);
             }
         }
         pthread_mutex_unlock(&s->lock);
@@ -440,62 +479,6 @@ int64_t memtable_sweep(memtable *t, int64_t now)
     int64_t expired = 0;
     table_drop(t, now, false, &expired);
     return expired;
-}
-
-/* ---- the sweeper ---- */
-
-static void *sweeper_main(void *arg)
-{
-    memtable *t = arg;
-    pthread_mutex_lock(&t->sweep_lock);
-    while (!t->stopping) {
-        struct timespec until;
-        if (clock_gettime(CLOCK_MONOTONIC, &until) != 0) {
-            sd_error("memory store: clock_gettime failed; sweeper stopped");
-            break;
-        }
-        until.tv_sec += (time_t)(t->sweep_ms / 1000);
-        until.tv_nsec += (long)(t->sweep_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        /* 0 is a signal or a spurious wake-up: wait on until the deadline.
-         * ETIMEDOUT (or a failure, which a retry would repeat) sweeps. */
-        while (!t->stopping &&
-               pthread_cond_timedwait(&t->sweep_cond, &t->sweep_lock, &until) == 0)
-            continue;
-        if (t->stopping)
-            break;
-        pthread_mutex_unlock(&t->sweep_lock);
-        memtable_sweep(t, sd_now_ms());
-        pthread_mutex_lock(&t->sweep_lock);
-    }
-    pthread_mutex_unlock(&t->sweep_lock);
-    return NULL;
-}
-
-static int sweeper_start(memtable *t)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return -1;
-    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&t->sweep_cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        return -1;
-    if (pthread_mutex_init(&t->sweep_lock, NULL) != 0) {
-        pthread_cond_destroy(&t->sweep_cond);
-        return -1;
-    }
-    if (pthread_create(&t->sweeper, NULL, sweeper_main, t) != 0) {
-        pthread_mutex_destroy(&t->sweep_lock);
-        pthread_cond_destroy(&t->sweep_cond);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- life cycle ---- */
@@ -518,7 +501,7 @@ static void shards_free(mt_shard *shards, unsigned n)
             mt_entry *e = shards[i].buckets[b];
             while (e != NULL) {
                 mt_entry *next = e->next;
-                entry_free(e);
+                entry_free(&shards[i], e);
                 e = next;
             }
         }
@@ -528,23 +511,25 @@ static void shards_free(mt_shard *shards, unsigned n)
     free(shards);
 }
 
-memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms)
+memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes)
 {
     memtable *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
+    mb_init(&t->budget, max_bytes);
     t->nshards = shard_count(shards);
-    t->sweep_ms = sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS;
     t->shards = calloc(t->nshards, sizeof *t->shards);
     if (t->shards == NULL)
         goto fail_table;
     unsigned ready = 0;
     for (; ready < t->nshards; ready++) {
         mt_shard *s = &t->shards[ready];
+        s->budget = &t->budget;
         s->nbuckets = MT_INITIAL_BUCKETS;
         s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
         if (s->buckets == NULL)
             goto fail_shards;
+        mb_add(&t->budget, (int64_t)mb_cost(s->nbuckets * sizeof *s->buckets));
         if (pthread_mutex_init(&s->lock, NULL) != 0) {
             free(s->buckets);
             goto fail_shards;
@@ -552,7 +537,8 @@ memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms)
     }
     if (mns_init(&t->ns) != 0)
         goto fail_shards;
-    if (sweeper_start(t) != 0)
+    if (mt_sweeper_start(&t->sweeper, t,
+                         sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS) != 0)
         goto fail_namespaces;
     return t;
 
@@ -569,13 +555,8 @@ void memtable_free(memtable *t)
 {
     if (t == NULL)
         return;
-    pthread_mutex_lock(&t->sweep_lock);
-    t->stopping = true;
-    pthread_cond_signal(&t->sweep_cond);
-    pthread_mutex_unlock(&t->sweep_lock);
-    pthread_join(t->sweeper, NULL);
-    pthread_cond_destroy(&t->sweep_cond);
-    pthread_mutex_destroy(&t->sweep_lock);
+    mt_sweeper_stop(&t->sweeper);
+    mb_stop_warnings(&t->budget);
     shards_free(t->shards, t->nshards);
     mns_free(&t->ns);
     free(t);

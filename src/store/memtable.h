@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "statusd/store.h"
+#include "membudget.h"
 
 typedef enum mt_kind { MT_HASH, MT_LIST } mt_kind;
 
@@ -67,6 +68,7 @@ typedef struct mt_entry {
         struct {             /* MT_HASH */
             uint32_t nfields;
             uint32_t flat;   /* bytes of its names and values, each NUL-ended */
+            uint32_t area;   /* bytes of the block after the key (lens, fields) */
         };
         struct {             /* MT_LIST */
             char **items;
@@ -134,9 +136,10 @@ typedef struct memtable memtable;
 typedef struct mt_shard mt_shard;
 
 /* A table of `shards` shards (rounded up to a power of two, at most 4096;
- * 0 = 64) whose sweeper runs every sweep_interval_ms (<= 0 = 1000). NULL
- * on allocation or thread-creation failure. */
-memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms);
+ * 0 = 64) whose sweeper runs every sweep_interval_ms (<= 0 = 1000),
+ * holding at most max_bytes (0 = no cap; see membudget.h). NULL on
+ * allocation or thread-creation failure. */
+memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes);
 /* Stops the sweeper (promptly: it waits on a condition variable) and frees
  * every record. */
 void memtable_free(memtable *t);
@@ -170,12 +173,30 @@ sd_err memtable_insert(memtable *t, mt_shard *s, const mt_key *k,
  * which must be k's live hash entry, taking over its counts and expiry;
  * or, when *e is NULL (k absent), adds it as a new record counted in its
  * namespace, expires_ms 0. The strings of f may point into the old entry:
- * they are copied before it is freed. *e gets the new entry. All or
- * nothing: on SD_ERR_NOMEM (also for a value of 2 GiB or more) or
- * SD_ERR_INTERNAL (*e is not in s) *e and the table are as they were.
+ * they are copied before it is freed. *e gets the new entry. capped: a
+ * record that would grow the count past the cap is refused with
+ * SD_ERR_STORE_FULL (one that shrinks or keeps its size never is). All
+ * or nothing: on SD_ERR_NOMEM (also for a value of 2 GiB or more),
+ * SD_ERR_STORE_FULL or SD_ERR_INTERNAL (*e is not in s) *e and the table
+ * are as they were.
  */
 sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
-                         const sd_field *f, size_t n, mt_entry **e);
+                         const sd_field *f, size_t n, bool capped, mt_entry **e);
+
+/*
+ * The byte count (membudget.h). The table counts its own allocations:
+ * an entry's block when it is linked, replaced or freed, and the shards'
+ * bucket arrays. A list's arrays and items change in place (memory.c),
+ * so whoever changes them reads the entry's cost before and after and
+ * adds the difference.
+ */
+mb_budget *memtable_budget(memtable *t);
+/* What the entry e holds in the heap: its block and, for a list, its
+ * arrays and items, each at mb_cost. */
+size_t memtable_entry_cost(const mt_entry *e);
+/* What memtable_insert of an empty list entry for k adds to the count
+ * in the locked shard s: the entry and any growth of s's buckets. */
+size_t memtable_list_new_cost(const mt_shard *s, const mt_key *k);
 
 /* Unlinks e from the locked shard s and frees it. */
 void memtable_remove(mt_shard *s, mt_entry *e);

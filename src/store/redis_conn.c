@@ -97,7 +97,7 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 /* Server states in which the store cannot answer now; a warning names
  * the class, never the command's data. */
 static const char *const unavailable_codes[] = {
-    "LOADING", "OOM", "READONLY", "MISCONF", "BUSY", "MASTERDOWN",
+    "LOADING", "READONLY", "MISCONF", "BUSY", "MASTERDOWN",
     "NOAUTH", "WRONGPASS", "NOPERM",
 };
 
@@ -125,6 +125,12 @@ static sd_err reply_error(const redisReply *r, const char *what)
 {
     char code[32];
     reply_code(r, code, sizeof code);
+    /* A Redis at maxmemory under noeviction refuses writes with OOM and
+     * still reads and deletes: the store is full, not down. */
+    if (strcmp(code, "OOM") == 0) {
+        sd_warn("redis store: %s: server answered OOM (maxmemory reached); store full", what);
+        return SD_ERR_STORE_FULL;
+    }
     for (size_t i = 0; i < sizeof unavailable_codes / sizeof *unavailable_codes; i++) {
         if (strcmp(code, unavailable_codes[i]) == 0) {
             sd_warn("redis store: %s: server answered %s; store unavailable", what, code);

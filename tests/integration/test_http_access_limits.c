@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -380,6 +381,57 @@ static void test_trusted_proxy_malformed_hop_counts_against_the_proxy(void **sta
     expect_accepted(f->proc.port, "1.2.3.4", 3, 2);
 }
 
+/* ---- open connections per client address ---- */
+
+static int conn_limit_setup(void **state)
+{
+    static const char *const args[] = {"--set", "per_ip_connection_limit=2", NULL};
+    return test_statusd_setup(state, args);
+}
+
+/* A kept-alive connection that has answered one request; -1 when the
+ * server refused it. */
+static int open_conn(unsigned port)
+{
+    int fd = http_connect(port, 2000);
+    if (fd < 0)
+        return -1;
+    http_resp r;
+    int rc = http_request(fd, "GET", "/health", NULL, NULL, 0, &r);
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    return fd;
+}
+
+/* open_conn, tried until the server has seen the close of connections
+ * that went before (it notices a close a moment after the client). */
+static int open_conn_soon(unsigned port)
+{
+    int fd = -1;
+    int64_t until = sd_mono_ms() + 5000;
+    while ((fd = open_conn(port)) < 0 && sd_mono_ms() < until)
+        test_sleep_ms(20);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+static void test_connections_past_the_per_ip_limit_are_refused_until_one_closes(void **state)
+{
+    test_statusd *f = *state;
+    int a = open_conn_soon(f->proc.port), b = open_conn_soon(f->proc.port);
+    assert_int_equal(open_conn(f->proc.port), -1);
+    assert_int_equal(open_conn(f->proc.port), -1);
+    close(a);
+    int c = open_conn_soon(f->proc.port);
+    assert_int_equal(open_conn(f->proc.port), -1);
+    close(b);
+    close(c);
+}
+
 /* ---- one budget for every instance on one Redis ---- */
 
 static void test_instances_on_one_redis_share_the_budget(void **state)
@@ -409,6 +461,8 @@ int main(void)
              proxy_setup),
         WITH(test_trusted_proxy_own_header_line_beats_a_forged_line, proxy_setup),
         WITH(test_trusted_proxy_malformed_hop_counts_against_the_proxy, proxy_setup),
+        WITH(test_connections_past_the_per_ip_limit_are_refused_until_one_closes,
+             conn_limit_setup),
         cmocka_unit_test_setup_teardown(test_instances_on_one_redis_share_the_budget,
                                         redis_pair_setup, redis_pair_teardown),
     };

@@ -77,28 +77,19 @@ static void assert_counts(unsigned port, int sessions, int conversations)
     cJSON_Delete(s);
 }
 
-/* The status a GET of path answers. */
-static int status_of(unsigned port, const char *path)
-{
-    http_resp r;
-    ops_call(port, "GET", path, NULL, NULL, &r);
-    int status = r.status;
-    http_resp_free(&r);
-    return status;
-}
 
 static int job_status_code(unsigned port, const char *id)
 {
     char path[64];
     test_status_path(path, sizeof path, id);
-    return status_of(port, path);
+    return test_get_status(port, path);
 }
 
 static int session_status_code(unsigned port, const char *id)
 {
     char path[192];
     snprintf(path, sizeof path, "/sessions/%s", id);
-    return status_of(port, path);
+    return test_get_status(port, path);
 }
 
 /* An RFC 3339 UTC time with milliseconds as epoch milliseconds; asserts
@@ -146,7 +137,7 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
     assert_string_equal(http_header(&r, "Cache-Control"), "no-store");
     assert_non_null(http_header(&r, "X-Request-Id"));
     cJSON *s = ops_json(&r, 200);
-    assert_members(s, 7);
+    assert_members(s, 8);
     assert_members(cJSON_GetObjectItemCaseSensitive(s, "jobs"), 5);
     ops_assert_jobs(s, 0, 0, 0, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 0);
@@ -166,6 +157,18 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
     assert_int_equal(ops_stat(s, "recovery", "worker_lost"), 0);
     assert_int_equal(ops_stat(s, "recovery", "handed_back"), 0);
     assert_true(ops_stat(s, NULL, "uptime_s") >= 0);
+    /* The memory store counts what it holds against its cap (auto: a
+     * quarter of the machine's memory); Redis bounds itself. */
+    const cJSON *store = cJSON_GetObjectItemCaseSensitive(s, "store");
+    assert_members(store, 2);
+    const cJSON *held = cJSON_GetObjectItemCaseSensitive(store, "bytes_held");
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(store, "bytes_max");
+    if (((ops_fixture *)*state)->redis) {
+        assert_true(cJSON_IsNull(held) && cJSON_IsNull(max));
+    } else {
+        assert_true(cJSON_IsNumber(held) && held->valuedouble > 0);
+        assert_true(cJSON_IsNumber(max) && max->valuedouble > held->valuedouble);
+    }
     cJSON_Delete(s);
 }
 
@@ -430,7 +433,7 @@ static void test_admin_data_deletes_every_record_and_counts_them(void **state)
     assert_int_equal(job_status_code(port, j1), 404);
     assert_int_equal(job_status_code(port, j2), 404);
     assert_int_equal(session_status_code(port, sess), 404);
-    assert_int_equal(status_of(port, "/chat/history/+59170000002"), 404);
+    assert_int_equal(test_get_status(port, "/chat/history/+59170000002"), 404);
     cJSON *s = ops_stats(port);
     ops_assert_jobs(s, 0, 0, 0, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 0);
@@ -534,7 +537,7 @@ static void test_admin_data_leaves_another_prefix_alone(void **state)
     assert_int_equal(session_status_code(a, asess), 404);
     assert_int_equal(job_status_code(b, bjob), 200);
     assert_int_equal(session_status_code(b, bsess), 200);
-    assert_int_equal(status_of(b, "/chat/history/carol"), 200);
+    assert_int_equal(test_get_status(b, "/chat/history/carol"), 200);
     cJSON *s = ops_stats(b);
     ops_assert_jobs(s, 0, 0, 1, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 1);

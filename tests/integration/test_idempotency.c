@@ -39,7 +39,7 @@ static int memory_setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    sd_memory_opts opts = {0, 0};
+    sd_memory_opts opts = {0, 0, 0};
     f->store = sd_memory_store_new(&opts);
     *state = f;
     return f->store != NULL ? 0 : -1;

@@ -469,19 +469,19 @@ static void test_stopped_server_answers_unavailable_within_timeout(void **state)
     assert_value(f->store, "job", "r1", "v");
 }
 
-static void test_server_refusing_writes_is_unavailable_and_nothing_changes(void **state)
+static void test_server_at_maxmemory_refuses_writes_as_full_and_nothing_changes(void **state)
 {
     fixture *f = *state;
     assert_int_equal(put(f->store, "job", "r1", "v", 0), SD_OK);
     raw_ok(RAW(f->raw, "CONFIG", "SET", "maxmemory-policy", "noeviction"));
     raw_ok(RAW(f->raw, "CONFIG", "SET", "maxmemory", "1"));
-    assert_int_equal(put(f->store, "job", "r2", "v", 60000), SD_ERR_UNAVAILABLE);
+    assert_int_equal(put(f->store, "job", "r2", "v", 60000), SD_ERR_STORE_FULL);
     const char *items[] = {"m"};
     size_t lens[] = {1};
     assert_int_equal(sd_store_list_append(f->store, "chat", "u1", items, lens, 1, 0, 0, NULL),
-                     SD_ERR_UNAVAILABLE);
+                     SD_ERR_STORE_FULL);
     sd_rate rate;
-    assert_int_equal(sd_store_rate_check(f->store, "k", 1, 60000, &rate), SD_ERR_UNAVAILABLE);
+    assert_int_equal(sd_store_rate_check(f->store, "k", 1, 60000, &rate), SD_ERR_STORE_FULL);
     assert_value(f->store, "job", "r1", "v");
     raw_ok(RAW(f->raw, "CONFIG", "SET", "maxmemory", "0"));
     sd_record r = SD_RECORD_INIT;
@@ -894,7 +894,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_password_is_used_and_never_shown,
                                         setup_password_server, teardown_password_server),
         ON_OWN(test_stopped_server_answers_unavailable_within_timeout, setup_own_server),
-        ON_OWN(test_server_refusing_writes_is_unavailable_and_nothing_changes,
+        ON_OWN(test_server_at_maxmemory_refuses_writes_as_full_and_nothing_changes,
                setup_own_server),
         ON_OWN(test_failed_connects_back_off_then_recover, setup_own_password_server),
         ON_OWN(test_killed_server_is_unavailable_then_recovers_on_restart,

@@ -14,6 +14,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+static bool use_ipv6;
+
+void http_client_use_ipv6(bool on) { use_ipv6 = on; }
+
 int http_connect(unsigned port, int timeout_ms)
 {
     return http_connect_from(NULL, port, timeout_ms);
@@ -21,9 +25,13 @@ int http_connect(unsigned port, int timeout_ms)
 
 int http_connect_from(const char *source, unsigned port, int timeout_ms)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(use_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (source != NULL && use_ipv6) {
+        close(fd);
+        return -1;
+    }
     if (source != NULL) {
         struct sockaddr_in from;
         memset(&from, 0, sizeof from);
@@ -39,12 +47,23 @@ int http_connect_from(const char *source, unsigned port, int timeout_ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    if (use_ipv6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        a6->sin6_addr = in6addr_loopback;
+        len = sizeof *a6;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *a;
+    }
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
         close(fd);
         return -1;
     }

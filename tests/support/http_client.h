@@ -7,7 +7,7 @@
 /*
  * A small blocking HTTP/1.1 client for tests: keep-alive connections,
  * Content-Length and chunked bodies, a receive timeout so a test never
- * hangs on a silent server. Talks to 127.0.0.1 only.
+ * hangs on a silent server. Talks to 127.0.0.1, or to ::1.
  */
 
 #define HTTP_MAX_HEADERS 64
@@ -21,12 +21,16 @@ typedef struct http_resp {
     size_t body_len;
 } http_resp;
 
-/* A connection to 127.0.0.1:port, or -1. timeout_ms bounds every read. */
+/* A connection to 127.0.0.1:port (or [::1]:port, see below), or -1.
+ * timeout_ms bounds every read. */
 int http_connect(unsigned port, int timeout_ms);
 
 /* The same from a source address on loopback (an IPv4 address such as
  * "127.0.0.2"; NULL: the kernel's choice, 127.0.0.1). */
 int http_connect_from(const char *source, unsigned port, int timeout_ms);
+/* From now on, every connection of this process goes to ::1 (on) or
+ * 127.0.0.1 (off, the default): for a statusd bound to ::1. */
+void http_client_use_ipv6(bool on);
 
 /*
  * Sends one request on fd and reads the response. extra_headers: raw

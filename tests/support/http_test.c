@@ -100,6 +100,15 @@ void test_call(unsigned port, const char *method, const char *path, const char *
         fail_msg("%s %s: no answer from statusd", method, path);
 }
 
+int test_get_status(unsigned port, const char *path)
+{
+    http_resp r;
+    test_call(port, "GET", path, NULL, NULL, &r);
+    int status = r.status;
+    http_resp_free(&r);
+    return status;
+}
+
 cJSON *test_get_view(unsigned port, const char *path)
 {
     http_resp r;

@@ -66,6 +66,9 @@ bool test_is_weak_etag(const char *s);
 void test_call(unsigned port, const char *method, const char *path, const char *headers,
                const char *body, http_resp *out);
 
+/* The status a GET of path answers; asserts that the server answered. */
+int test_get_status(unsigned port, const char *path);
+
 /* GET path: the body as JSON when the server answers 200 with JSON, else
  * NULL; asserts nothing. The caller frees it with cJSON_Delete. */
 cJSON *test_get_view(unsigned port, const char *path);

@@ -151,6 +151,8 @@ int statusd_start(statusd_proc *p, const char *const *args, const char *const *e
         argv[n++] = "ratelimit_submit=0";
         argv[n++] = "--set";
         argv[n++] = "ratelimit_chat=0";
+        argv[n++] = "--set";
+        argv[n++] = "ratelimit_create=0";
         for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)
             argv[n++] = args[i];
         argv[n] = NULL;

@@ -153,7 +153,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 42);
+    assert_int_equal(count, 45);
     free(keys);
     free(conf);
 }

@@ -48,7 +48,7 @@ static int64_t count_of(sd_store *s, const char *ns)
 /* A store whose sweeper runs every 20 ms. */
 static int setup_fast_sweep(void **state)
 {
-    sd_memory_opts opts = {0, 20};
+    sd_memory_opts opts = {0, 20, 0};
     *state = sd_memory_store_new(&opts);
     return *state != NULL ? 0 : -1;
 }
@@ -56,7 +56,7 @@ static int setup_fast_sweep(void **state)
 /* A store whose sweeper would next run in an hour. */
 static int setup_slow_sweep(void **state)
 {
-    sd_memory_opts opts = {4, 3600 * 1000};
+    sd_memory_opts opts = {4, 3600 * 1000, 0};
     *state = sd_memory_store_new(&opts);
     return *state != NULL ? 0 : -1;
 }
@@ -119,7 +119,7 @@ static void test_free_stops_a_long_sweep_interval_at_once(void **state)
     /* With an hour between sweeps, a sleeping sweeper would hold this test
      * until the suite's timeout; the condition variable ends it now. */
     for (int i = 0; i < 5; i++) {
-        sd_memory_opts opts = {0, 3600 * 1000};
+        sd_memory_opts opts = {0, 3600 * 1000, 0};
         sd_store *s = sd_memory_store_new(&opts);
         assert_non_null(s);
         assert_int_equal(put(s, "ns", "r", 1), SD_OK);
@@ -131,7 +131,7 @@ static void test_free_while_sweeping_releases_everything(void **state)
 {
     (void)state;
     for (int round = 0; round < 10; round++) {
-        sd_memory_opts opts = {2, 1};
+        sd_memory_opts opts = {2, 1, 0};
         sd_store *s = sd_memory_store_new(&opts);
         assert_non_null(s);
         const char *items[] = {"a", "b"};
@@ -154,7 +154,7 @@ static void test_shard_counts_round_up_and_hold_many_records(void **state)
     (void)state;
     static const unsigned shards[] = {1, 3, 100000};
     for (size_t k = 0; k < sizeof shards / sizeof *shards; k++) {
-        sd_memory_opts opts = {shards[k], 0};
+        sd_memory_opts opts = {shards[k], 0, 0};
         sd_store *s = sd_memory_store_new(&opts);
         assert_non_null(s);
         for (int i = 0; i < 5000; i++) {
@@ -215,8 +215,8 @@ static void test_scan_cursor_must_be_lowercase_hex_of_an_id(void **state)
 
 int main(void)
 {
-    static sd_memory_opts sharded = {0, 20};
-    static sd_memory_opts single = {1, 20};
+    static sd_memory_opts sharded = {0, 20, 0};
+    static sd_memory_opts single = {1, 20, 0};
     int failed = 0;
     sd_store_contract_set_factory(make_memory_store, &sharded);
     failed += sd_store_contract_run("store_contract_memory");

@@ -19,7 +19,7 @@
 
 static int setup_store(void **state)
 {
-    sd_memory_opts opts = {4, 3600 * 1000};
+    sd_memory_opts opts = {4, 3600 * 1000, 0};
     *state = sd_memory_store_new(&opts);
     return *state != NULL ? 0 : -1;
 }
