@@ -25,19 +25,6 @@
 #include "config_keys.h"
 #include "statusd/util.h"
 
-/* ---- messages ---- */
-
-sd_err config_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return SD_ERR_INVALID;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return SD_ERR_INVALID;
-}
-
 const char *config_excerpt(const char *value, char out[CONFIG_EXCERPT_LEN])
 {
     size_t n = 0;
@@ -231,7 +218,7 @@ sd_err config_key_set(const key_def *k, sd_config *cfg, const char *value,
         int64_t v = SD_CONFIG_AUTO;
         if (!(k->takes_auto && strcmp(value, "auto") == 0) &&
             sd_parse_i64(value, k->min, k->max, &v) != SD_OK) {
-            config_errf(err, errlen,
+            sd_errf(err, errlen,
                         "%s: expected %san integer in %" PRId64 "..%" PRId64 ", got '%s'",
                         k->name, k->takes_auto ? "auto or " : "", k->min, k->max,
                         config_excerpt(value, ex));
@@ -249,26 +236,26 @@ sd_err config_key_set(const key_def *k, sd_config *cfg, const char *value,
         }
         char names[128];
         choices_join(k->choices, names, sizeof names);
-        config_errf(err, errlen, "%s: expected one of %s, got '%s'", k->name, names,
+        sd_errf(err, errlen, "%s: expected one of %s, got '%s'", k->name, names,
                     config_excerpt(value, ex));
         return SD_ERR_INVALID;
     }
     size_t len = strlen(value);
     if (len >= k->size) {
-        config_errf(err, errlen, "%s: value is %zu bytes, longer than the limit of %zu",
+        sd_errf(err, errlen, "%s: value is %zu bytes, longer than the limit of %zu",
                     k->name, len, k->size - 1);
         return SD_ERR_INVALID;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)value[i];
         if (c < 0x20 || c == 0x7f) {
-            config_errf(err, errlen, "%s: value contains a control character at byte %zu",
+            sd_errf(err, errlen, "%s: value contains a control character at byte %zu",
                         k->name, i + 1);
             return SD_ERR_INVALID;
         }
     }
     if (k->check != NULL && k->check(value, why, sizeof why) != SD_OK) {
-        config_errf(err, errlen, "%s: %s", k->name, why);
+        sd_errf(err, errlen, "%s: %s", k->name, why);
         return SD_ERR_INVALID;
     }
     /* Clear the whole field so equal configs compare equal bytewise. */
@@ -367,17 +354,17 @@ static sd_err kind_handler_set(sd_config *cfg, const char *key, const char *valu
     const char *kind = key + sizeof HANDLER_PREFIX - 1;
     char ex[CONFIG_EXCERPT_LEN];
     if (!sd_kind_name_valid(kind, strlen(kind)))
-        return config_errf(err, errlen, "%s: unknown key (a job kind is [a-z][a-z0-9_-] "
+        return sd_errf(err, errlen, "%s: unknown key (a job kind is [a-z][a-z0-9_-] "
                            "of at most %d characters)", config_excerpt(key, ex), SD_KIND_MAX);
     size_t slot = 0;
     while (slot < cfg->kind_count && strcmp(cfg->kinds[slot].kind, kind) != 0)
         slot++;
     if (slot == SD_KINDS_MAX)
-        return config_errf(err, errlen, "%s: at most %d handler_<kind> keys besides "
+        return sd_errf(err, errlen, "%s: at most %d handler_<kind> keys besides "
                            "handler_research and handler_upload", key, SD_KINDS_MAX);
     const key_def *model = config_key_find("handler_research");
     if (model == NULL)
-        return config_errf(err, errlen, "%s: no handler_research key to check it by", key);
+        return sd_errf(err, errlen, "%s: no handler_research key to check it by", key);
     key_def k = *model;
     k.name = key;
     k.offset = offsetof(sd_config, kinds) + slot * sizeof cfg->kinds[0] +
@@ -400,7 +387,7 @@ sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,
         return kind_handler_set(cfg, key, value, err, errlen);
     if (k == NULL) {
         char ex[CONFIG_EXCERPT_LEN];
-        config_errf(err, errlen, "%s: unknown key", config_excerpt(key, ex));
+        sd_errf(err, errlen, "%s: unknown key", config_excerpt(key, ex));
         return SD_ERR_NOT_FOUND;
     }
     return config_key_set(k, cfg, value, err, errlen);

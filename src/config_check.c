@@ -40,13 +40,13 @@ sd_err config_check_ip(const char *value, char *why, size_t whylen)
     if (inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1)
         return SD_OK;
     char ex[CONFIG_EXCERPT_LEN];
-    return config_errf(why, whylen, "expected a numeric IPv4 or IPv6 address, got '%s'",
+    return sd_errf(why, whylen, "expected a numeric IPv4 or IPv6 address, got '%s'",
                        config_excerpt(value, ex));
 }
 
 sd_err config_check_nonempty(const char *value, char *why, size_t whylen)
 {
-    return value[0] != '\0' ? SD_OK : config_errf(why, whylen, "must not be empty");
+    return value[0] != '\0' ? SD_OK : sd_errf(why, whylen, "must not be empty");
 }
 
 static bool is_alnum(char c)
@@ -59,10 +59,10 @@ static sd_err host_name_check(const char *s, size_t len, char *why, size_t whyle
 {
     char b[16];
     if (len == 0)
-        return config_errf(why, whylen, "empty host");
+        return sd_errf(why, whylen, "empty host");
     for (size_t i = 0; i < len; i++)
         if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '_')
-            return config_errf(why, whylen,
+            return sd_errf(why, whylen,
                                "host contains %s; expected a host name or an IP address",
                                byte_show(s[i], b));
     return SD_OK;
@@ -78,7 +78,7 @@ sd_err config_check_redis_host(const char *value, char *why, size_t whylen)
         return host_name_check(value, strlen(value), why, whylen);
     if (inet_pton(AF_INET6, value, addr) == 1)
         return SD_OK;
-    return config_errf(why, whylen, "'%s' is not an IPv6 address (written without "
+    return sd_errf(why, whylen, "'%s' is not an IPv6 address (written without "
                        "brackets here)", config_excerpt(value, ex));
 }
 
@@ -97,11 +97,11 @@ sd_err config_check_key_prefix(const char *value, char *why, size_t whylen)
 {
     char b[16];
     if (value[0] == '\0')
-        return config_errf(why, whylen, "must not be empty");
+        return sd_errf(why, whylen, "must not be empty");
     for (size_t i = 0; value[i] != '\0'; i++) {
         char c = value[i];
         if (!is_alnum(c) && c != ':' && c != '.' && c != '_' && c != '-')
-            return config_errf(why, whylen,
+            return sd_errf(why, whylen,
                                "%s at byte %zu is not allowed: use A-Z a-z 0-9 : . _ - "
                                "(glob characters such as * ? [ would break SCAN MATCH)",
                                byte_show(c, b), i + 1);
@@ -134,15 +134,15 @@ static sd_err url_decode(const char *s, size_t len, char *out, size_t outlen,
             int hi = len - i >= 3 ? hex_digit(s[i + 1]) : -1;
             int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
             if (lo < 0)
-                return config_errf(err, errlen, "%s: '%%' must be followed by two hex "
+                return sd_errf(err, errlen, "%s: '%%' must be followed by two hex "
                                    "digits (write %%25 for '%%')", what);
             c = hi * 16 + lo;
             i += 2;
             if (c == 0)
-                return config_errf(err, errlen, "%s: %%00 is not allowed", what);
+                return sd_errf(err, errlen, "%s: %%00 is not allowed", what);
         }
         if (n + 1 >= outlen)
-            return config_errf(err, errlen, "%s is longer than %zu bytes", what,
+            return sd_errf(err, errlen, "%s is longer than %zu bytes", what,
                                outlen - 1);
         out[n++] = (char)c;
     }
@@ -160,13 +160,13 @@ static sd_err url_userinfo(const char **auth, const char *end, sd_redis_target *
         if (*p == '@')
             at = p;
     if (at == NULL && strchr(end, '@') != NULL)
-        return config_errf(err, errlen, "'@' after the host: percent-encode '@' and '/' "
+        return sd_errf(err, errlen, "'@' after the host: percent-encode '@' and '/' "
                            "in the user name and password (%%40, %%2F)");
     if (at == NULL)
         return SD_OK;
     const char *colon = memchr(*auth, ':', (size_t)(at - *auth));
     if (colon == NULL)
-        return config_errf(err, errlen, "expected ':' before the password "
+        return sd_errf(err, errlen, "expected ':' before the password "
                            "(user:password@host or :password@host)");
     if (url_decode(*auth, (size_t)(colon - *auth), t->username, sizeof t->username,
                    "user name", err, errlen) != SD_OK ||
@@ -186,30 +186,30 @@ static sd_err url_host_port(const char *host, const char *end, sd_redis_target *
     bool v6 = host[0] == '[';
     const char *after = memchr(host, v6 ? ']' : ':', (size_t)(end - host));
     if (v6 && after == NULL)
-        return config_errf(err, errlen, "'[' without a closing ']' around the IPv6 host");
+        return sd_errf(err, errlen, "'[' without a closing ']' around the IPv6 host");
     if (after == NULL)
         after = end;
     else if (!v6 && memchr(after + 1, ':', (size_t)(end - after - 1)) != NULL)
-        return config_errf(err, errlen, "an IPv6 host must be in brackets ([::1])");
+        return sd_errf(err, errlen, "an IPv6 host must be in brackets ([::1])");
     size_t len = (size_t)(after - host) - (v6 ? 1 : 0);
     if (!v6 && host_name_check(host, len, err, errlen) != SD_OK)
         return SD_ERR_INVALID;
     if (len == 0)
-        return config_errf(err, errlen, "empty host");
+        return sd_errf(err, errlen, "empty host");
     if (len >= sizeof t->host)
-        return config_errf(err, errlen, "host is longer than %zu bytes",
+        return sd_errf(err, errlen, "host is longer than %zu bytes",
                            sizeof t->host - 1);
     memcpy(t->host, host + (v6 ? 1 : 0), len);
     t->host[len] = '\0';
     unsigned char addr[16];
     if (v6 && inet_pton(AF_INET6, t->host, addr) != 1)
-        return config_errf(err, errlen, "'[%s]' is not an IPv6 address",
+        return sd_errf(err, errlen, "'[%s]' is not an IPv6 address",
                            config_excerpt(t->host, ex));
     after += v6 ? 1 : 0;
     if (after == end)
         return SD_OK;
     if (*after != ':')
-        return config_errf(err, errlen, "unexpected %s after the IPv6 host",
+        return sd_errf(err, errlen, "unexpected %s after the IPv6 host",
                            byte_show(*after, ex));
     char port[64];
     int64_t v;
@@ -217,7 +217,7 @@ static sd_err url_host_port(const char *host, const char *end, sd_redis_target *
     snprintf(port, sizeof port, "%.*s", (int)(plen < sizeof port ? plen : sizeof port - 1),
              after + 1);
     if (plen >= sizeof port || sd_parse_i64(port, 1, 65535, &v) != SD_OK)
-        return config_errf(err, errlen, "port: expected an integer in 1..65535, got '%s'",
+        return sd_errf(err, errlen, "port: expected an integer in 1..65535, got '%s'",
                            config_excerpt(port, ex));
     t->port = (int)v;
     return SD_OK;
@@ -233,10 +233,10 @@ static sd_err url_db(const char *path, sd_redis_target *t, char *err, size_t err
     char ex[CONFIG_EXCERPT_LEN];
     int64_t v;
     if (digits > 0 && db[digits] != '\0')
-        return config_errf(err, errlen, "unexpected text '%s' after the db number",
+        return sd_errf(err, errlen, "unexpected text '%s' after the db number",
                            config_excerpt(db + digits, ex));
     if (sd_parse_i64(db, 0, 255, &v) != SD_OK)
-        return config_errf(err, errlen, "db: expected an integer in 0..255, got '%s'",
+        return sd_errf(err, errlen, "db: expected an integer in 0..255, got '%s'",
                            config_excerpt(db, ex));
     t->db = (int)v;
     return SD_OK;
@@ -247,18 +247,18 @@ static sd_err url_parse(const char *url, sd_redis_target *t, char *err, size_t e
     for (size_t i = 0; url[i] != '\0'; i++) {
         unsigned char c = (unsigned char)url[i];
         if (c <= 0x20 || c == 0x7f)
-            return config_errf(err, errlen, "contains %s at byte %zu (percent-encode it)",
+            return sd_errf(err, errlen, "contains %s at byte %zu (percent-encode it)",
                                c == ' ' ? "a space" : "a control character", i + 1);
     }
     if (strncasecmp(url, "rediss://", 9) == 0)
-        return config_errf(err, errlen, "TLS (rediss://) is not supported; use redis://");
+        return sd_errf(err, errlen, "TLS (rediss://) is not supported; use redis://");
     if (strncasecmp(url, URL_SCHEME, strlen(URL_SCHEME)) != 0) {
         /* The scheme is quoted only when it is one: never a password. */
         size_t slen = strcspn(url, ":/@");
         if (slen > 0 && slen <= 16 && strncmp(url + slen, "://", 3) == 0)
-            return config_errf(err, errlen, "unsupported scheme '%.*s://' (expected "
+            return sd_errf(err, errlen, "unsupported scheme '%.*s://' (expected "
                                URL_FORM ")", (int)slen, url);
-        return config_errf(err, errlen, "must start with redis:// (" URL_FORM ")");
+        return sd_errf(err, errlen, "must start with redis:// (" URL_FORM ")");
     }
     const char *auth = url + strlen(URL_SCHEME);
     const char *end = auth + strcspn(auth, "/");
@@ -313,13 +313,13 @@ sd_err config_check_token(const char *value, char *why, size_t whylen)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)value[i];
         if (c <= 0x20 || c >= 0x7f)
-            return config_errf(why, whylen, "contains %s at byte %zu; a token is "
+            return sd_errf(why, whylen, "contains %s at byte %zu; a token is "
                                "printable ASCII without spaces",
                                c == ' ' ? "a space" : "a byte that is not printable ASCII",
                                i + 1);
     }
     if (len < TOKEN_MIN_LEN)
-        return config_errf(why, whylen, "too short (%zu character%s); use at least %d "
+        return sd_errf(why, whylen, "too short (%zu character%s); use at least %d "
                            "(short tokens are guessable; openssl rand -hex 32 makes a "
                            "good one)", len, len == 1 ? "" : "s", TOKEN_MIN_LEN);
     return SD_OK;
@@ -332,31 +332,31 @@ static sd_err origin_host_check(const char *s, size_t len, const char *show, cha
 {
     char b[16];
     if (len == 0)
-        return config_errf(why, whylen, "'%s': no host (expected scheme://host[:port])",
+        return sd_errf(why, whylen, "'%s': no host (expected scheme://host[:port])",
                            show);
     if (s[0] == '[') {
         char text[INET6_ADDRSTRLEN + 1];
         unsigned char addr[16];
         if (len < 3 || s[len - 1] != ']')
-            return config_errf(why, whylen, "'%s': '[' without a matching ']'", show);
+            return sd_errf(why, whylen, "'%s': '[' without a matching ']'", show);
         size_t alen = len - 2;
         if (alen >= sizeof text)
-            return config_errf(why, whylen, "'%s': the host in brackets is not an IPv6 "
+            return sd_errf(why, whylen, "'%s': the host in brackets is not an IPv6 "
                                "address", show);
         memcpy(text, s + 1, alen);
         text[alen] = '\0';
         if (inet_pton(AF_INET6, text, addr) != 1)
-            return config_errf(why, whylen, "'%s': '[%s]' is not an IPv6 address", show,
+            return sd_errf(why, whylen, "'%s': '[%s]' is not an IPv6 address", show,
                                text);
         return SD_OK;
     }
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c >= 'A' && c <= 'Z')
-            return config_errf(why, whylen, "'%s': write the host in lower case (browsers "
+            return sd_errf(why, whylen, "'%s': write the host in lower case (browsers "
                                "send it so, and origins are compared exactly)", show);
         if (!is_alnum(c) && c != '.' && c != '-')
-            return config_errf(why, whylen, "'%s': the host contains %s", show,
+            return sd_errf(why, whylen, "'%s': the host contains %s", show,
                                byte_show(c, b));
     }
     return SD_OK;
@@ -376,10 +376,10 @@ static sd_err origin_check(const char *s, size_t len, char *why, size_t whylen)
     else if (strncmp(entry, "http://", 7) == 0)
         default_port = 80;
     else if (scheme_end != NULL)
-        return config_errf(why, whylen, "'%s': the scheme must be http:// or https:// "
+        return sd_errf(why, whylen, "'%s': the scheme must be http:// or https:// "
                            "(lower case)", show);
     else
-        return config_errf(why, whylen, "'%s': expected scheme://host[:port], such as "
+        return sd_errf(why, whylen, "'%s': expected scheme://host[:port], such as "
                            "https://app.example.com", show);
     const char *host = scheme_end + 3;
     const char *host_end = host[0] == '[' ? strchr(host, ']') : NULL;
@@ -393,20 +393,20 @@ static sd_err origin_check(const char *s, size_t len, char *why, size_t whylen)
         int64_t v;
         snprintf(port, sizeof port, "%.*s", (int)(plen < 7 ? plen : 7), rest + 1);
         if (plen == 0 || plen > 5 || sd_parse_i64(port, 1, 65535, &v) != SD_OK)
-            return config_errf(why, whylen, "'%s': the port must be an integer in 1..65535",
+            return sd_errf(why, whylen, "'%s': the port must be an integer in 1..65535",
                                show);
         if (v == default_port)
-            return config_errf(why, whylen, "'%s': :%d is the default port of %.*s; leave "
+            return sd_errf(why, whylen, "'%s': :%d is the default port of %.*s; leave "
                                "it out (browsers do)", show, default_port,
                                (int)(scheme_end - entry), entry);
         rest += 1 + plen;
     }
     if (rest[0] == '/')
-        return config_errf(why, whylen, "'%s': an origin has no path, not even a trailing "
+        return sd_errf(why, whylen, "'%s': an origin has no path, not even a trailing "
                            "'/' (scheme://host[:port])", show);
     if (rest[0] != '\0') {
         char b[16];
-        return config_errf(why, whylen, "'%s': unexpected %s after the host (an origin is "
+        return sd_errf(why, whylen, "'%s': unexpected %s after the host (an origin is "
                            "scheme://host[:port])", show, byte_show(rest[0], b));
     }
     return SD_OK;
@@ -427,7 +427,7 @@ sd_err config_check_origins(const char *value, char *why, size_t whylen)
             slen--;
         count++;
         if (slen == 0 && !(count == 1 && *next == '\0'))
-            return config_errf(why, whylen, "entry %zu is empty (two commas in a row, or a "
+            return sd_errf(why, whylen, "entry %zu is empty (two commas in a row, or a "
                                "comma at an end)", count);
         if (slen == 1 && s[0] == '*')
             any = true;
@@ -438,6 +438,6 @@ sd_err config_check_origins(const char *value, char *why, size_t whylen)
         p = next;
     }
     if (any && count > 1)
-        return config_errf(why, whylen, "'*' allows any origin and must be the only entry");
+        return sd_errf(why, whylen, "'*' allows any origin and must be the only entry");
     return SD_OK;
 }

@@ -70,13 +70,13 @@ static sd_err line_split(char *line, char **key, char **value, char *why, size_t
     char *eq = strchr(s, '=');
     if (eq == NULL) {
         s[strcspn(s, " \t")] = '\0';
-        config_errf(why, whylen, "%s: missing '=' (expected 'key = value')", s);
+        sd_errf(why, whylen, "%s: missing '=' (expected 'key = value')", s);
         return SD_ERR_INVALID;
     }
     *eq = '\0';
     char *k = trim(s);
     if (*k == '\0')
-        return config_errf(why, whylen, "empty key before '='");
+        return sd_errf(why, whylen, "empty key before '='");
     char *v = eq + 1;
     while (is_space(*v))
         v++;
@@ -94,7 +94,7 @@ static sd_err line_split(char *line, char **key, char **value, char *why, size_t
     char *src = v + 1, *dst = v;
     while (*src != '"') {
         if (*src == '\0')
-            return config_errf(why, whylen, "%s: unterminated quote", k);
+            return sd_errf(why, whylen, "%s: unterminated quote", k);
         if (*src == '\\' && (src[1] == '"' || src[1] == '\\'))
             src++;
         *dst++ = *src++;
@@ -103,7 +103,7 @@ static sd_err line_split(char *line, char **key, char **value, char *why, size_t
     for (src++; is_space(*src); src++)
         ;
     if (*src != '\0' && !(*src == '#' && is_space(src[-1])))
-        return config_errf(why, whylen, "%s: unexpected text after the closing quote", k);
+        return sd_errf(why, whylen, "%s: unexpected text after the closing quote", k);
     *key = k;
     *value = v;
     return SD_OK;
@@ -125,12 +125,12 @@ static bool kind_set_before(const sd_config *cfg, const char *key, size_t start_
 sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t errlen)
 {
     if (strlen(path) >= sizeof cfg->config_path)
-        return config_errf(err, errlen, "config file path is longer than %zu bytes",
+        return sd_errf(err, errlen, "config file path is longer than %zu bytes",
                            sizeof cfg->config_path - 1);
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         int e = errno;
-        config_errf(err, errlen, "%s: %s", path, strerror(e));
+        sd_errf(err, errlen, "%s: %s", path, strerror(e));
         return (e == ENOENT || e == ENOTDIR) ? SD_ERR_NOT_FOUND : SD_ERR_INVALID;
     }
 
@@ -146,9 +146,9 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
             break;
         if (st != LINE_OK) {
             if (st == LINE_NUL)
-                config_errf(err, errlen, "%s:%d: line contains a NUL byte", path, lineno);
+                sd_errf(err, errlen, "%s:%d: line contains a NUL byte", path, lineno);
             else
-                config_errf(err, errlen, "%s:%d: line is longer than %d bytes", path,
+                sd_errf(err, errlen, "%s:%d: line is longer than %d bytes", path,
                             lineno, LINE_MAX_BYTES);
             rc = SD_ERR_INVALID;
             break;
@@ -177,16 +177,16 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
             }
         }
         if (rc != SD_OK) {
-            config_errf(err, errlen, "%s:%d: %s", path, lineno, why);
+            sd_errf(err, errlen, "%s:%d: %s", path, lineno, why);
             rc = SD_ERR_INVALID;
         }
     }
     if (rc == SD_OK && ferror(f)) {
-        config_errf(err, errlen, "%s: %s", path, strerror(errno));
+        sd_errf(err, errlen, "%s: %s", path, strerror(errno));
         rc = SD_ERR_INVALID;
     }
     if (fclose(f) != 0 && rc == SD_OK) {
-        config_errf(err, errlen, "%s: %s", path, strerror(errno));
+        sd_errf(err, errlen, "%s: %s", path, strerror(errno));
         rc = SD_ERR_INVALID;
     }
     if (rc != SD_OK)
@@ -293,7 +293,7 @@ static bool env_kind_handler(sd_config *cfg, const char *name, size_t len, const
     if (*rc == SD_OK)
         config_origin_set(cfg, key, SD_SOURCE_ENV, 0, var);
     else
-        *rc = config_errf(err, errlen, "environment variable %s: %s", var, why);
+        *rc = sd_errf(err, errlen, "environment variable %s: %s", var, why);
     return true;
 }
 
@@ -305,7 +305,7 @@ static sd_err env_apply(sd_config *cfg, const key_def *k, const char *var,
         config_origin_set(cfg, k->name, SD_SOURCE_ENV, 0, var);
         return SD_OK;
     }
-    return config_errf(err, errlen, "environment variable %s: %s", var, why);
+    return sd_errf(err, errlen, "environment variable %s: %s", var, why);
 }
 
 /* What m's variable, whose value is v, sets its key to; NULL with err set
@@ -321,7 +321,7 @@ static const char *env_translate(const env_mapped *m, const char *v, char *err,
         snprintf(names + used, sizeof names - used, "%s%s", i ? "|" : "",
                  m->values[i].from);
     }
-    config_errf(err, errlen, "environment variable %s: expected one of %s, got '%s'",
+    sd_errf(err, errlen, "environment variable %s: expected one of %s, got '%s'",
                 m->var, names, config_excerpt(v, ex));
     return NULL;
 }
@@ -342,7 +342,7 @@ static sd_err env_apply_mapped(sd_config *cfg, char *const *envp, char *err,
         for (size_t j = 0; j < i; j++) {
             if (set_to[j] != NULL && strcmp(env_mapped_vars[j].key, m->key) == 0 &&
                 strcmp(set_to[j], set_to[i]) != 0) {
-                config_errf(err, errlen, "environment variables %s and %s disagree "
+                sd_errf(err, errlen, "environment variables %s and %s disagree "
                             "(%s = %s against %s = %s)", env_mapped_vars[j].var, m->var,
                             m->key, set_to[j], m->key, set_to[i]);
                 return SD_ERR_INVALID;
@@ -350,7 +350,7 @@ static sd_err env_apply_mapped(sd_config *cfg, char *const *envp, char *err,
         }
         const key_def *k = config_key_find(m->key);
         if (k == NULL) {
-            config_errf(err, errlen, "environment variable %s: no key %s", m->var, m->key);
+            sd_errf(err, errlen, "environment variable %s: no key %s", m->var, m->key);
             return SD_ERR_INTERNAL;
         }
         if (env_apply(cfg, k, m->var, set_to[i], err, errlen) != SD_OK)
@@ -449,20 +449,20 @@ static sd_err flag_next(int argc, char **argv, int *i, const flag_def **f,
         if (strlen(flags[j].name) == nlen && strncmp(flags[j].name, arg, nlen) == 0)
             *f = &flags[j];
     if (*f == NULL)
-        return config_errf(err, errlen,
+        return sd_errf(err, errlen,
                            arg[0] == '-' ? "unknown option '%s' (see --help)"
                                          : "unexpected argument '%s' (see --help)",
                            config_excerpt(arg, ex));
     *value = NULL;
     if ((*f)->arg == NULL) {
         if (eq != NULL)
-            return config_errf(err, errlen, "option %s takes no value", (*f)->name);
+            return sd_errf(err, errlen, "option %s takes no value", (*f)->name);
     } else if (eq != NULL) {
         *value = eq + 1;
     } else if (*i + 1 < argc) {
         *value = argv[++*i];
     } else {
-        return config_errf(err, errlen, "option %s needs a value (%s %s)", (*f)->name,
+        return sd_errf(err, errlen, "option %s needs a value (%s %s)", (*f)->name,
                            (*f)->name, (*f)->arg);
     }
     ++*i;
@@ -498,22 +498,22 @@ static sd_err flag_apply(sd_config *cfg, const flag_def *f, const char *value,
             config_origin_set(cfg, f->key, SD_SOURCE_FLAG, 0, f->name);
             return SD_OK;
         }
-        return config_errf(err, errlen, "%s: %s", f->name, why);
+        return sd_errf(err, errlen, "%s: %s", f->name, why);
     }
     const char *eq = strchr(value, '=');
     char key[128];
     if (eq == NULL || eq == value)
-        return config_errf(err, errlen, "--set: expected KEY=VALUE, got '%s'",
+        return sd_errf(err, errlen, "--set: expected KEY=VALUE, got '%s'",
                            config_excerpt(value, ex));
     if ((size_t)(eq - value) >= sizeof key)
-        return config_errf(err, errlen, "--set: %s: unknown key",
+        return sd_errf(err, errlen, "--set: %s: unknown key",
                            config_excerpt(value, ex));
     snprintf(key, sizeof key, "%.*s", (int)(eq - value), value);
     if (sd_config_set(cfg, key, eq + 1, why, sizeof why) == SD_OK) {
         config_origin_set(cfg, key, SD_SOURCE_FLAG, 0, f->name);
         return SD_OK;
     }
-    return config_errf(err, errlen, "--set: %s", why);
+    return sd_errf(err, errlen, "--set: %s", why);
 }
 
 /* Loads the file the search order picks; see config.h. */
@@ -529,12 +529,12 @@ static sd_err file_choose_and_load(sd_config *cfg, const char *flag_path,
     }
     if (path != NULL) {
         if (path[0] == '\0')
-            return config_errf(err, errlen, "%s: empty path", from);
+            return sd_errf(err, errlen, "%s: empty path", from);
         sd_err rc = sd_config_load_file(cfg, path, why, sizeof why);
         if (rc == SD_ERR_NOT_FOUND)
-            config_errf(err, errlen, "config file %s (from %s) not found", path, from);
+            sd_errf(err, errlen, "config file %s (from %s) not found", path, from);
         else if (rc != SD_OK)
-            config_errf(err, errlen, "%s", why);
+            sd_errf(err, errlen, "%s", why);
         return rc == SD_OK ? SD_OK : SD_ERR_INVALID;
     }
     static const char *const search[] = {"config/statusd.conf", "/etc/statusd/statusd.conf"};
@@ -543,7 +543,7 @@ static sd_err file_choose_and_load(sd_config *cfg, const char *flag_path,
         if (rc == SD_OK)
             return SD_OK;
         if (rc != SD_ERR_NOT_FOUND)
-            return config_errf(err, errlen, "%s", why);
+            return sd_errf(err, errlen, "%s", why);
     }
     return SD_OK;
 }

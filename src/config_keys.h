@@ -92,10 +92,6 @@ sd_err config_check_origins(const char *value, char *why, size_t whylen);
  * parser would reject keeps its secret. */
 void config_url_mask(const char *url, char *out, size_t outlen);
 
-/* snprintf into err (nothing when err is NULL or errlen is 0). Returns
- * SD_ERR_INVALID, so a failed check can end with "return config_errf(...)". */
-sd_err config_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* A value as shown in a message: at most 60 bytes then "...", control
  * bytes as '?'. Returns out. */

@@ -22,20 +22,6 @@
 
 static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-static sd_err errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static sd_err errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return SD_ERR_INVALID;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return SD_ERR_INVALID;
-}
-
 /* s[0..len) for a message: at most 60 bytes then "...", control bytes as
  * '?'. Returns out. */
 static const char *entry_show(const char *s, size_t len, char out[ENTRY_SHOW_LEN])
@@ -152,17 +138,17 @@ static sd_err cidr_parse(const char *s, size_t len, sd_cidr *c, char *err, size_
     size_t alen = slash != NULL ? (size_t)(slash - s) : len;
     entry_show(s, len, show);
     if (alen >= sizeof text)
-        return errf(err, errlen, "'%s' is not an IPv4 or IPv6 address", show);
+        return sd_errf(err, errlen, "'%s' is not an IPv4 or IPv6 address", show);
     memcpy(text, s, alen);
     text[alen] = '\0';
     if (!addr_from_text(text, true, true, &c->family, c->addr))
-        return errf(err, errlen, "'%s' is not an IPv4 or IPv6 address%s", show,
+        return sd_errf(err, errlen, "'%s' is not an IPv4 or IPv6 address%s", show,
                     s[0] == '[' ? " (write IPv6 addresses without brackets)" : "");
     unsigned max = c->family == AF_INET ? 32 : 128;
     c->prefix = max;
     if (slash != NULL &&
         !prefix_parse(slash + 1, len - alen - 1, max, &c->prefix))
-        return errf(err, errlen, "'%s': the prefix length must be an integer in 0..%u",
+        return sd_errf(err, errlen, "'%s': the prefix length must be an integer in 0..%u",
                     show, max);
     if (c->family == AF_INET6 && c->prefix >= 96 &&
         memcmp(c->addr, mapped_prefix, sizeof mapped_prefix) == 0) {
@@ -178,7 +164,7 @@ static sd_err cidr_parse(const char *s, size_t len, sd_cidr *c, char *err, size_
         char block[INET6_ADDRSTRLEN];
         if (inet_ntop(c->family, net, block, sizeof block) == NULL)
             snprintf(block, sizeof block, "?");
-        return errf(err, errlen, "'%s': address bits are set beyond the /%u prefix "
+        return sd_errf(err, errlen, "'%s': address bits are set beyond the /%u prefix "
                     "(the block is %s/%u)", show, c->prefix, block, c->prefix);
     }
     return SD_OK;
@@ -198,10 +184,10 @@ sd_err sd_cidr_list_parse(const char *text, sd_cidr_list *out, char *err, size_t
         size_t slen = len;
         trim(&s, &slen);
         if (slen == 0)
-            return errf(err, errlen, "entry %zu is empty (two commas in a row, or a comma "
+            return sd_errf(err, errlen, "entry %zu is empty (two commas in a row, or a comma "
                         "at an end)", n);
         if (l.count == SD_CIDR_LIST_MAX)
-            return errf(err, errlen, "more than %d entries", SD_CIDR_LIST_MAX);
+            return sd_errf(err, errlen, "more than %d entries", SD_CIDR_LIST_MAX);
         if (cidr_parse(s, slen, &l.items[l.count], err, errlen) != SD_OK)
             return SD_ERR_INVALID;
         l.count++;
@@ -210,7 +196,7 @@ sd_err sd_cidr_list_parse(const char *text, sd_cidr_list *out, char *err, size_t
         p = comma + 1;
         total -= len + 1;
         if (total == 0)
-            return errf(err, errlen, "entry %zu is empty (two commas in a row, or a comma "
+            return sd_errf(err, errlen, "entry %zu is empty (two commas in a row, or a comma "
                         "at an end)", n + 1);
     }
     *out = l;

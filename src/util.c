@@ -101,6 +101,19 @@ bool sd_uuid_valid(const char *s, size_t len)
 /* What strtoll in base 10 accepts once the first byte is '-' or a digit
  * (no space, no '+'), without its locale lookups: the whole string must
  * be an optional '-' and one or more digits, within int64. */
+sd_err sd_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return SD_ERR_INVALID;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+    return SD_ERR_INVALID;
+}
+
 size_t sd_i64_text(int64_t v, char out[SD_I64_TEXT_LEN])
 {
     size_t i = SD_I64_TEXT_LEN;

@@ -29,6 +29,13 @@ bool sd_uuid_valid(const char *s, size_t len);
  * else: empty, trailing bytes, overflow, out of [min, max]. */
 sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* Writes a one-line reason into err[0..errlen) (nothing when err is NULL
+ * or errlen 0; cut to fit) and returns SD_ERR_INVALID, so a failed check
+ * can end with "return sd_errf(err, errlen, ...)". The one formatter of
+ * the reasons that config, address, handler and store checks give. */
+sd_err sd_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The decimal text of v, without printf: written to the end of out, and
  * the offset where it starts is returned (its length is SD_I64_TEXT_LEN
  * minus that). */

@@ -578,17 +578,17 @@ sd_err sd_exec_new(const char *args, const sd_handler_opts *opts,
     struct stat st;
     char buf[128];
     if (prog[0] != '/') {
-        sd_handler_errf(err, errlen, "exec program '%s' is not an absolute path", prog);
+        sd_errf(err, errlen, "exec program '%s' is not an absolute path", prog);
         rc = SD_ERR_INVALID;
     } else if (stat(prog, &st) != 0) {
-        sd_handler_errf(err, errlen, "exec program '%s': %s", prog,
+        sd_errf(err, errlen, "exec program '%s': %s", prog,
                         strerror_r(errno, buf, sizeof buf));
         rc = SD_ERR_INVALID;
     } else if (!S_ISREG(st.st_mode)) {
-        sd_handler_errf(err, errlen, "exec program '%s' is not a regular file", prog);
+        sd_errf(err, errlen, "exec program '%s' is not a regular file", prog);
         rc = SD_ERR_INVALID;
     } else if (access(prog, X_OK) != 0) {
-        sd_handler_errf(err, errlen, "exec program '%s' is not executable: %s", prog,
+        sd_errf(err, errlen, "exec program '%s' is not executable: %s", prog,
                         strerror_r(errno, buf, sizeof buf));
         rc = SD_ERR_INVALID;
     }

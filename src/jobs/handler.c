@@ -36,18 +36,6 @@ static const sd_handler_opts default_opts = {
     .kill_grace_ms = 2000,
 };
 
-void sd_handler_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 void sd_outcome_clear(sd_outcome *o)
 {
     if (o == NULL)
@@ -162,7 +150,7 @@ sd_err sd_handler_split_words(const char *s, char ***argv_out, char *err, size_t
         if (c == '\'') {
             const char *close = strchr(p + 1, '\'');
             if (close == NULL) {
-                sd_handler_errf(err, errlen, "handler spec has an unterminated ' quote");
+                sd_errf(err, errlen, "handler spec has an unterminated ' quote");
                 rc = SD_ERR_INVALID;
                 break;
             }
@@ -175,7 +163,7 @@ sd_err sd_handler_split_words(const char *s, char ***argv_out, char *err, size_t
                 sd_buf_putc(&word, *p);
             }
             if (*p == '\0') {
-                sd_handler_errf(err, errlen, "handler spec has an unterminated \" quote");
+                sd_errf(err, errlen, "handler spec has an unterminated \" quote");
                 rc = SD_ERR_INVALID;
                 break;
             }
@@ -191,7 +179,7 @@ sd_err sd_handler_split_words(const char *s, char ***argv_out, char *err, size_t
     }
     sd_buf_free(&word);
     if (rc == SD_OK && argc == 0) {
-        sd_handler_errf(err, errlen, "handler spec names no program");
+        sd_errf(err, errlen, "handler spec names no program");
         rc = SD_ERR_INVALID;
     }
     if (rc != SD_OK) {
@@ -236,13 +224,13 @@ sd_err sd_handler_new(const char *spec, const sd_handler_opts *opts,
         return SD_ERR_INVALID;
     *out = NULL;
     if (spec == NULL) {
-        sd_handler_errf(err, errlen, "no handler spec given");
+        sd_errf(err, errlen, "no handler spec given");
         return SD_ERR_INVALID;
     }
     if (opts == NULL)
         opts = &default_opts;
     if (opts->demo_step_ms < 0 || opts->kill_grace_ms < 0) {
-        sd_handler_errf(err, errlen, "handler options must not be negative");
+        sd_errf(err, errlen, "handler options must not be negative");
         return SD_ERR_INVALID;
     }
 
@@ -250,7 +238,7 @@ sd_err sd_handler_new(const char *spec, const sd_handler_opts *opts,
         const char *name = spec + sizeof builtin - 1;
         if (strcmp(name, "demo") == 0)
             return sd_demo_new(opts, out);
-        sd_handler_errf(err, errlen, "unknown builtin handler '%s' (known: demo)", name);
+        sd_errf(err, errlen, "unknown builtin handler '%s' (known: demo)", name);
         return SD_ERR_INVALID;
     }
     if (strncmp(spec, exec, sizeof exec - 1) == 0)
@@ -262,7 +250,7 @@ sd_err sd_handler_new(const char *spec, const sd_handler_opts *opts,
         return SD_OK;
     }
 
-    sd_handler_errf(err, errlen,
+    sd_errf(err, errlen,
                     "unknown handler '%s' (expected builtin:demo, exec:/path/to/program, "
                     "http(s)://url or external)", spec);
     return SD_ERR_INVALID;

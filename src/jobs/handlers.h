@@ -32,9 +32,6 @@ sd_err sd_exec_new(const char *args, const sd_handler_opts *opts,
  */
 sd_err sd_http_handler_new(const char *url, sd_handler **out, char *err, size_t errlen);
 
-/* snprintf into err (when err is not NULL and errlen > 0). */
-void sd_handler_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /*
  * Splits spec text into words (see handler.c for the quoting rules). On

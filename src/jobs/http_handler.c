@@ -473,7 +473,7 @@ sd_err sd_http_handler_new(const char *url, sd_handler **out, char *err, size_t 
 {
     pthread_once(&curl_once, curl_setup);
     if (!curl_ready) {
-        sd_handler_errf(err, errlen, "libcurl could not be initialised");
+        sd_errf(err, errlen, "libcurl could not be initialised");
         return SD_ERR_INTERNAL;
     }
     CURLU *u = curl_url();
@@ -486,7 +486,7 @@ sd_err sd_http_handler_new(const char *url, sd_handler **out, char *err, size_t 
     curl_free(host);
     curl_url_cleanup(u);
     if (uc != CURLUE_OK || strchr(url, ' ') != NULL) {
-        sd_handler_errf(err, errlen, "'%s' is not a usable URL", url);
+        sd_errf(err, errlen, "'%s' is not a usable URL", url);
         return SD_ERR_INVALID;
     }
     http_handler *h = calloc(1, sizeof *h);

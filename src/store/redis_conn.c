@@ -79,19 +79,6 @@ struct rd_pool {
     char sha[RD_SCRIPT_N][RD_SHA_LEN + 1];   /* set by rd_pool_check */
 };
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- error replies ---- */
 
 /* Server states in which the store cannot answer now; a warning names
@@ -152,14 +139,14 @@ static sd_err setup_call(redisContext *c, int argc, const char **argv,
 {
     redisReply *r = redisCommandArgv(c, argc, argv, lens);
     if (r == NULL) {
-        say(why, whylen, "%s failed: %s", argv[0], c->errstr);
+        sd_errf(why, whylen, "%s failed: %s", argv[0], c->errstr);
         return c->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
     }
     sd_err err = SD_OK;
     if (r->type == REDIS_REPLY_ERROR) {
         char code[32];
         reply_code(r, code, sizeof code);
-        say(why, whylen, "%s refused (%s)", argv[0], code);
+        sd_errf(why, whylen, "%s refused (%s)", argv[0], code);
         err = SD_ERR_UNAVAILABLE;
     }
     freeReplyObject(r);
@@ -173,16 +160,16 @@ static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen
     *out = NULL;
     redisContext *c = redisConnectWithTimeout(p->host, p->port, p->timeout);
     if (c == NULL) {
-        say(why, whylen, "out of memory");
+        sd_errf(why, whylen, "out of memory");
         return SD_ERR_NOMEM;
     }
     if (c->err != 0) {
-        say(why, whylen, "cannot connect to %s:%d: %s", p->host, p->port, c->errstr);
+        sd_errf(why, whylen, "cannot connect to %s:%d: %s", p->host, p->port, c->errstr);
         redisFree(c);
         return SD_ERR_UNAVAILABLE;
     }
     if (redisSetTimeout(c, p->timeout) != REDIS_OK) {
-        say(why, whylen, "cannot set the command timeout: %s", c->errstr);
+        sd_errf(why, whylen, "cannot set the command timeout: %s", c->errstr);
         redisFree(c);
         return SD_ERR_UNAVAILABLE;
     }
@@ -280,7 +267,7 @@ static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t
 {
     rd_conn *c = conn_mine(p);
     if (c == NULL) {
-        say(why, whylen, "out of memory");
+        sd_errf(why, whylen, "out of memory");
         return SD_ERR_NOMEM;
     }
     if (c->ctx != NULL && conn_stale(c->ctx)) {
@@ -292,7 +279,7 @@ static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t
     if (c->ctx == NULL) {
         bool back = atomic_load_explicit(&p->connected_ms, memory_order_relaxed) > c->failed_ms;
         if (c->backoff_ms > 0 && sd_mono_ms() < c->retry_at_ms && !back) {
-            say(why, whylen, "not connected (retrying after a backoff)");
+            sd_errf(why, whylen, "not connected (retrying after a backoff)");
             return SD_ERR_UNAVAILABLE;
         }
         sd_err err = conn_open(p, &c->ctx, why, whylen);
@@ -443,12 +430,12 @@ static void pool_strings_free(rd_pool *p)
 rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen)
 {
     if (opts == NULL || opts->host == NULL || opts->host[0] == '\0') {
-        say(err, errlen, "redis: no host given");
+        sd_errf(err, errlen, "redis: no host given");
         return NULL;
     }
     if (opts->port <= 0 || opts->port > 65535 || opts->db < 0 ||
         opts->timeout_ms <= 0 || opts->timeout_ms > RD_TIMEOUT_MAX_MS) {
-        say(err, errlen, "redis: port, db or timeout out of range");
+        sd_errf(err, errlen, "redis: port, db or timeout out of range");
         return NULL;
     }
     rd_pool *p = calloc(1, sizeof *p);
@@ -482,7 +469,7 @@ fail_strings:
     pool_strings_free(p);
     free(p);
 nomem:
-    say(err, errlen, "redis: out of memory or threads");
+    sd_errf(err, errlen, "redis: out of memory or threads");
     return NULL;
 }
 
@@ -492,7 +479,7 @@ sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
     char why[256];
     sd_err e = conn_ready(p, &c, false, why, sizeof why);
     if (e != SD_OK) {
-        say(err, errlen, "redis: %s", why);
+        sd_errf(err, errlen, "redis: %s", why);
         return e;
     }
     const char *argv[1] = {"PING"};
@@ -507,7 +494,7 @@ sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
     }
     freeReplyObject(r);
     if (e != SD_OK) {
-        say(err, errlen, "redis: PING to %s:%d failed (%s)", p->host, p->port, why);
+        sd_errf(err, errlen, "redis: PING to %s:%d failed (%s)", p->host, p->port, why);
         return e;
     }
     for (size_t i = 0; i < RD_SCRIPT_N; i++) {
@@ -516,7 +503,7 @@ sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
         if (e == SD_OK)
             e = script_load(p, c, (rd_script_id)i, p->sha[i]);
         if (e != SD_OK) {
-            say(err, errlen, "redis: cannot load script %s (%s)",
+            sd_errf(err, errlen, "redis: cannot load script %s (%s)",
                 rd_script_name((rd_script_id)i), sd_err_name(e));
             return e;
         }
