@@ -5,6 +5,7 @@
  */
 #include "statusd/json.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +87,20 @@ sd_err sd_json_check(const char *text, size_t len, int max_depth)
     return SD_OK;
 }
 
+/* True when every number in item is finite: cJSON turns 1e999 into an
+ * infinity, which it then prints as null. Recursion is bounded by the
+ * depth sd_json_check allowed. */
+static bool numbers_finite(const cJSON *item)
+{
+    for (; item != NULL; item = item->next) {
+        if (cJSON_IsNumber(item) && !isfinite(item->valuedouble))
+            return false;
+        if (item->child != NULL && !numbers_finite(item->child))
+            return false;
+    }
+    return true;
+}
+
 sd_err sd_json_parse(const char *text, size_t len, int max_depth, cJSON **out)
 {
     *out = NULL;
@@ -103,6 +118,10 @@ sd_err sd_json_parse(const char *text, size_t len, int max_depth, cJSON **out)
     if (end != text + len) {
         cJSON_Delete(root);
         return SD_ERR_BAD_JSON;
+    }
+    if (!numbers_finite(root)) {
+        cJSON_Delete(root);
+        return SD_ERR_INVALID;
     }
     *out = root;
     return SD_OK;

@@ -32,6 +32,8 @@ typedef struct sd_config {
     int64_t threads;                  /* HTTP threads (MHD thread pool) */
     int64_t max_connections;
     int64_t connection_timeout;       /* seconds idle before close */
+    int64_t header_timeout;           /* seconds for a request's headers, in all */
+    int64_t body_timeout;             /* seconds for its body, after the headers */
     int64_t per_ip_connection_limit;  /* 0 = off */
     int64_t connection_memory_limit;  /* bytes per connection */
     int64_t max_body;                 /* bytes */
@@ -64,6 +66,9 @@ typedef struct sd_config {
     int64_t demo_step_ms;
     char handler_research[SD_CONFIG_STR];
     char handler_upload[SD_CONFIG_STR];
+    /* "" or comma-separated environment variable names ([A-Za-z_][A-Za-z0-9_]*)
+     * that exec handlers get from statusd's environment */
+    char handler_env[SD_CONFIG_STR];
 
     /* sessions and conversations; TTLs slide: every read and write renews */
     int64_t session_ttl;              /* seconds */

@@ -24,7 +24,9 @@ sd_err sd_json_check(const char *text, size_t len, int max_depth);
 /*
  * sd_json_check, then a strict parse of the whole text (nothing but white
  * space after the value). *out is the parsed tree, owned by the caller
- * (cJSON_Delete). SD_ERR_BAD_JSON, SD_ERR_TOO_DEEP, SD_ERR_NOMEM.
+ * (cJSON_Delete). SD_ERR_BAD_JSON, SD_ERR_TOO_DEEP, SD_ERR_NOMEM, or
+ * SD_ERR_INVALID for a number out of a double's range (1e999), which
+ * cJSON would keep as an infinity and print as null.
  */
 sd_err sd_json_parse(const char *text, size_t len, int max_depth, cJSON **out);
 
