@@ -78,7 +78,8 @@ sd_handler *job_handler_for(const sd_jobs *j, const char *kind)
 static sd_err jobs_handlers(sd_jobs *j, const sd_config *cfg, char *err, size_t errlen)
 {
     sd_handler_opts hopts = {.demo_step_ms = cfg->demo_step_ms,
-                             .kill_grace_ms = cfg->job_kill_grace};
+                             .kill_grace_ms = cfg->job_kill_grace,
+                             .env_pass = cfg->handler_env};
     const struct {
         const char *kind;
         const char *spec;

@@ -371,7 +371,7 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
         return;
     }
     run_ctx ctx = {j, id, owner};
-    sd_job_run run = {.id = id, .kind = kind, .input = input, .input_len = input_len,
+    sd_job_run run = {.id = id, .kind = kind, .attempt = attempts, .input = input, .input_len = input_len,
                       .timeout_ms = j->timeout_ms, .cancel = cancel,
                       .report = run_report, .report_arg = &ctx};
     sd_outcome out;
