@@ -2,6 +2,9 @@
 #   make run    build and start statusd on :8080 (memory store, demo handler)
 #   make test   build and run every test (starts its own redis-server)
 #   make asan   the whole test suite under AddressSanitizer+UBSan
+#   make tsan   the whole test suite under ThreadSanitizer
+#   make fuzz   every libFuzzer harness of tests/fuzz for FUZZ_TIME seconds
+#               each (make fuzz-smoke: 15 s each, for CI)
 #   make bench  the benchmark in bench/ (make bench-smoke: a quick check of it)
 
 BUILD     ?= build
@@ -14,8 +17,12 @@ DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
 DEPS_TEST  = libcmocka-dev redis-server nginx
 DEPS_BENCH = wrk redis-tools curl
 DEPS_CONTAINER = debootstrap buildah podman curl
+DEPS_FUZZ  = clang libclang-rt-14-dev
+BUILD_FUZZ ?= build-fuzz
+FUZZ_TIME ?= 120
 
-.PHONY: all deps deps-test deps-bench build run test asan tsan bench bench-smoke clean
+.PHONY: all deps deps-test deps-bench deps-fuzz build run test asan tsan fuzz fuzz-smoke \
+        bench bench-smoke clean
 
 all: build
 
@@ -27,6 +34,9 @@ deps-test:
 
 deps-bench:
 	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
+
+deps-fuzz:
+	@scripts/install-deps $(DEPS_BUILD) $(DEPS_FUZZ)
 
 build: deps
 	cmake -S . -B $(BUILD) -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
@@ -50,6 +60,17 @@ tsan: deps-test
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS)
 
+# The libFuzzer harnesses (clang), each run for FUZZ_TIME seconds from its
+# seed corpus in tests/fuzz/corpus; prints the executions of each.
+fuzz: deps-fuzz
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Fuzz \
+	      -DSD_FUZZ=ON -DBUILD_TESTING=OFF
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run $(BUILD_FUZZ) $(FUZZ_TIME)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_TIME=15
+
 BENCH_TARGETS = statusd hello_mhd loadgen
 
 bench: deps-bench
@@ -71,4 +92,4 @@ test-container:
 	scripts/test-container
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan
+	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan $(BUILD_FUZZ)

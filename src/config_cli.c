@@ -120,7 +120,20 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
         config_errf(err, errlen, "%s: %s", path, strerror(e));
         return (e == ENOENT || e == ENOTDIR) ? SD_ERR_NOT_FOUND : SD_ERR_INVALID;
     }
+    sd_err rc = sd_config_load_stream(cfg, f, path, err, errlen);
+    if (fclose(f) != 0 && rc == SD_OK) {
+        config_errf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = SD_ERR_INVALID;
+    }
+    return rc;
+}
 
+sd_err sd_config_load_stream(sd_config *cfg, FILE *f, const char *path, char *err,
+                             size_t errlen)
+{
+    if (strlen(path) >= sizeof cfg->config_path)
+        return config_errf(err, errlen, "config file path is longer than %zu bytes",
+                           sizeof cfg->config_path - 1);
     sd_config tmp = *cfg;
     int first_line[CONFIG_MAX_KEYS] = {0};
     char line[LINE_MAX_BYTES + 1];
@@ -163,10 +176,6 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
         }
     }
     if (rc == SD_OK && ferror(f)) {
-        config_errf(err, errlen, "%s: %s", path, strerror(errno));
-        rc = SD_ERR_INVALID;
-    }
-    if (fclose(f) != 0 && rc == SD_OK) {
         config_errf(err, errlen, "%s: %s", path, strerror(errno));
         rc = SD_ERR_INVALID;
     }

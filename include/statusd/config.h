@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "statusd/error.h"
 #include "statusd/log.h"
@@ -146,6 +147,10 @@ sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,
  * file is SD_ERR_NOT_FOUND. */
 sd_err sd_config_load_file(sd_config *cfg, const char *path,
                            char *err, size_t errlen);
+/* The same from an open stream (not closed here); path names it in
+ * messages and in config_path. */
+sd_err sd_config_load_stream(sd_config *cfg, FILE *f, const char *path, char *err,
+                             size_t errlen);
 
 /* Applies the environment (envp: NULL-terminated "NAME=value" strings).
  * A bad value is an error naming the variable; an unknown STATUSD_
