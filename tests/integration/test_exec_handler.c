@@ -370,7 +370,12 @@ static void test_exec_leftovers_holding_stdout_are_killed_at_exit(void **state)
 
 /* A program that starts a process in a session of its own (setsid: out of
  * the job's process group) and exits, or is canceled: the process ends
- * with the job all the same. */
+ * with the job all the same. The program waits until the process leads
+ * its own session (field 6 of /proc/<pid>/stat), so that it has left the
+ * group before the group is killed. */
+#define ESCAPED_WAIT \
+    "until [ \"$(cut -d' ' -f6 /proc/$!/stat)\" = \"$!\" ]; do sleep 0.01; done\n"
+
 static void test_exec_setsid_grandchild_ends_when_the_job_ends(void **state)
 {
     fixture *f = *state;
@@ -379,6 +384,7 @@ static void test_exec_setsid_grandchild_ends_when_the_job_ends(void **state)
     make_exec(f, "escape.sh",
               "setsid sleep 300 >/dev/null 2>&1 </dev/null &\n"
               "echo $! > \"$1\"\n"
+              ESCAPED_WAIT
               "echo '{\"result\": \"escaped\"}'",
               args);
     assert_int_equal(run_job(f, "{}", 0), SD_OK);
@@ -398,6 +404,7 @@ static void test_exec_setsid_grandchild_ends_when_the_job_is_canceled(void **sta
     make_exec(f, "escape.sh",
               "setsid sh -c 'sleep 300; sleep 300' >/dev/null 2>&1 </dev/null &\n"
               "echo $! > \"$1\"\n"
+              ESCAPED_WAIT
               "echo '{\"progress\": 1}'\n"
               "sleep 300",
               args);
