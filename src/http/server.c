@@ -182,6 +182,10 @@ static sd_err req_decode_target(sd_http *h, sd_req *r)
 /* First call: route, and check what can be checked from headers alone. */
 static void req_route(sd_http *h, sd_req *r)
 {
+    const char *origin = sd_req_header(r, "Origin");
+    r->cors_on = h->access.cors_on;
+    if (sd_access_origin_allowed(&h->access, origin))
+        r->cors_origin = origin;
     length_headers lh = {0, 0};
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_length_headers, &lh);
     if (lh.content_length > 1 || (lh.content_length > 0 && lh.transfer_encoding > 0)) {
@@ -199,10 +203,6 @@ static void req_route(sd_http *h, sd_req *r)
     r->early_err = sd_router_match(h->routes, h->nroutes, r->method, r->url,
                                    &r->route, r->params, &r->nparams,
                                    r->allow, sizeof r->allow);
-    const char *origin = sd_req_header(r, "Origin");
-    r->cors_on = h->access.cors_on;
-    if (sd_access_origin_allowed(&h->access, origin))
-        r->cors_origin = origin;
     if (r->early_err == SD_ERR_METHOD && strcmp(r->method, "OPTIONS") == 0)
         return; /* answered with the Allow list, see req_dispatch */
     if (r->early_err != SD_OK)
