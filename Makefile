@@ -5,6 +5,8 @@
 #   make test   build and run every test (starts its own redis-server)
 #   make asan   the whole test suite under AddressSanitizer+UBSan
 #   make tsan   the whole test suite under ThreadSanitizer
+#   make fuzz   every libFuzzer harness of tests/fuzz for FUZZ_TIME seconds
+#               each (make fuzz-smoke: 15 s each, for CI)
 #   make bench  the benchmark in bench/ (make bench-smoke: a quick check of it)
 #   make builds every target with clang, and a gcc Release build (CI)
 
@@ -23,8 +25,12 @@ DEPS_TEST  = libcmocka-dev redis-server nginx lua-check docker-compose curl pyth
 DEPS_BENCH = wrk redis-tools curl libevent-dev
 DEPS_BUILDS = clang
 DEPS_CONTAINER = debootstrap buildah podman curl
+DEPS_FUZZ  = clang libclang-rt-14-dev
+BUILD_FUZZ ?= build-fuzz
+FUZZ_TIME ?= 120
 
-.PHONY: all deps deps-test deps-bench build run test asan tsan bench bench-smoke builds clean
+.PHONY: all deps deps-test deps-bench deps-fuzz build run test asan tsan fuzz fuzz-smoke \
+        bench bench-smoke builds clean
 
 all: build
 
@@ -36,6 +42,9 @@ deps-test:
 
 deps-bench:
 	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
+
+deps-fuzz:
+	@scripts/install-deps $(DEPS_BUILD) $(DEPS_FUZZ)
 
 build: deps
 	cmake -S . -B $(BUILD) -DBUILD_TESTING=OFF $(SD_CMAKE)
@@ -58,6 +67,17 @@ tsan: deps-test
 	cmake -S . -B build-tsan -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=ThreadSanitizer $(SD_CMAKE)
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS)
+
+# The libFuzzer harnesses (clang), each run for FUZZ_TIME seconds from its
+# seed corpus in tests/fuzz/corpus; prints the executions of each.
+fuzz: deps-fuzz
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Fuzz \
+	      -DSD_FUZZ=ON -DBUILD_TESTING=OFF $(SD_CMAKE)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run $(BUILD_FUZZ) $(FUZZ_TIME)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_TIME=15
 
 BENCH_TARGETS = statusd hello_mhd loadgen
 
@@ -89,4 +109,4 @@ test-container:
 	scripts/test-container
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan build-clang build-release
+	rm -rf $(BUILD) $(BUILD_ASAN) build-tsan $(BUILD_FUZZ) build-clang build-release

@@ -9,6 +9,7 @@
  * one (only the scheme is quoted, and only when it is one).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -111,17 +112,6 @@ sd_err config_check_key_prefix(const char *value, char *why, size_t whylen)
 
 /* ---- Redis URLs ---- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into out (outlen bytes, NUL-terminated). what
  * names the part in messages, which never quote it: it may be a password. */
 static sd_err url_decode(const char *s, size_t len, char *out, size_t outlen,
@@ -131,8 +121,8 @@ static sd_err url_decode(const char *s, size_t len, char *out, size_t outlen,
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = len - i >= 3 ? hex_digit(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+            int hi = len - i >= 3 ? sd_hex_digit(s[i + 1]) : -1;
+            int lo = hi >= 0 ? sd_hex_digit(s[i + 2]) : -1;
             if (lo < 0)
                 return sd_errf(err, errlen, "%s: '%%' must be followed by two hex "
                                    "digits (write %%25 for '%%')", what);
@@ -322,6 +312,46 @@ sd_err config_check_token(const char *value, char *why, size_t whylen)
         return sd_errf(why, whylen, "too short (%zu character%s); use at least %d "
                            "(short tokens are guessable; openssl rand -hex 32 makes a "
                            "good one)", len, len == 1 ? "" : "s", TOKEN_MIN_LEN);
+    return SD_OK;
+}
+
+/* True when name[0..len) is a variable statusd reads a secret from:
+ * STATUSD_<KEY> or a legacy name of a secret key. */
+static bool env_name_is_secret(const char *name, size_t len)
+{
+    for (size_t i = 0; i < config_key_count(); i++) {
+        const key_def *k = config_key_at(i);
+        if (k->type != KEY_STR || k->secret == KEY_PLAIN)
+            continue;
+        char upper[96];
+        int n = snprintf(upper, sizeof upper, "STATUSD_%s", k->name);
+        for (int c = 0; c < n; c++)
+            upper[c] = (char)toupper((unsigned char)upper[c]);
+        if ((size_t)n == len && memcmp(upper, name, len) == 0)
+            return true;
+        for (size_t l = 0; l < 3 && k->legacy[l] != NULL; l++)
+            if (strlen(k->legacy[l]) == len && memcmp(k->legacy[l], name, len) == 0)
+                return true;
+    }
+    return false;
+}
+
+sd_err config_check_env_names(const char *value, char *why, size_t whylen)
+{
+    const char *cur = value, *name;
+    size_t len;
+    char ex[CONFIG_EXCERPT_LEN];
+    while (sd_list_next(&cur, &name, &len)) {
+        char one[CONFIG_EXCERPT_LEN];
+        snprintf(one, sizeof one, "%.*s", (int)(len < 60 ? len : 60), name);
+        if (!sd_env_name_valid(name, len))
+            return sd_errf(why, whylen, "'%s' is not a variable name "
+                               "(letters, digits and _, not starting with a digit)",
+                               config_excerpt(one, ex));
+        if (env_name_is_secret(name, len))
+            return sd_errf(why, whylen, "%s holds one of statusd's secrets and is "
+                               "never passed to handlers", one);
+    }
     return SD_OK;
 }
 

@@ -133,7 +133,20 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
         sd_errf(err, errlen, "%s: %s", path, strerror(e));
         return (e == ENOENT || e == ENOTDIR) ? SD_ERR_NOT_FOUND : SD_ERR_INVALID;
     }
+    sd_err rc = sd_config_load_stream(cfg, f, path, err, errlen);
+    if (fclose(f) != 0 && rc == SD_OK) {
+        sd_errf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = SD_ERR_INVALID;
+    }
+    return rc;
+}
 
+sd_err sd_config_load_stream(sd_config *cfg, FILE *f, const char *path, char *err,
+                             size_t errlen)
+{
+    if (strlen(path) >= sizeof cfg->config_path)
+        return sd_errf(err, errlen, "config file path is longer than %zu bytes",
+                           sizeof cfg->config_path - 1);
     sd_config tmp = *cfg;
     int first_line[CONFIG_MAX_KEYS] = {0};
     size_t start_kinds = tmp.kind_count;
@@ -182,10 +195,6 @@ sd_err sd_config_load_file(sd_config *cfg, const char *path, char *err, size_t e
         }
     }
     if (rc == SD_OK && ferror(f)) {
-        sd_errf(err, errlen, "%s: %s", path, strerror(errno));
-        rc = SD_ERR_INVALID;
-    }
-    if (fclose(f) != 0 && rc == SD_OK) {
         sd_errf(err, errlen, "%s: %s", path, strerror(errno));
         rc = SD_ERR_INVALID;
     }

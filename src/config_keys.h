@@ -84,6 +84,9 @@ sd_err config_check_key_prefix(const char *value, char *why, size_t whylen);
 sd_err config_check_cidr_list(const char *value, char *why, size_t whylen);
 /* api_token, admin_token: at least 16 bytes of printable ASCII, no spaces. */
 sd_err config_check_token(const char *value, char *why, size_t whylen);
+/* handler_env: "", or comma-separated names [A-Za-z_][A-Za-z0-9_]*,
+ * blanks around entries ignored. */
+sd_err config_check_env_names(const char *value, char *why, size_t whylen);
 /* cors_origins: "*", or comma-separated http(s)://host[:port] origins. */
 sd_err config_check_origins(const char *value, char *why, size_t whylen);
 

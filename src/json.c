@@ -5,10 +5,11 @@
  */
 #include "statusd/json.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t sd_utf8_seq(const char *s, size_t left)
@@ -87,7 +88,46 @@ sd_err sd_json_check(const char *text, size_t len, int max_depth)
     return SD_OK;
 }
 
+/* json_finite below item, whose path so far is where[0..at). */
+static bool finite_at(const cJSON *item, char *where, size_t wlen, size_t at)
+{
+    if (cJSON_IsNumber(item))
+        return isfinite(item->valuedouble);
+    size_t i = 0;
+    for (const cJSON *c = item->child; c != NULL; c = c->next, i++) {
+        size_t n = at;
+        if (where != NULL && at < wlen) {
+            int k = cJSON_IsArray(item) ? snprintf(where + at, wlen - at, "[%zu]", i)
+                    : snprintf(where + at, wlen - at, "%s%s", at > 0 ? "." : "",
+                               c->string != NULL ? c->string : "");
+            n = k < 0 ? at : at + (size_t)k;
+        }
+        if (!finite_at(c, where, wlen, n < wlen ? n : wlen))
+            return false;
+    }
+    if (where != NULL && at < wlen)
+        where[at] = '\0';
+    return true;
+}
+
+/* True when no number in item (or below it) is infinite or NaN: cJSON
+ * reads 1e999 as infinity, which it would print as null. Otherwise where
+ * gets the path of the first one. Recursion is as deep as item, which
+ * sd_json_check bounds. */
+static bool json_finite(const cJSON *item, char *where, size_t wlen)
+{
+    if (where != NULL && wlen > 0)
+        where[0] = '\0';
+    return finite_at(item, where, wlen, 0);
+}
+
 sd_err sd_json_parse(const char *text, size_t len, int max_depth, cJSON **out)
+{
+    return sd_json_parse_at(text, len, max_depth, out, NULL, 0);
+}
+
+sd_err sd_json_parse_at(const char *text, size_t len, int max_depth, cJSON **out,
+                        char *where, size_t wlen)
 {
     *out = NULL;
     sd_err err = sd_json_check(text, len, max_depth);
@@ -104,6 +144,10 @@ sd_err sd_json_parse(const char *text, size_t len, int max_depth, cJSON **out)
     if (end != text + len) {
         cJSON_Delete(root);
         return SD_ERR_BAD_JSON;
+    }
+    if (!json_finite(root, where, wlen)) {
+        cJSON_Delete(root);
+        return SD_ERR_INVALID;
     }
     *out = root;
     return SD_OK;
@@ -156,12 +200,3 @@ void sd_json_append_item(sd_buf *b, const cJSON *item)
     cJSON_free(text);
 }
 
-bool sd_json_finite(const cJSON *item)
-{
-    if (cJSON_IsNumber(item))
-        return isfinite(item->valuedouble);
-    for (const cJSON *c = item->child; c != NULL; c = c->next)
-        if (!sd_json_finite(c))
-            return false;
-    return true;
-}

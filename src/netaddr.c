@@ -115,12 +115,22 @@ static bool prefix_match(const unsigned char *a, const unsigned char *net, unsig
 
 /* ---- CIDR lists ---- */
 
+/* True when s[0..len) are all decimal digits; reads nothing past len
+ * (s need not be NUL-terminated). */
+static bool all_digits(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
 /* Parses the prefix digits s[0..len) into *out, at most max. */
 static bool prefix_parse(const char *s, size_t len, unsigned max, unsigned *out)
 {
     char digits[8];
     int64_t v;
-    if (len == 0 || len > 3 || strspn(s, "0123456789") < len)
+    if (len == 0 || len > 3 || !all_digits(s, len))
         return false;
     memcpy(digits, s, len);
     digits[len] = '\0';
@@ -218,12 +228,13 @@ bool sd_cidr_list_contains(const sd_cidr_list *l, const struct sockaddr *sa)
 
 /* ---- addresses ---- */
 
-/* A port as written after an address: 1..5 digits, at most 65535. */
+/* A port as written after an address, s[0..len) (not NUL-terminated):
+ * 1..5 digits, at most 65535. */
 static bool port_valid(const char *s, size_t len)
 {
     char digits[8];
     int64_t v;
-    if (len == 0 || len > 5 || strspn(s, "0123456789") < len)
+    if (len == 0 || len > 5 || !all_digits(s, len))
         return false;
     memcpy(digits, s, len);
     digits[len] = '\0';

@@ -275,3 +275,53 @@ char *sd_buf_steal(sd_buf *b, size_t *len_out)
     b->len = b->cap = 0;
     return p;
 }
+
+bool sd_list_next(const char **cursor, const char **item, size_t *len)
+{
+    const char *p = *cursor;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '\0') {
+            *cursor = p;
+            return false;
+        }
+        const char *end = p;
+        while (*end != '\0' && *end != ',')
+            end++;
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if (last > p) {
+            *item = p;
+            *len = (size_t)(last - p);
+            *cursor = end;
+            return true;
+        }
+        p = end;
+    }
+}
+
+bool sd_env_name_valid(const char *s, size_t len)
+{
+    if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+int sd_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "statusd/error.h"
 #include "statusd/log.h"
@@ -64,6 +65,8 @@ typedef struct sd_config {
     int64_t threads;                  /* HTTP threads (MHD thread pool) */
     int64_t max_connections;
     int64_t connection_timeout;       /* seconds idle before close */
+    int64_t header_timeout;           /* seconds for a request's headers, in all */
+    int64_t body_timeout;             /* seconds for its body, after the headers */
     int64_t per_ip_connection_limit;  /* 0 = off */
     int64_t connection_memory_limit;  /* bytes per connection */
     int64_t max_body;                 /* bytes */
@@ -101,6 +104,9 @@ typedef struct sd_config {
     char handler_upload[SD_CONFIG_STR];
     sd_kind_handler kinds[SD_KINDS_MAX];  /* handler_<kind>, in the order first set */
     size_t kind_count;
+    /* "" or comma-separated environment variable names ([A-Za-z_][A-Za-z0-9_]*)
+     * that exec handlers get from statusd's environment */
+    char handler_env[SD_CONFIG_STR];
 
     /* sessions and conversations; TTLs slide: every read and write renews */
     int64_t session_ttl;              /* seconds */
@@ -183,6 +189,10 @@ sd_err sd_config_set(sd_config *cfg, const char *key, const char *value,
  * file is SD_ERR_NOT_FOUND. */
 sd_err sd_config_load_file(sd_config *cfg, const char *path,
                            char *err, size_t errlen);
+/* The same from an open stream (not closed here); path names it in
+ * messages and in config_path. */
+sd_err sd_config_load_stream(sd_config *cfg, FILE *f, const char *path, char *err,
+                             size_t errlen);
 
 /* Applies the environment (envp: NULL-terminated "NAME=value" strings).
  * A bad value is an error naming the variable; an unknown STATUSD_

@@ -32,9 +32,9 @@ enum {
 typedef struct sd_job_run {
     const char *id;               /* the job id (STATUSD_JOB_ID for exec) */
     const char *kind;
+    int64_t attempt;              /* 1 for the first run (STATUSD_ATTEMPT for exec) */
     const char *input;            /* the job's input, JSON text */
     size_t input_len;
-    int64_t attempt;              /* 1 for the first run */
     /* The run's token (SD_HANDLER_TOKEN handlers), with which the app
      * reports through PATCH /status/<id>; NULL for the others. */
     const char *run_token;
@@ -96,6 +96,7 @@ struct sd_handler {
 typedef struct sd_handler_opts {
     int64_t demo_step_ms;   /* builtin:demo's pause between stages */
     int64_t kill_grace_ms;  /* exec: SIGTERM to SIGKILL */
+    const char *env_pass;   /* exec: handler_env, names passed through; NULL = none */
 } sd_handler_opts;
 
 static inline unsigned sd_handler_flags(const sd_handler *h) { return h->ops->flags; }

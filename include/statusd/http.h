@@ -64,8 +64,12 @@ sd_app *sd_req_app(const sd_req *r);
 const char *sd_req_method(const sd_req *r);
 /* Path parameter i (in pattern order), not NUL-terminated; *len its length. */
 const char *sd_req_param(const sd_req *r, size_t i, size_t *len);
-/* A query-string argument, or NULL. */
-const char *sd_req_query(const sd_req *r, const char *key);
+/*
+ * A query-string argument: *value, or NULL when absent. Keys match
+ * exactly; false when the key is given twice or in another case (?CONFIRM
+ * for confirm), after a 400 naming it was answered: the handler returns.
+ */
+bool sd_req_query(sd_req *r, const char *key, const char **value);
 /* A request header (case-insensitive name), or NULL. */
 const char *sd_req_header(const sd_req *r, const char *name);
 /* The raw body (NUL-terminated), and its parsed JSON for SD_ROUTE_BODY

@@ -25,9 +25,16 @@ sd_err sd_json_check(const char *text, size_t len, int max_depth);
 /*
  * sd_json_check, then a strict parse of the whole text (nothing but white
  * space after the value). *out is the parsed tree, owned by the caller
- * (cJSON_Delete). SD_ERR_BAD_JSON, SD_ERR_TOO_DEEP, SD_ERR_NOMEM.
+ * (cJSON_Delete). SD_ERR_BAD_JSON, SD_ERR_TOO_DEEP, SD_ERR_NOMEM, or
+ * SD_ERR_INVALID for a number out of a double's range (1e999), which
+ * cJSON would keep as an infinity and print as null.
  */
 sd_err sd_json_parse(const char *text, size_t len, int max_depth, cJSON **out);
+/* The same; for a number out of range, where[0..wlen) (when where is not
+ * NULL) gets the path of the first one ("progress", "result.n",
+ * "items[2]"; "" for a bare number), cut to fit. */
+sd_err sd_json_parse_at(const char *text, size_t len, int max_depth, cJSON **out,
+                        char *where, size_t wlen);
 
 /* Appends s[0..len) as a quoted JSON string, escaped. */
 void sd_json_append_string(sd_buf *b, const char *s, size_t len);
@@ -43,9 +50,5 @@ size_t sd_utf8_length(const char *s, size_t len);
 /* Appends the compact text of item (cJSON_PrintUnformatted) to b. */
 void sd_json_append_item(sd_buf *b, const cJSON *item);
 
-/* True when no number in item (or below it) is infinite or NaN: cJSON
- * reads 1e999 as infinity, which it would print as null. Recursion is
- * as deep as item, which sd_json_parse bounds. */
-bool sd_json_finite(const cJSON *item);
 
 #endif

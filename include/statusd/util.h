@@ -44,6 +44,17 @@ size_t sd_i64_text(int64_t v, char out[SD_I64_TEXT_LEN]);
 
 /* Milliseconds to sleep, interrupted early when *stop becomes true (checked
  * every few milliseconds). Returns true when interrupted. */
+/* The value of a hex digit (either case), or -1. */
+int sd_hex_digit(char c);
+
+/* The next entry of a comma-separated list at *cursor, blanks around it
+ * trimmed: true with *item and *len set (len > 0) and *cursor moved past it;
+ * false at the end of the list. Empty entries are skipped. */
+bool sd_list_next(const char **cursor, const char **item, size_t *len);
+
+/* True when s[0..len) is an environment variable name ([A-Za-z_][A-Za-z0-9_] repeated). */
+bool sd_env_name_valid(const char *s, size_t len);
+
 bool sd_sleep_ms_unless(int64_t ms, const volatile int *stop);
 
 /*

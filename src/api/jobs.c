@@ -289,11 +289,6 @@ void api_jobs_post(sd_req *r)
         sd_resp_problem(r, SD_ERR_INVALID, "body must be a JSON object (the job's input)");
         return;
     }
-    if (!sd_json_finite(body)) {
-        sd_resp_problem(r, SD_ERR_INVALID, "numbers in the input must be finite (1e999 is "
-                        "not)");
-        return;
-    }
     sd_buf in = SD_BUF_INIT;
     sd_json_append_item(&in, body);
     if (!sd_buf_ok(&in))
@@ -461,10 +456,6 @@ static bool report_parse(const cJSON *body, sd_job_report *rep, sd_buf *result,
     bool failed = rep->status != NULL && !completed;
     if (res != NULL && !completed) {
         snprintf(why, whylen, "'result' goes with \"status\": \"completed\" only");
-        return false;
-    }
-    if (res != NULL && !sd_json_finite(res)) {
-        snprintf(why, whylen, "'result' holds a number that is not finite");
         return false;
     }
     if (err != NULL && !failed) {

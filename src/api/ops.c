@@ -148,7 +148,9 @@ void api_metrics_get(sd_req *r)
 
 void api_admin_data_delete(sd_req *r)
 {
-    const char *confirm = sd_req_query(r, "confirm");
+    const char *confirm;
+    if (!sd_req_query(r, "confirm", &confirm))
+        return;
     if (confirm == NULL || strcmp(confirm, "true") != 0) {
         sd_resp_problem(r, SD_ERR_INVALID,
                         "this deletes every job, session and conversation; "

@@ -538,14 +538,15 @@ static bool cursor_valid(const char *c)
 void api_sessions_list(sd_req *r)
 {
     int64_t limit = LIST_LIMIT_DEFAULT;
-    const char *limit_text = sd_req_query(r, "limit");
+    const char *limit_text, *cursor;
+    if (!sd_req_query(r, "limit", &limit_text) || !sd_req_query(r, "cursor", &cursor))
+        return;
     if (limit_text != NULL &&
         sd_parse_i64(limit_text, 1, LIST_LIMIT_MAX, &limit) != SD_OK) {
         sd_resp_problem(r, SD_ERR_INVALID, "limit must be an integer from 1 to %d",
                         LIST_LIMIT_MAX);
         return;
     }
-    const char *cursor = sd_req_query(r, "cursor");
     if (cursor != NULL && cursor[0] != '\0' && !cursor_valid(cursor)) {
         sd_resp_problem(r, SD_ERR_INVALID,
                         "cursor must be a next_cursor that this listing handed out");

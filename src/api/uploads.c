@@ -109,7 +109,9 @@ static bool run_params(sd_req *r, const char **post_id, const char **run_id)
     static const char *const names[] = {"post_id", "run_id"};
     const char **out[] = {post_id, run_id};
     for (size_t i = 0; i < 2; i++) {
-        const char *v = sd_req_query(r, names[i]);
+        const char *v;
+        if (!sd_req_query(r, names[i], &v))
+            return false;
         if (v == NULL) {
             sd_resp_problem(r, SD_ERR_INVALID, "the query parameter %s is required",
                             names[i]);

@@ -11,30 +11,21 @@
 /* Copies the comma-separated entries of list, trimmed, into origins. */
 static sd_err origins_parse(sd_access *a, const char *list, char *err, size_t errlen)
 {
-    const char *p = list;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *end = p;
-        while (*end != '\0' && *end != ',')
-            end++;
-        const char *last = end;
-        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
-            last--;
-        size_t n = (size_t)(last - p);
-        if (n == 1 && *p == '*') {
+    const char *p = list, *entry;
+    size_t n;
+    while (sd_list_next(&p, &entry, &n)) {
+        if (n == 1 && *entry == '*') {
             a->cors_any = true;
-        } else if (n > 0) {
-            if (a->norigins == SD_ACCESS_MAX_ORIGINS || n >= sizeof a->origins[0]) {
-                snprintf(err, errlen, "cors_origins: at most %d origins of up to %zu characters",
-                         SD_ACCESS_MAX_ORIGINS, sizeof a->origins[0] - 1);
-                return SD_ERR_INVALID;
-            }
-            memcpy(a->origins[a->norigins], p, n);
-            a->origins[a->norigins][n] = '\0';
-            a->norigins++;
+            continue;
         }
-        p = end;
+        if (a->norigins == SD_ACCESS_MAX_ORIGINS || n >= sizeof a->origins[0]) {
+            snprintf(err, errlen, "cors_origins: at most %d origins of up to %zu characters",
+                     SD_ACCESS_MAX_ORIGINS, sizeof a->origins[0] - 1);
+            return SD_ERR_INVALID;
+        }
+        memcpy(a->origins[a->norigins], entry, n);
+        a->origins[a->norigins][n] = '\0';
+        a->norigins++;
     }
     a->cors_on = a->cors_any || a->norigins > 0;
     return SD_OK;
@@ -87,7 +78,7 @@ const char *sd_access_bearer(const char *authorization, size_t *len)
     if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
         return NULL;
     const char *tok = authorization + 7;
-    while (*tok == ' ')
+    while (*tok == ' ' || *tok == '\t')
         tok++;
     size_t n = strlen(tok);
     while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))

@@ -8,6 +8,8 @@
 #include <microhttpd.h>
 
 #include "http/access.h"
+#include "http/conn_guard.h"
+#include "http/query.h"
 #include "http/router.h"
 #include "statusd/http.h"
 
@@ -24,8 +26,13 @@ struct sd_req {
     sd_app *app;
     const sd_access *access;
     struct MHD_Connection *conn;
+    sd_conn *cx;                    /* the connection's guard entry, or NULL */
     const char *method;
-    const char *url;                /* path, without the query string */
+    const char *url;                /* decoded path, without the query string */
+    char *path;                     /* malloc'd; url points here */
+    sd_query query;                 /* decoded query string */
+    char early_detail[256];         /* detail of an SD_ERR_INVALID early_err */
+    bool ambiguous;                 /* the body's length is: refused, closed */
     int64_t start_us;               /* monotonic, at the first call */
 
     const sd_route *route;          /* NULL when early_err is set */

@@ -133,3 +133,30 @@ bool sd_media_type_in(const char *header, const char *list)
     }
     return false;
 }
+
+const char *sd_route_param_name(const sd_route *route, const char *path,
+                                const sd_span *params, size_t nparams, size_t at)
+{
+    static _Thread_local char name[64];
+    size_t which = nparams;
+    for (size_t i = 0; i < nparams; i++) {
+        size_t off = (size_t)(params[i].p - path);
+        if (at >= off && at < off + params[i].len)
+            which = i;
+    }
+    if (which == nparams)
+        return NULL;
+    /* The which-th ":name" segment of the pattern. */
+    const char *p = route->pattern;
+    for (size_t i = 0; (p = strchr(p, ':')) != NULL; i++, p++) {
+        if (i != which)
+            continue;
+        size_t len = strcspn(p + 1, "/");
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, p + 1, len);
+        name[len] = '\0';
+        return name;
+    }
+    return NULL;
+}

@@ -24,6 +24,13 @@ sd_err sd_router_match(const sd_route *routes, size_t n, const char *method,
                        sd_span params[SD_ROUTE_MAX_PARAMS], size_t *nparams,
                        char *allow, size_t allowlen);
 
+/* The name (without ':', NUL-terminated in a static buffer of the
+ * caller's thread) of route's parameter whose span in path holds offset
+ * at; NULL when at is in no parameter. params as sd_router_match gave
+ * them for path. */
+const char *sd_route_param_name(const sd_route *route, const char *path,
+                                const sd_span *params, size_t nparams, size_t at);
+
 /* True when a Content-Type header value names media_type (parameters such
  * as "; charset=utf-8" allowed, case-insensitive). NULL value: false. */
 bool sd_media_type_is(const char *header, const char *media_type);

@@ -11,17 +11,30 @@
  * (Content-Length) is refused at once, where closing is what we want. A
  * body that turns out too large while it arrives (chunked) cannot be
  * answered mid-body: it is dropped, up to a bound, and refused at the end.
+ *
+ * The path and query are decoded here from the raw request target (kept
+ * by the URI log callback), not taken from MHD: MHD's decoding lets "%00"
+ * cut a value short and matches query keys without regard to case. The
+ * same early refusal (answer on the first call, connection closed) covers
+ * a request whose length is ambiguous: two Content-Length headers, or one
+ * with Transfer-Encoding, which a proxy in front may read otherwise.
+ *
+ * Slow clients are conn_guard.c's: each connection is registered with it
+ * when MHD accepts it and moves through its phases from here.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "http/access.h"
+#include "http/conn_guard.h"
 #include "http/connlimit.h"
+#include "http/listener.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "statusd/app.h"
@@ -30,6 +43,7 @@
 
 struct sd_http {
     struct MHD_Daemon *daemon;
+    sd_guard *guard;
     sd_access access;
     sd_app *app;
     const sd_route *routes;
@@ -41,6 +55,27 @@ struct sd_http {
     char *route_names;         /* "GET /status/:id\0..." for the metrics */
     const char **route_name;
 };
+
+/*
+ * What statusd keeps per connection, as MHD's socket context: the slow
+ * client guard's entry and whether per_ip_connection_limit counted it.
+ * Made when MHD sets the connection up, freed when it closes it (the
+ * notifications come in pairs); a connection whose state could not be
+ * allocated goes unguarded and uncounted.
+ */
+typedef struct http_conn {
+    sd_conn *cx;          /* NULL when the guard could not take it */
+    bool counted;
+} http_conn;
+
+/* The guard's entry of conn, or NULL. */
+static sd_conn *conn_guarded(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const http_conn *hc = ci != NULL ? ci->socket_context : NULL;
+    return hc != NULL ? hc->cx : NULL;
+}
 
 /* ---- request accessors ---- */
 
@@ -57,9 +92,13 @@ const char *sd_req_param(const sd_req *r, size_t i, size_t *len)
     return r->params[i].p;
 }
 
-const char *sd_req_query(const sd_req *r, const char *key)
+bool sd_req_query(sd_req *r, const char *key, const char **value)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    char why[200];
+    if (sd_query_get(&r->query, key, value, why, sizeof why) == SD_OK)
+        return true;
+    sd_resp_problem(r, SD_ERR_INVALID, "%s", why);
+    return false;
 }
 
 const char *sd_req_header(const sd_req *r, const char *name)
@@ -114,22 +153,97 @@ static void req_free(sd_req *r)
     if (r == NULL)
         return;
     cJSON_Delete(r->json);
+    free(r->path);
+    sd_query_free(&r->query);
     sd_buf_free(&r->body);
     sd_buf_free(&r->resp_headers);
     free(r->resp_body);
     free(r);
 }
 
+/* Counts the Content-Length and Transfer-Encoding header lines. */
+typedef struct length_headers {
+    unsigned content_length, transfer_encoding;
+} length_headers;
+
+static enum MHD_Result count_length_headers(void *cls, enum MHD_ValueKind kind,
+                                            const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    length_headers *n = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        n->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        n->transfer_encoding++;
+    return MHD_YES;
+}
+
+/* Decodes the path and the query of the raw target into r. SD_OK, or
+ * SD_ERR_INVALID with r->early_detail set, or SD_ERR_NOMEM. */
+static sd_err req_decode_target(sd_http *h, sd_req *r)
+{
+    const char *target = sd_conn_target(r->cx);
+    const char *q = strchr(target, '?');
+    size_t plen = q != NULL ? (size_t)(q - target) : strlen(target);
+    r->path = malloc(plen + 1);
+    if (r->path == NULL)
+        return SD_ERR_NOMEM;
+    size_t ctl;
+    size_t n = sd_percent_decode(target, plen, r->path, 0, &ctl);
+    r->url = r->path;
+    if (ctl != SIZE_MAX) {
+        /* Named by the route's parameter it falls in, when it does: the
+         * path is routed with the control characters masked. */
+        for (size_t i = ctl; i < n; i++)
+            if ((unsigned char)r->path[i] < 0x20 || r->path[i] == 0x7f)
+                r->path[i] = '?';
+        const sd_route *route = NULL;
+        sd_span params[SD_ROUTE_MAX_PARAMS];
+        size_t np = 0;
+        char allow[64];
+        const char *name = NULL;
+        if (sd_router_match(h->routes, h->nroutes, r->method, r->path, &route, params, &np,
+                            allow, sizeof allow) == SD_OK)
+            name = sd_route_param_name(route, r->path, params, np, ctl);
+        if (name != NULL)
+            snprintf(r->early_detail, sizeof r->early_detail,
+                     "the path parameter %s holds a control character once decoded", name);
+        else
+            snprintf(r->early_detail, sizeof r->early_detail,
+                     "the path holds a control character once decoded");
+        return SD_ERR_INVALID;
+    }
+    if (q == NULL)
+        return SD_OK;
+    return sd_query_parse(q + 1, strlen(q + 1), &r->query, r->early_detail,
+                          sizeof r->early_detail);
+}
+
 /* First call: route, and check what can be checked from headers alone. */
 static void req_route(sd_http *h, sd_req *r)
 {
-    r->early_err = sd_router_match(h->routes, h->nroutes, r->method, r->url,
-                                   &r->route, r->params, &r->nparams,
-                                   r->allow, sizeof r->allow);
     const char *origin = sd_req_header(r, "Origin");
     r->cors_on = h->access.cors_on;
     if (sd_access_origin_allowed(&h->access, origin))
         r->cors_origin = origin;
+    length_headers lh = {0, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_length_headers, &lh);
+    if (lh.content_length > 1 || (lh.content_length > 0 && lh.transfer_encoding > 0)) {
+        snprintf(r->early_detail, sizeof r->early_detail, "%s",
+                 lh.content_length > 1
+                     ? "more than one Content-Length header"
+                     : "Content-Length and Transfer-Encoding together");
+        r->early_err = SD_ERR_INVALID;
+        r->ambiguous = true;
+        return;
+    }
+    r->early_err = req_decode_target(h, r);
+    if (r->early_err != SD_OK)
+        return;
+    r->early_err = sd_router_match(h->routes, h->nroutes, r->method, r->url,
+                                   &r->route, r->params, &r->nparams,
+                                   r->allow, sizeof r->allow);
     if (r->early_err == SD_ERR_METHOD && strcmp(r->method, "OPTIONS") == 0)
         return; /* answered with the Allow list, see req_dispatch */
     if (r->early_err != SD_OK)
@@ -191,6 +305,15 @@ static void req_dispatch(sd_req *r)
         sd_resp_problem(r, SD_ERR_FORBIDDEN,
                         "admin endpoints are disabled: admin_token is not set");
         return;
+    case SD_ERR_INVALID:
+        if (r->ambiguous) {
+            sd_resp_header(r, "Connection", "close");
+            sd_resp_problem(r, SD_ERR_INVALID, "the body's length is ambiguous: %s",
+                            r->early_detail);
+            return;
+        }
+        sd_resp_problem(r, SD_ERR_INVALID, "%s", r->early_detail);
+        return;
     default:
         sd_resp_problem(r, r->early_err, "request refused");
         return;
@@ -204,11 +327,17 @@ static void req_dispatch(sd_req *r)
             sd_resp_problem(r, SD_ERR_BAD_JSON, "a JSON body is required");
             return;
         }
-        sd_err err = sd_json_parse(r->body.data, r->body.len,
-                                   SD_JSON_MAX_DEPTH, &r->json);
+        char where[128];
+        sd_err err = sd_json_parse_at(r->body.data, r->body.len, SD_JSON_MAX_DEPTH, &r->json,
+                                      where, sizeof where);
         if (err == SD_ERR_TOO_DEEP) {
             sd_resp_problem(r, err, "JSON is nested deeper than %d levels",
                             SD_JSON_MAX_DEPTH);
+            return;
+        }
+        if (err == SD_ERR_INVALID) {
+            sd_resp_problem(r, err, "the number at '%s' is out of range (finite double "
+                                    "precision numbers only)", where[0] != '\0' ? where : "(body)");
             return;
         }
         if (err != SD_OK) {
@@ -230,6 +359,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  size_t *upload_data_size, void **req_cls)
 {
     (void)version;
+    (void)url;
     sd_http *h = cls;
     sd_req *r = *req_cls;
 
@@ -244,17 +374,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         r->access = &h->access;
         r->conn = conn;
         r->method = method;
-        r->url = url;
+        r->url = "";
         r->max_body = h->max_body;
         r->start_us = sd_mono_us();
+        r->cx = conn_guarded(conn);
         *req_cls = r;
         sd_req_assign_id(r);
         req_route(h, r);
-        if (r->early_err == SD_ERR_TOO_LARGE) {
+        if (r->early_err == SD_ERR_TOO_LARGE || r->ambiguous) {
             /* Refuse before reading; MHD closes the connection after. */
+            sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
             req_dispatch(r);
             return sd_req_queue(r);
         }
+        sd_guard_phase(h->guard, r->cx, SD_CONN_BODY);
         return MHD_YES;
     }
 
@@ -283,8 +416,60 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
     if (r->queued)
         return MHD_YES;
+    sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
     req_dispatch(r);
     return sd_req_queue(r);
+}
+
+/* The raw request target, before MHD decodes it in place. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    sd_http *h = cls;
+    sd_conn *cx = conn_guarded(conn);
+    sd_guard_request_line(h->guard, cx);
+    if (cx != NULL && sd_conn_set_target(cx, uri) != SD_OK)
+        sd_conn_set_target(cx, "");
+    return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    sd_http *h = cls;
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        http_conn *hc = calloc(1, sizeof *hc);
+        *socket_context = hc;
+        if (hc == NULL)
+            return;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        hc->cx = ci != NULL ? sd_guard_open(h->guard, ci->connect_fd) : NULL;
+        hc->counted = h->connlimit != NULL && addr != NULL && addr->client_addr != NULL &&
+                      sd_connlimit_enter(h->connlimit, addr->client_addr);
+        return;
+    }
+    http_conn *hc = *socket_context;
+    *socket_context = NULL;
+    if (hc == NULL)
+        return;
+    sd_guard_close(h->guard, hc->cx);
+    if (hc->counted && addr != NULL && addr->client_addr != NULL)
+        sd_connlimit_leave(h->connlimit, addr->client_addr);
+    free(hc);
+}
+
+/* The accept policy: per_ip_connection_limit first, then room among the
+ * connections waiting for headers (conn_guard.h). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    sd_http *h = cls;
+    if (h->connlimit != NULL && !sd_connlimit_allows(h->connlimit, addr))
+        return MHD_NO;
+    sd_guard_admit(h->guard);
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -295,6 +480,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     if (r == NULL)
         return;
     sd_http *h = cls;
+    sd_guard_phase(h->guard, r->cx, SD_CONN_IDLE);
     int64_t micros = sd_mono_us() - r->start_us;
     if (r->queued)
         sd_metrics_request(h->metrics, r->route != NULL ? (size_t)(r->route - h->routes)
@@ -310,6 +496,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 __attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
@@ -320,39 +509,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     sd_debug("http: %s", msg);
 }
 
-/* ---- per_ip_connection_limit (connlimit.h) ---- */
-
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-    (void)addrlen;
-    sd_http *h = cls;
-    return h->connlimit == NULL || sd_connlimit_allows(h->connlimit, addr) ? MHD_YES : MHD_NO;
-}
-
-/* Counts a connection from its start to its close; *socket_context marks
- * one that was counted. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    sd_http *h = cls;
-    if (h->connlimit == NULL)
-        return;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL)
-        return;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        if (sd_connlimit_enter(h->connlimit, ci->client_addr))
-            *socket_context = h->connlimit;
-    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
-        sd_connlimit_leave(h->connlimit, ci->client_addr);
-        *socket_context = NULL;
-    }
-}
-
 static void http_free(sd_http *h)
 {
     sd_connlimit_free(h->connlimit);
+    sd_guard_free(h->guard);
     sd_metrics_free(h->metrics);
     free(h->route_names);
     free(h->route_name);
@@ -414,46 +574,47 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         }
     }
 
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
+    int nofile = sd_listen_raise_nofile();
+    size_t limit = (size_t)cfg->max_connections;
+    if (nofile > 0 && limit > (size_t)nofile / 2) {
+        /* Each connection needs a descriptor, and statusd its others
+         * (Redis, job pipes, logs): half of them are kept back. */
+        sd_warn("max_connections %zu lowered to %d: the open-file limit is %d",
+                limit, nofile / 2, nofile);
+        limit = (size_t)nofile / 2;
+    }
+    sd_info("open-file limit %d, at most %zu connections, %zu of them waiting for "
+            "headers", nofile, limit, limit / 2 > 0 ? limit / 2 : 1);
+    h->guard = sd_guard_new(cfg->header_timeout * 1000, cfg->connection_timeout * 1000,
+                            cfg->body_timeout * 1000, limit / 2, err, errlen);
+    int fd = h->guard != NULL ? sd_listen_open(cfg->bind, (unsigned)cfg->port, err, errlen)
+                              : -1;
+    if (fd < 0) {
+        app->metrics = NULL;
+        http_free(h);
+        return NULL;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (strchr(cfg->bind, ':') != NULL) {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)cfg->port);
-        if (inet_pton(AF_INET6, cfg->bind, &a6->sin6_addr) != 1) {
-            snprintf(err, errlen, "bind: not an IPv6 address: %s", cfg->bind);
-            http_free(h);
-            return NULL;
-        }
+    if (strchr(cfg->bind, ':') != NULL)
         flags |= MHD_USE_IPv6;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)cfg->port);
-        if (inet_pton(AF_INET, cfg->bind, &a4->sin_addr) != 1) {
-            snprintf(err, errlen, "bind: not an IPv4 address: %s", cfg->bind);
-            http_free(h);
-            return NULL;
-        }
-    }
 
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, on_accept, h, on_access, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_limit,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_END);
     if (h->daemon == NULL) {
-        snprintf(err, errlen, "cannot listen on %s:%lld (address in use, or not allowed)",
-                 cfg->bind, (long long)cfg->port);
+        close(fd);
+        snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", cfg->bind,
+                 (long long)cfg->port);
         app->metrics = NULL;
         http_free(h);
         return NULL;

@@ -2,9 +2,10 @@
  * exec:/path/to/program [args] runs one program per job, without a shell.
  *
  * The program gets the job's input JSON on its stdin (closed once written),
- * statusd's environment plus STATUSD_JOB_ID and STATUSD_JOB_KIND, and a
- * process group of its own, so that stopping the job reaches whatever it
- * started. It reports through JSON lines on stdout (exec_protocol.h); the
+ * a clean environment (env_build below: never statusd's own, which holds
+ * its secrets), and a process group of its own, so that stopping the job
+ * reaches whatever it started; what leaves the group (setsid) is found by
+ * the job's marker in its environment (proctree.h) and killed as well. It reports through JSON lines on stdout (exec_protocol.h); the
  * last 4 KiB of its stderr are kept for the error message.
  *
  * How a run ends:
@@ -15,9 +16,10 @@
  *   cancel flag         SIGTERM to the group, SIGKILL kill_grace_ms later;
  *                       canceled, whatever the program did meanwhile
  *   job timeout         the same; failed "timeout"
- * When the program has ended, anything still in its process group is
- * killed before the program is reaped (so the group id cannot have been
- * reused): a job's processes do not outlive the job.
+ * When the program has ended, anything still in its process group, and
+ * any descendant carrying the job's marker, is killed before the program
+ * is reaped (so the group id cannot have been reused), and once more after:
+ * a job's processes do not outlive the job.
  *
  * One handler serves concurrent runs from many threads: it is read-only
  * after construction, and each run keeps its state on its own stack. A run
@@ -41,6 +43,7 @@
 
 #include "jobs/exec_protocol.h"
 #include "jobs/handlers.h"
+#include "jobs/proctree.h"
 #include "statusd/log.h"
 #include "statusd/util.h"
 
@@ -53,6 +56,7 @@ typedef struct exec_handler {
     sd_handler base;
     char **argv;                 /* NULL-terminated; argv[0] is the program */
     int64_t kill_grace_ms;
+    char *env_pass;              /* handler_env: names passed through */
 } exec_handler;
 
 typedef enum stop_reason {
@@ -122,47 +126,92 @@ static int make_pipe(int fds[2], int parent)
     return e;
 }
 
-/* The child's environment: environ without any STATUSD_JOB_ID/KIND of its
- * own, plus the job's. vars[0] and vars[1] are the two owned strings. */
+/*
+ * The child's environment: a small base, never statusd's own (which holds
+ * its tokens and Redis credentials):
+ *   PATH, HOME, LANG, TZ   statusd's values when set (PATH defaults to
+ *                          /usr/local/bin:/usr/bin:/bin)
+ *   STATUSD_JOB_ID, STATUSD_JOB_KIND, STATUSD_ATTEMPT
+ * plus each variable named by handler_env that statusd has. The job's
+ * variables win over a handler_env name that repeats them. They are also
+ * the marker by which the job's processes are found (proctree.h).
+ */
+#define ENV_BASE_MAX 7
+
 typedef struct child_env {
-    char **envp;
-    char *vars[2];
+    char **envp;           /* entries point into owned[] or environ */
+    sd_buf owned;          /* the three job variables, NUL-separated */
 } child_env;
 
 static void env_free(child_env *e)
 {
     free(e->envp);
-    free(e->vars[0]);
-    free(e->vars[1]);
+    sd_buf_free(&e->owned);
 }
 
-static int env_build(const sd_job_run *job, child_env *e)
+static bool env_has(char *const *envp, size_t n, const char *name, size_t len)
 {
-    static const char id_name[] = "STATUSD_JOB_ID=", kind_name[] = "STATUSD_JOB_KIND=";
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], name, len) == 0 && envp[i][len] == '=')
+            return true;
+    return false;
+}
+
+/* The environ entry "name=value" for name[0..len), or NULL. */
+static char *env_find(const char *name, size_t len)
+{
+    for (char **p = environ; p != NULL && *p != NULL; p++)
+        if (strncmp(*p, name, len) == 0 && (*p)[len] == '=')
+            return *p;
+    return NULL;
+}
+
+/* The job's marker entries ("STATUSD_JOB_ID=...", "STATUSD_ATTEMPT=...")
+ * into b, NUL-separated, then the kind. */
+static void env_job_vars(const sd_job_run *job, sd_buf *b)
+{
+    sd_buf_printf(b, "STATUSD_JOB_ID=%s", job->id != NULL ? job->id : "");
+    sd_buf_putc(b, '\0');
+    sd_buf_printf(b, "STATUSD_ATTEMPT=%lld", (long long)(job->attempt > 0 ? job->attempt : 1));
+    sd_buf_putc(b, '\0');
+    sd_buf_printf(b, "STATUSD_JOB_KIND=%s", job->kind != NULL ? job->kind : "");
+    sd_buf_putc(b, '\0');
+}
+
+static int env_build(const exec_handler *h, const sd_job_run *job, child_env *e)
+{
+    static const char *const base[] = {"PATH", "HOME", "LANG", "TZ"};
     memset(e, 0, sizeof *e);
-    char **env = environ;
-    size_t n = 0;
-    while (env != NULL && env[n] != NULL)
-        n++;
-    sd_buf id = SD_BUF_INIT, kind = SD_BUF_INIT;
-    sd_buf_printf(&id, "%s%s", id_name, job->id != NULL ? job->id : "");
-    sd_buf_printf(&kind, "%s%s", kind_name, job->kind != NULL ? job->kind : "");
-    e->vars[0] = sd_buf_steal(&id, NULL);
-    e->vars[1] = sd_buf_steal(&kind, NULL);
-    e->envp = calloc(n + 3, sizeof *e->envp);
-    if (e->vars[0] == NULL || e->vars[1] == NULL || e->envp == NULL) {
+    size_t npass = 0;
+    const char *cur = h->env_pass, *name;
+    size_t len;
+    while (sd_list_next(&cur, &name, &len))
+        npass++;
+    e->envp = calloc(ENV_BASE_MAX + npass + 2, sizeof *e->envp);
+    env_job_vars(job, &e->owned);
+    sd_buf_puts(&e->owned, "PATH=/usr/local/bin:/usr/bin:/bin");
+    if (e->envp == NULL || !sd_buf_ok(&e->owned)) {
         env_free(e);
         return ENOMEM;
     }
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(env[i], id_name, sizeof id_name - 1) == 0 ||
-            strncmp(env[i], kind_name, sizeof kind_name - 1) == 0)
-            continue;
-        e->envp[k++] = env[i];
+    /* The three job variables, from the owned buffer. */
+    for (char *p = e->owned.data; k < 3; p += strlen(p) + 1)
+        e->envp[k++] = p;
+    char *default_path = e->envp[2] + strlen(e->envp[2]) + 1;
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
+        char *v = env_find(base[i], strlen(base[i]));
+        if (v == NULL && strcmp(base[i], "PATH") == 0)
+            v = default_path;
+        if (v != NULL)
+            e->envp[k++] = v;
     }
-    e->envp[k++] = e->vars[0];
-    e->envp[k++] = e->vars[1];
+    cur = h->env_pass;
+    while (sd_list_next(&cur, &name, &len)) {
+        char *v = env_find(name, len);
+        if (v != NULL && !env_has(e->envp, k, name, len))
+            e->envp[k++] = v;
+    }
     e->envp[k] = NULL;
     return 0;
 }
@@ -192,7 +241,7 @@ static int run_spawn(const exec_handler *h, exec_run *r)
         goto close_pipes;
 
     child_env env;
-    if ((e = env_build(r->job, &env)) != 0)
+    if ((e = env_build(h, r->job, &env)) != 0)
         goto close_pipes;
 
     posix_spawn_file_actions_t fa;
@@ -212,8 +261,15 @@ static int run_spawn(const exec_handler *h, exec_run *r)
                                                  POSIX_SPAWN_SETSIGDEF)) == 0 &&
         (e = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
         (e = posix_spawnattr_setsigmask(&attr, &no_signals)) == 0 &&
-        (e = posix_spawnattr_setsigdefault(&attr, &defaults)) == 0)
+        (e = posix_spawnattr_setsigdefault(&attr, &defaults)) == 0) {
+        /* Registered under the lock it is spawned under: the orphan
+         * reaper must never take this program's exit status. */
+        sd_proctree_lock();
         e = posix_spawn(&r->pid, h->argv[0], &fa, &attr, h->argv, env.envp);
+        if (e == 0)
+            sd_proctree_track(r->pid);
+        sd_proctree_unlock();
+    }
 
     posix_spawnattr_destroy(&attr);
 free_actions:
@@ -439,11 +495,27 @@ static void run_stop(exec_run *r, int64_t grace_ms)
         poll_io(r, kill_at - now < WAIT_TICK_MS ? kill_at - now : WAIT_TICK_MS);
 }
 
+/* SIGKILL to the run's processes that left its process group (setsid),
+ * found by the job's marker in their environment. */
+static void run_kill_escaped(exec_run *r)
+{
+    char id[128], attempt[48];
+    snprintf(id, sizeof id, "STATUSD_JOB_ID=%s", r->job->id != NULL ? r->job->id : "");
+    snprintf(attempt, sizeof attempt, "STATUSD_ATTEMPT=%lld",
+             (long long)(r->job->attempt > 0 ? r->job->attempt : 1));
+    const char *const marker[] = {id, attempt};
+    int n = sd_proctree_kill_marked(marker, 2);
+    if (n > 0)
+        sd_debug("exec job %s: killed %d process%s that left the job's process group",
+                 run_name(r), n, n == 1 ? "" : "es");
+}
+
 /* SIGKILL to whatever is left of the group, the last output read, the
  * program reaped. *status is its wait status; false when it was lost. */
 static bool run_finish(exec_run *r, int *status)
 {
     signal_group(r->pid, SIGKILL);
+    run_kill_escaped(r);
     close_fd(&r->in_fd);
     int64_t until = sd_mono_ms() + EXIT_DRAIN_MS;
     for (int64_t now = sd_mono_ms(); (r->out_fd >= 0 || r->err_fd >= 0) && now < until;
@@ -458,12 +530,19 @@ static bool run_finish(exec_run *r, int *status)
     close_fd(&r->out_fd);
     close_fd(&r->err_fd);
     sd_exec_lines_end(&r->lines, handle_line, r);
+    bool known = false;
     for (;;) {
-        if (waitpid(r->pid, status, 0) == r->pid)
-            return true;
+        if (waitpid(r->pid, status, 0) == r->pid) {
+            known = true;
+            break;
+        }
         if (errno != EINTR)
-            return false;
+            break;
     }
+    sd_proctree_untrack(r->pid);
+    /* Whatever was started by the program and is still there now. */
+    run_kill_escaped(r);
+    return known;
 }
 
 static sd_err run_outcome(exec_run *r, bool status_known, int status, sd_outcome *out)
@@ -558,6 +637,7 @@ static void exec_free(sd_handler *hh)
 {
     exec_handler *h = (exec_handler *)hh;
     sd_handler_free_words(h->argv);
+    free(h->env_pass);
     free(h);
 }
 
@@ -595,10 +675,14 @@ sd_err sd_exec_new(const char *args, const sd_handler_opts *opts,
     exec_handler *h = rc == SD_OK ? calloc(1, sizeof *h) : NULL;
     if (rc == SD_OK && h == NULL)
         rc = SD_ERR_NOMEM;
+    if (h != NULL && (h->env_pass = strdup(opts->env_pass != NULL ? opts->env_pass : "")) == NULL)
+        rc = SD_ERR_NOMEM;
     if (rc != SD_OK) {
         sd_handler_free_words(argv);
+        free(h);
         return rc;
     }
+    sd_proctree_init();
     h->base.ops = &exec_ops;
     h->argv = argv;
     h->kill_grace_ms = opts->kill_grace_ms;

@@ -237,12 +237,12 @@ static void complete_json(http_run *r, sd_outcome *out)
         sd_outcome_fail(out, "handler_failed", "out of memory for the app's answer");
         return;
     }
-    if (err != SD_OK || !sd_json_finite(doc)) {
+    if (err != SD_OK) {
         sd_outcome_fail(out, "handler_rejected",
-                        err == SD_ERR_TOO_DEEP ? "the app's answer is JSON nested too deeply"
-                        : err == SD_OK         ? "the app's answer holds a number that is not "
-                                                 "finite"
-                                               : "the app's answer is not valid UTF-8 JSON");
+                        err == SD_ERR_TOO_DEEP  ? "the app's answer is JSON nested too deeply"
+                        : err == SD_ERR_INVALID ? "the app's answer holds a number that is not "
+                                                  "finite"
+                                                : "the app's answer is not valid UTF-8 JSON");
         cJSON_Delete(doc);
         out->final = true;
         return;

@@ -110,7 +110,8 @@ sd_err job_handoff_queue(sd_jobs *j, const char *id)
 static sd_err jobs_handlers(sd_jobs *j, const sd_config *cfg, char *err, size_t errlen)
 {
     sd_handler_opts hopts = {.demo_step_ms = cfg->demo_step_ms,
-                             .kill_grace_ms = cfg->job_kill_grace};
+                             .kill_grace_ms = cfg->job_kill_grace,
+                             .env_pass = cfg->handler_env};
     size_t n = 2 + cfg->kind_count;
     for (size_t i = 0; i < n; i++) {
         const char *kind = i == 0 ? "research" : i == 1 ? "upload" : cfg->kinds[i - 2].kind;

@@ -368,6 +368,54 @@ static void test_exec_leftovers_holding_stdout_are_killed_at_exit(void **state)
     assert_true(test_wait_until(process_gone, &p, LIVENESS_MS));
 }
 
+/* A program that starts a process in a session of its own (setsid: out of
+ * the job's process group) and exits, or is canceled: the process ends
+ * with the job all the same. The program waits until the process leads
+ * its own session (field 6 of /proc/<pid>/stat), so that it has left the
+ * group before the group is killed. */
+#define ESCAPED_WAIT \
+    "until [ \"$(cut -d' ' -f6 /proc/$!/stat)\" = \"$!\" ]; do sleep 0.01; done\n"
+
+static void test_exec_setsid_grandchild_ends_when_the_job_ends(void **state)
+{
+    fixture *f = *state;
+    char args[600];
+    snprintf(args, sizeof args, "'%s/escaped.pid'", f->dir);
+    make_exec(f, "escape.sh",
+              "setsid sleep 300 >/dev/null 2>&1 </dev/null &\n"
+              "echo $! > \"$1\"\n"
+              ESCAPED_WAIT
+              "echo '{\"result\": \"escaped\"}'",
+              args);
+    assert_int_equal(run_job(f, "{}", 0), SD_OK);
+    pid_t p = read_pid(f, "escaped.pid");
+    bool gone = test_wait_until(process_gone, &p, 5000);
+    kill(p, SIGKILL);
+    assert_int_equal(f->out.kind, SD_OUTCOME_COMPLETED);
+    assert_string_equal(f->out.result, "\"escaped\"");
+    assert_true(gone);
+}
+
+static void test_exec_setsid_grandchild_ends_when_the_job_is_canceled(void **state)
+{
+    fixture *f = *state;
+    char args[600];
+    snprintf(args, sizeof args, "'%s/escaped.pid'", f->dir);
+    make_exec(f, "escape.sh",
+              "setsid sh -c 'sleep 300; sleep 300' >/dev/null 2>&1 </dev/null &\n"
+              "echo $! > \"$1\"\n"
+              ESCAPED_WAIT
+              "echo '{\"progress\": 1}'\n"
+              "sleep 300",
+              args);
+    assert_int_equal(run_job_canceled(f, "{}"), SD_OK);
+    pid_t p = read_pid(f, "escaped.pid");
+    bool gone = test_wait_until(process_gone, &p, 5000);
+    kill(p, SIGKILL);
+    assert_int_equal(f->out.kind, SD_OUTCOME_CANCELED);
+    assert_true(gone);
+}
+
 static void test_exec_canceled_before_start_runs_nothing(void **state)
 {
     fixture *f = *state;
@@ -447,6 +495,87 @@ static void test_exec_program_sees_job_id_and_kind(void **state)
     assert_string_equal(f->out.result, "[\"" JOB_ID "\",\"research\"]");
 }
 
+/* The program's environment, one "NAME=value" a line, sorted. */
+static char *program_environment(fixture *f)
+{
+    char *text = read_text(f->dir, "env.txt");
+    assert_non_null(text);
+    return text;
+}
+
+static void test_exec_environment_is_the_base_and_handler_env_only(void **state)
+{
+    fixture *f = *state;
+    static const char *const secrets[][2] = {
+        {"API_TOKEN", "api-token-0123456789abcdef"},
+        {"STATUSD_ADMIN_TOKEN", "admin-token-0123456789abcdef"},
+        {"STATUSD_API_TOKEN", "api-token-0123456789abcdef"},
+        {"REDIS_PASSWORD", "hunter2"},
+        {"REDIS_URL", "redis://:hunter2@cache:6379/0"},
+        {"STATUSD_REDIS_URL", "redis://:hunter2@cache:6379/0"},
+        {"UNRELATED", "not for handlers"},
+    };
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        assert_int_equal(setenv(secrets[i][0], secrets[i][1], 1), 0);
+    assert_int_equal(setenv("PASS_ME", "passed", 1), 0);
+    assert_int_equal(setenv("LANG", "C.UTF-8", 1), 0);
+    assert_int_equal(setenv("TZ", "UTC", 1), 0);
+    assert_int_equal(setenv("HOME", "/home/statusd", 1), 0);
+    assert_int_equal(setenv("PATH", "/usr/bin:/bin", 1), 0);
+    /* A handler_env name repeating a job variable does not replace it. */
+    assert_int_equal(setenv("STATUSD_JOB_ID", "stale", 1), 0);
+    f->opts.env_pass = "PASS_ME, NOT_SET_ANYWHERE, STATUSD_JOB_ID";
+    char args[600];
+    snprintf(args, sizeof args, "'%s'", f->dir);
+    make_exec(f, "env.sh",
+              "tr '\\000' '\\n' < /proc/$$/environ | LC_ALL=C sort > \"$1/env.txt\"", args);
+    sd_job_run job = {.id = JOB_ID, .kind = "research", .attempt = 2, .input = "{}",
+                      .input_len = 2, .cancel = &f->cancel};
+    sd_err rc = sd_handler_run(f->h, &job, &f->out);
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        unsetenv(secrets[i][0]);
+    unsetenv("PASS_ME");
+    unsetenv("STATUSD_JOB_ID");
+    assert_int_equal(rc, SD_OK);
+    assert_int_equal(f->out.kind, SD_OUTCOME_COMPLETED);
+    char *env = program_environment(f);
+    assert_string_equal(env, "HOME=/home/statusd\n"
+                             "LANG=C.UTF-8\n"
+                             "PASS_ME=passed\n"
+                             "PATH=/usr/bin:/bin\n"
+                             "STATUSD_ATTEMPT=2\n"
+                             "STATUSD_JOB_ID=" JOB_ID "\n"
+                             "STATUSD_JOB_KIND=research\n"
+                             "TZ=UTC\n");
+    free(env);
+}
+
+static void test_exec_environment_without_path_gets_a_default_path(void **state)
+{
+    fixture *f = *state;
+    char *saved = getenv("PATH") != NULL ? strdup(getenv("PATH")) : NULL;
+    char *home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+    char args[600];
+    snprintf(args, sizeof args, "'%s'", f->dir);
+    make_exec(f, "env.sh", "/usr/bin/tr '\\000' '\\n' < /proc/$$/environ > \"$1/env.txt\"",
+              args);
+    unsetenv("PATH");
+    unsetenv("HOME");
+    sd_err rc = run_job(f, "{}", 0);
+    if (saved != NULL)
+        setenv("PATH", saved, 1);
+    if (home != NULL)
+        setenv("HOME", home, 1);
+    free(saved);
+    free(home);
+    assert_int_equal(rc, SD_OK);
+    char *env = program_environment(f);
+    assert_non_null(strstr(env, "PATH=/usr/local/bin:/usr/bin:/bin\n"));
+    assert_null(strstr(env, "HOME="));
+    assert_non_null(strstr(env, "STATUSD_ATTEMPT=1\n"));
+    free(env);
+}
+
 static void test_exec_line_over_1_mib_is_skipped(void **state)
 {
     fixture *f = *state;
@@ -475,6 +604,37 @@ static void *run_parallel(void *arg)
     parallel_run *p = arg;
     p->rc = run_job_as(p->f, p->id, p->id, strlen(p->id), 0, &p->out);
     return NULL;
+}
+
+/* Orphans are reaped, but never a program a run is waiting for: many
+ * short runs at once, each leaving an orphan that exits by itself, all
+ * keep their own exit status. */
+static void test_exec_reaping_orphans_keeps_every_run_s_exit_status(void **state)
+{
+    fixture *f = *state;
+    make_exec(f, "status.sh",
+              "setsid sh -c 'exit 0' &\n"
+              "(sleep 0.01; exit 3) &\n"
+              "echo oops >&2\n"
+              "exit 7",
+              NULL);
+    enum { RUNS = 8 };
+    parallel_run runs[RUNS];
+    pthread_t t[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+        memset(&runs[i], 0, sizeof runs[i]);
+        runs[i].f = f;
+        sd_uuid_new(runs[i].id);
+        assert_int_equal(pthread_create(&t[i], NULL, run_parallel, &runs[i]), 0);
+    }
+    for (int i = 0; i < RUNS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(runs[i].rc, SD_OK);
+        assert_int_equal(runs[i].out.kind, SD_OUTCOME_FAILED);
+        assert_string_equal(runs[i].out.error_code, "handler_failed");
+        assert_string_equal(runs[i].out.error_message, "oops");
+        sd_outcome_clear(&runs[i].out);
+    }
 }
 
 static void test_exec_concurrent_runs_stay_apart(void **state)
@@ -710,13 +870,18 @@ int main(void)
         T(test_exec_shutdown_flag_also_ends_canceled),
         T(test_exec_cancel_kills_grandchildren),
         T(test_exec_leftovers_holding_stdout_are_killed_at_exit),
+        T(test_exec_setsid_grandchild_ends_when_the_job_ends),
+        T(test_exec_setsid_grandchild_ends_when_the_job_is_canceled),
         T(test_exec_canceled_before_start_runs_nothing),
         T(test_exec_input_larger_than_a_pipe_is_delivered_intact),
         T(test_exec_input_length_is_seen_by_the_program),
         T(test_exec_program_that_never_reads_stdin_still_completes),
         T(test_exec_program_sees_job_id_and_kind),
+        T(test_exec_environment_is_the_base_and_handler_env_only),
+        T(test_exec_environment_without_path_gets_a_default_path),
         T(test_exec_line_over_1_mib_is_skipped),
         T(test_exec_concurrent_runs_stay_apart),
+        T(test_exec_reaping_orphans_keeps_every_run_s_exit_status),
         T(test_exec_program_gone_at_run_time_fails_to_spawn),
         T(test_spec_quotes_group_words),
         T(test_spec_errors_name_the_reason),

@@ -217,6 +217,16 @@ static void test_wrong_token_or_scheme_is_401(void **state)
     free(id);
 }
 
+static void test_spaces_and_tabs_around_the_token_are_ignored(void **state)
+{
+    test_statusd *f = *state;
+    post_authorization(f->proc.port, "Bearer \t" TOKEN, 202);
+    post_authorization(f->proc.port, "Bearer \t \t" TOKEN " \t ", 202);
+    post_authorization(f->proc.port, "Bearer   " TOKEN "\t", 202);
+    /* A tab inside the token is part of it. */
+    post_authorization(f->proc.port, "Bearer tok-4f9c\t2a7e1b6d8035c1e9", 401);
+}
+
 static void test_bearer_scheme_is_case_insensitive(void **state)
 {
     test_statusd *f = *state;
@@ -440,6 +450,7 @@ int main(void)
         WITH(test_without_api_token_post_and_delete_need_no_authorization, open_setup),
         WITH(test_missing_token_is_401_with_bearer_challenge, token_setup),
         WITH(test_wrong_token_or_scheme_is_401, token_setup),
+        WITH(test_spaces_and_tabs_around_the_token_are_ignored, token_setup),
         WITH(test_bearer_scheme_is_case_insensitive, token_setup),
         WITH(test_blanks_around_the_token_are_ignored, token_setup),
         WITH(test_reads_and_health_need_no_token, token_setup),

@@ -268,7 +268,7 @@ static void test_every_bad_report_body_is_400_naming_the_field(void **state)
         {"{\"status\":\"failed\",\"error\":{\"code\":\"c\",\"message\":\"m\"},\"result\":1}",
          "invalid-request", "'result'"},
         {"{\"status\":\"completed\",\"result\":{\"n\":1e999}}", "invalid-request",
-         "'result'"},
+         "'result.n'"},
         {"{\"status\":\"completed\",\"error\":{\"code\":\"c\",\"message\":\"m\"}}",
          "invalid-request", "'error'"},
         {"{\"result\":1}", "invalid-request", "'result'"},

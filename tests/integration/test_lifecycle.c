@@ -235,6 +235,37 @@ static void test_ready_answers_200_ready_true(void **state)
     http_resp_free(&r);
 }
 
+static void test_second_instance_on_the_same_port_exits_1_naming_the_address(void **state)
+{
+    test_statusd *f = *state;
+    char port[16];
+    snprintf(port, sizeof port, "%u", f->proc.port);
+    static const char *const binds[] = {"bind=127.0.0.1", "bind=0.0.0.0"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *args[] = {"--store", "memory", "--port", port, "--set", binds[i], NULL};
+        cli_run r;
+        run_cli(args, NULL, &r);
+        assert_exit_code(&r, 1);
+        char addr[64];
+        snprintf(addr, sizeof addr, "%s:%u", binds[i] + 5, f->proc.port);
+        if (strstr(r.err, addr) == NULL || strstr(r.err, "already in use") == NULL)
+            fail_msg("expected a message naming %s as in use; stderr: %s", addr, r.err);
+    }
+    /* The first instance answers every request still: a session written
+     * is read back each time (a second instance would answer 404 to
+     * some). */
+    http_resp r;
+    test_call(f->proc.port, "PUT", "/sessions/one", "Content-Type: application/json\r\n",
+              "{}", &r);
+    assert_int_equal(r.status, 201);
+    http_resp_free(&r);
+    for (int i = 0; i < 20; i++) {
+        test_call(f->proc.port, "GET", "/sessions/one", NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        http_resp_free(&r);
+    }
+}
+
 /* ---- signals ---- */
 
 static void test_sigterm_refuses_new_work_while_a_job_drains_then_exits_0(void **state)
@@ -545,6 +576,7 @@ int main(void)
     const struct CMUnitTest serving[] = {
         cmocka_unit_test(test_health_reports_ok_memory_store_and_the_binary_version),
         cmocka_unit_test(test_ready_answers_200_ready_true),
+        cmocka_unit_test(test_second_instance_on_the_same_port_exits_1_naming_the_address),
     };
     const struct CMUnitTest signals[] = {
         cmocka_unit_test_setup_teardown(

@@ -67,6 +67,8 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->threads, 4);
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->connection_timeout, 30);
+    assert_int_equal(c->header_timeout, 10);
+    assert_int_equal(c->body_timeout, 60);
     assert_int_equal(c->per_ip_connection_limit, 64);
     assert_int_equal(c->connection_memory_limit, 32768);
     assert_int_equal(c->max_body, 65536);
@@ -89,6 +91,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->drain_timeout, 30);
     assert_int_equal(c->demo_step_ms, 300);
     assert_string_equal(c->handler_research, "builtin:demo");
+    assert_string_equal(c->handler_env, "");
     assert_int_equal(c->session_ttl, 3600);
     assert_int_equal(c->conversation_ttl, 3600);
     assert_int_equal(c->conversation_max_messages, 50);
@@ -153,7 +156,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 45);
+    assert_int_equal(count, 48);
     free(keys);
     free(conf);
 }

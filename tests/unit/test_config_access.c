@@ -154,6 +154,41 @@ static void test_env_api_token_legacy_name(void **state)
     assert_int_equal(fx->cfg.warning_count, 0);
 }
 
+/* ---- handler_env ---- */
+
+static void test_handler_env_accepts_variable_names(void **state)
+{
+    fixture *fx = *state;
+    static const char *const good[] = {"", "OPENAI_API_KEY", " HTTPS_PROXY , no_proxy ",
+                                       "_X,Y1", "A,,B"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_set_ok(fx, "handler_env", good[i]);
+        assert_string_equal(fx->cfg.handler_env, good[i]);
+    }
+}
+
+static void test_handler_env_refuses_bad_names_and_statusd_secrets(void **state)
+{
+    fixture *fx = *state;
+    assert_set_error(fx, "handler_env", "1ABC",
+                     "handler_env: '1ABC' is not a variable name (letters, digits and _, "
+                     "not starting with a digit)");
+    assert_set_error(fx, "handler_env", "HOME,A-B",
+                     "handler_env: 'A-B' is not a variable name (letters, digits and _, "
+                     "not starting with a digit)");
+    static const char *const secrets[] = {"API_TOKEN", "STATUSD_API_TOKEN",
+                                          "STATUSD_ADMIN_TOKEN", "REDIS_PASSWORD",
+                                          "STATUSD_REDIS_PASSWORD", "REDIS_URL",
+                                          "STATUSD_REDIS_URL"};
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        char value[64], expect[160];
+        snprintf(value, sizeof value, "HOME, %s", secrets[i]);
+        snprintf(expect, sizeof expect, "handler_env: %s holds one of statusd's secrets "
+                 "and is never passed to handlers", secrets[i]);
+        assert_set_error(fx, "handler_env", value, expect);
+    }
+}
+
 /* ---- cors_origins ---- */
 
 static void test_cors_origins_accepts_origins_or_star(void **state)
@@ -488,6 +523,8 @@ int main(void)
         T(test_tokens_accept_16_printable_characters_or_empty),
         T(test_tokens_reject_short_or_unprintable_without_quoting_them),
         T(test_env_api_token_legacy_name),
+        T(test_handler_env_accepts_variable_names),
+        T(test_handler_env_refuses_bad_names_and_statusd_secrets),
         T(test_cors_origins_accepts_origins_or_star),
         T(test_cors_origins_errors_name_the_origin),
         T(test_env_legacy_redis_names_set_their_keys),

@@ -105,6 +105,27 @@ static void test_parse_stops_at_given_length(void **state)
     cJSON_Delete(root);
 }
 
+static void test_parse_refuses_numbers_out_of_double_range(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"1e999", "-1e999", "{\"a\":[0,{\"b\":1E+400}]}",
+                                      "[1e309]", "{\"ok\":1,\"x\":{\"y\":[1,2,-1e999]}}"};
+    static const char *const where[] = {"", "", "a[1].b", "[0]", "x.y[2]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *v = NULL;
+        char at[64] = "unset";
+        assert_int_equal(sd_json_parse(bad[i], strlen(bad[i]), 32, &v), SD_ERR_INVALID);
+        assert_null(v);
+        assert_int_equal(sd_json_parse_at(bad[i], strlen(bad[i]), 32, &v, at, sizeof at),
+                         SD_ERR_INVALID);
+        assert_null(v);
+        assert_string_equal(at, where[i]);
+    }
+    cJSON *v = NULL;
+    assert_int_equal(sd_json_parse("[1e308,1e-999,-0]", 17, 32, &v), SD_OK);
+    cJSON_Delete(v);
+}
+
 static void test_append_string_escapes(void **state)
 {
     (void)state;
@@ -137,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_nul_and_raw_control_characters_are_refused),
         cmocka_unit_test(test_parse_refuses_trailing_garbage_and_accepts_trailing_space),
         cmocka_unit_test(test_parse_stops_at_given_length),
+        cmocka_unit_test(test_parse_refuses_numbers_out_of_double_range),
         cmocka_unit_test(test_append_string_escapes),
         cmocka_unit_test(test_utf8_length_counts_code_points),
     };

@@ -605,12 +605,36 @@ static void test_client_rejects_bad_peer_and_small_buffer(void **state)
                      SD_ERR_INVALID);
 }
 
+/* A hop is parsed from exactly its bytes: in a heap block of that size
+ * (no NUL after it), a read past the end is an ASan report (make asan). */
+static void test_addr_parse_reads_nothing_past_len(void **state)
+{
+    (void)state;
+    static const char *const hops[] = {"192.0.2.7:5123", "[2001:db8::7]:443", "10.0.0.1:",
+                                       "10.0.0.1:65535", "10.0.0.1:655359"};
+    static const int ok[] = {1, 1, 0, 1, 0};
+    for (size_t i = 0; i < sizeof hops / sizeof hops[0]; i++) {
+        size_t len = strlen(hops[i]);
+        char *exact = malloc(len);
+        assert_non_null(exact);
+        memcpy(exact, hops[i], len);
+        struct sockaddr_storage ss;
+        assert_int_equal(sd_addr_parse(exact, len, &ss) == SD_OK, ok[i]);
+        free(exact);
+    }
+    /* Digits after len are not part of the port. */
+    struct sockaddr_storage ss;
+    assert_int_equal(sd_addr_parse("10.0.0.1:8x", 10, &ss), SD_OK);
+    assert_int_equal(sd_addr_parse("10.0.0.1:1x", 11, &ss), SD_ERR_INVALID);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_list_empty_text_is_empty_list),
+        T(test_addr_parse_reads_nothing_past_len),
         T(test_list_bare_addresses_are_single_hosts),
         T(test_list_blocks_with_blanks_around_entries),
         T(test_list_mapped_entry_is_stored_as_ipv4),

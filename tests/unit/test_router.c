@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "http/query.h"
 #include "http/router.h"
 
 static void h_a(sd_req *r) { (void)r; }
@@ -130,9 +131,78 @@ static void test_media_type_list_accepts_any_of_its_types(void **state)
     assert_false(sd_media_type_in(NULL, list));
 }
 
+/* ---- percent-decoding and the query string ---- */
+
+static void test_percent_decode_marks_the_first_control_character(void **state)
+{
+    (void)state;
+    char out[32];
+    size_t ctl;
+    assert_int_equal(sd_percent_decode("a%41+b%zz%4", 11, out, 0, &ctl), 9);
+    assert_string_equal(out, "aA+b%zz%4");
+    assert_int_equal(ctl, SIZE_MAX);
+    assert_int_equal(sd_percent_decode("a+b", 3, out, 1, &ctl), 3);
+    assert_string_equal(out, "a b");
+    assert_int_equal(sd_percent_decode("ab%00cd", 7, out, 0, &ctl), 5);
+    assert_int_equal(ctl, 2);
+    assert_memory_equal(out, "ab\0cd", 6);
+    sd_percent_decode("x%7f", 4, out, 0, &ctl);
+    assert_int_equal(ctl, 1);
+    sd_percent_decode("x\ty", 3, out, 0, &ctl);
+    assert_int_equal(ctl, 1);
+}
+
+static void test_query_keys_match_exactly_and_once(void **state)
+{
+    (void)state;
+    char why[200] = "";
+    sd_query q;
+    const char *raw = "a=1&b=x%20y&&c&d=&a=2&E=3";
+    assert_int_equal(sd_query_parse(raw, strlen(raw), &q, why, sizeof why), SD_OK);
+    assert_int_equal(q.n, 6);
+    const char *v;
+    assert_int_equal(sd_query_get(&q, "b", &v, why, sizeof why), SD_OK);
+    assert_string_equal(v, "x y");
+    assert_int_equal(sd_query_get(&q, "c", &v, why, sizeof why), SD_OK);
+    assert_string_equal(v, "");
+    assert_int_equal(sd_query_get(&q, "d", &v, why, sizeof why), SD_OK);
+    assert_string_equal(v, "");
+    assert_int_equal(sd_query_get(&q, "zz", &v, why, sizeof why), SD_OK);
+    assert_null(v);
+    assert_int_equal(sd_query_get(&q, "a", &v, why, sizeof why), SD_ERR_INVALID);
+    assert_null(v);
+    assert_string_equal(why, "the query parameter a is given 2 times; give it once");
+    assert_int_equal(sd_query_get(&q, "e", &v, why, sizeof why), SD_ERR_INVALID);
+    assert_string_equal(why, "the query parameter E must be spelled e");
+    sd_query_free(&q);
+}
+
+static void test_query_refuses_control_characters_naming_the_parameter(void **state)
+{
+    (void)state;
+    char why[200] = "";
+    sd_query q;
+    assert_int_equal(sd_query_parse("confirm=true%00x", 16, &q, why, sizeof why),
+                     SD_ERR_INVALID);
+    assert_string_equal(why, "the query parameter confirm holds a control character");
+    sd_query_free(&q);
+    assert_int_equal(sd_query_parse("con%0Afirm=1", 12, &q, why, sizeof why), SD_ERR_INVALID);
+    assert_string_equal(why, "the query parameter name con%0Afirm holds a control character");
+    sd_query_free(&q);
+    /* At most SD_QUERY_MAX_ARGS pairs. */
+    char many[200] = "";
+    for (int i = 0; i <= SD_QUERY_MAX_ARGS; i++)
+        strcat(many, "k=v&");
+    assert_int_equal(sd_query_parse(many, strlen(many), &q, why, sizeof why), SD_ERR_INVALID);
+    sd_query_free(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_percent_decode_marks_the_first_control_character),
+        cmocka_unit_test(test_query_keys_match_exactly_and_once),
+        cmocka_unit_test(test_query_refuses_control_characters_naming_the_parameter),
         cmocka_unit_test(test_static_route_matches),
         cmocka_unit_test(test_media_type_list_accepts_any_of_its_types),
         cmocka_unit_test(test_param_route_binds_segment),
