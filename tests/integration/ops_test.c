@@ -9,56 +9,9 @@
 
 #include <cmocka.h>
 
-test_redis *ops_redis(void) { return test_redis_group(); }
-const char *ops_redis_url_set(void) { return test_redis_group_url_set(); }
-
-int ops_group_setup(void **state) { return test_redis_group_setup(state); }
-
-int ops_group_teardown(void **state) { return test_redis_group_teardown(state); }
-
-static test_statusd *start(bool redis, const char *const *args)
+test_statusd *ops_start_on_redis(const char *const *args)
 {
-    return test_statusd_start_store(NULL, NULL, redis, args);
-}
-
-test_statusd *ops_start_on_redis(const char *const *args) { return start(true, args); }
-
-int ops_setup(void **state, bool redis, const char *const *args)
-{
-    *state = NULL;
-    if (redis && test_redis_group_flush() != 0)
-        return -1;
-    ops_fixture *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return -1;
-    f->redis = redis;
-    f->sd = start(redis, args);
-    if (f->sd == NULL) {
-        free(f);
-        return -1;
-    }
-    f->port = f->sd->proc.port;
-    *state = f;
-    return 0;
-}
-
-int ops_teardown(void **state)
-{
-    ops_fixture *f = *state;
-    if (f == NULL)
-        return 0;
-    int rc = test_statusd_stop(f->sd);
-    free(f);
-    *state = NULL;
-    return rc;
-}
-
-unsigned ops_port(void **state) { return ((ops_fixture *)*state)->port; }
-
-void ops_call(unsigned port, const char *method, const char *path, const char *headers,
-              const char *body, http_resp *out)
-{
-    test_call(port, method, path, headers, body, out);
+    return test_statusd_start_store(NULL, NULL, true, args);
 }
 
 cJSON *ops_json(http_resp *r, int status)
@@ -74,7 +27,7 @@ cJSON *ops_json(http_resp *r, int status)
 cJSON *ops_stats(unsigned port)
 {
     http_resp r;
-    ops_call(port, "GET", "/stats", NULL, NULL, &r);
+    test_call(port, "GET", "/stats", NULL, NULL, &r);
     return ops_json(&r, 200);
 }
 
@@ -116,7 +69,7 @@ void ops_wait_stat(unsigned port, const char *group, const char *key, int want)
 char *ops_create_session(unsigned port)
 {
     http_resp r;
-    ops_call(port, "POST", "/sessions", NULL, "{\"n\":1}", &r);
+    test_call(port, "POST", "/sessions", NULL, "{\"n\":1}", &r);
     cJSON *v = ops_json(&r, 201);
     const char *id = test_jstr(v, "id");
     assert_non_null(id);
@@ -134,7 +87,7 @@ void ops_chat(unsigned port, const char *user)
                      user);
     assert_true(n > 0 && (size_t)n < sizeof body);
     http_resp r;
-    ops_call(port, "POST", "/chat", NULL, body, &r);
+    test_call(port, "POST", "/chat", NULL, body, &r);
     cJSON_Delete(ops_json(&r, 200));
 }
 

@@ -12,47 +12,17 @@
 
 /*
  * Shared pieces of the operations tests (test_http_ops.c,
- * test_http_ops_metrics.c): one redis-server per test group, a statusd
- * per test on the memory store or on that server, and the calls that
+ * test_http_ops_metrics.c), beside the group's redis-server and the
+ * test_fixture of http_test.h: the calls that
  * fill the store with jobs, sessions and conversations. Functions that
  * assert fail the running cmocka test, so call them only from a test
  * body.
  */
 
-typedef struct ops_fixture {
-    test_statusd *sd;
-    unsigned port;
-    bool redis;
-} ops_fixture;
-
-/* The group's redis-server and the "redis_url=..." value that points a
- * statusd at it. */
-test_redis *ops_redis(void);
-const char *ops_redis_url_set(void);
-
-/* cmocka group setup and teardown: start and stop the redis-server. */
-int ops_group_setup(void **state);
-int ops_group_teardown(void **state);
-
-/*
- * Starts statusd for one test, on the memory store or (redis) on the
- * group's server after emptying it, with args (NULL-terminated, at most
- * 16, may be NULL) after the store's. *state gets the ops_fixture; -1
- * when statusd did not start.
- */
-int ops_setup(void **state, bool redis, const char *const *args);
-int ops_teardown(void **state);
-unsigned ops_port(void **state);
-
 /* One more statusd on the group's Redis (without emptying it), with args
- * as for ops_setup; NULL when it does not start. Stop it with
+ * after the store's; NULL when it does not start. Stop it with
  * test_statusd_stop. */
 test_statusd *ops_start_on_redis(const char *const *args);
-
-/* One request on a connection of its own; asserts that the server
- * answered. headers: raw "Name: value\r\n" lines or NULL. */
-void ops_call(unsigned port, const char *method, const char *path, const char *headers,
-              const char *body, http_resp *out);
 
 /* Asserts an answer with this status and returns its body as JSON (the
  * caller frees it); frees the answer. */

@@ -11,57 +11,16 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-test_redis *sess_redis(void) { return test_redis_group(); }
-
-int sess_group_setup(void **state) { return test_redis_group_setup(state); }
-
-int sess_group_teardown(void **state) { return test_redis_group_teardown(state); }
-
-static test_statusd *start(bool redis, const char *const *args)
-{
-    static const char *const head[] = {"--set", "session_ttl=3600", NULL};
-    return test_statusd_start_store(NULL, head, redis, args);
-}
+static const char *const head[] = {"--set", "session_ttl=3600", NULL};
 
 test_statusd *sess_start_on_redis(const char *const *args)
 {
-    return start(true, args);
+    return test_statusd_start_store(NULL, head, true, args);
 }
 
 int sess_setup(void **state, bool redis, const char *const *args)
 {
-    *state = NULL;
-    if (redis && test_redis_group_flush() != 0)
-        return -1;
-    sess_fixture *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return -1;
-    f->redis = redis;
-    f->sd = start(redis, args);
-    if (f->sd == NULL) {
-        free(f);
-        return -1;
-    }
-    f->port = f->sd->proc.port;
-    *state = f;
-    return 0;
-}
-
-int sess_teardown(void **state)
-{
-    sess_fixture *f = *state;
-    if (f == NULL)
-        return 0;
-    int rc = test_statusd_stop(f->sd);
-    free(f);
-    *state = NULL;
-    return rc;
-}
-
-void sess_call(unsigned port, const char *method, const char *path, const char *headers,
-               const char *body, http_resp *out)
-{
-    test_call(port, method, path, headers, body, out);
+    return test_fixture_setup(state, redis, head, args);
 }
 
 void sess_path(char *out, size_t len, const char *id, const char *suffix)
@@ -105,7 +64,7 @@ void sess_assert_data(const cJSON *view, const char *want)
 char *sess_create(unsigned port, const char *data)
 {
     http_resp r;
-    sess_call(port, "POST", "/sessions", NULL, data, &r);
+    test_call(port, "POST", "/sessions", NULL, data, &r);
     cJSON *v = sess_assert_view(&r, 201, NULL);
     char *id = strdup(test_jstr(v, "id"));
     assert_non_null(id);
@@ -119,7 +78,7 @@ cJSON *sess_get(unsigned port, const char *id, http_resp *keep)
     char path[256];
     sess_path(path, sizeof path, id, NULL);
     http_resp r;
-    sess_call(port, "GET", path, NULL, NULL, &r);
+    test_call(port, "GET", path, NULL, NULL, &r);
     cJSON *v = sess_assert_view(&r, 200, id);
     if (keep != NULL)
         *keep = r;
@@ -133,7 +92,7 @@ cJSON *sess_patch(unsigned port, const char *id, const char *patch)
     char path[256];
     sess_path(path, sizeof path, id, NULL);
     http_resp r;
-    sess_call(port, "PATCH", path, "Content-Type: application/merge-patch+json\r\n", patch, &r);
+    test_call(port, "PATCH", path, "Content-Type: application/merge-patch+json\r\n", patch, &r);
     cJSON *v = sess_assert_view(&r, 200, id);
     http_resp_free(&r);
     return v;
@@ -144,7 +103,7 @@ int sess_get_status(unsigned port, const char *id)
     char path[256];
     sess_path(path, sizeof path, id, NULL);
     http_resp r;
-    sess_call(port, "GET", path, NULL, NULL, &r);
+    test_call(port, "GET", path, NULL, NULL, &r);
     int status = r.status;
     http_resp_free(&r);
     return status;

@@ -12,41 +12,23 @@
 
 /*
  * Shared pieces of the session API tests (test_http_sessions.c,
- * test_http_sessions_store.c): one redis-server per test group, a statusd
- * per test on the memory store or on that server, and session calls that
- * assert (so call them only from a test body).
+ * test_http_sessions_store.c), beside the group's redis-server and the
+ * test_fixture of http_test.h: session calls that assert (so call them
+ * only from a test body).
  */
-
-typedef struct sess_fixture {
-    test_statusd *sd;
-    unsigned port;
-    bool redis;
-} sess_fixture;
-
-/* The group's redis-server (started by sess_group_setup). */
-test_redis *sess_redis(void);
-
-/* cmocka group setup and teardown: start and stop the redis-server. */
-int sess_group_setup(void **state);
-int sess_group_teardown(void **state);
 
 /*
- * Starts statusd for one test, on the memory store or (redis) on the
- * group's server after emptying it, with session_ttl=3600 unless args
- * (NULL-terminated, at most 12, may be NULL) say otherwise. *state gets
- * the sess_fixture; -1 when statusd did not start.
+ * Starts statusd for one test into a test_fixture in *state (http_test.h),
+ * on the memory store or (redis) on the group's server after emptying it,
+ * with session_ttl=3600 unless args (NULL-terminated, may be NULL) say
+ * otherwise; -1 when statusd did not start. test_fixture_teardown stops
+ * it.
  */
 int sess_setup(void **state, bool redis, const char *const *args);
-int sess_teardown(void **state);
 
 /* Starts one more statusd on the group's Redis (store redis, the given
  * args as for sess_setup); NULL when it does not start. */
 test_statusd *sess_start_on_redis(const char *const *args);
-
-/* One request on a connection of its own; asserts that the server
- * answered. headers: raw "Name: value\r\n" lines or NULL. */
-void sess_call(unsigned port, const char *method, const char *path, const char *headers,
-               const char *body, http_resp *out);
 
 /* "/sessions/<id><suffix>" into out (len bytes); suffix may be NULL. */
 void sess_path(char *out, size_t len, const char *id, const char *suffix);

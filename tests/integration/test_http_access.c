@@ -34,16 +34,6 @@ static const char UNKNOWN_ID[] = "0b7c2c4e-9d1a-4f3b-8e6d-2a5f1c9e7b30";
 
 /* ---- helpers ---- */
 
-/* Asserts that r has the header name with exactly the value want. */
-static void assert_header(const http_resp *r, const char *name, const char *want)
-{
-    const char *got = http_header(r, name);
-    if (got == NULL)
-        fail_msg("no %s header; expected '%s'", name, want);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: expected '%s', got '%s'", name, want, got);
-}
-
 /* A request on its own connection; asserts that the server answered. */
 static void request(unsigned port, const char *method, const char *path,
                     const char *headers, const char *body, http_resp *r)
@@ -55,7 +45,7 @@ static void request(unsigned port, const char *method, const char *path,
 static void assert_401(const http_resp *r)
 {
     test_assert_problem(r, 401, "unauthorized", "Authorization: Bearer");
-    assert_header(r, "WWW-Authenticate", "Bearer realm=\"statusd\"");
+    test_assert_header(r, "WWW-Authenticate", "Bearer realm=\"statusd\"");
 }
 
 /* POST /research with these header lines; asserts 202 and returns the

@@ -35,16 +35,6 @@ static const char UNKNOWN_ID[] = "0b7c2c4e-9d1a-4f3b-8e6d-2a5f1c9e7b30";
 
 /* ---- helpers ---- */
 
-/* Asserts that r has the header name with exactly the value want. */
-static void assert_header(const http_resp *r, const char *name, const char *want)
-{
-    const char *got = http_header(r, name);
-    if (got == NULL)
-        fail_msg("no %s header; expected '%s'", name, want);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: expected '%s', got '%s'", name, want, got);
-}
-
 /* A request on its own connection; asserts that the server answered. */
 static void request(unsigned port, const char *method, const char *path,
                     const char *headers, const char *body, http_resp *r)
@@ -56,7 +46,7 @@ static void request(unsigned port, const char *method, const char *path,
 static void assert_401(const http_resp *r)
 {
     test_assert_problem(r, 401, "unauthorized", "Authorization: Bearer");
-    assert_header(r, "WWW-Authenticate", "Bearer realm=\"statusd\"");
+    test_assert_header(r, "WWW-Authenticate", "Bearer realm=\"statusd\"");
 }
 
 /* Asserts that r carries no CORS header and no Vary. */
@@ -71,9 +61,9 @@ static void assert_no_cors(const http_resp *r)
 /* Asserts the headers of an answer to an allowed origin. */
 static void assert_cors_allowed(const http_resp *r, const char *origin)
 {
-    assert_header(r, "Access-Control-Allow-Origin", origin);
-    assert_header(r, "Vary", "Origin");
-    assert_header(r, "Access-Control-Expose-Headers", EXPOSED);
+    test_assert_header(r, "Access-Control-Allow-Origin", origin);
+    test_assert_header(r, "Vary", "Origin");
+    test_assert_header(r, "Access-Control-Expose-Headers", EXPOSED);
 }
 
 /* Asserts that r grants nothing (no Access-Control-*) yet says Vary. */
@@ -82,7 +72,7 @@ static void assert_cors_refused(const http_resp *r)
     for (size_t i = 0; i < r->nheaders; i++)
         if (strncasecmp(r->names[i], "Access-Control-", 15) == 0)
             fail_msg("unexpected header %s: %s", r->names[i], r->values[i]);
-    assert_header(r, "Vary", "Origin");
+    test_assert_header(r, "Vary", "Origin");
 }
 
 /* ---- fixtures ---- */
@@ -132,7 +122,7 @@ static void test_without_cors_origins_no_cors_headers_and_no_vary(void **state)
     request(f->proc.port, "OPTIONS", "/research",
             "Origin: " APP_ORIGIN "\r\nAccess-Control-Request-Method: POST\r\n", NULL, &r);
     assert_int_equal(r.status, 204);
-    assert_header(&r, "Allow", "POST");
+    test_assert_header(&r, "Allow", "POST");
     assert_no_cors(&r);
     http_resp_free(&r);
 }
@@ -224,10 +214,10 @@ static void test_preflight_is_204_with_allow_headers_and_needs_no_token(void **s
     assert_int_equal(r.status, 204);
     assert_int_equal(r.body_len, 0);
     assert_cors_allowed(&r, APP_ORIGIN);
-    assert_header(&r, "Allow", "POST");
-    assert_header(&r, "Access-Control-Allow-Methods", "POST");
-    assert_header(&r, "Access-Control-Allow-Headers", ALLOWED_HEADERS);
-    assert_header(&r, "Access-Control-Max-Age", "600");
+    test_assert_header(&r, "Allow", "POST");
+    test_assert_header(&r, "Access-Control-Allow-Methods", "POST");
+    test_assert_header(&r, "Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    test_assert_header(&r, "Access-Control-Max-Age", "600");
     assert_null(http_header(&r, "WWW-Authenticate"));
     http_resp_free(&r);
 
@@ -237,10 +227,10 @@ static void test_preflight_is_204_with_allow_headers_and_needs_no_token(void **s
             "Origin: " DEV_ORIGIN "\r\nAccess-Control-Request-Method: DELETE\r\n", NULL, &r);
     assert_int_equal(r.status, 204);
     assert_cors_allowed(&r, DEV_ORIGIN);
-    assert_header(&r, "Allow", "GET, HEAD, DELETE, PATCH");
-    assert_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, DELETE, PATCH");
-    assert_header(&r, "Access-Control-Allow-Headers", ALLOWED_HEADERS);
-    assert_header(&r, "Access-Control-Max-Age", "600");
+    test_assert_header(&r, "Allow", "GET, HEAD, DELETE, PATCH");
+    test_assert_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, DELETE, PATCH");
+    test_assert_header(&r, "Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    test_assert_header(&r, "Access-Control-Max-Age", "600");
     http_resp_free(&r);
 }
 
@@ -252,7 +242,7 @@ static void test_preflight_from_other_origin_has_no_allow_headers(void **state)
             "Origin: https://evil.example.com\r\nAccess-Control-Request-Method: POST\r\n"
             "Access-Control-Request-Headers: authorization\r\n", NULL, &r);
     assert_int_equal(r.status, 204);
-    assert_header(&r, "Allow", "POST");
+    test_assert_header(&r, "Allow", "POST");
     assert_cors_refused(&r);
     http_resp_free(&r);
 }
@@ -265,7 +255,7 @@ static void test_plain_options_and_unknown_paths_are_no_preflight(void **state)
     http_resp r;
     request(f->proc.port, "OPTIONS", "/research", "Origin: " APP_ORIGIN "\r\n", NULL, &r);
     assert_int_equal(r.status, 204);
-    assert_header(&r, "Allow", "POST");
+    test_assert_header(&r, "Allow", "POST");
     assert_cors_allowed(&r, APP_ORIGIN);
     assert_null(http_header(&r, "Access-Control-Allow-Methods"));
     assert_null(http_header(&r, "Access-Control-Allow-Headers"));
@@ -295,7 +285,7 @@ static void test_star_echoes_any_origin_never_a_star(void **state)
         request(f->proc.port, "OPTIONS", "/research", headers, NULL, &r);
         assert_int_equal(r.status, 204);
         assert_cors_allowed(&r, origins[i]);
-        assert_header(&r, "Access-Control-Allow-Methods", "POST");
+        test_assert_header(&r, "Access-Control-Allow-Methods", "POST");
         http_resp_free(&r);
     }
     http_resp r;

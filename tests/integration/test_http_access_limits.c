@@ -34,16 +34,6 @@
 
 /* ---- helpers ---- */
 
-/* Asserts that r has the header name with exactly the value want. */
-static void assert_header(const http_resp *r, const char *name, const char *want)
-{
-    const char *got = http_header(r, name);
-    if (got == NULL)
-        fail_msg("no %s header; expected '%s'", name, want);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: expected '%s', got '%s'", name, want, got);
-}
-
 /* POST /research with these header lines; asserts that the server answered. */
 static void post(unsigned port, const char *headers, const char *body, http_resp *r)
 {
@@ -81,7 +71,7 @@ static int64_t assert_ratelimit(const http_resp *r, int quota, int remaining)
 {
     char want[64];
     snprintf(want, sizeof want, "\"submit\";q=%d;w=60", quota);
-    assert_header(r, "RateLimit-Policy", want);
+    test_assert_header(r, "RateLimit-Policy", want);
     snprintf(want, sizeof want, "\"submit\";r=%d;t=", remaining);
     int64_t t = value_after(http_header(r, "RateLimit"), want);
     assert_in_range(t, 1, 60);
@@ -311,7 +301,7 @@ static void test_limit_zero_sends_no_ratelimit_headers(void **state)
         assert_int_equal(r.status, 202);
         assert_null(http_header(&r, "RateLimit"));
         assert_null(http_header(&r, "RateLimit-Policy"));
-        assert_header(&r, "Retry-After", "1");   /* the poll hint */
+        test_assert_header(&r, "Retry-After", "1");   /* the poll hint */
         http_resp_free(&r);
     }
 }

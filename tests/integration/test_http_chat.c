@@ -29,70 +29,25 @@
 #include "redis_server.h"
 #include "statusd/util.h"
 
-#define MAX_ARGS 16
 #define CONCURRENT_CLIENTS 40
-
-typedef struct chat_fx {
-    test_statusd *s;
-    bool on_redis;
-    unsigned port;
-} chat_fx;
-
-/* ---- fixtures ---- */
-
-static int fx_setup(void **state, bool on_redis, const char *const *extra)
-{
-    const char *args[MAX_ARGS + 5] = {NULL};
-    size_t n = 0;
-    if (on_redis) {
-        args[n++] = "--store";
-        args[n++] = "redis";
-        args[n++] = "--set";
-        args[n++] = test_redis_group_url_set();
-    }
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && i < MAX_ARGS; i++)
-        args[n++] = extra[i];
-    args[n] = NULL;
-    chat_fx *fx = calloc(1, sizeof *fx);
-    if (fx == NULL)
-        return -1;
-    fx->on_redis = on_redis;
-    fx->s = test_statusd_start(NULL, args);
-    if (fx->s == NULL) {
-        free(fx);
-        return -1;
-    }
-    fx->port = fx->s->proc.port;
-    *state = fx;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    chat_fx *fx = *state;
-    int rc = test_statusd_stop(fx->s);
-    free(fx);
-    *state = NULL;
-    return rc;
-}
 
 static const char *const LIMITED[] = {"--set", "ratelimit_chat=20", NULL};
 static const char *const SHORT_TTL[] = {"--set", "conversation_ttl=2", NULL};
 
-static int memory_setup(void **state) { return fx_setup(state, false, NULL); }
-static int redis_setup(void **state) { return fx_setup(state, true, NULL); }
-static int memory_limited_setup(void **state) { return fx_setup(state, false, LIMITED); }
-static int redis_limited_setup(void **state) { return fx_setup(state, true, LIMITED); }
-static int memory_short_ttl_setup(void **state) { return fx_setup(state, false, SHORT_TTL); }
-static int redis_short_ttl_setup(void **state) { return fx_setup(state, true, SHORT_TTL); }
+static int memory_setup(void **state) { return test_fixture_setup(state, false, NULL, NULL); }
+static int redis_setup(void **state) { return test_fixture_setup(state, true, NULL, NULL); }
+static int memory_limited_setup(void **state) { return test_fixture_setup(state, false, NULL, LIMITED); }
+static int redis_limited_setup(void **state) { return test_fixture_setup(state, true, NULL, LIMITED); }
+static int memory_short_ttl_setup(void **state) { return test_fixture_setup(state, false, NULL, SHORT_TTL); }
+static int redis_short_ttl_setup(void **state) { return test_fixture_setup(state, true, NULL, SHORT_TTL); }
 
 /* ---- helpers ---- */
 
 /* A user id unique to this test and store, so Redis tests on the shared
  * server never meet: "<base>.<m|r>". */
-static void user_for(const chat_fx *fx, const char *base, char *out, size_t len)
+static void user_for(const test_fixture *fx, const char *base, char *out, size_t len)
 {
-    snprintf(out, len, "%s.%c", base, fx->on_redis ? 'r' : 'm');
+    snprintf(out, len, "%s.%c", base, fx->redis ? 'r' : 'm');
 }
 
 /* POSTs one message of role user; asserts 200 and returns the view. */
@@ -180,7 +135,7 @@ static const char *msg_field(const cJSON *msgs, int i, const char *key)
 
 static void test_post_appends_with_server_timestamps_and_history_keeps_order(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "+59112345678", user, sizeof user);
     char body[512];
@@ -269,7 +224,7 @@ static void *client_post(void *p)
 
 static void test_forty_concurrent_appends_all_survive_exactly_once(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "whatsapp:+5215512345678", user, sizeof user);
     pthread_barrier_t start;
@@ -306,7 +261,7 @@ static void test_forty_concurrent_appends_all_survive_exactly_once(void **state)
 
 static void test_burst_past_the_cap_keeps_the_newest_fifty_in_order(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "burst@example.org", user, sizeof user);
     /* two posts of 30: m0..m29, then m30..m59 */
@@ -344,7 +299,7 @@ static void test_burst_past_the_cap_keeps_the_newest_fifty_in_order(void **state
 
 static void test_conversation_id_stays_across_appends_and_is_new_after_delete(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "life_1", user, sizeof user);
     cJSON *a = post_one(fx->port, user, "one", NULL);
@@ -374,7 +329,7 @@ static void test_conversation_id_stays_across_appends_and_is_new_after_delete(vo
 
 static void test_history_of_an_unknown_user_is_404(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "nobody", user, sizeof user);
     assert_int_equal(status_of(fx->port, "GET", user), 404);
@@ -385,7 +340,7 @@ static void test_history_of_an_unknown_user_is_404(void **state)
 
 static void test_get_moves_expires_at_forward(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "renew_1", user, sizeof user);
     cJSON *p = post_one(fx->port, user, "hi", NULL);
@@ -402,7 +357,7 @@ static void test_get_moves_expires_at_forward(void **state)
  * TTL; left alone for 3.5 s it is gone. */
 static void test_reads_keep_a_conversation_alive_past_its_ttl_then_it_expires(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64];
     user_for(fx, "renew_2", user, sizeof user);
     cJSON_Delete(post_one(fx->port, user, "still here?", NULL));
@@ -434,7 +389,7 @@ static void assert_limit_headers(const http_resp *r, long remaining)
 
 static void test_twenty_first_chat_of_a_user_is_429_and_others_go_on(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64], other[64];
     user_for(fx, "+59170000001", user, sizeof user);
     user_for(fx, "+59170000002", other, sizeof other);
@@ -510,7 +465,7 @@ static void redis_shorten(redisContext *c, const char *key)
 
 static void test_redis_keys_of_a_conversation_have_ttls_and_go_with_delete(void **state)
 {
-    chat_fx *fx = *state;
+    test_fixture *fx = *state;
     char user[64], list_key[128], meta_key[128];
     user_for(fx, "whatsapp:+5215500000009", user, sizeof user);
     snprintf(list_key, sizeof list_key, "statusd:{chat:%s}", user);
@@ -545,8 +500,8 @@ static void test_redis_keys_of_a_conversation_have_ttls_and_go_with_delete(void 
 
 /* ---- the group ---- */
 
-#define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, fx_teardown)
-#define ON_BOTH(test, mem, red) ON(test, mem), ON(test, red)
+#define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, test_fixture_teardown)
+#define ON_BOTH(test, mem, red) TEST_ON_BOTH(test, mem, red, test_fixture_teardown)
 
 int main(void)
 {

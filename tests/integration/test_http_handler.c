@@ -387,7 +387,7 @@ static int guarded_memory_setup(void **state) { return app_setup_with(state, fal
 static int guarded_redis_setup(void **state) { return app_setup_with(state, true, GUARDED); }
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, app_teardown)
-#define ON_BOTH(test) ON(test, app_memory_setup), ON(test, app_redis_setup)
+#define ON_BOTH(test) TEST_ON_BOTH(test, app_memory_setup, app_redis_setup, app_teardown)
 
 int main(void)
 {
@@ -407,8 +407,8 @@ int main(void)
         ON_BOTH(test_unknown_or_malformed_kinds_are_404_unknown_kind),
         ON_BOTH(test_job_input_must_be_a_json_object_of_finite_numbers),
         ON_BOTH(test_idempotency_key_replays_the_job_of_its_kind_only),
-        ON(test_jobs_endpoint_takes_the_api_token_and_the_submit_limit, guarded_memory_setup),
-        ON(test_jobs_endpoint_takes_the_api_token_and_the_submit_limit, guarded_redis_setup),
+        TEST_ON_BOTH(test_jobs_endpoint_takes_the_api_token_and_the_submit_limit,
+                     guarded_memory_setup, guarded_redis_setup, app_teardown),
         ON(test_jobs_endpoint_answers_cors_like_research, guarded_memory_setup),
     };
     return cmocka_run_group_tests_name("http_handler", tests, app_group_setup,

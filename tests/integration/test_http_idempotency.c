@@ -38,7 +38,7 @@ static int short_memory_setup(void **state) { return up_setup(state, false, NULL
 static int short_redis_setup(void **state) { return up_setup(state, true, NULL, SHORT_AGE); }
 static int narrow_memory_setup(void **state) { return up_setup(state, false, NULL, NARROW); }
 
-static unsigned port_of(void **state) { return ((up_fixture *)*state)->port; }
+static unsigned port_of(void **state) { return test_fixture_port(state); }
 
 /* ---- helpers ---- */
 
@@ -396,7 +396,7 @@ static void test_replays_through_a_second_instance_on_one_redis(void **state)
     test_statusd *peer = up_start_peer(f, NULL);
     assert_non_null(peer);
     unsigned other = peer->proc.port;
-    char *first = research(f->port, "across", QUERY, 202);
+    char *first = research(f->fx.port, "across", QUERY, 202);
     char *again = research(other, "across", QUERY, 200);
     assert_string_equal(again, first);
     http_resp r;
@@ -407,7 +407,7 @@ static void test_replays_through_a_second_instance_on_one_redis(void **state)
     post_keyed(other, "/uploads", "across", RUN, &r);
     assert_int_equal(r.status, 202);
     http_resp_free(&r);
-    post_keyed(f->port, "/uploads", "across", RUN, &r);
+    post_keyed(f->fx.port, "/uploads", "across", RUN, &r);
     assert_int_equal(r.status, 200);
     cJSON *v = test_body_json(&r);
     int uploaded = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(v, "uploaded_fields"));
@@ -425,7 +425,7 @@ static void test_replays_through_a_second_instance_on_one_redis(void **state)
 /* ---- the group ---- */
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, up_teardown)
-#define ON_BOTH(test, mem, red) ON(test, mem), ON(test, red)
+#define ON_BOTH(test, mem, red) TEST_ON_BOTH(test, mem, red, up_teardown)
 
 int main(void)
 {

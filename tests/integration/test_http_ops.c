@@ -47,18 +47,18 @@ static const char *const ADMIN_SLOW[] = {"--set", "admin_token=" ADMIN_TOKEN, "-
 static const char *const ADMIN_API[] = {"--set", "admin_token=" ADMIN_TOKEN, "--set",
                                         "api_token=" API_TOKEN, NULL};
 
-static int quick_memory(void **state) { return ops_setup(state, false, QUICK); }
-static int quick_redis(void **state) { return ops_setup(state, true, QUICK); }
-static int slow_memory(void **state) { return ops_setup(state, false, SLOW); }
-static int slow_redis(void **state) { return ops_setup(state, true, SLOW); }
-static int short_memory(void **state) { return ops_setup(state, false, SHORT_SESSION); }
-static int short_redis(void **state) { return ops_setup(state, true, SHORT_SESSION); }
-static int plain_memory(void **state) { return ops_setup(state, false, NULL); }
-static int admin_memory(void **state) { return ops_setup(state, false, ADMIN); }
-static int admin_redis(void **state) { return ops_setup(state, true, ADMIN); }
-static int admin_slow_memory(void **state) { return ops_setup(state, false, ADMIN_SLOW); }
-static int admin_slow_redis(void **state) { return ops_setup(state, true, ADMIN_SLOW); }
-static int admin_api_memory(void **state) { return ops_setup(state, false, ADMIN_API); }
+static int quick_memory(void **state) { return test_fixture_setup(state, false, NULL, QUICK); }
+static int quick_redis(void **state) { return test_fixture_setup(state, true, NULL, QUICK); }
+static int slow_memory(void **state) { return test_fixture_setup(state, false, NULL, SLOW); }
+static int slow_redis(void **state) { return test_fixture_setup(state, true, NULL, SLOW); }
+static int short_memory(void **state) { return test_fixture_setup(state, false, NULL, SHORT_SESSION); }
+static int short_redis(void **state) { return test_fixture_setup(state, true, NULL, SHORT_SESSION); }
+static int plain_memory(void **state) { return test_fixture_setup(state, false, NULL, NULL); }
+static int admin_memory(void **state) { return test_fixture_setup(state, false, NULL, ADMIN); }
+static int admin_redis(void **state) { return test_fixture_setup(state, true, NULL, ADMIN); }
+static int admin_slow_memory(void **state) { return test_fixture_setup(state, false, NULL, ADMIN_SLOW); }
+static int admin_slow_redis(void **state) { return test_fixture_setup(state, true, NULL, ADMIN_SLOW); }
+static int admin_api_memory(void **state) { return test_fixture_setup(state, false, NULL, ADMIN_API); }
 
 /* ---- helpers ---- */
 
@@ -110,7 +110,7 @@ static int64_t time_ms(const char *text)
 static void delete_expect(unsigned port, const char *path, int status)
 {
     http_resp r;
-    ops_call(port, "DELETE", path, NULL, NULL, &r);
+    test_call(port, "DELETE", path, NULL, NULL, &r);
     if (r.status != status)
         fail_msg("DELETE %s: expected %d, got %d: %s", path, status, r.status, r.body);
     http_resp_free(&r);
@@ -121,7 +121,7 @@ static void delete_expect(unsigned port, const char *path, int status)
 static void clear_expect(unsigned port, int n)
 {
     http_resp r;
-    ops_call(port, "DELETE", CLEAR_PATH, ADMIN_AUTH, NULL, &r);
+    test_call(port, "DELETE", CLEAR_PATH, ADMIN_AUTH, NULL, &r);
     cJSON *v = ops_json(&r, 200);
     assert_members(v, 1);
     assert_int_equal(test_jint(v, "deleted"), n);
@@ -133,7 +133,7 @@ static void clear_expect(unsigned port, int n)
 static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(void **state)
 {
     http_resp r;
-    ops_call(ops_port(state), "GET", "/stats", NULL, NULL, &r);
+    test_call(test_fixture_port(state), "GET", "/stats", NULL, NULL, &r);
     assert_string_equal(http_header(&r, "Cache-Control"), "no-store");
     assert_non_null(http_header(&r, "X-Request-Id"));
     cJSON *s = ops_json(&r, 200);
@@ -163,7 +163,7 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
     assert_members(store, 2);
     const cJSON *held = cJSON_GetObjectItemCaseSensitive(store, "bytes_held");
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(store, "bytes_max");
-    if (((ops_fixture *)*state)->redis) {
+    if (((test_fixture *)*state)->redis) {
         assert_true(cJSON_IsNull(held) && cJSON_IsNull(max));
     } else {
         assert_true(cJSON_IsNumber(held) && held->valuedouble > 0);
@@ -174,7 +174,7 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
 
 static void test_stats_count_completed_and_failed_jobs(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *a = ops_job(port, "one", false, "completed");
     cJSON *s = ops_stats(port);
     ops_assert_jobs(s, 0, 0, 1, 0, 0);
@@ -203,7 +203,7 @@ static void test_stats_count_completed_and_failed_jobs(void **state)
 
 static void test_stats_count_processing_queued_and_canceled_jobs(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *a = ops_job(port, "slow", false, "processing");
     cJSON *s = ops_stats(port);
     ops_assert_jobs(s, 0, 1, 0, 0, 0);
@@ -240,7 +240,7 @@ static void test_stats_count_processing_queued_and_canceled_jobs(void **state)
 
 static void test_stats_count_sessions_and_conversations_until_deleted(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *s1 = ops_create_session(port);
     assert_counts(port, 1, 0);
     char *s2 = ops_create_session(port);
@@ -271,9 +271,9 @@ static void test_stats_count_sessions_and_conversations_until_deleted(void **sta
 
 static void test_stats_stop_counting_an_expired_session(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     http_resp r;
-    ops_call(port, "POST", "/sessions", NULL, "{}", &r);
+    test_call(port, "POST", "/sessions", NULL, "{}", &r);
     cJSON *v = ops_json(&r, 201);
     char *id = strdup(test_jstr(v, "id"));
     assert_non_null(id);
@@ -297,7 +297,7 @@ static void test_stats_stop_counting_an_expired_session(void **state)
  * of the shared queue go to whichever is free. */
 static void test_stats_of_two_instances_on_one_redis_agree(void **state)
 {
-    unsigned a = ops_port(state);
+    unsigned a = test_fixture_port(state);
     test_statusd *other = ops_start_on_redis(SLOW);
     assert_non_null(other);
     unsigned b = other->proc.port;
@@ -351,11 +351,11 @@ static void test_stats_of_two_instances_on_one_redis_agree(void **state)
 
 static void test_admin_data_is_forbidden_while_admin_token_is_unset(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     const char *headers[] = {NULL, "Authorization: Bearer " ADMIN_TOKEN "\r\n"};
     for (size_t i = 0; i < 2; i++) {
         http_resp r;
-        ops_call(port, "DELETE", CLEAR_PATH, headers[i], NULL, &r);
+        test_call(port, "DELETE", CLEAR_PATH, headers[i], NULL, &r);
         test_assert_problem(&r, 403, "forbidden", "admin_token is not set");
         assert_null(http_header(&r, "WWW-Authenticate"));
         http_resp_free(&r);
@@ -364,10 +364,10 @@ static void test_admin_data_is_forbidden_while_admin_token_is_unset(void **state
 
 static void test_admin_data_needs_the_admin_token(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *sess = NULL;
     http_resp r;
-    ops_call(port, "POST", "/sessions", "Authorization: Bearer " API_TOKEN "\r\n", "{}", &r);
+    test_call(port, "POST", "/sessions", "Authorization: Bearer " API_TOKEN "\r\n", "{}", &r);
     cJSON *v = ops_json(&r, 201);
     sess = strdup(test_jstr(v, "id"));
     assert_non_null(sess);
@@ -385,7 +385,7 @@ static void test_admin_data_needs_the_admin_token(void **state)
     const char *paths[] = {CLEAR_PATH, "/admin/data"};
     for (size_t p = 0; p < 2; p++) {
         for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-            ops_call(port, "DELETE", paths[p], refused[i], NULL, &r);
+            test_call(port, "DELETE", paths[p], refused[i], NULL, &r);
             test_assert_problem(&r, 401, "unauthorized", "Authorization: Bearer");
             assert_string_equal(http_header(&r, "WWW-Authenticate"), "Bearer realm=\"statusd\"");
             http_resp_free(&r);
@@ -393,7 +393,7 @@ static void test_admin_data_needs_the_admin_token(void **state)
     }
     assert_int_equal(session_status_code(port, sess), 200);
     /* the right token, case-insensitive scheme */
-    ops_call(port, "DELETE", CLEAR_PATH, "Authorization: bearer " ADMIN_TOKEN "\r\n", NULL, &r);
+    test_call(port, "DELETE", CLEAR_PATH, "Authorization: bearer " ADMIN_TOKEN "\r\n", NULL, &r);
     cJSON_Delete(ops_json(&r, 200));
     assert_int_equal(session_status_code(port, sess), 404);
     free(sess);
@@ -401,7 +401,7 @@ static void test_admin_data_needs_the_admin_token(void **state)
 
 static void test_admin_data_needs_confirm_true(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *sess = ops_create_session(port);
     const char *paths[] = {"/admin/data",           "/admin/data?confirm=yes",
                            "/admin/data?confirm=1", "/admin/data?confirm=TRUE",
@@ -409,7 +409,7 @@ static void test_admin_data_needs_confirm_true(void **state)
                            "/admin/data?confirmed=true"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         http_resp r;
-        ops_call(port, "DELETE", paths[i], ADMIN_AUTH, NULL, &r);
+        test_call(port, "DELETE", paths[i], ADMIN_AUTH, NULL, &r);
         test_assert_problem(&r, 400, "invalid-request", "?confirm=true");
         http_resp_free(&r);
     }
@@ -422,7 +422,7 @@ static void test_admin_data_needs_confirm_true(void **state)
 
 static void test_admin_data_deletes_every_record_and_counts_them(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *j1 = ops_job(port, "one", false, "completed");
     char *j2 = ops_job(port, "two", true, "failed");
     char *sess = ops_create_session(port);
@@ -454,7 +454,7 @@ static void test_admin_data_deletes_every_record_and_counts_them(void **state)
 
 static void test_admin_data_stops_running_and_queued_jobs(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *running = ops_job(port, "running", false, "processing");
     char *queued = test_submit_job(port, "{\"query\":\"queued\"}");
     ops_wait_stat(port, "workers", "busy", 1);
@@ -479,8 +479,8 @@ static const char *const OUTSIDE[] = {"other:key", "statusdx:key", "statusd",
 
 static void test_admin_data_leaves_keys_outside_the_prefix(void **state)
 {
-    unsigned port = ops_port(state);
-    redisContext *c = test_redis_connect(ops_redis());
+    unsigned port = test_fixture_port(state);
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     for (size_t i = 0; i < NOUTSIDE; i++) {
         const char *set[] = {"SET", OUTSIDE[i], OUTSIDE[i], NULL};
@@ -520,7 +520,7 @@ static void test_admin_data_leaves_keys_outside_the_prefix(void **state)
 
 static void test_admin_data_leaves_another_prefix_alone(void **state)
 {
-    unsigned a = ops_port(state);
+    unsigned a = test_fixture_port(state);
     static const char *const OTHER[] = {"--set", "key_prefix=other:", "--set",
                                         "demo_step_ms=0", NULL};
     test_statusd *other = ops_start_on_redis(OTHER);
@@ -554,9 +554,9 @@ static void test_admin_data_leaves_another_prefix_alone(void **state)
     free(asess);
 }
 
-#define ON(test, setup, store) {#test " (" store ")", test, setup, ops_teardown, NULL}
-#define BOTH(test, mem, red) ON(test, mem, "memory"), ON(test, red, "redis")
-#define ONE(test, setup) cmocka_unit_test_setup_teardown(test, setup, ops_teardown)
+#define ON(test, setup, store) TEST_ON_STORE(test, setup, test_fixture_teardown, store)
+#define BOTH(test, mem, red) TEST_ON_BOTH(test, mem, red, test_fixture_teardown)
+#define ONE(test, setup) cmocka_unit_test_setup_teardown(test, setup, test_fixture_teardown)
 
 int main(void)
 {
@@ -578,5 +578,5 @@ int main(void)
         ON(test_admin_data_leaves_keys_outside_the_prefix, admin_redis, "redis"),
         ON(test_admin_data_leaves_another_prefix_alone, admin_redis, "redis"),
     };
-    return cmocka_run_group_tests(tests, ops_group_setup, ops_group_teardown);
+    return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }

@@ -50,18 +50,18 @@ static const char *const SLOW[] = {"--set", "demo_step_ms=60000", "--set", "work
 static const char *const LIMITED_API[] = {"--set", "ratelimit_submit=2", "--set",
                                           "ratelimit_chat=1", "--set", "workers=0", NULL};
 
-static int quick_memory(void **state) { return ops_setup(state, false, QUICK); }
-static int quick_redis(void **state) { return ops_setup(state, true, QUICK); }
-static int limited_memory(void **state) { return ops_setup(state, false, LIMITED); }
-static int limited_redis(void **state) { return ops_setup(state, true, LIMITED); }
-static int limited_api_redis(void **state) { return ops_setup(state, true, LIMITED_API); }
-static int faults_redis(void **state) { return ops_setup(state, true, FAULTS); }
+static int quick_memory(void **state) { return test_fixture_setup(state, false, NULL, QUICK); }
+static int quick_redis(void **state) { return test_fixture_setup(state, true, NULL, QUICK); }
+static int limited_memory(void **state) { return test_fixture_setup(state, false, NULL, LIMITED); }
+static int limited_redis(void **state) { return test_fixture_setup(state, true, NULL, LIMITED); }
+static int limited_api_redis(void **state) { return test_fixture_setup(state, true, NULL, LIMITED_API); }
+static int faults_redis(void **state) { return test_fixture_setup(state, true, NULL, FAULTS); }
 
 /* Brings the group's Redis back should a test have left it down. */
 static int faults_teardown(void **state)
 {
-    int rc = ops_teardown(state);
-    if (ops_redis()->pid == 0 && test_redis_restart(ops_redis()) != 0)
+    int rc = test_fixture_teardown(state);
+    if (test_redis_group()->pid == 0 && test_redis_restart(test_redis_group()) != 0)
         rc = -1;
     return rc;
 }
@@ -73,7 +73,7 @@ static int faults_teardown(void **state)
 static char *scrape(unsigned port)
 {
     http_resp r;
-    ops_call(port, "GET", "/metrics", NULL, NULL, &r);
+    test_call(port, "GET", "/metrics", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(http_header(&r, "Content-Type"), CONTENT_TYPE);
     assert_string_equal(http_header(&r, "Cache-Control"), "no-store");
@@ -188,14 +188,14 @@ static void assert_histograms(const char *body)
 
 static void test_metrics_are_valid_text_exposition(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     free(ops_job(port, "one", false, "completed"));
     free(ops_create_session(port));
     ops_chat(port, "erin");
     http_resp r;
-    ops_call(port, "GET", "/no/such/path", NULL, NULL, &r);
+    test_call(port, "GET", "/no/such/path", NULL, NULL, &r);
     http_resp_free(&r);
-    ops_call(port, "POST", "/research", NULL, "{\"query\":\"\"}", &r);
+    test_call(port, "POST", "/research", NULL, "{\"query\":\"\"}", &r);
     http_resp_free(&r);
     cJSON_Delete(ops_stats(port));
     wait_value(port, UNMATCHED_404, 1);
@@ -210,22 +210,22 @@ static void test_metrics_are_valid_text_exposition(void **state)
 
 static void test_metrics_count_requests_by_route_and_status(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *body = scrape(port);
     assert_value(body, RESEARCH_202, -1);    /* no line before the first */
     free(body);
     for (int i = 0; i < 3; i++)
         free(test_submit_job(port, "{\"query\":\"counted\"}"));
     http_resp r;
-    ops_call(port, "POST", "/research", NULL, "{\"query\":\"\"}", &r);
+    test_call(port, "POST", "/research", NULL, "{\"query\":\"\"}", &r);
     test_assert_problem(&r, 400, "invalid-request", NULL);
     http_resp_free(&r);
     for (int i = 0; i < 2; i++) {
-        ops_call(port, "GET", "/nothing-here", NULL, NULL, &r);
+        test_call(port, "GET", "/nothing-here", NULL, NULL, &r);
         assert_int_equal(r.status, 404);
         http_resp_free(&r);
     }
-    ops_call(port, "GET", "/status/not-a-uuid", NULL, NULL, &r);
+    test_call(port, "GET", "/status/not-a-uuid", NULL, NULL, &r);
     assert_int_equal(r.status, 404);
     http_resp_free(&r);
 
@@ -247,7 +247,7 @@ static void test_metrics_count_requests_by_route_and_status(void **state)
 
 static void test_metrics_job_gauges_follow_the_store(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *body = scrape(port);
     assert_value(body, "statusd_jobs{status=\"completed\"}", 0);
     free(body);
@@ -281,7 +281,7 @@ static void test_metrics_job_gauges_follow_the_store(void **state)
 
 static void test_metrics_count_rate_limited_requests_by_limit(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     char *body = scrape(port);
     assert_value(body, "statusd_rate_limited_total{limit=\"submit\"}", 0);
     assert_value(body, "statusd_rate_limited_total{limit=\"chat\"}", 0);
@@ -290,7 +290,7 @@ static void test_metrics_count_rate_limited_requests_by_limit(void **state)
         free(test_submit_job(port, "{\"query\":\"within\"}"));
     http_resp r;
     for (int i = 1; i <= 2; i++) {
-        ops_call(port, "POST", "/research", NULL, "{\"query\":\"over\"}", &r);
+        test_call(port, "POST", "/research", NULL, "{\"query\":\"over\"}", &r);
         test_assert_problem(&r, 429, "rate-limited", NULL);
         http_resp_free(&r);
         body = scrape(port);
@@ -299,7 +299,7 @@ static void test_metrics_count_rate_limited_requests_by_limit(void **state)
         free(body);
     }
     ops_chat(port, "gina");
-    ops_call(port, "POST", "/chat", NULL,
+    test_call(port, "POST", "/chat", NULL,
              "{\"user_id\":\"gina\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &r);
     test_assert_problem(&r, 429, "rate-limited", NULL);
     http_resp_free(&r);
@@ -314,7 +314,7 @@ static void test_metrics_count_rate_limited_requests_by_limit(void **state)
 
 static void test_metrics_count_store_errors_while_redis_is_down(void **state)
 {
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     free(ops_job(port, "before", false, "completed"));
     char *body = scrape(port);
     assert_value(body, "statusd_store_errors_total", 0);
@@ -322,9 +322,9 @@ static void test_metrics_count_store_errors_while_redis_is_down(void **state)
     assert_value(body, "statusd_jobs{status=\"completed\"}", 1);
     free(body);
 
-    assert_int_equal(test_redis_kill(ops_redis(), SIGKILL), 0);
+    assert_int_equal(test_redis_kill(test_redis_group(), SIGKILL), 0);
     http_resp r;
-    ops_call(port, "GET", "/status/0f8fad5b-d9cb-469f-a165-70867728950e", NULL, NULL, &r);
+    test_call(port, "GET", "/status/0f8fad5b-d9cb-469f-a165-70867728950e", NULL, NULL, &r);
     test_assert_problem(&r, 503, "store-unavailable", NULL);
     http_resp_free(&r);
     body = scrape(port);
@@ -339,14 +339,14 @@ static void test_metrics_count_store_errors_while_redis_is_down(void **state)
     assert_value(body, "statusd_job_retries_total", 0);
     assert_value(body, "statusd_workers", 4);
     free(body);
-    ops_call(port, "GET", "/stats", NULL, NULL, &r);
+    test_call(port, "GET", "/stats", NULL, NULL, &r);
     test_assert_problem(&r, 503, "store-unavailable", NULL);
     http_resp_free(&r);
     body = scrape(port);
     assert_value(body, "statusd_store_errors_total", 2);
     free(body);
 
-    assert_int_equal(test_redis_restart(ops_redis()), 0);
+    assert_int_equal(test_redis_restart(test_redis_group()), 0);
     /* Each HTTP thread reconnects on its own, so only the scrape that saw
      * the store up is sure to have its counts. */
     body = wait_scrape(port, "statusd_store_up", 1);
@@ -383,14 +383,14 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
 {
     static const char *const FAST[] = {"--set", "demo_step_ms=0", "--set",
                                        "retry_backoff_ms=10", NULL};
-    unsigned port = ops_port(state);
+    unsigned port = test_fixture_port(state);
     test_statusd *runner = ops_start_on_redis(FAST);
     assert_non_null(runner);
     char *done = ops_job(port, "done", false, "completed");
     char *failed = ops_job(port, "broken", true, "failed");
     assert_int_equal(test_statusd_stop(runner), 0);
     http_resp r;
-    ops_call(port, "POST", "/research", NULL, "{\"query\":\"over\"}", &r);
+    test_call(port, "POST", "/research", NULL, "{\"query\":\"over\"}", &r);
     test_assert_problem(&r, 429, "rate-limited", NULL);
     http_resp_free(&r);
     test_statusd *other = ops_start_on_redis(SLOW);
@@ -398,7 +398,7 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     char *held = ops_job(other->proc.port, "held", false, "processing");
     /* A queue's keys, while it holds a job, have no TTL either; an empty
      * queue has no keys at all. */
-    redisContext *c = test_redis_connect(ops_redis());
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     assert_untimed_key(c, "statusd:q:{jobs}:l", "zset");
     assert_untimed_key(c, "statusd:q:{jobs}:o", "hash");
@@ -407,7 +407,7 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     ops_wait_stat(port, "queue", "leased", 0);
     char *sess = ops_create_session(port);
     ops_chat(port, "hank");
-    ops_call(port, "GET", "/ready", NULL, NULL, &r);   /* a probe key, removed */
+    test_call(port, "GET", "/ready", NULL, NULL, &r);   /* a probe key, removed */
     assert_int_equal(r.status, 200);
     http_resp_free(&r);
 
@@ -479,10 +479,8 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     free(sess);
 }
 
-#define ON(test, setup, teardown, store)                                       \
-    {#test " (" store ")", test, setup, teardown, NULL}
-#define BOTH(test, mem, red)                                                   \
-    ON(test, mem, ops_teardown, "memory"), ON(test, red, ops_teardown, "redis")
+#define ON(test, setup, teardown, store) TEST_ON_STORE(test, setup, teardown, store)
+#define BOTH(test, mem, red) TEST_ON_BOTH(test, mem, red, test_fixture_teardown)
 
 int main(void)
 {
@@ -491,10 +489,10 @@ int main(void)
         BOTH(test_metrics_count_requests_by_route_and_status, quick_memory, quick_redis),
         BOTH(test_metrics_job_gauges_follow_the_store, quick_memory, quick_redis),
         BOTH(test_metrics_count_rate_limited_requests_by_limit, limited_memory, limited_redis),
-        ON(test_redis_records_and_rate_keys_all_expire, limited_api_redis, ops_teardown,
+        ON(test_redis_records_and_rate_keys_all_expire, limited_api_redis, test_fixture_teardown,
            "redis"),
         ON(test_metrics_count_store_errors_while_redis_is_down, faults_redis, faults_teardown,
            "redis"),
     };
-    return cmocka_run_group_tests(tests, ops_group_setup, ops_group_teardown);
+    return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }

@@ -34,14 +34,14 @@ static int token_setup(void **state)
     return sess_setup(state, false, args);
 }
 
-static unsigned port_of(void **state) { return ((sess_fixture *)*state)->port; }
+static unsigned port_of(void **state) { return ((test_fixture *)*state)->port; }
 
 static void assert_problem_at(unsigned port, const char *method, const char *path,
                               const char *headers, const char *body, int status,
                               const char *slug, const char *detail_has)
 {
     http_resp r;
-    sess_call(port, method, path, headers, body, &r);
+    test_call(port, method, path, headers, body, &r);
     test_assert_problem(&r, status, slug, detail_has);
     http_resp_free(&r);
 }
@@ -52,7 +52,7 @@ static void test_post_creates_a_session_with_uuid_location_and_view(void **state
 {
     unsigned port = port_of(state);
     http_resp r;
-    sess_call(port, "POST", "/sessions", NULL,
+    test_call(port, "POST", "/sessions", NULL,
               "{\"user\":\"ana\",\"cart\":[1,2],\"prefs\":{\"dark\":true}}", &r);
     cJSON *v = sess_assert_view(&r, 201, NULL);
     const char *id = test_jstr(v, "id");
@@ -139,7 +139,7 @@ static void test_put_creates_with_201_then_replaces_with_200_keeping_created_at(
 {
     unsigned port = port_of(state);
     http_resp r;
-    sess_call(port, "PUT", "/sessions/user-42", NULL, "{\"step\":1,\"old\":true}", &r);
+    test_call(port, "PUT", "/sessions/user-42", NULL, "{\"step\":1,\"old\":true}", &r);
     cJSON *created = sess_assert_view(&r, 201, "user-42");
     assert_string_equal(http_header(&r, "Location"), "/sessions/user-42");
     sess_assert_data(created, "{\"step\":1,\"old\":true}");
@@ -147,7 +147,7 @@ static void test_put_creates_with_201_then_replaces_with_200_keeping_created_at(
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
     http_resp_free(&r);
 
-    sess_call(port, "PUT", "/sessions/user-42", NULL, "{\"step\":2}", &r);
+    test_call(port, "PUT", "/sessions/user-42", NULL, "{\"step\":2}", &r);
     cJSON *replaced = sess_assert_view(&r, 200, "user-42");
     assert_null(http_header(&r, "Location"));
     assert_string_not_equal(http_header(&r, "ETag"), etag);
@@ -177,7 +177,7 @@ static void test_ids_of_every_allowed_character_and_128_long_work(void **state)
         char path[256];
         sess_path(path, sizeof path, ids[i], NULL);
         http_resp r;
-        sess_call(port, "PUT", path, NULL, "{\"i\":1}", &r);
+        test_call(port, "PUT", path, NULL, "{\"i\":1}", &r);
         cJSON *v = sess_assert_view(&r, 201, ids[i]);
         assert_string_equal(http_header(&r, "Location"), path);
         cJSON_Delete(v);
@@ -259,7 +259,7 @@ static void test_get_with_matching_etag_answers_304_and_head_has_no_body(void **
         char hdr[128];
         snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", values[i]);
         http_resp r;
-        sess_call(port, "GET", path, hdr, NULL, &r);
+        test_call(port, "GET", path, hdr, NULL, &r);
         assert_int_equal(r.status, 304);
         assert_int_equal(r.body_len, 0);
         assert_string_equal(http_header(&r, "ETag"), etag);
@@ -268,7 +268,7 @@ static void test_get_with_matching_etag_answers_304_and_head_has_no_body(void **
     }
 
     http_resp r;
-    sess_call(port, "GET", path, "If-None-Match: W/\"0000000000000000\"\r\n", NULL, &r);
+    test_call(port, "GET", path, "If-None-Match: W/\"0000000000000000\"\r\n", NULL, &r);
     cJSON_Delete(sess_assert_view(&r, 200, id));
     http_resp_free(&r);
 
@@ -276,14 +276,14 @@ static void test_get_with_matching_etag_answers_304_and_head_has_no_body(void **
     cJSON_Delete(sess_patch(port, id, "{\"k\":\"w\"}"));
     char hdr[128];
     snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
-    sess_call(port, "GET", path, hdr, NULL, &r);
+    test_call(port, "GET", path, hdr, NULL, &r);
     cJSON *v = sess_assert_view(&r, 200, id);
     assert_string_not_equal(http_header(&r, "ETag"), etag);
     sess_assert_data(v, "{\"k\":\"w\"}");
     cJSON_Delete(v);
     http_resp_free(&r);
 
-    sess_call(port, "HEAD", path, NULL, NULL, &r);
+    test_call(port, "HEAD", path, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body_len, 0);
     assert_true(test_is_weak_etag(http_header(&r, "ETag")));
@@ -316,7 +316,7 @@ static void test_get_renews_expires_at_and_keeps_updated_at_and_etag(void **stat
     unsigned port = port_of(state);
     http_resp c;
     char path[128];
-    sess_call(port, "PUT", "/sessions/renewed", NULL, "{\"a\":1}", &c);
+    test_call(port, "PUT", "/sessions/renewed", NULL, "{\"a\":1}", &c);
     cJSON *created = sess_assert_view(&c, 201, "renewed");
     sess_path(path, sizeof path, "renewed", NULL);
     renew_wait w = {port, "renewed", test_jstr(created, "expires_at"), NULL, ""};
@@ -414,7 +414,7 @@ static void test_delete_answers_204_then_the_session_is_404(void **state)
     char path[128];
     sess_path(path, sizeof path, id, NULL);
     http_resp r;
-    sess_call(port, "DELETE", path, NULL, NULL, &r);
+    test_call(port, "DELETE", path, NULL, NULL, &r);
     assert_int_equal(r.status, 204);
     assert_int_equal(r.body_len, 0);
     assert_non_null(http_header(&r, "X-Request-Id"));
@@ -433,7 +433,7 @@ static void test_touch_renews_and_answers_id_and_expires_at_only(void **state)
     sess_path(touch, sizeof touch, id, "/touch");
     /* a body is ignored, whatever its type */
     http_resp r;
-    sess_call(port, "POST", touch, "Content-Type: text/plain\r\n", "ignored", &r);
+    test_call(port, "POST", touch, "Content-Type: text/plain\r\n", "ignored", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(http_header(&r, "Content-Type"), "application/json");
     cJSON *t = test_body_json(&r);
@@ -460,15 +460,15 @@ static void test_wrong_methods_are_405_with_allow(void **state)
 {
     unsigned port = port_of(state);
     http_resp r;
-    sess_call(port, "POST", "/sessions/x", NULL, "{}", &r);
+    test_call(port, "POST", "/sessions/x", NULL, "{}", &r);
     test_assert_problem(&r, 405, "method-not-allowed", NULL);
     assert_string_equal(http_header(&r, "Allow"), "GET, HEAD, PUT, PATCH, DELETE");
     http_resp_free(&r);
-    sess_call(port, "GET", "/sessions/x/touch", NULL, NULL, &r);
+    test_call(port, "GET", "/sessions/x/touch", NULL, NULL, &r);
     test_assert_problem(&r, 405, "method-not-allowed", NULL);
     assert_string_equal(http_header(&r, "Allow"), "POST");
     http_resp_free(&r);
-    sess_call(port, "DELETE", "/sessions", NULL, NULL, &r);
+    test_call(port, "DELETE", "/sessions", NULL, NULL, &r);
     test_assert_problem(&r, 405, "method-not-allowed", NULL);
     assert_string_equal(http_header(&r, "Allow"), "POST, GET, HEAD");
     http_resp_free(&r);
@@ -488,7 +488,7 @@ static void test_writes_and_listing_need_the_token_and_reading_does_not(void **s
                           "unauthorized", NULL);
     }
     http_resp r;
-    sess_call(port, "PUT", "/sessions/t", auth, "{\"a\":1}", &r);
+    test_call(port, "PUT", "/sessions/t", auth, "{\"a\":1}", &r);
     cJSON_Delete(sess_assert_view(&r, 201, "t"));
     http_resp_free(&r);
     char patch_auth[160];
@@ -502,28 +502,26 @@ static void test_writes_and_listing_need_the_token_and_reading_does_not(void **s
     sess_assert_data(v, "{\"a\":1}");
     cJSON_Delete(v);
 
-    sess_call(port, "PATCH", "/sessions/t", patch_auth, "{\"a\":2}", &r);
+    test_call(port, "PATCH", "/sessions/t", patch_auth, "{\"a\":2}", &r);
     v = sess_assert_view(&r, 200, "t");
     sess_assert_data(v, "{\"a\":2}");
     cJSON_Delete(v);
     http_resp_free(&r);
-    sess_call(port, "GET", "/sessions", auth, NULL, &r);
+    test_call(port, "GET", "/sessions", auth, NULL, &r);
     assert_int_equal(r.status, 200);
     http_resp_free(&r);
-    sess_call(port, "POST", "/sessions/t/touch", auth, NULL, &r);
+    test_call(port, "POST", "/sessions/t/touch", auth, NULL, &r);
     assert_int_equal(r.status, 200);
     http_resp_free(&r);
-    sess_call(port, "DELETE", "/sessions/t", auth, NULL, &r);
+    test_call(port, "DELETE", "/sessions/t", auth, NULL, &r);
     assert_int_equal(r.status, 204);
     http_resp_free(&r);
 }
 
 /* ---- the group ---- */
 
-#define BOTH(t)                                                     \
-    {"memory: " #t, t, memory_setup, sess_teardown, NULL},          \
-    {"redis: " #t, t, redis_setup, sess_teardown, NULL}
-#define MEMORY(t, setup) {"memory: " #t, t, setup, sess_teardown, NULL}
+#define BOTH(t) TEST_ON_BOTH(t, memory_setup, redis_setup, test_fixture_teardown)
+#define MEMORY(t, setup) TEST_ON_STORE(t, setup, test_fixture_teardown, "memory")
 
 int main(void)
 {
@@ -549,6 +547,6 @@ int main(void)
         MEMORY(test_wrong_methods_are_405_with_allow, memory_setup),
         MEMORY(test_writes_and_listing_need_the_token_and_reading_does_not, token_setup),
     };
-    return cmocka_run_group_tests_name("http_sessions", tests, sess_group_setup,
-                                       sess_group_teardown);
+    return cmocka_run_group_tests_name("http_sessions", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

@@ -37,7 +37,7 @@ static int busy_redis_setup(void **state) { return sess_setup(state, true, BUSY)
 static int short_memory_setup(void **state) { return sess_setup(state, false, SHORT_TTL); }
 static int short_redis_setup(void **state) { return sess_setup(state, true, SHORT_TTL); }
 
-static unsigned port_of(void **state) { return ((sess_fixture *)*state)->port; }
+static unsigned port_of(void **state) { return ((test_fixture *)*state)->port; }
 
 /* ---- concurrent merge patches ---- */
 
@@ -141,7 +141,7 @@ static void assert_renews(redisContext *c, const char *key, unsigned port, const
     assert_int_equal(raw_int(c, "PEXPIRE", key, "5000"), 1);
     assert_true(raw_int(c, "PTTL", key, NULL) <= 5000);
     http_resp r;
-    sess_call(port, method, path, headers, body, &r);
+    test_call(port, method, path, headers, body, &r);
     if (r.status != status)
         fail_msg("%s %s: expected %d, got %d: %s", method, path, status, r.status, r.body);
     http_resp_free(&r);
@@ -158,7 +158,7 @@ static void test_redis_record_has_a_ttl_that_every_read_and_write_renews(void **
     snprintf(key, sizeof key, "statusd:{session:%s}", id);
     sess_path(path, sizeof path, id, NULL);
     sess_path(touch, sizeof touch, id, "/touch");
-    redisContext *c = test_redis_connect(sess_redis());
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     long long pttl = raw_int(c, "PTTL", key, NULL);
     assert_true(pttl > 0 && pttl <= 3600 * 1000);
@@ -170,7 +170,7 @@ static void test_redis_record_has_a_ttl_that_every_read_and_write_renews(void **
     assert_renews(c, key, port, "PUT", path, NULL, "{\"c\":3}", 200);
 
     http_resp r;
-    sess_call(port, "DELETE", path, NULL, NULL, &r);
+    test_call(port, "DELETE", path, NULL, NULL, &r);
     assert_int_equal(r.status, 204);
     http_resp_free(&r);
     assert_int_equal(raw_int(c, "EXISTS", key, NULL), 0);
@@ -188,18 +188,18 @@ static bool key_gone(void *arg)
  * within the last millisecond would renew it. */
 static void test_session_whose_redis_key_expired_is_404(void **state)
 {
-    sess_fixture *f = *state;
+    test_fixture *f = *state;
     http_resp r;
-    sess_call(f->port, "PUT", "/sessions/fading", NULL, "{}", &r);
+    test_call(f->port, "PUT", "/sessions/fading", NULL, "{}", &r);
     assert_int_equal(r.status, 201);
     http_resp_free(&r);
-    redisContext *c = test_redis_connect(sess_redis());
+    redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     assert_int_equal(raw_int(c, "PEXPIRE", "statusd:{session:fading}", "1"), 1);
     assert_true(test_wait_until(key_gone, c, TEST_DEADLINE_MS));
     redisFree(c);
     assert_int_equal(sess_get_status(f->port, "fading"), 404);
-    sess_call(f->port, "POST", "/sessions/fading/touch", NULL, NULL, &r);
+    test_call(f->port, "POST", "/sessions/fading/touch", NULL, NULL, &r);
     test_assert_problem(&r, 404, "not-found", "fading");
     http_resp_free(&r);
 }
@@ -216,11 +216,11 @@ static void test_session_not_read_for_session_ttl_expires(void **state)
     char path[128];
     sess_path(path, sizeof path, id, NULL);
     http_resp r;
-    sess_call(port, "PATCH", path, MERGE_PATCH, "{\"b\":1}", &r);
+    test_call(port, "PATCH", path, MERGE_PATCH, "{\"b\":1}", &r);
     test_assert_problem(&r, 404, "not-found", id);
     http_resp_free(&r);
     /* the id is free again: PUT creates */
-    sess_call(port, "PUT", path, NULL, "{}", &r);
+    test_call(port, "PUT", path, NULL, "{}", &r);
     assert_int_equal(r.status, 201);
     http_resp_free(&r);
     free(id);
@@ -245,7 +245,7 @@ static cJSON *list_all(unsigned port, int limit, int *pages)
                           : snprintf(path, sizeof path, "/sessions?cursor=%s", cursor);
         assert_true(n > 0 && (size_t)n < sizeof path);
         http_resp r;
-        sess_call(port, "GET", path, NULL, NULL, &r);
+        test_call(port, "GET", path, NULL, NULL, &r);
         assert_int_equal(r.status, 200);
         assert_string_equal(http_header(&r, "Content-Type"), "application/json");
         cJSON *page = test_body_json(&r);
@@ -329,7 +329,7 @@ static void test_listing_skips_deleted_sessions_and_an_empty_store_is_one_empty_
         char path[128];
         sess_path(path, sizeof path, ids[i], NULL);
         http_resp r;
-        sess_call(port, "DELETE", path, NULL, NULL, &r);
+        test_call(port, "DELETE", path, NULL, NULL, &r);
         assert_int_equal(r.status, 204);
         http_resp_free(&r);
     }
@@ -349,7 +349,7 @@ static void test_listing_refuses_a_bad_limit_or_cursor(void **state)
         char path[128];
         snprintf(path, sizeof path, "/sessions?limit=%s", limits[i]);
         http_resp r;
-        sess_call(port, "GET", path, NULL, NULL, &r);
+        test_call(port, "GET", path, NULL, NULL, &r);
         test_assert_problem(&r, 400, "invalid-request", "limit must be an integer from 1 to 1000");
         http_resp_free(&r);
     }
@@ -363,13 +363,13 @@ static void test_listing_refuses_a_bad_limit_or_cursor(void **state)
         char path[400];
         snprintf(path, sizeof path, "/sessions?limit=1000&cursor=%s", cursors[i]);
         http_resp r;
-        sess_call(port, "GET", path, NULL, NULL, &r);
+        test_call(port, "GET", path, NULL, NULL, &r);
         test_assert_problem(&r, 400, "invalid-request", "cursor");
         http_resp_free(&r);
     }
     /* the largest limit and a well-formed cursor past every id */
     http_resp r;
-    sess_call(port, "GET", "/sessions?limit=1000&cursor=7a7a7a", NULL, NULL, &r);
+    test_call(port, "GET", "/sessions?limit=1000&cursor=7a7a7a", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"ids\":[],\"next_cursor\":null}");
     http_resp_free(&r);
@@ -377,7 +377,7 @@ static void test_listing_refuses_a_bad_limit_or_cursor(void **state)
 
 /* ---- the group ---- */
 
-#define ON(store, t, setup) {store ": " #t, t, setup, sess_teardown, NULL}
+#define ON(store, t, setup) {store ": " #t, t, setup, test_fixture_teardown, NULL}
 
 int main(void)
 {
@@ -405,6 +405,6 @@ int main(void)
         ON("memory", test_listing_refuses_a_bad_limit_or_cursor, memory_setup),
         ON("redis", test_listing_refuses_a_bad_limit_or_cursor, redis_setup),
     };
-    return cmocka_run_group_tests_name("http_sessions_store", tests, sess_group_setup,
-                                       sess_group_teardown);
+    return cmocka_run_group_tests_name("http_sessions_store", tests, test_redis_group_setup,
+                                       test_redis_group_teardown);
 }

@@ -37,7 +37,7 @@ static int busy_redis_setup(void **state) { return up_setup(state, true, NULL, B
 static int short_memory_setup(void **state) { return up_setup(state, false, NULL, SHORT_TTL); }
 static int short_redis_setup(void **state) { return up_setup(state, true, NULL, SHORT_TTL); }
 
-static unsigned port_of(void **state) { return ((up_fixture *)*state)->port; }
+static unsigned port_of(void **state) { return test_fixture_port(state); }
 
 /* Asserts that a completed field is exactly {field, status, attempts,
  * media_id, url} as the demo handler makes it; returns the media id. */
@@ -383,7 +383,7 @@ static void test_redis_run_record_has_a_ttl_that_reads_renew(void **state)
 /* ---- the group ---- */
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, up_teardown)
-#define ON_BOTH(test, mem, red) ON(test, mem), ON(test, red)
+#define ON_BOTH(test, mem, red) TEST_ON_BOTH(test, mem, red, up_teardown)
 
 int main(void)
 {

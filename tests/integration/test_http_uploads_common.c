@@ -16,29 +16,25 @@ int up_group_setup(void **state) { return test_redis_group_setup(state); }
 
 int up_group_teardown(void **state) { return test_redis_group_teardown(state); }
 
-/* Starts statusd with the defaults of up_setup, handler (may be ""), the
- * store, then args; dir is handed to the process (may be NULL). */
-static test_statusd *start(char *dir, bool redis, const char *handler,
-                           const char *const *args)
+/* The head of up_setup's arguments with handler (may be "") into head
+ * (9 entries). */
+static void head_of(const char *head[9], const char *handler)
 {
-    const char *head[] = {"--set", "drain_timeout=1", "--set", "max_attempts=1",
+    const char *base[] = {"--set", "drain_timeout=1", "--set", "max_attempts=1",
                           "--set", "demo_step_ms=50", NULL, NULL, NULL};
+    memcpy(head, base, sizeof base);
     if (handler[0] != '\0') {
         head[6] = "--set";
         head[7] = handler;
     }
-    return test_statusd_start_store(dir, head, redis, args);
 }
 
 int up_setup(void **state, bool redis, const char *script, const char *const *args)
 {
     *state = NULL;
-    if (redis && test_redis_group_flush() != 0)
-        return -1;
     up_fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    f->redis = redis;
     char *dir = NULL;
     if (script != NULL) {
         dir = test_tempdir("statusd-up");
@@ -56,31 +52,24 @@ int up_setup(void **state, bool redis, const char *script, const char *const *ar
             return -1;
         }
     }
-    f->sd = start(dir, redis, f->handler, args);
-    if (f->sd == NULL) {
+    const char *head[9];
+    head_of(head, f->handler);
+    if (test_fixture_start(&f->fx, redis, dir, head, args) != 0) {
         free(f);
         return -1;
     }
-    f->dir = f->sd->dir;
-    f->port = f->sd->proc.port;
+    f->dir = f->fx.sd->dir;
     *state = f;
     return 0;
 }
 
-int up_teardown(void **state)
-{
-    up_fixture *f = *state;
-    if (f == NULL)
-        return 0;
-    int rc = test_statusd_stop(f->sd);
-    free(f);
-    *state = NULL;
-    return rc;
-}
+int up_teardown(void **state) { return test_fixture_teardown(state); }
 
 test_statusd *up_start_peer(const up_fixture *f, const char *const *args)
 {
-    return start(NULL, true, f->handler, args);
+    const char *head[9];
+    head_of(head, f->handler);
+    return test_statusd_start_store(NULL, head, true, args);
 }
 
 void up_call(unsigned port, const char *method, const char *path, const char *headers,

@@ -18,9 +18,7 @@
  */
 
 typedef struct up_fixture {
-    test_statusd *sd;
-    unsigned port;
-    bool redis;
+    test_fixture fx;     /* first, so test_fixture_port(state) works */
     const char *dir;     /* the exec script's directory (owned by sd), or NULL */
     char handler[1200];  /* "handler_upload=exec:..." for peers, or "" */
 } up_fixture;
@@ -39,7 +37,8 @@ int up_group_teardown(void **state);
  * NULL) say otherwise. script, when not NULL, is written to up.sh in a
  * fresh temporary directory and becomes the upload handler
  * (handler_upload=exec:'<dir>/up.sh' '<dir>'). *state gets the
- * up_fixture; -1 when statusd did not start.
+ * up_fixture (its fx is the test_fixture of http_test.h); -1 when
+ * statusd did not start.
  */
 int up_setup(void **state, bool redis, const char *script, const char *const *args);
 int up_teardown(void **state);

@@ -91,9 +91,9 @@ static void assert_cms_upload(const cJSON *f, const char *name, int attempts)
 static void test_exec_handler_gets_post_run_field_and_source_on_stdin(void **state)
 {
     up_fixture *f = *state;
-    cJSON_Delete(up_create(f->port, "{\"post_id\":\"post-9\",\"run_id\":\"r:1\",\"fields\":["
+    cJSON_Delete(up_create(f->fx.port, "{\"post_id\":\"post-9\",\"run_id\":\"r:1\",\"fields\":["
                                     "{\"field\":\"hero image\",\"source\":\"https://a/\\\"b\\\".jpg\"}]}"));
-    cJSON *v = up_wait(f->port, "post-9", "r:1", "completed");
+    cJSON *v = up_wait(f->fx.port, "post-9", "r:1", "completed");
     up_assert_view(v, "post-9", "r:1", "completed", 1, 0, 0);
     const cJSON *u = up_field(v, "uploaded_fields", "hero image");
     assert_cms_upload(u, "hero image", 1);
@@ -108,11 +108,11 @@ static void test_exec_handler_gets_post_run_field_and_source_on_stdin(void **sta
 static void test_failing_field_fails_the_run_and_a_retry_after_the_fix_completes_it(void **state)
 {
     up_fixture *f = *state;
-    cJSON_Delete(up_create(f->port, "{\"post_id\":\"p\",\"run_id\":\"r\",\"fields\":["
+    cJSON_Delete(up_create(f->fx.port, "{\"post_id\":\"p\",\"run_id\":\"r\",\"fields\":["
                                     "{\"field\":\"foto\",\"source\":\"a\"},"
                                     "{\"field\":\"bad\",\"source\":\"b\"},"
                                     "{\"field\":\"pdf\",\"source\":\"c\"}]}"));
-    cJSON *v = up_wait(f->port, "p", "r", "failed");
+    cJSON *v = up_wait(f->fx.port, "p", "r", "failed");
     up_assert_view(v, "p", "r", "failed", 2, 0, 1);
     const cJSON *uploaded = cJSON_GetObjectItemCaseSensitive(v, "uploaded_fields");
     assert_cms_upload(cJSON_GetArrayItem(uploaded, 0), "foto", 1);
@@ -125,15 +125,15 @@ static void test_failing_field_fails_the_run_and_a_retry_after_the_fix_completes
 
     /* a retry before the cause is fixed fails again, one attempt more */
     http_resp r;
-    up_call(f->port, "POST", "/uploads/retry?post_id=p&run_id=r", NULL, NULL, &r);
+    up_call(f->fx.port, "POST", "/uploads/retry?post_id=p&run_id=r", NULL, NULL, &r);
     assert_int_equal(r.status, 202);
     http_resp_free(&r);
-    v = up_wait(f->port, "p", "r", "failed");
+    v = up_wait(f->fx.port, "p", "r", "failed");
     assert_int_equal(test_jint(up_field(v, "failed_fields", "bad"), "attempts"), 2);
     cJSON_Delete(v);
 
     create_marker(f, "fixed");
-    up_call(f->port, "POST", "/uploads/retry?post_id=p&run_id=r", NULL, NULL, &r);
+    up_call(f->fx.port, "POST", "/uploads/retry?post_id=p&run_id=r", NULL, NULL, &r);
     assert_int_equal(r.status, 202);
     cJSON *answer = test_body_json(&r);
     assert_null(up_field(answer, "failed_fields", "bad"));
@@ -141,7 +141,7 @@ static void test_failing_field_fails_the_run_and_a_retry_after_the_fix_completes
                                                                          "failed_fields")), 0);
     cJSON_Delete(answer);
     http_resp_free(&r);
-    v = up_wait(f->port, "p", "r", "completed");
+    v = up_wait(f->fx.port, "p", "r", "completed");
     up_assert_view(v, "p", "r", "completed", 3, 0, 0);
     uploaded = cJSON_GetObjectItemCaseSensitive(v, "uploaded_fields");
     assert_cms_upload(cJSON_GetArrayItem(uploaded, 0), "foto", 1);
@@ -149,7 +149,7 @@ static void test_failing_field_fails_the_run_and_a_retry_after_the_fix_completes
     assert_cms_upload(cJSON_GetArrayItem(uploaded, 2), "pdf", 1);
     cJSON_Delete(v);
 
-    up_call(f->port, "POST", "/uploads/retry?post_id=p&run_id=r", NULL, NULL, &r);
+    up_call(f->fx.port, "POST", "/uploads/retry?post_id=p&run_id=r", NULL, NULL, &r);
     test_assert_problem(&r, 409, "conflict", "has no failed field to retry");
     http_resp_free(&r);
 }
@@ -170,13 +170,13 @@ static bool one_uploading(const cJSON *v, void *arg)
 static void test_fields_are_pending_then_uploading_while_the_one_worker_is_busy(void **state)
 {
     up_fixture *f = *state;
-    cJSON_Delete(up_create(f->port, "{\"post_id\":\"p\",\"run_id\":\"busy\",\"fields\":["
+    cJSON_Delete(up_create(f->fx.port, "{\"post_id\":\"p\",\"run_id\":\"busy\",\"fields\":["
                                     "{\"field\":\"a\",\"source\":\"x\"},"
                                     "{\"field\":\"b\",\"source\":\"y\"}]}"));
-    cJSON_Delete(up_wait_until(f->port, "p", "busy", one_uploading, NULL));
+    cJSON_Delete(up_wait_until(f->fx.port, "p", "busy", one_uploading, NULL));
     /* the worker waits for the test: this view is of a run mid-way */
     http_resp g;
-    cJSON *v = up_get(f->port, "p", "busy", &g);
+    cJSON *v = up_get(f->fx.port, "p", "busy", &g);
     up_assert_view(v, "p", "busy", "processing", 0, 2, 0);
     assert_string_equal(http_header(&g, "Retry-After"), "1");
     char busy_tag[32];
@@ -193,21 +193,21 @@ static void test_fields_are_pending_then_uploading_while_the_one_worker_is_busy(
     char hdr[64];
     snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", busy_tag);
     http_resp r;
-    up_call(f->port, "GET", "/upload-status?post_id=p&run_id=busy", hdr, NULL, &r);
+    up_call(f->fx.port, "GET", "/upload-status?post_id=p&run_id=busy", hdr, NULL, &r);
     assert_int_equal(r.status, 304);
     assert_string_equal(http_header(&r, "Retry-After"), "1");
     http_resp_free(&r);
 
     create_marker(f, "go");
-    v = up_wait(f->port, "p", "busy", "completed");
+    v = up_wait(f->fx.port, "p", "busy", "completed");
     up_assert_view(v, "p", "busy", "completed", 2, 0, 0);
     cJSON_Delete(v);
-    v = up_get(f->port, "p", "busy", &g);
+    v = up_get(f->fx.port, "p", "busy", &g);
     assert_null(http_header(&g, "Retry-After"));
     assert_string_not_equal(http_header(&g, "ETag"), busy_tag);
     cJSON_Delete(v);
     http_resp_free(&g);
-    up_call(f->port, "GET", "/upload-status?post_id=p&run_id=busy", hdr, NULL, &r);
+    up_call(f->fx.port, "GET", "/upload-status?post_id=p&run_id=busy", hdr, NULL, &r);
     assert_int_equal(r.status, 200);
     http_resp_free(&r);
 }
@@ -218,7 +218,7 @@ static void test_run_posted_on_one_instance_is_read_and_retried_on_another(void 
     test_statusd *peer = up_start_peer(f, NULL);
     assert_non_null(peer);
     unsigned other = peer->proc.port;
-    cJSON_Delete(up_create(f->port, "{\"post_id\":\"shared\",\"run_id\":\"r\",\"fields\":["
+    cJSON_Delete(up_create(f->fx.port, "{\"post_id\":\"shared\",\"run_id\":\"r\",\"fields\":["
                                     "{\"field\":\"ok\",\"source\":\"a\"},"
                                     "{\"field\":\"bad\",\"source\":\"b\"}]}"));
     cJSON *v = up_wait(other, "shared", "r", "failed");
@@ -232,7 +232,7 @@ static void test_run_posted_on_one_instance_is_read_and_retried_on_another(void 
     up_call(other, "POST", "/uploads/retry?post_id=shared&run_id=r", NULL, NULL, &r);
     assert_int_equal(r.status, 202);
     http_resp_free(&r);
-    v = up_wait(f->port, "shared", "r", "completed");
+    v = up_wait(f->fx.port, "shared", "r", "completed");
     assert_cms_upload(up_field(v, "uploaded_fields", "bad"), "bad", 2);
     cJSON *w = up_wait(other, "shared", "r", "completed");
     cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "uploaded_fields");
@@ -290,9 +290,9 @@ static bool a_uploading(const cJSON *v, void *arg)
 static void test_field_whose_job_vanished_fails_with_expired_and_a_retry_requeues_it(void **state)
 {
     up_fixture *f = *state;
-    cJSON_Delete(up_create(f->port, "{\"post_id\":\"p\",\"run_id\":\"gone\",\"fields\":["
+    cJSON_Delete(up_create(f->fx.port, "{\"post_id\":\"p\",\"run_id\":\"gone\",\"fields\":["
                                     "{\"field\":\"a\",\"source\":\"x\"}]}"));
-    cJSON_Delete(up_wait_until(f->port, "p", "gone", a_uploading, NULL));
+    cJSON_Delete(up_wait_until(f->fx.port, "p", "gone", a_uploading, NULL));
     redisContext *c = test_redis_connect(up_redis());
     assert_non_null(c);
     char keys[4][96];
@@ -305,7 +305,7 @@ static void test_field_whose_job_vanished_fails_with_expired_and_a_retry_requeue
     freeReplyObject(rep);
     redisFree(c);
 
-    cJSON *v = up_get(f->port, "p", "gone", NULL);
+    cJSON *v = up_get(f->fx.port, "p", "gone", NULL);
     up_assert_view(v, "p", "gone", "failed", 0, 0, 1);
     const cJSON *field = up_field(v, "failed_fields", "a");
     up_assert_error(field, "expired",
@@ -315,10 +315,10 @@ static void test_field_whose_job_vanished_fails_with_expired_and_a_retry_requeue
 
     create_marker(f, "go");
     http_resp r;
-    up_call(f->port, "POST", "/uploads/retry?post_id=p&run_id=gone", NULL, NULL, &r);
+    up_call(f->fx.port, "POST", "/uploads/retry?post_id=p&run_id=gone", NULL, NULL, &r);
     assert_int_equal(r.status, 202);
     http_resp_free(&r);
-    v = up_wait(f->port, "p", "gone", "completed");
+    v = up_wait(f->fx.port, "p", "gone", "completed");
     const cJSON *done = up_field(v, "uploaded_fields", "a");
     assert_int_equal(test_jint(done, "attempts"), 1);
     assert_int_equal(test_jint(done, "media_id"), 1);

@@ -32,7 +32,7 @@ static int guarded_redis_setup(void **state) { return up_setup(state, true, NULL
 static int limited_memory_setup(void **state) { return up_setup(state, false, NULL, LIMITED); }
 static int limited_redis_setup(void **state) { return up_setup(state, true, NULL, LIMITED); }
 
-static unsigned port_of(void **state) { return ((up_fixture *)*state)->port; }
+static unsigned port_of(void **state) { return test_fixture_port(state); }
 
 /* ---- bodies ---- */
 
@@ -258,7 +258,7 @@ static void test_submit_limit_counts_uploads_and_retries_per_client(void **state
 /* ---- the group ---- */
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, up_teardown)
-#define ON_BOTH(test, mem, red) ON(test, mem), ON(test, red)
+#define ON_BOTH(test, mem, red) TEST_ON_BOTH(test, mem, red, up_teardown)
 
 int main(void)
 {

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "redis_server.h"
+#include "test_stores.h"
 #include "statusd/idempotency.h"
 #include "statusd/store.h"
 #include "statusd/util.h"
@@ -390,7 +391,7 @@ static void test_racing_claims_of_one_key_have_one_winner(void **state)
 /* ---- the group ---- */
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, teardown)
-#define ON_BOTH(test) ON(test, memory_setup), ON(test, redis_setup)
+#define ON_BOTH(test) TEST_ON_BOTH(test, memory_setup, redis_setup, teardown)
 
 int main(void)
 {

@@ -351,7 +351,7 @@ static void test_reports_on_another_instance_are_handled_the_same(void **state)
 }
 
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, app_teardown)
-#define ON_BOTH(test) ON(test, app_memory_setup), ON(test, app_redis_setup)
+#define ON_BOTH(test) TEST_ON_BOTH(test, app_memory_setup, app_redis_setup, app_teardown)
 
 int main(void)
 {

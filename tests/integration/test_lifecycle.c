@@ -104,6 +104,7 @@ static void run_cli(const char *const *args, const char *const *env, cli_run *re
     const char *bin = getenv("SD_TEST_BIN");
     const char *src = getenv("SD_TEST_SOURCE_DIR");
     assert_non_null(bin);
+    assert_non_null(src);
     char *dir = test_tempdir("statusd-cli");
     assert_non_null(dir);
     char out_path[600], err_path[600];

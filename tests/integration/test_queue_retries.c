@@ -205,7 +205,7 @@ static void test_memory_drain_cancels_the_jobs_still_queued(void **state)
 
 /* ---- the group ---- */
 
-#define ON(test, setup, store) {#test " (" store ")", test, setup, test_statusd_teardown, NULL}
+#define ON(test, setup, store) TEST_ON_STORE(test, setup, test_statusd_teardown, store)
 
 int main(void)
 {

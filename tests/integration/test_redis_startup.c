@@ -147,6 +147,7 @@ static int run_to_exit(const char *url, char **log)
     const char *bin = getenv("SD_TEST_BIN");
     const char *src = getenv("SD_TEST_SOURCE_DIR");
     assert_non_null(bin);
+    assert_non_null(src);
     char *dir = test_tempdir("statusd-start");
     assert_non_null(dir);
     char log_path[600], port[16], url_set[300];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -421,4 +422,80 @@ int test_statusd_teardown(void **state)
     int rc = test_statusd_stop(*state);
     *state = NULL;
     return rc;
+}
+
+/* ---- one statusd per test, on either store ---- */
+
+int test_fixture_start(test_fixture *f, bool redis, char *dir, const char *const *head,
+                       const char *const *args)
+{
+    f->redis = redis;
+    f->port = 0;
+    f->sd = NULL;
+    if (redis && test_redis_group_flush() != 0) {
+        drop_dir(dir);
+        return -1;
+    }
+    f->sd = test_statusd_start_store(dir, head, redis, args);
+    if (f->sd == NULL)
+        return -1;
+    f->port = f->sd->proc.port;
+    return 0;
+}
+
+int test_fixture_stop(test_fixture *f)
+{
+    int rc = test_statusd_stop(f->sd);
+    f->sd = NULL;
+    return rc;
+}
+
+int test_fixture_setup(void **state, bool redis, const char *const *head,
+                       const char *const *args)
+{
+    *state = NULL;
+    test_fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    if (test_fixture_start(f, redis, NULL, head, args) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int test_fixture_teardown(void **state)
+{
+    test_fixture *f = *state;
+    if (f == NULL)
+        return 0;
+    int rc = test_fixture_stop(f);
+    free(f);
+    *state = NULL;
+    return rc;
+}
+
+unsigned test_fixture_port(void **state) { return ((test_fixture *)*state)->port; }
+
+void test_assert_header(const http_resp *r, const char *name, const char *want)
+{
+    const char *got = http_header(r, name);
+    if (got == NULL)
+        fail_msg("no %s header; expected '%s'", name, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: expected '%s', got '%s'", name, want, got);
+}
+
+const char *test_source_path(char *buf, size_t len, const char *rel)
+{
+    const char *root = getenv("SD_TEST_SOURCE_DIR");
+    if (root == NULL || root[0] == '\0')
+        fail_msg("SD_TEST_SOURCE_DIR is not set (run the tests through ctest)");
+    int n = snprintf(buf, len, "%s/%s", root, rel);
+    if (n < 0 || (size_t)n >= len)
+        fail_msg("%s/%s: path too long", root, rel);
+    if (access(buf, R_OK) != 0)
+        fail_msg("%s: not readable", buf);
+    return buf;
 }

@@ -8,6 +8,7 @@
 
 #include "http_client.h"
 #include "proc.h"
+#include "test_stores.h"
 
 /*
  * Shared pieces of the tests that talk HTTP to a real statusd: reading
@@ -195,5 +196,44 @@ int test_statusd_stop(test_statusd *s);
 int test_statusd_setup(void **state, const char *const *args);
 int test_statusd_setup_exec(void **state, const char *script, const char *const *args);
 int test_statusd_teardown(void **state);
+
+/* ---- one statusd per test, on either store ---- */
+
+/* The state of a test that runs against one statusd: its process, its
+ * port and the store it runs on (the group's Redis when redis). */
+typedef struct test_fixture {
+    test_statusd *sd;
+    unsigned port;
+    bool redis;
+} test_fixture;
+
+/*
+ * Starts statusd into f with head, then the store's arguments, then args
+ * (see test_statusd_start_store): on the memory store, or on the group's
+ * Redis after emptying it when redis. Owns dir as test_statusd_start
+ * does. 0, or -1 when statusd did not start (f->sd is then NULL).
+ */
+int test_fixture_start(test_fixture *f, bool redis, char *dir, const char *const *head,
+                       const char *const *args);
+
+/* Stops f's statusd (test_statusd_stop); 0 on a clean exit. */
+int test_fixture_stop(test_fixture *f);
+
+/* cmocka setup and teardown: test_fixture_start into a test_fixture in
+ * *state, and its stop. Setup returns -1 when statusd did not start. */
+int test_fixture_setup(void **state, bool redis, const char *const *head,
+                       const char *const *args);
+int test_fixture_teardown(void **state);
+
+/* The port of the test_fixture in *state. */
+unsigned test_fixture_port(void **state);
+
+/* Asserts that r has the header name with exactly the value want. */
+void test_assert_header(const http_resp *r, const char *name, const char *want);
+
+/* SD_TEST_SOURCE_DIR/rel into buf (len bytes); fails the running test when
+ * SD_TEST_SOURCE_DIR is not set (run the tests through ctest) or the file
+ * is not there. Returns buf. */
+const char *test_source_path(char *buf, size_t len, const char *rel);
 
 #endif

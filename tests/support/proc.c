@@ -120,8 +120,9 @@ int statusd_start(statusd_proc *p, const char *const *args, const char *const *e
 {
     const char *bin = getenv("SD_TEST_BIN");
     const char *src = getenv("SD_TEST_SOURCE_DIR");
-    if (bin == NULL) {
-        fprintf(stderr, "SD_TEST_BIN is not set (run the tests through ctest)\n");
+    if (bin == NULL || src == NULL || src[0] == '\0') {
+        fprintf(stderr, "SD_TEST_BIN or SD_TEST_SOURCE_DIR is not set (run the tests "
+                        "through ctest)\n");
         return -1;
     }
     memset(p, 0, sizeof *p);
@@ -161,7 +162,7 @@ int statusd_start(statusd_proc *p, const char *const *args, const char *const *e
         if (pid < 0)
             return -1;
         if (pid == 0) {
-            if (src != NULL && chdir(src) != 0)
+            if (chdir(src) != 0)
                 _exit(126);
             for (size_t i = 0; env != NULL && env[i] != NULL; i++)
                 putenv((char *)env[i]);

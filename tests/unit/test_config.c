@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "config_test.h"
+#include "http_test.h"
 
 /* ---- helpers ---- */
 
@@ -35,25 +36,6 @@ static void assert_file_error_n(fixture *fx, const char *data, size_t len, int l
 static void assert_file_error(fixture *fx, const char *text, int line, const char *rest)
 {
     assert_file_error_n(fx, text, strlen(text), line, rest);
-}
-
-/* The repo's config/statusd.conf, or NULL when it cannot be found. */
-static const char *default_conf_path(char *buf, size_t len)
-{
-    const char *root = getenv("SD_TEST_SOURCE_DIR");
-    if (root != NULL && root[0] != '\0') {
-        snprintf(buf, len, "%s/config/statusd.conf", root);
-        return access(buf, R_OK) == 0 ? buf : NULL;
-    }
-    static const char *const tries[] = {"config/statusd.conf", "../config/statusd.conf",
-                                        "../../config/statusd.conf"};
-    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
-        if (access(tries[i], R_OK) == 0) {
-            snprintf(buf, len, "%s", tries[i]);
-            return buf;
-        }
-    }
-    return NULL;
 }
 
 /* ---- defaults ---- */
@@ -117,11 +99,7 @@ static void test_shipped_conf_loads_to_exact_defaults(void **state)
 {
     fixture *fx = *state;
     char buf[PATH_MAX];
-    const char *path = default_conf_path(buf, sizeof buf);
-    if (path == NULL) {
-        print_message("config/statusd.conf not found: set SD_TEST_SOURCE_DIR\n");
-        skip();
-    }
+    const char *path = test_source_path(buf, sizeof buf, "config/statusd.conf");
     fx->cfg.port = 1;    /* the file must set it back */
     assert_int_equal(sd_config_load_file(&fx->cfg, path, fx->err, sizeof fx->err), SD_OK);
     assert_string_equal(fx->cfg.config_path, path);
@@ -132,11 +110,7 @@ static void test_shipped_conf_sets_every_key(void **state)
 {
     fixture *fx = *state;
     char buf[PATH_MAX];
-    const char *path = default_conf_path(buf, sizeof buf);
-    if (path == NULL) {
-        print_message("config/statusd.conf not found: set SD_TEST_SOURCE_DIR\n");
-        skip();
-    }
+    const char *path = test_source_path(buf, sizeof buf, "config/statusd.conf");
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     char *conf = calloc(1, 65536);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config_test.h"
+#include "http_test.h"
 
 #define URL_FORM "redis://[[user]:password@]host[:port][/db]"
 
@@ -464,14 +465,8 @@ static void test_shipped_conf_documents_redis_setup(void **state)
 {
     (void)state;
     char path[PATH_MAX];
-    const char *root = getenv("SD_TEST_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/config/statusd.conf",
-             root != NULL && root[0] != '\0' ? root : ".");
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        print_message("%s not found: set SD_TEST_SOURCE_DIR\n", path);
-        skip();
-    }
+    FILE *f = fopen(test_source_path(path, sizeof path, "config/statusd.conf"), "r");
+    assert_non_null(f);
     char *conf = calloc(1, 65536);
     assert_non_null(conf);
     size_t n = fread(conf, 1, 65535, f);
