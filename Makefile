@@ -6,7 +6,7 @@
 #   make asan   the whole test suite under AddressSanitizer+UBSan
 #   make tsan   the whole test suite under ThreadSanitizer
 #   make fuzz   every libFuzzer harness of tests/fuzz for FUZZ_TIME seconds
-#               each (make fuzz-smoke: 15 s each, for CI)
+#               each (make fuzz-smoke: 6 s each, for CI)
 #   make bench  the benchmark in bench/ (make bench-smoke: a quick check of it)
 #   make builds every target with clang, and a gcc Release build (CI)
 
@@ -78,7 +78,7 @@ fuzz: deps-fuzz
 	tests/fuzz/run $(BUILD_FUZZ) $(FUZZ_TIME)
 
 fuzz-smoke:
-	$(MAKE) fuzz FUZZ_TIME=15
+	$(MAKE) fuzz FUZZ_TIME=6
 
 BENCH_TARGETS = statusd hello_mhd loadgen
 
@@ -104,9 +104,11 @@ builds: deps-test
 
 # The Dockerfile built on a debootstrapped bookworm and its statusd run
 # in the image (scripts/test-container; needs root).
-.PHONY: test-container
-test-container:
+.PHONY: test-container deps-container
+deps-container:
 	@scripts/install-deps $(DEPS_CONTAINER)
+
+test-container: deps-container
 	scripts/test-container
 
 clean:
