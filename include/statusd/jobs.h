@@ -101,6 +101,41 @@ sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view);
  * it already finished; SD_ERR_NOT_FOUND. */
 sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view);
 
+/* Puts a failed or canceled job back to queued, with its id, kind and
+ * input, a fresh attempt budget (attempts 0) and no result, error,
+ * stage or progress, in one store step with its queueing. A job queued
+ * already is left as it is (SD_OK): a repeated retry changes nothing.
+ * view gets the job. SD_ERR_CONFLICT with a reason in why for any other
+ * state (processing, completed; a canceled run still stopping; a kind
+ * whose runs the app carries itself); SD_ERR_NOT_FOUND;
+ * SD_ERR_UNKNOWN_KIND (no handler for its kind here);
+ * SD_ERR_QUEUE_FULL; SD_ERR_SHUTTING_DOWN; SD_ERR_UNAVAILABLE. */
+sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
+                     size_t whylen);
+
+/* A listing of jobs (GET /jobs). */
+#define SD_JOBS_LIST_MAX 200
+typedef struct sd_jobs_query {
+    const char *status;     /* NULL: every status; else one of sd_job_statuses */
+    const char *kind;       /* NULL: every kind */
+    size_t limit;           /* 1..SD_JOBS_LIST_MAX */
+    int64_t before;         /* 0: from the newest; else a next_cursor's key */
+    bool full;              /* items with input and result */
+} sd_jobs_query;
+
+/*
+ * Writes {"items": [job view, ...], "next_cursor": "<key>" | null} into
+ * out: the jobs matching q, newest first (by creation), each the job's
+ * view without input and result unless q->full. Reads the status index's
+ * ordered sets (store.h, scan_by): with a status, that status's only;
+ * with a kind, jobs of other kinds of the same statuses are read and
+ * skipped, at most SD_JOBS_LIST_EXAMINE per page (a page may then come
+ * short, with a next_cursor). A job that changes status while a client
+ * pages may be left out of that listing; none is listed twice.
+ */
+#define SD_JOBS_LIST_EXAMINE 2000
+sd_err sd_jobs_list(sd_jobs *j, const sd_jobs_query *q, sd_buf *out);
+
 /* The job queue (all instances sharing the store) and this instance's
  * workers and counts since it started. */
 typedef struct sd_jobs_stats {

@@ -12,6 +12,13 @@ void api_status_get(sd_req *r);
 void api_status_delete(sd_req *r);
 void api_status_patch(sd_req *r);
 void api_jobs_post(sd_req *r);
+void api_jobs_list(sd_req *r);
+void api_status_retry(sd_req *r);
+/* What the job endpoints share (jobs.c): the :id parameter as a C string
+ * when it is a canonical UUID, else a 404 answered; a problem for a job
+ * operation's error. */
+bool api_job_id_param(sd_req *r, char id[SD_UUID_LEN + 1]);
+void api_job_error(sd_req *r, sd_err err, const char *id);
 
 void api_uploads_post(sd_req *r);
 void api_upload_status_get(sd_req *r);

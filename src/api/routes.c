@@ -13,6 +13,9 @@ static const sd_route routes[] = {
      * checked against the job by the handler */
     {"PATCH", "/status/:id", api_status_patch, SD_ROUTE_BODY,
      "application/json or application/merge-patch+json"},
+    /* listing hands out every job's id, the capability to read it */
+    {"GET", "/jobs", api_jobs_list, SD_ROUTE_OPS, NULL},
+    {"POST", "/status/:id/retry", api_status_retry, SD_ROUTE_OPS | SD_ROUTE_LIMIT_SUBMIT, NULL},
     {"POST", "/jobs/:kind", api_jobs_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     /* a run's status is read by its (post_id, run_id), like a job's */

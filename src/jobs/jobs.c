@@ -339,6 +339,95 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
     return err;
 }
 
+/* The answer to a retry that changed nothing: OK when the job is queued
+ * (a retry done already), else CONFLICT saying why. rec is the job. */
+static sd_err retry_refused(const char *id, const sd_record *rec, bool still_queued,
+                            char *why, size_t whylen)
+{
+    const char *status = sd_record_get(rec, "status", NULL);
+    if (status != NULL && strcmp(status, "queued") == 0)
+        return SD_OK;
+    if (still_queued && status != NULL &&
+        (strcmp(status, "failed") == 0 || strcmp(status, "canceled") == 0))
+        snprintf(why, whylen, "job %s is still stopping its last run; retry shortly", id);
+    else
+        snprintf(why, whylen, "job %s is %s; only failed or canceled jobs can be retried",
+                 id, status != NULL ? status : "unknown");
+    return SD_ERR_CONFLICT;
+}
+
+sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
+                     size_t whylen)
+{
+    if (atomic_load(&j->draining))
+        return SD_ERR_SHUTTING_DOWN;
+    sd_record rec = SD_RECORD_INIT;
+    sd_err err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
+    const char *kind = err == SD_OK ? sd_record_get(&rec, "kind", NULL) : NULL;
+    sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
+    const char *status = err == SD_OK ? sd_record_get(&rec, "status", NULL) : NULL;
+    if (err != SD_OK) {
+        goto done;
+    } else if (status == NULL || (strcmp(status, "failed") != 0 &&
+                                  strcmp(status, "canceled") != 0)) {
+        err = retry_refused(id, &rec, false, why, whylen);
+    } else if (kind == NULL) {
+        err = SD_ERR_INTERNAL;
+    } else if (h == NULL) {
+        snprintf(why, whylen, "no handler is configured for job kind %s", kind);
+        err = SD_ERR_UNKNOWN_KIND;
+    } else if (sd_handler_flags(h) & SD_HANDLER_EXTERNAL) {
+        snprintf(why, whylen, "jobs of kind %s are run by the app; submit a new one", kind);
+        err = SD_ERR_CONFLICT;
+    } else if (j->workers == 0 && !j->shared) {
+        err = SD_ERR_UNAVAILABLE;
+    }
+    if (err != SD_OK)
+        goto done;
+    static const char *const from[] = {"failed", "canceled"};
+    char now[24];
+    job_i64(now, sd_now_ms());
+    sd_assign a[] = {
+        {.name = "status", .op = SD_ASSIGN_SET, .value = "queued", .len = 6},
+        {.name = "attempts", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "stage", .op = SD_ASSIGN_DEL},
+        {.name = "result", .op = SD_ASSIGN_DEL},
+        {.name = "error", .op = SD_ASSIGN_DEL},
+        {.name = "run", .op = SD_ASSIGN_DEL},
+        {.name = "retry_ms", .op = SD_ASSIGN_DEL},
+        {.name = "heartbeat_ms", .op = SD_ASSIGN_DEL},
+    };
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status", .cond_values = from,
+                   .cond_count = 2, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .ttl_ms = j->ttl_ms};
+    sd_record_clear(&rec);
+    sd_queue_rec qr = {JOB_NS, &u, &rec, SD_OK};
+    err = sd_queue_push(j->store, JOB_QUEUE, id, 0, j->capacity, &qr);
+    if (err == SD_OK) {
+        if (j->workers > 0)
+            sd_pool_kick(j->pool);
+        sd_info("job %s: retried (%s), queued again with a fresh attempt budget", id, kind);
+    } else if (err == SD_ERR_CONFLICT) {
+        err = retry_refused(id, &rec, false, why, whylen);
+    } else if (err == SD_ERR_EXISTS) {
+        /* Its id is in the queue: queued already, or a canceled run whose
+         * worker has not let go yet. */
+        err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
+        if (err == SD_OK)
+            err = retry_refused(id, &rec, true, why, whylen);
+    }
+done:
+    if (err == SD_OK) {
+        sd_err verr = job_view_build(id, &rec, view);
+        if (verr != SD_OK)
+            err = verr;
+    }
+    sd_record_clear(&rec);
+    return err;
+}
+
 sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out)
 {
     memset(out, 0, sizeof *out);
