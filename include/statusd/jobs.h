@@ -160,6 +160,10 @@ sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out);
 extern const char *const sd_job_statuses[SD_JOB_STATUS_COUNT];
 sd_err sd_jobs_count(sd_jobs *j, int64_t counts[SD_JOB_STATUS_COUNT]);
 
+/* Appends this instance's job metrics by kind (statusd/metrics.h) in the
+ * Prometheus text format. */
+void sd_jobs_metrics_render(sd_jobs *j, sd_buf *out);
+
 /* Stops taking jobs, lets running ones finish for up to timeout_ms, then
  * stops them. On a shared store (Redis) every unfinished job goes back to
  * the queue for other instances, its attempt not counted; on the memory

@@ -83,6 +83,15 @@ void api_metrics_get(sd_req *r)
     sd_buf b = SD_BUF_INIT;
     if (app->metrics != NULL)
         sd_metrics_render(app->metrics, &b);
+    sd_jobs_metrics_render(app->jobs, &b);
+    sd_buf_printf(&b, "# HELP statusd_build_info The version of statusd, as a label.\n"
+                      "# TYPE statusd_build_info gauge\n"
+                      "statusd_build_info{version=\"%s\"} 1\n"
+                      "# HELP process_start_time_seconds Start time of the process since "
+                      "the Unix epoch in seconds.\n"
+                      "# TYPE process_start_time_seconds gauge\n"
+                      "process_start_time_seconds %.3f\n",
+                  STATUSD_VERSION, (double)app->started_epoch_ms / 1000.0);
     /* Gauges from the store are left out while it cannot answer; the
      * request counters above still are scraped. */
     if (err == SD_OK) {

@@ -178,7 +178,11 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
         sd_jobs_free(j);
         return e;
     }
-    if (j->workers > 0 && (j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL) {
+    for (size_t i = 0; i < j->nkinds; i++)
+        j->kind_names[i] = j->kinds[i].kind;
+    j->metrics = sd_job_metrics_new(j->kind_names, j->nkinds);
+    if (j->metrics == NULL ||
+        (j->workers > 0 && (j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL)) {
         snprintf(err, errlen, "out of memory");
         sd_jobs_free(j);
         return SD_ERR_NOMEM;
@@ -238,7 +242,7 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
     job_i64(now, now_ms);
     job_i64(deadline, now_ms + j->max_age_ms);
     const char *status = external ? "processing" : "queued";
-    sd_assign a[11] = {
+    sd_assign a[12] = {
         {.name = "kind", .op = SD_ASSIGN_SET, .value = kind, .len = strlen(kind)},
         {.name = "status", .op = SD_ASSIGN_SET, .value = status, .len = strlen(status)},
         {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
@@ -247,8 +251,9 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
         {.name = "created_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         {.name = SD_FIELD_DEADLINE, .op = SD_ASSIGN_SET, .value = deadline, .len = strlen(deadline)},
+        {.name = "due_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
     };
-    size_t n = 8;
+    size_t n = 9;
     if (external) {
         a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_SET, .value = owner,
                              .len = strlen(owner)};
@@ -392,6 +397,7 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
         {.name = "attempts", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
         {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
         {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "due_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         {.name = "stage", .op = SD_ASSIGN_DEL},
         {.name = "result", .op = SD_ASSIGN_DEL},
         {.name = "error", .op = SD_ASSIGN_DEL},
@@ -481,5 +487,11 @@ void sd_jobs_free(sd_jobs *j)
     for (size_t i = 0; i < j->nkinds; i++)
         sd_handler_free(j->kinds[i].handler);
     free(j->take_buf);
+    sd_job_metrics_free(j->metrics);
     free(j);
+}
+
+void sd_jobs_metrics_render(sd_jobs *j, sd_buf *out)
+{
+    sd_job_metrics_render(j->metrics, out);
 }

@@ -8,6 +8,8 @@
  * A job is a hash record in the store's "job" namespace:
  *   kind, status, progress, stage, input, result, error, attempts,
  *   created_ms, updated_ms, heartbeat_ms, deadline_ms,
+ *   due_ms        when the job last became due to run (queued, or the time
+ *                 of a retry): what statusd_job_wait_seconds measures from
  *   run           the lease owner of the run in progress (processing only)
  *   retry_ms      when a retry may start (queued again after a failure)
  *   completions   completed finishes of the job: 1 once completed
@@ -44,6 +46,7 @@
 
 #include "statusd/handler.h"
 #include "statusd/jobs.h"
+#include "statusd/metrics.h"
 #include "statusd/pool.h"
 
 #define JOB_NS "job"
@@ -92,6 +95,8 @@ struct sd_jobs {
     sd_queue_item *take_buf;       /* `workers` items */
 
     /* this instance's counts since start */
+    sd_job_metrics *metrics;          /* by kind: outcomes, run and wait times */
+    const char *kind_names[2 + SD_KINDS_MAX];
     atomic_uint_fast64_t retries;     /* failed runs queued again */
     atomic_uint_fast64_t recovered;   /* expired leases queued again */
     atomic_uint_fast64_t lost;        /* expired leases failed worker_lost */

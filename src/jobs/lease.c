@@ -65,7 +65,7 @@ static void beat_renew(sd_jobs *j)
 
 /* The change that ends a run statusd gave up on: status (queued again or
  * failed), the error, no run, the times. */
-#define END_ASSIGNS 5
+#define END_ASSIGNS 6
 static void end_assign(sd_assign a[END_ASSIGNS], const char *status, const sd_buf *err_text,
                        const char *now)
 {
@@ -77,6 +77,8 @@ static void end_assign(sd_assign a[END_ASSIGNS], const char *status, const sd_bu
     a[3] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
     a[4] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+                       .len = strlen(now)};
+    a[5] = (sd_assign){.name = "due_ms", .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
 }
 
@@ -127,6 +129,7 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
                : sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
         atomic_fetch_add(last ? &j->lost : &j->recovered, 1);
+        sd_job_metrics_outcome(j->metrics, sd_record_get(&rec, "kind", NULL), SD_JOB_LOST);
         sd_warn("job %s: its worker's lease ran out after attempt %" PRId64 "; %s", id,
                 attempts, last ? "failed with worker_lost" : "queued again");
     } else if (err != SD_OK) {

@@ -120,6 +120,9 @@ static void change_init(run_change *c, const sd_jobs *j, const char *owner, cons
     c->a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = c->now,
                             .len = strlen(c->now)};
     c->a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
+    if (strcmp(status, "queued") == 0)   /* due now, unless a later change says when */
+        c->a[n++] = (sd_assign){.name = "due_ms", .op = SD_ASSIGN_SET, .value = c->now,
+                                .len = strlen(c->now)};
     c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "run",
                        .cond_values = &c->owner, .cond_count = 1, .assign = c->a,
                        .assign_count = n, .ttl_ms = j->ttl_ms};
@@ -217,6 +220,7 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, int64_t att
     change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data,
                                .len = err_text.len});
     change_add(&c, set_text("retry_ms", retry_at));
+    change_add(&c, set_text("due_ms", retry_at));
     run_step s = {j, id, owner, true, delay, &c.rec};
     if (run_settle(&s, cancel, "queued for a retry")) {
         atomic_fetch_add(&j->retries, 1);
@@ -469,25 +473,34 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
     sd_outcome out;
     memset(&out, 0, sizeof out);
     sd_debug("job %s: running (%s), attempt %" PRId64, id, kind, attempts);
+    int64_t due_ms = 0, started_us = sd_mono_us();
+    if (sd_record_get_i64(rec, "due_ms", &due_ms) == SD_OK)
+        sd_job_metrics_wait(j->metrics, kind, (sd_now_ms() - due_ms) * 1000);
     (void)sd_handler_run(h, &run, &out);
+    sd_job_metrics_run(j->metrics, kind, sd_mono_us() - started_us);
 
     const char *code = out.error_code[0] != '\0' ? out.error_code : "handler_failed";
+    bool retry = attempts < j->max_attempts && !out.final;
     switch (out.kind) {
     case SD_OUTCOME_COMPLETED:
+        sd_job_metrics_outcome(j->metrics, kind, SD_JOB_COMPLETED);
         run_finish(j, id, owner, "completed", out.result, NULL, NULL, cancel);
         break;
     case SD_OUTCOME_FAILED:
-        if (attempts < j->max_attempts && !out.final)
+        sd_job_metrics_outcome(j->metrics, kind, retry ? SD_JOB_RETRIED : SD_JOB_FAILED);
+        if (retry)
             run_retry(j, id, owner, attempts, out.retry_after_ms, code, out.error_message,
                       cancel);
         else
             run_finish(j, id, owner, "failed", NULL, code, out.error_message, cancel);
         break;
     case SD_OUTCOME_CANCELED:
-        if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
+        if (atomic_load(cancel) == SD_RUN_SHUTDOWN) {
             run_give_back(j, id, owner, true);
-        else
+        } else {
+            sd_job_metrics_outcome(j->metrics, kind, SD_JOB_CANCELED);
             run_drop(j, id, owner, cancel);
+        }
         break;
     case SD_OUTCOME_HANDED_OFF:
         run_hand_off(j, id, owner, cancel);
