@@ -23,8 +23,10 @@
  * (update, list_append, rate_check, queue_push with its record) are
  * refused with SD_ERR_STORE_FULL when they would grow the byte count past
  * the cap; one that shrinks a record or keeps its size passes. Reads,
- * deletes, expiry and the queue steps of work accepted earlier (take,
- * renew, ack, release, remove, reap, and their record changes) are never
+ * deletes, expiry, the queue steps of work accepted earlier (take,
+ * renew, ack, release, remove, reap, and their record changes), a push
+ * with no record change or one that settles, and any update marked
+ * settles (a run's end or token, an app's final report) are never
  * refused: they finish or drop what is held, so a full store drains by
  * itself, and a running job always gets to write its result, even when
  * that passes the cap by the size of the results being written.
@@ -205,7 +207,7 @@ done:
 static sd_err mem_update(sd_store *s, const char *ns, const char *id,
                          const sd_update *u, sd_record *out)
 {
-    return record_update(s, ns, id, u, true, out);
+    return record_update(s, ns, id, u, !u->settles, out);
 }
 
 sd_err mem_record_update(sd_store *s, const char *ns, const char *id,

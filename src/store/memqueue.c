@@ -170,7 +170,8 @@ static sd_err rec_try(sd_store *s, sd_queue_rec *rec, const char *item, bool cap
 {
     if (rec == NULL)
         return SD_OK;
-    rec->err = mem_record_update(s, rec->ns, item, rec->u, capped, rec->out);
+    rec->err = mem_record_update(s, rec->ns, item, rec->u, capped && !rec->u->settles,
+                                 rec->out);
     return rec->err;
 }
 
@@ -195,7 +196,8 @@ sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_m
     else if (capacity > 0 &&
              mq_set_size(set, MQ_READY) + mq_set_size(set, MQ_DELAYED) >= (uint64_t)capacity)
         err = SD_ERR_QUEUE_FULL;
-    else if (!mb_room(set->budget, mq_set_reserve_cost(set, where, true) + mq_set_entry_cost()))
+    else if (rec != NULL && !rec->u->settles &&
+             !mb_room(set->budget, mq_set_reserve_cost(set, where, true) + mq_set_entry_cost()))
         err = SD_ERR_STORE_FULL;
     else if (!mq_set_reserve(set, where, true) || (e = calloc(1, sizeof *e)) == NULL)
         err = SD_ERR_NOMEM;

@@ -143,7 +143,7 @@ static sd_err put(sd_store *s, const char *ns, const char *id, const char *value
                   int64_t ttl_ms)
 {
     sd_assign a = {"f", SD_ASSIGN_SET, value, strlen(value), 0};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms, false};
     return sd_store_update(s, ns, id, &u, NULL);
 }
 
@@ -306,7 +306,7 @@ static void test_ids_with_braces_and_binary_values_round_trip(void **state)
     fixture *f = *state;
     static const char bin[] = {'\0', '\xff', '}', '{'};
     sd_assign a = {"data", SD_ASSIGN_SET, bin, sizeof bin, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
     assert_int_equal(sd_store_update(f->store, "ns", "x}{y", &u, NULL), SD_OK);
     sd_record r = SD_RECORD_INIT;
     assert_int_equal(sd_store_get(f->store, "ns", "x}{y", 0, &r), SD_OK);
@@ -396,7 +396,7 @@ static void test_expired_records_leave_the_indexes(void **state)
 {
     fixture *f = *state;
     sd_assign a = {"f", SD_ASSIGN_SET, "v", 1, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 50};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 50, false};
     sd_record r = SD_RECORD_INIT;
     for (int i = 0; i < 3; i++) {
         char id[16];
@@ -617,7 +617,7 @@ static void *incr_worker(void *arg)
 {
     worker *w = arg;
     sd_assign a = {"n", SD_ASSIGN_INCR, NULL, 0, 1};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 60000};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 60000, false};
     for (int i = 0; i < INCR_EACH; i++)
         if (sd_store_update(w->s, "ns", "counter", &u, NULL) != SD_OK)
             w->failures++;
