@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,10 +274,32 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
             sd_pool_kick(j->pool);
         if (external && run_token != NULL)
             memcpy(run_token, token, JOB_TOKEN_LEN + 1);
+        if (external)
+            job_log("started", id, kind, 0, "handed to the app");
+        else
+            job_log("queued", id, kind, 0, NULL);
         err = job_view_build(id, &rec, view);
     }
     sd_record_clear(&rec);
     return err;
+}
+
+void job_log(const char *event, const char *id, const char *kind, int64_t attempt,
+             const char *fmt, ...)
+{
+    if (!sd_log_enabled(SD_LOG_INFO))
+        return;
+    char detail[512] = "";
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    bool ends = strcmp(event, "queued") != 0 && strcmp(event, "started") != 0;
+    sd_log_fields f = {.job_id = id, .kind = kind, .attempt = attempt,
+                       .outcome = ends ? event : NULL};
+    sd_log_with(SD_LOG_INFO, &f, "job %s%s%s", event, detail[0] != '\0' ? ": " : "", detail);
 }
 
 sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
@@ -414,7 +437,7 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
     if (err == SD_OK) {
         if (j->workers > 0)
             sd_pool_kick(j->pool);
-        sd_info("job %s: retried (%s), queued again with a fresh attempt budget", id, kind);
+        job_log("retried", id, kind, 0, "queued again on request, with a fresh attempt budget");
     } else if (err == SD_ERR_CONFLICT) {
         err = retry_refused(id, &rec, false, why, whylen);
     } else if (err == SD_ERR_EXISTS) {

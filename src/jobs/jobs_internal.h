@@ -130,6 +130,13 @@ const char *job_i64(char buf[24], int64_t v);
 /* {"code": code, "message": message} into b (reset first). SD_ERR_NOMEM. */
 sd_err job_error_json(sd_buf *b, const char *code, const char *message);
 
+/* A line of the job's lifecycle at info: the message "job <event>" and
+ * what fmt adds (may be NULL), with the fields job_id, kind (may be
+ * NULL), attempt (0: none) and outcome (the event; none for queued and
+ * started, which end nothing). */
+void job_log(const char *event, const char *id, const char *kind, int64_t attempt,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /*
  * Runs a store step of a run until it gets an answer: while the store is
  * unavailable (Redis restarting) it tries again with a capped backoff, so

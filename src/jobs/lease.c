@@ -130,8 +130,9 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
     if (err == SD_OK && qr.err == SD_OK) {
         atomic_fetch_add(last ? &j->lost : &j->recovered, 1);
         sd_job_metrics_outcome(j->metrics, sd_record_get(&rec, "kind", NULL), SD_JOB_LOST);
-        sd_warn("job %s: its worker's lease ran out after attempt %" PRId64 "; %s", id,
-                attempts, last ? "failed with worker_lost" : "queued again");
+        job_log("lost", id, sd_record_get(&rec, "kind", NULL), attempts,
+                "its worker's lease ran out; %s",
+                last ? "failed with worker_lost" : "queued again");
     } else if (err != SD_OK) {
         sd_debug("job %s: reaped but not settled: %s", id, sd_err_name(err));
     }
@@ -210,7 +211,7 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
-        sd_warn("job %s: " TIMEOUT_FMT "; failed with timeout", id,
+        job_log("failed", id, sd_record_get(&rec, "kind", NULL), 0, "timeout: " TIMEOUT_FMT,
                 (long long)(j->timeout_ms / 1000));
     } else if (err == SD_OK) {
         /* A report (or a cancel) came first; the item, acked, comes back

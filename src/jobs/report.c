@@ -145,7 +145,7 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
             err = verr;
     }
     if (err == SD_OK && rep->status != NULL)
-        sd_debug("job %s: %s, as the app reported", id, rep->status);
+        job_log(rep->status, id, sd_record_get(&rec, "kind", NULL), 0, "as the app reported");
     sd_record_clear(&rec);
     return err;
 }

@@ -59,7 +59,8 @@ const char DEFAULTS_PRINTED[] =
     "admin_token = \"\"\n"
     "cors_origins = \"\"\n"
     "log_level = info\n"
-    "log_format = text\n";
+    "log_format = text\n"
+    "access_log = on\n";
 
 const char NON_DEFAULT_CONF[] =
     "bind = ::1\n"
@@ -109,7 +110,8 @@ const char NON_DEFAULT_CONF[] =
     "admin_token = admin-token-0123456789abcdef\n"
     "cors_origins = https://app.example.com, http://localhost:3000\n"
     "log_level = error\n"
-    "log_format = json\n";
+    "log_format = json\n"
+    "access_log = off\n";
 
 const char NON_DEFAULT_PRINTED[] =
     "bind = ::1\n"
@@ -159,7 +161,8 @@ const char NON_DEFAULT_PRINTED[] =
     "admin_token = ***\n"
     "cors_origins = https://app.example.com, http://localhost:3000\n"
     "log_level = error\n"
-    "log_format = json\n";
+    "log_format = json\n"
+    "access_log = off\n";
 
 int setup(void **state)
 {
