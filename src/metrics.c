@@ -307,3 +307,14 @@ void sd_job_metrics_render(sd_job_metrics *m, sd_buf *out)
         }
     }
 }
+
+void sd_job_metrics_json(sd_job_metrics *m, sd_buf *out)
+{
+    for (size_t i = 0; i < m->nkinds; i++) {
+        sd_buf_printf(out, "%s\"%s\":{", i ? "," : "", m->kinds[i]);
+        for (size_t o = 0; o < SD_JOB_OUTCOMES; o++)
+            sd_buf_printf(out, "%s\"%s\":%llu", o ? "," : "", job_outcomes[o],
+                          (unsigned long long)get(&m->rows[i].outcomes[o]));
+        sd_buf_puts(out, "}");
+    }
+}

@@ -148,10 +148,12 @@ typedef struct sd_jobs_stats {
     uint64_t recovered;     /* jobs of a dead worker queued again */
     uint64_t lost;          /* jobs of a dead worker failed with worker_lost */
     uint64_t returned;      /* jobs handed back to the queue by a drain */
+    int64_t instances;      /* instances alive: heartbeat within job_lease */
 } sd_jobs_stats;
 
-/* Fills *out. The queue figures come from the store: on its error they
- * are 0 and the error is returned; the rest is filled whatever. */
+/* Fills *out. The queue figures and instances come from the store: on its
+ * error they are 0 and the error is returned; the rest is filled
+ * whatever. */
 sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out);
 
 /* The job statuses, in life order, and how many live jobs are in each
@@ -163,6 +165,14 @@ sd_err sd_jobs_count(sd_jobs *j, int64_t counts[SD_JOB_STATUS_COUNT]);
 /* Appends this instance's job metrics by kind (statusd/metrics.h) in the
  * Prometheus text format. */
 void sd_jobs_metrics_render(sd_jobs *j, sd_buf *out);
+/* Writes this instance's heartbeat record again at once (after
+ * sd_store_clear removed it), rather than at the next beat. */
+void sd_jobs_announce(sd_jobs *j);
+
+/* Appends the members {"<kind>":{"<outcome>":n,...},...} of a JSON
+ * object (without its braces): this instance's ended attempts by kind
+ * and outcome since it started. */
+void sd_jobs_outcomes_json(sd_jobs *j, sd_buf *out);
 
 /* Stops taking jobs, lets running ones finish for up to timeout_ms, then
  * stops them. On a shared store (Redis) every unfinished job goes back to

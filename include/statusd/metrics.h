@@ -60,5 +60,8 @@ void sd_job_metrics_wait(sd_job_metrics *m, const char *kind, int64_t micros);
 /* Appends statusd_jobs_total, statusd_job_run_seconds and
  * statusd_job_wait_seconds. */
 void sd_job_metrics_render(sd_job_metrics *m, sd_buf *out);
+/* Appends "<kind>":{"completed":n,"failed":n,...},... (the counts of
+ * statusd_jobs_total as members of a JSON object). */
+void sd_job_metrics_json(sd_job_metrics *m, sd_buf *out);
 
 #endif

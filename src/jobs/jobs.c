@@ -472,6 +472,7 @@ sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out)
         out->ready = q.ready;
         out->delayed = q.delayed;
         out->leased = q.leased;
+        err = sd_store_count(j->store, INSTANCE_NS, &out->instances);
     }
     return err;
 }
@@ -517,4 +518,14 @@ void sd_jobs_free(sd_jobs *j)
 void sd_jobs_metrics_render(sd_jobs *j, sd_buf *out)
 {
     sd_job_metrics_render(j->metrics, out);
+}
+
+void sd_jobs_announce(sd_jobs *j)
+{
+    job_announce(j);
+}
+
+void sd_jobs_outcomes_json(sd_jobs *j, sd_buf *out)
+{
+    sd_job_metrics_json(j->metrics, out);
 }

@@ -50,6 +50,9 @@
 #include "statusd/pool.h"
 
 #define JOB_NS "job"
+/* One record per live instance, id its instance name, renewed by its
+ * heartbeat with a TTL of job_lease: fields beat_ms, workers. */
+#define INSTANCE_NS "instance"
 #define JOB_QUEUE "jobs"
 #define HANDOFF_QUEUE "handoff"
 
@@ -157,6 +160,7 @@ void job_cancel_waiting(sd_jobs *j);
 /* lease.c: the heartbeat thread, which renews the leases of running jobs
  * and reaps expired ones (every instance, workers or not). */
 sd_err job_beat_start(sd_jobs *j);
+void job_announce(sd_jobs *j);
 void job_beat_stop(sd_jobs *j);
 
 #endif

@@ -251,6 +251,24 @@ static void beat_handoff(sd_jobs *j)
 
 /* ---- the thread ---- */
 
+/* Renews this instance's record (INSTANCE_NS): it stays while the
+ * instance beats, and expires a lease after the last beat. */
+void job_announce(sd_jobs *j)
+{
+    char now[24], workers[24];
+    job_i64(now, sd_now_ms());
+    job_i64(workers, (int64_t)j->workers);
+    sd_assign a[] = {
+        {.name = "beat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "workers", .op = SD_ASSIGN_SET, .value = workers, .len = strlen(workers)},
+    };
+    sd_update u = {.mode = SD_UPDATE_UPSERT, .assign = a, .assign_count = 2,
+                   .ttl_ms = j->lease_ms, .settles = true};
+    sd_err err = sd_store_update(j->store, INSTANCE_NS, j->instance, &u, NULL);
+    if (err != SD_OK)
+        sd_debug("instance record not renewed: %s", sd_err_name(err));
+}
+
 static void *beat_main(void *arg)
 {
     sd_jobs *j = arg;
@@ -259,6 +277,7 @@ static void *beat_main(void *arg)
         interval = JOB_BEAT_MAX_MS;
     if (interval < 1)
         interval = 1;
+    job_announce(j);
     pthread_mutex_lock(&j->beat_lock);
     while (!j->beat_stop) {
         struct timespec ts;
@@ -270,6 +289,7 @@ static void *beat_main(void *arg)
         if (j->beat_stop)
             break;
         pthread_mutex_unlock(&j->beat_lock);
+        job_announce(j);
         beat_renew(j);
         beat_reap(j);
         beat_handoff(j);
@@ -317,6 +337,9 @@ void job_beat_stop(sd_jobs *j)
     pthread_cond_signal(&j->beat_wake);
     pthread_mutex_unlock(&j->beat_lock);
     pthread_join(j->beat, NULL);
+    sd_err err = sd_store_del(j->store, INSTANCE_NS, j->instance);
+    if (err != SD_OK && err != SD_ERR_NOT_FOUND)
+        sd_debug("instance record not removed: %s", sd_err_name(err));
     pthread_mutex_destroy(&j->beat_lock);
     pthread_cond_destroy(&j->beat_wake);
     free(j->beat_buf);

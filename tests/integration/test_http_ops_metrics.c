@@ -410,6 +410,16 @@ typedef struct key_rule {
     bool seen;
 } key_rule;
 
+/* Whether key is rule's: its name, or for a name ending in '*' any key
+ * that starts with what comes before (one key per such rule). */
+static bool rule_matches(const key_rule *rule, const char *key)
+{
+    size_t n = strlen(rule->name);
+    if (n > 0 && rule->name[n - 1] == '*')
+        return !rule->seen && strncmp(rule->name, key, n - 1) == 0;
+    return strcmp(rule->name, key) == 0;
+}
+
 /* Asserts the key's type and that it has no TTL. */
 static void assert_untimed_key(redisContext *c, const char *key, const char *type)
 {
@@ -456,8 +466,8 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     assert_int_equal(r.status, 200);
     http_resp_free(&r);
 
-    /* Records: a hash per job, session and conversation id, a list per
-     * conversation's messages. Rate state: a string per limited key. The
+    /* Records: a hash per job, session and conversation id and live
+     * instance, a list per conversation's messages. Rate state: a string per limited key. The
      * indexes (redis_scripts.c) have no TTL: exp:<ns> and lex:<ns> (ids by
      * expiry and by name), ix:job:<status> (ids by status, for /stats),
      * all sorted sets, and ixr:job, a hash of id -> counted status, with
@@ -486,6 +496,11 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
         {"statusd:ix:job:canceled:o", "zset", -1, false},
         {"statusd:ixr:job:s", "hash", -1, false},
         {"statusd:ixr:job:n", "string", -1, false},
+        /* the heartbeat records of the two live instances (job_lease) */
+        {"statusd:{instance:*", "hash", 30000, false},
+        {"statusd:{instance:*", "hash", 30000, false},
+        {"statusd:exp:instance", "zset", -1, false},
+        {"statusd:lex:instance", "zset", -1, false},
     };
     const size_t nrules = sizeof rules / sizeof rules[0];
     snprintf(rules[0].name, sizeof rules[0].name, "statusd:{job:%s}", done);
@@ -504,7 +519,7 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
             const char *key = rep->element[1]->element[i]->str;
             key_rule *rule = NULL;
             for (size_t k = 0; k < nrules && rule == NULL; k++)
-                if (strcmp(rules[k].name, key) == 0)
+                if (rule_matches(&rules[k], key))
                     rule = &rules[k];
             if (rule == NULL || rule->seen)
                 fail_msg("unexpected key %s", key);
