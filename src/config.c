@@ -158,6 +158,9 @@ static const key_def keys[] = {
      "Bearer token of the admin endpoints, \"\" = they are off", {NULL}},
     {FIELD(cors_origins), STR(config_check_origins), "",
      "allowed browser origins, or *; \"\" = no CORS headers", {NULL}},
+    /* console */
+    {FIELD(console), ENUM(switch_names), "on",
+     "the operations console page at /console: on or off", {NULL}},
     /* logging */
     {FIELD(log_level), ENUM(level_names), "info", "debug, info, warn or error", {NULL}},
     {FIELD(log_format), ENUM(format_names), "text", "text or json", {NULL}},

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
+static const unsigned statuses[] = {200, 201, 202, 204, 304, 308, 400, 401, 403, 404,
                                     405, 409, 413, 415, 429, 500, 503};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
 

@@ -141,6 +141,9 @@ typedef struct sd_config {
     sd_log_format log_format;
     sd_switch access_log;             /* a line at info for every answer */
 
+    /* the operations console at /console */
+    sd_switch console;
+
     /* where the file values came from, "" for none (built-in defaults) */
     char config_path[SD_CONFIG_STR];
     /* where each key's value came from, by its place in the key table */

@@ -52,6 +52,12 @@ void api_store_bytes_json(sd_store *s, sd_buf *b);
 
 void api_stats_get(sd_req *r);
 void api_metrics_get(sd_req *r);
+
+/* console.c: the operations console's page and files */
+void api_console_get(sd_req *r);
+void api_console_slash_get(sd_req *r);
+void api_console_script_get(sd_req *r);
+void api_console_style_get(sd_req *r);
 void api_admin_data_delete(sd_req *r);
 
 #endif
