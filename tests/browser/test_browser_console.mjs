@@ -176,14 +176,15 @@ await run({
       // a reload keeps the operator signed in (sessionStorage)
       await page.reload();
       await page.waitForSelector(row);
-      await page.screenshot({ path: join(outDir(), 'console-failed.png'), fullPage: true });
+      // docs/console.png is a copy of this screenshot
+      await page.screenshot({ path: join(outDir(), 'console.png'), fullPage: true });
 
       await page.click(`${row} button[data-action="retry"]`);
       await waitTile(page, 'count-failed', '0');
       await page.waitForSelector(row, { state: 'detached' });
       assert(['queued', 'processing'].includes(await jobStatus(sd, id)), 'queued again');
       await page.waitForSelector(`#active tbody tr[data-job="${id}"]`);
-      await page.screenshot({ path: join(outDir(), 'console.png'), fullPage: true });
+      await page.screenshot({ path: join(outDir(), 'console-retried.png'), fullPage: true });
       // the second run completes, and the page follows by itself
       await waitTile(page, 'count-completed', '1');
       await page.waitForSelector(`#active tbody tr[data-job="${id}"]`, { state: 'detached' });
