@@ -35,7 +35,8 @@ void sd_metrics_rate_limited(sd_metrics *m, const char *cls);
 void sd_metrics_render(sd_metrics *m, sd_buf *out);
 
 /*
- * Job counters and durations by kind, kept by the jobs' workers: how
+ * Job counters and durations by kind, kept by the jobs' workers (and, for
+ * runs the app carries, by its reports and their timeouts): how
  * each attempt ended, how long it ran and how long the job waited in the
  * queue before it. kinds[0..nkinds) name the kinds (they must outlive
  * the metrics); another kind is counted apart and not shown. NULL on

@@ -211,7 +211,9 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
-        job_log("failed", id, sd_record_get(&rec, "kind", NULL), 0, "timeout: " TIMEOUT_FMT,
+        const char *kind = sd_record_get(&rec, "kind", NULL);
+        sd_job_metrics_outcome(j->metrics, kind, SD_JOB_FAILED);
+        job_log("failed", id, kind, 0, "timeout: " TIMEOUT_FMT,
                 (long long)(j->timeout_ms / 1000));
     } else if (err == SD_OK) {
         /* A report (or a cancel) came first; the item, acked, comes back

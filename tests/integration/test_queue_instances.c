@@ -4,7 +4,7 @@
  * store refuses them with no worker to run them; a job running longer
  * than its lease keeps it (the heartbeat renews it); the jobs in flight on an
  * instance killed with SIGKILL complete elsewhere within job_lease + 15 s,
- * their lost run counted; a drained instance (SIGTERM) exits 0 within
+ * their lost run counted and logged; a drained instance (SIGTERM) exits 0 within
  * drain_timeout + 5 s and its running and queued jobs finish elsewhere,
  * the drained run not counted; and 1,000 jobs through three instances,
  * one killed midway, all complete, none twice.
@@ -160,6 +160,20 @@ static char *record_text(redisContext *c, const char *id, const char *field)
 
 /* ---- API-only instances ---- */
 
+/* Whether a line of the process's log holds both a and b. */
+static bool log_line_has(const statusd_proc *p, const char *a, const char *b)
+{
+    FILE *f = fopen(p->log_path, "r");
+    if (f == NULL)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+    fclose(f);
+    return found;
+}
+
 static void test_jobs_posted_to_an_api_only_instance_complete_on_another(void **state)
 {
     fixture *f = *state;
@@ -279,6 +293,12 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
     for (int i = 0; i < JOBS; i++) {
         assert_int_equal(record_field(c, ids[i], "completions"), 1);
         assert_int_equal(record_field(c, ids[i], "run"), -1);
+        /* the reaper's lifecycle line, then the second run's */
+        char job[80];
+        snprintf(job, sizeof job, " job_id=%s kind=research attempt=1 outcome=lost", ids[i]);
+        assert_true(log_line_has(&f->sd[1]->proc, "info  job lost: ", job));
+        snprintf(job, sizeof job, " job_id=%s kind=research attempt=2 outcome=completed", ids[i]);
+        assert_true(log_line_has(&f->sd[1]->proc, "info  job completed", job));
         free(ids[i]);
     }
     redisFree(c);
