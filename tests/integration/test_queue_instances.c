@@ -160,20 +160,6 @@ static char *record_text(redisContext *c, const char *id, const char *field)
 
 /* ---- API-only instances ---- */
 
-/* Whether a line of the process's log holds both a and b. */
-static bool log_line_has(const statusd_proc *p, const char *a, const char *b)
-{
-    FILE *f = fopen(p->log_path, "r");
-    if (f == NULL)
-        return false;
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f) != NULL)
-        found = strstr(line, a) != NULL && strstr(line, b) != NULL;
-    fclose(f);
-    return found;
-}
-
 static void test_jobs_posted_to_an_api_only_instance_complete_on_another(void **state)
 {
     fixture *f = *state;
@@ -296,9 +282,9 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
         /* the reaper's lifecycle line, then the second run's */
         char job[80];
         snprintf(job, sizeof job, " job_id=%s kind=research attempt=1 outcome=lost", ids[i]);
-        assert_true(log_line_has(&f->sd[1]->proc, "info  job lost: ", job));
+        assert_true(statusd_log_has(&f->sd[1]->proc, "info  job lost: ", job));
         snprintf(job, sizeof job, " job_id=%s kind=research attempt=2 outcome=completed", ids[i]);
-        assert_true(log_line_has(&f->sd[1]->proc, "info  job completed", job));
+        assert_true(statusd_log_has(&f->sd[1]->proc, "info  job completed", job));
         free(ids[i]);
     }
     redisFree(c);
