@@ -52,28 +52,61 @@ static void put_raw(line *l, const char *s, size_t len)
 
 static void put_str(line *l, const char *s) { put_raw(l, s, strlen(s)); }
 
+/* The length of the well-formed UTF-8 sequence at p (1 for ASCII), or 0
+ * when it is not one (a stray byte, an overlong form, a surrogate, above
+ * U+10FFFF, cut short). */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)   /* also stops at the NUL */
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+        (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
 /* Appends s escaped as the body of a JSON string (without quotes),
  * leaving keep bytes of room; a character whose escape does not fit ends
- * it. With quotes false only control characters are escaped: a text
- * line's message, which a newline in a client's path must not split. */
+ * it, and a byte that is not UTF-8 becomes U+FFFD, so a line stays valid
+ * JSON whatever a client put in a path. With quotes false only control
+ * characters (and bad bytes) are escaped: a text line's message, which a
+ * newline in a client's path must not split. */
 static void put_escaped_as(line *l, const char *s, size_t keep, bool quotes)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
         char esc[8];
-        size_t len;
+        const char *out = esc;
+        size_t len, step = 1;
         if (quotes && (*p == '"' || *p == '\\')) {
             esc[0] = '\\';
             esc[1] = (char)*p;
             len = 2;
         } else if (*p < 0x20 || *p == 0x7f) {
             len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+        } else if ((step = utf8_seq(p)) == 0) {
+            len = (size_t)snprintf(esc, sizeof esc, "\\ufffd");
+            step = 1;
         } else {
-            esc[0] = (char)*p;
-            len = 1;
+            out = (const char *)p;
+            len = step;
         }
         if (len + keep > line_room(l))
             return;
-        put_raw(l, esc, len);
+        put_raw(l, out, len);
+        p += step;
     }
 }
 

@@ -203,9 +203,9 @@ static void test_json_access_lines_carry_the_request_fields(void **state)
     cJSON_Delete(o);
 }
 
-/* A newline (refused) and a quote and a backslash in a path, and a path
- * longer than a line holds: every line still parses (json_lines asserts
- * it) and keeps its fields. */
+/* A newline (refused), a quote and a backslash, a byte that is not UTF-8
+ * in a path, and a path longer than a line holds: every line still
+ * parses (json_lines asserts it) and keeps its fields. */
 static void test_json_lines_survive_hostile_paths(void **state)
 {
     unsigned port = sd_of(state)->proc.port;
@@ -215,6 +215,9 @@ static void test_json_lines_survive_hostile_paths(void **state)
     assert_int_equal(r.status, 400);   /* a control character in the path */
     http_resp_free(&r);
     test_call(port, "GET", "/q%22b%5cc%7B", "X-Request-Id: log-test-quote\r\n", NULL, &r);
+    assert_int_equal(r.status, 404);
+    http_resp_free(&r);
+    test_call(port, "GET", "/u%ff%c3%a9", "X-Request-Id: log-test-utf8\r\n", NULL, &r);
     assert_int_equal(r.status, 404);
     http_resp_free(&r);
     size_t len = 6000;
@@ -234,6 +237,10 @@ static void test_json_lines_survive_hostile_paths(void **state)
     o = wait_line(sd_of(state), "request_id", "log-test-quote", NULL, NULL);
     assert_access(o, "GET", "unmatched", 404);
     assert_string_equal(test_jstr(o, "msg"), "GET /q\"b\\c{ 404");
+    cJSON_Delete(o);
+    /* a byte that is not UTF-8 becomes U+FFFD; UTF-8 stays as it is */
+    o = wait_line(sd_of(state), "request_id", "log-test-utf8", NULL, NULL);
+    assert_string_equal(test_jstr(o, "msg"), "GET /u\xEF\xBF\xBD\xC3\xA9 404");
     cJSON_Delete(o);
     o = wait_line(sd_of(state), "request_id", "log-test-long", NULL, NULL);
     assert_access(o, "GET", "unmatched", 404);
