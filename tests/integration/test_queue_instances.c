@@ -273,7 +273,23 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
     assert_int_equal(stat_of(s, "recovery", "requeued"), JOBS);
     assert_int_equal(stat_of(s, "recovery", "worker_lost"), 0);
     assert_int_equal(stat_of(s, "queue", "leased"), 0);
+    /* the runs this instance ended: each job's lost run and its second */
+    const cJSON *research = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(s, "outcomes"), "research");
+    assert_int_equal(test_jint(research, "lost"), JOBS);
+    assert_int_equal(test_jint(research, "completed"), JOBS);
     cJSON_Delete(s);
+    /* the killed instance's heartbeat record outlives it by job_lease at
+     * most; then only b counts as alive */
+    int alive = -1;
+    for (int waited = 0; waited < TEST_DEADLINE_MS && alive != 1; waited += 50) {
+        s = stats_of(b);
+        alive = test_jint(s, "instances");
+        cJSON_Delete(s);
+        if (alive != 1)
+            test_sleep_ms(50);
+    }
+    assert_int_equal(alive, 1);
     redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     for (int i = 0; i < JOBS; i++) {
