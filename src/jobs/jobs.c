@@ -437,7 +437,9 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
     if (err == SD_OK) {
         if (j->workers > 0)
             sd_pool_kick(j->pool);
-        job_log("retried", id, kind, 0, "queued again on request, with a fresh attempt budget");
+        /* kind pointed into the record read before, cleared for the push */
+        job_log("retried", id, sd_record_get(&rec, "kind", NULL), 0,
+                "queued again on request, with a fresh attempt budget");
     } else if (err == SD_ERR_CONFLICT) {
         err = retry_refused(id, &rec, false, why, whylen);
     } else if (err == SD_ERR_EXISTS) {
