@@ -252,9 +252,9 @@ static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool st
 {
     if (!j->shared) {
         (void)run_finish(j, id, owner, "canceled", NULL, "shutdown",
-                   started ? "the instance stopped before the job finished"
-                           : "the instance stopped before the job started",
-                   NULL);
+                         started ? "the instance stopped before the job finished"
+                                 : "the instance stopped before the job started",
+                         NULL);
         return;
     }
     run_change c;
