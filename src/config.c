@@ -45,12 +45,15 @@ const char *config_excerpt(const char *value, char out[CONFIG_EXCERPT_LEN])
 static const char *const store_names[] = {"auto", "memory", "redis", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"text", "json", NULL};
+static const char *const switch_names[] = {"off", "on", NULL};
 
 _Static_assert(SD_STORE_AUTO == 0 && SD_STORE_MEMORY == 1 && SD_STORE_REDIS == 2,
                "store_names follows sd_store_kind");
 _Static_assert(SD_LOG_DEBUG == 0 && SD_LOG_INFO == 1 && SD_LOG_WARN == 2 &&
                SD_LOG_ERROR == 3, "level_names follows sd_log_level");
 _Static_assert(SD_LOG_TEXT == 0 && SD_LOG_JSON == 1, "format_names follows sd_log_format");
+_Static_assert(SD_OFF == 0 && SD_ON == 1 && sizeof(sd_switch) == sizeof(int),
+               "switch_names follows sd_switch");
 _Static_assert(sizeof(sd_store_kind) == sizeof(int) && sizeof(sd_log_level) == sizeof(int) &&
                sizeof(sd_log_format) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(((sd_config *)0)->redis_password) <=
@@ -155,9 +158,14 @@ static const key_def keys[] = {
      "Bearer token of the admin endpoints, \"\" = they are off", {NULL}},
     {FIELD(cors_origins), STR(config_check_origins), "",
      "allowed browser origins, or *; \"\" = no CORS headers", {NULL}},
+    /* console */
+    {FIELD(console), ENUM(switch_names), "on",
+     "the operations console page at /console: on or off", {NULL}},
     /* logging */
     {FIELD(log_level), ENUM(level_names), "info", "debug, info, warn or error", {NULL}},
     {FIELD(log_format), ENUM(format_names), "text", "text or json", {NULL}},
+    {FIELD(access_log), ENUM(switch_names), "on",
+     "a log line at info for every request answered: on or off", {NULL}},
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])

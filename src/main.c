@@ -50,6 +50,7 @@ static int serve(const sd_config *cfg)
     memset(&app, 0, sizeof app);
     app.cfg = cfg;
     app.started_mono_ms = sd_mono_ms();
+    app.started_epoch_ms = sd_now_ms();
     atomic_init(&app.draining, false);
     sd_http *http = NULL;
 

@@ -19,6 +19,7 @@ struct sd_app {
     sd_jobs *jobs;
     sd_metrics *metrics;       /* owned by the HTTP layer, set before it serves */
     int64_t started_mono_ms;
+    int64_t started_epoch_ms;  /* process_start_time_seconds */
     atomic_bool draining;      /* set on SIGTERM: no new work, not ready */
 };
 

@@ -37,6 +37,12 @@ typedef enum sd_config_source {
     SD_SOURCE_FLAG            /* the command-line flag name (--port, --set) */
 } sd_config_source;
 
+/* A key that is on or off. */
+typedef enum sd_switch {
+    SD_OFF = 0,
+    SD_ON
+} sd_switch;
+
 typedef struct sd_config_origin {
     sd_config_source source;
     int line;                 /* SD_SOURCE_FILE */
@@ -133,6 +139,10 @@ typedef struct sd_config {
     /* logging */
     sd_log_level log_level;
     sd_log_format log_format;
+    sd_switch access_log;             /* a line at info for every answer */
+
+    /* the operations console at /console */
+    sd_switch console;
 
     /* where the file values came from, "" for none (built-in defaults) */
     char config_path[SD_CONFIG_STR];

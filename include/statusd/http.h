@@ -31,6 +31,8 @@ enum {
     SD_ROUTE_AUTH = 1u << 1,   /* mutating: needs api_token when one is set */
     SD_ROUTE_ADMIN = 1u << 2,  /* needs admin_token; disabled without one */
     SD_ROUTE_LIMIT_SUBMIT = 1u << 3, /* ratelimit_submit per client address */
+    SD_ROUTE_OPS = 1u << 4,    /* operations: admin_token, or api_token when one is
+                                * set; open only when neither is set */
 };
 
 typedef struct sd_route {

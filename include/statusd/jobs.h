@@ -101,6 +101,41 @@ sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view);
  * it already finished; SD_ERR_NOT_FOUND. */
 sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view);
 
+/* Puts a failed or canceled job back to queued, with its id, kind and
+ * input, a fresh attempt budget (attempts 0) and no result, error,
+ * stage or progress, in one store step with its queueing. A job queued
+ * already is left as it is (SD_OK): a repeated retry changes nothing.
+ * view gets the job. SD_ERR_CONFLICT with a reason in why for any other
+ * state (processing, completed; a canceled run still stopping; a kind
+ * whose runs the app carries itself); SD_ERR_NOT_FOUND;
+ * SD_ERR_UNKNOWN_KIND (no handler for its kind here);
+ * SD_ERR_QUEUE_FULL; SD_ERR_SHUTTING_DOWN; SD_ERR_UNAVAILABLE. */
+sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
+                     size_t whylen);
+
+/* A listing of jobs (GET /jobs). */
+#define SD_JOBS_LIST_MAX 200
+typedef struct sd_jobs_query {
+    const char *status;     /* NULL: every status; else one of sd_job_statuses */
+    const char *kind;       /* NULL: every kind */
+    size_t limit;           /* 1..SD_JOBS_LIST_MAX */
+    int64_t before;         /* 0: from the newest; else a next_cursor's key */
+    bool full;              /* items with input and result */
+} sd_jobs_query;
+
+/*
+ * Writes {"items": [job view, ...], "next_cursor": "<key>" | null} into
+ * out: the jobs matching q, newest first (by creation), each the job's
+ * view without input and result unless q->full. Reads the status index's
+ * ordered sets (store.h, scan_by): with a status, that status's only;
+ * with a kind, jobs of other kinds of the same statuses are read and
+ * skipped, at most SD_JOBS_LIST_EXAMINE per page (a page may then come
+ * short, with a next_cursor). A job that changes status while a client
+ * pages may be left out of that listing; none is listed twice.
+ */
+#define SD_JOBS_LIST_EXAMINE 2000
+sd_err sd_jobs_list(sd_jobs *j, const sd_jobs_query *q, sd_buf *out);
+
 /* The job queue (all instances sharing the store) and this instance's
  * workers and counts since it started. */
 typedef struct sd_jobs_stats {
@@ -113,10 +148,12 @@ typedef struct sd_jobs_stats {
     uint64_t recovered;     /* jobs of a dead worker queued again */
     uint64_t lost;          /* jobs of a dead worker failed with worker_lost */
     uint64_t returned;      /* jobs handed back to the queue by a drain */
+    int64_t instances;      /* instances alive: heartbeat within job_lease */
 } sd_jobs_stats;
 
-/* Fills *out. The queue figures come from the store: on its error they
- * are 0 and the error is returned; the rest is filled whatever. */
+/* Fills *out. The queue figures and instances come from the store: on its
+ * error they are 0 and the error is returned; the rest is filled
+ * whatever. */
 sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out);
 
 /* The job statuses, in life order, and how many live jobs are in each
@@ -124,6 +161,18 @@ sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out);
 #define SD_JOB_STATUS_COUNT 5
 extern const char *const sd_job_statuses[SD_JOB_STATUS_COUNT];
 sd_err sd_jobs_count(sd_jobs *j, int64_t counts[SD_JOB_STATUS_COUNT]);
+
+/* Appends this instance's job metrics by kind (statusd/metrics.h) in the
+ * Prometheus text format. */
+void sd_jobs_metrics_render(sd_jobs *j, sd_buf *out);
+/* Writes this instance's heartbeat record again at once (after
+ * sd_store_clear removed it), rather than at the next beat. */
+void sd_jobs_announce(sd_jobs *j);
+
+/* Appends the members {"<kind>":{"<outcome>":n,...},...} of a JSON
+ * object (without its braces): this instance's ended attempts by kind
+ * and outcome since it started. */
+void sd_jobs_outcomes_json(sd_jobs *j, sd_buf *out);
 
 /* Stops taking jobs, lets running ones finish for up to timeout_ms, then
  * stops them. On a shared store (Redis) every unfinished job goes back to

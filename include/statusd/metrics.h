@@ -34,4 +34,35 @@ void sd_metrics_rate_limited(sd_metrics *m, const char *cls);
 /* Appends the counters in the Prometheus text format (version 0.0.4). */
 void sd_metrics_render(sd_metrics *m, sd_buf *out);
 
+/*
+ * Job counters and durations by kind, kept by the jobs' workers (and, for
+ * runs the app carries, by its reports and their timeouts): how
+ * each attempt ended, how long it ran and how long the job waited in the
+ * queue before it. kinds[0..nkinds) name the kinds (they must outlive
+ * the metrics); another kind is counted apart and not shown. NULL on
+ * allocation failure; every recording function accepts a NULL m.
+ */
+typedef struct sd_job_metrics sd_job_metrics;
+
+typedef enum sd_job_outcome {
+    SD_JOB_COMPLETED,
+    SD_JOB_FAILED,
+    SD_JOB_CANCELED,
+    SD_JOB_RETRIED,
+    SD_JOB_LOST,
+    SD_JOB_OUTCOMES
+} sd_job_outcome;
+
+sd_job_metrics *sd_job_metrics_new(const char *const *kinds, size_t nkinds);
+void sd_job_metrics_free(sd_job_metrics *m);
+void sd_job_metrics_outcome(sd_job_metrics *m, const char *kind, sd_job_outcome outcome);
+void sd_job_metrics_run(sd_job_metrics *m, const char *kind, int64_t micros);
+void sd_job_metrics_wait(sd_job_metrics *m, const char *kind, int64_t micros);
+/* Appends statusd_jobs_total, statusd_job_run_seconds and
+ * statusd_job_wait_seconds. */
+void sd_job_metrics_render(sd_job_metrics *m, sd_buf *out);
+/* Appends "<kind>":{"completed":n,"failed":n,...},... (the counts of
+ * statusd_jobs_total as members of a JSON object). */
+void sd_job_metrics_json(sd_job_metrics *m, sd_buf *out);
+
 #endif

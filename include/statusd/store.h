@@ -143,9 +143,10 @@ typedef struct sd_page {
     char **ids;
     size_t count;
     char *next_cursor;
+    int64_t *keys;       /* scan_by: each id's order key; NULL otherwise */
 } sd_page;
 
-#define SD_PAGE_INIT {NULL, 0, NULL}
+#define SD_PAGE_INIT {NULL, 0, NULL, NULL}
 
 void sd_page_clear(sd_page *p);
 
@@ -284,6 +285,20 @@ typedef struct sd_store_ops {
      * ns has no index. */
     sd_err (*count_by)(sd_store *s, const char *ns, const char *value, int64_t *out);
 
+    /* One page of the live records of namespace ns whose indexed field
+     * now holds exactly value, newest first: ordered by an order key
+     * (> 0) that a record gets when it is first counted under any value
+     * of the index and keeps while it moves between values, higher for
+     * later records of the namespace. At most limit ids (cut to
+     * SD_STORE_SCAN_MAX), each with its key in out->keys, all with keys
+     * below `before` (0: no bound); out->next_cursor is non-NULL (the
+     * last key, in decimal) when more may follow. Reads the value's own
+     * ordered set, so its cost follows the page and the records of that
+     * value, never those of other values. SD_ERR_INVALID when ns has no
+     * index. */
+    sd_err (*scan_by)(sd_store *s, const char *ns, const char *value, int64_t before,
+                      size_t limit, sd_page *out);
+
     /* Deletes every record statusd keeps (every namespace) and empties
      * every queue; *deleted gets how many records. Never touches anything
      * outside statusd's own keys. */
@@ -399,6 +414,8 @@ sd_err sd_store_scan(sd_store *s, const char *ns, const char *cursor, size_t lim
 sd_err sd_store_count(sd_store *s, const char *ns, int64_t *out);
 sd_err sd_store_index(sd_store *s, const char *ns, const char *field);
 sd_err sd_store_count_by(sd_store *s, const char *ns, const char *value, int64_t *out);
+sd_err sd_store_scan_by(sd_store *s, const char *ns, const char *value, int64_t before,
+                        size_t limit, sd_page *out);
 sd_err sd_store_clear(sd_store *s, int64_t *deleted);
 sd_err sd_store_rate_check(sd_store *s, const char *key, int64_t limit, int64_t period_ms,
                            sd_rate *out);

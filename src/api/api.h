@@ -12,6 +12,13 @@ void api_status_get(sd_req *r);
 void api_status_delete(sd_req *r);
 void api_status_patch(sd_req *r);
 void api_jobs_post(sd_req *r);
+void api_jobs_list(sd_req *r);
+void api_status_retry(sd_req *r);
+/* What the job endpoints share (jobs.c): the :id parameter as a C string
+ * when it is a canonical UUID, else a 404 answered; a problem for a job
+ * operation's error. */
+bool api_job_id_param(sd_req *r, char id[SD_UUID_LEN + 1]);
+void api_job_error(sd_req *r, sd_err err, const char *id);
 
 void api_uploads_post(sd_req *r);
 void api_upload_status_get(sd_req *r);
@@ -45,6 +52,12 @@ void api_store_bytes_json(sd_store *s, sd_buf *b);
 
 void api_stats_get(sd_req *r);
 void api_metrics_get(sd_req *r);
+
+/* console.c: the operations console's page and files */
+void api_console_get(sd_req *r);
+void api_console_slash_get(sd_req *r);
+void api_console_script_get(sd_req *r);
+void api_console_style_get(sd_req *r);
 void api_admin_data_delete(sd_req *r);
 
 #endif

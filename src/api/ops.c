@@ -63,12 +63,14 @@ void api_stats_get(sd_req *r)
                   ",\"workers\":{\"total\":%zu,\"busy\":%zu}"
                   ",\"recovery\":{\"retries\":%" PRIu64 ",\"requeued\":%" PRIu64
                   ",\"worker_lost\":%" PRIu64 ",\"handed_back\":%" PRIu64 "}"
-                  ",\"uptime_s\":%" PRId64 ",",
+                  ",\"instances\":%" PRId64 ",\"uptime_s\":%" PRId64 ",",
                   c.sessions, c.conversations, c.q.ready + c.q.delayed,
                   app->cfg->queue_capacity, c.q.ready, c.q.delayed, c.q.leased,
                   c.q.workers, c.q.busy, c.q.retries, c.q.recovered, c.q.lost,
-                  c.q.returned, uptime_s(app));
-    sd_buf_puts(&b, "\"store\":{");
+                  c.q.returned, c.q.instances, uptime_s(app));
+    sd_buf_puts(&b, "\"outcomes\":{");
+    sd_jobs_outcomes_json(app->jobs, &b);
+    sd_buf_puts(&b, "},\"store\":{");
     api_store_bytes_json(app->store, &b);
     sd_buf_puts(&b, "}}");
     sd_resp_header(r, "Cache-Control", "no-store");
@@ -83,6 +85,15 @@ void api_metrics_get(sd_req *r)
     sd_buf b = SD_BUF_INIT;
     if (app->metrics != NULL)
         sd_metrics_render(app->metrics, &b);
+    sd_jobs_metrics_render(app->jobs, &b);
+    sd_buf_printf(&b, "# HELP statusd_build_info The version of statusd, as a label.\n"
+                      "# TYPE statusd_build_info gauge\n"
+                      "statusd_build_info{version=\"%s\"} 1\n"
+                      "# HELP process_start_time_seconds Start time of the process since "
+                      "the Unix epoch in seconds.\n"
+                      "# TYPE process_start_time_seconds gauge\n"
+                      "process_start_time_seconds %.3f\n",
+                  STATUSD_VERSION, (double)app->started_epoch_ms / 1000.0);
     /* Gauges from the store are left out while it cannot answer; the
      * request counters above still are scraped. */
     if (err == SD_OK) {
@@ -164,6 +175,9 @@ void api_admin_data_delete(sd_req *r)
                         "the store could not be cleared: %s", sd_err_name(err));
         return;
     }
+    /* the instances' heartbeat records went too: this one's is back at
+     * once, the others' at their next beat */
+    sd_jobs_announce(sd_req_app(r)->jobs);
     sd_warn("admin: deleted %" PRId64 " records at the request of %s", deleted,
             sd_req_client(r));
     sd_buf b = SD_BUF_INIT;

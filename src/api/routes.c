@@ -13,6 +13,11 @@ static const sd_route routes[] = {
      * checked against the job by the handler */
     {"PATCH", "/status/:id", api_status_patch, SD_ROUTE_BODY,
      "application/json or application/merge-patch+json"},
+    /* listing hands out every job's id, the capability to read it */
+    {"GET", "/jobs", api_jobs_list, SD_ROUTE_OPS, NULL},
+    {"POST", "/status/:id/retry", api_status_retry, SD_ROUTE_OPS | SD_ROUTE_LIMIT_SUBMIT, NULL},
+    /* DELETE /status/<id> for the console, which holds the admin token */
+    {"POST", "/status/:id/cancel", api_status_delete, SD_ROUTE_OPS, NULL},
     {"POST", "/jobs/:kind", api_jobs_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     /* a run's status is read by its (post_id, run_id), like a job's */
@@ -42,6 +47,11 @@ static const sd_route routes[] = {
     {"GET", "/stats", api_stats_get, 0, NULL},
     {"GET", "/metrics", api_metrics_get, 0, NULL},
     {"DELETE", "/admin/data", api_admin_data_delete, SD_ROUTE_ADMIN, NULL},
+    /* the console's files hold no data: the page asks for a token */
+    {"GET", "/console", api_console_get, 0, NULL},
+    {"GET", "/console/", api_console_slash_get, 0, NULL},
+    {"GET", "/console/app.js", api_console_script_get, 0, NULL},
+    {"GET", "/console/style.css", api_console_style_get, 0, NULL},
 };
 
 const sd_route *sd_api_routes(size_t *count)

@@ -55,6 +55,17 @@ sd_err sd_access_check(const sd_access *a, unsigned route_flags,
                        const char *authorization)
 {
     const char *want;
+    if (route_flags & SD_ROUTE_OPS) {
+        if (a->admin_token[0] == '\0' && a->api_token[0] == '\0')
+            return SD_OK;
+        size_t len = 0;
+        const char *tok = sd_access_bearer(authorization, &len);
+        if (tok == NULL)
+            return SD_ERR_UNAUTHORIZED;
+        bool ok = (a->admin_token[0] != '\0' && token_equal(tok, len, a->admin_token)) |
+                  (a->api_token[0] != '\0' && token_equal(tok, len, a->api_token));
+        return ok ? SD_OK : SD_ERR_UNAUTHORIZED;
+    }
     if (route_flags & SD_ROUTE_ADMIN) {
         if (a->admin_token[0] == '\0')
             return SD_ERR_FORBIDDEN;

@@ -472,6 +472,23 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     return MHD_YES;
 }
 
+/* The access line of an answered request: at info with access_log on,
+ * else at debug. Its route is the pattern that served it, "unmatched"
+ * when none did. */
+static void access_line(sd_http *h, sd_req *r, int64_t micros, bool completed)
+{
+    sd_log_level level = h->app->cfg->access_log == SD_ON ? SD_LOG_INFO : SD_LOG_DEBUG;
+    if (!sd_log_enabled(level))
+        return;
+    const char *method = r->method != NULL ? r->method : "";
+    const char *route = r->route != NULL ? r->route->pattern : "unmatched";
+    sd_log_fields f = {.request_id = r->request_id, .method = method, .route = route,
+                       .status = r->status, .timed = true,
+                       .duration_ms = (double)micros / 1000.0, .client = sd_req_client(r)};
+    sd_log_with(level, &f, "%s %s %u%s", method, r->url != NULL ? r->url : "", r->status,
+                completed ? "" : " (aborted)");
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **req_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -486,10 +503,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         sd_metrics_request(h->metrics, r->route != NULL ? (size_t)(r->route - h->routes)
                                                         : h->nroutes,
                            r->status, micros);
-    if (sd_log_enabled(SD_LOG_DEBUG))
-        sd_debug("%s %s %u %lldus id=%s%s", r->method, r->url, r->status,
-                 (long long)micros, r->request_id,
-                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    access_line(h, r, micros, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     req_free(r);
     *req_cls = NULL;
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -86,4 +87,22 @@ sd_err job_handoff_queue(sd_jobs *j, const char *id)
 {
     sd_err err = sd_queue_push(j->store, HANDOFF_QUEUE, id, j->timeout_ms, 0, NULL);
     return err == SD_ERR_EXISTS ? SD_OK : err;
+}
+
+void job_log(const char *event, const char *id, const char *kind, int64_t attempt,
+             const char *fmt, ...)
+{
+    if (!sd_log_enabled(SD_LOG_INFO))
+        return;
+    char detail[512] = "";
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    bool ends = strcmp(event, "queued") != 0 && strcmp(event, "started") != 0;
+    sd_log_fields f = {.job_id = id, .kind = kind, .attempt = attempt,
+                       .outcome = ends ? event : NULL};
+    sd_log_with(SD_LOG_INFO, &f, "job %s%s%s", event, detail[0] != '\0' ? ": " : "", detail);
 }

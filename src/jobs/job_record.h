@@ -8,6 +8,8 @@
  * A job is a hash record in the store's "job" namespace:
  *   kind, status, progress, stage, input, result, error, attempts,
  *   created_ms, updated_ms, heartbeat_ms, deadline_ms,
+ *   due_ms        when the job last became due to run (queued, or the time
+ *                 of a retry): what statusd_job_wait_seconds measures from
  *   run           the lease owner of the run in progress (processing only)
  *   retry_ms      when a retry may start (queued again after a failure)
  *   completions   completed finishes of the job: 1 once completed
@@ -45,6 +47,9 @@
 #include "statusd/util.h"
 
 #define JOB_NS "job"
+/* One record per live instance, id its instance name, renewed by its
+ * heartbeat with a TTL of job_lease: fields beat_ms, workers. */
+#define INSTANCE_NS "instance"
 #define JOB_QUEUE "jobs"
 #define HANDOFF_QUEUE "handoff"
 
@@ -67,6 +72,13 @@ const char *job_i64(char buf[24], int64_t v);
 
 /* {"code": code, "message": message} into b (reset first). SD_ERR_NOMEM. */
 sd_err job_error_json(sd_buf *b, const char *code, const char *message);
+
+/* A line of the job's lifecycle at info: the message "job <event>" and
+ * what fmt adds (may be NULL), with the fields job_id, kind (may be
+ * NULL), attempt (0: none) and outcome (the event; none for queued and
+ * started, which end nothing). */
+void job_log(const char *event, const char *id, const char *kind, int64_t attempt,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
  * Runs a store step of a run until it gets an answer: while the store is

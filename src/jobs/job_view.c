@@ -90,6 +90,11 @@ static void copy_cut(char *out, size_t cap, const char *s, size_t len)
  */
 sd_err job_view_build(const char *id, const sd_record *rec, sd_job_view *v)
 {
+    return job_view_build_as(id, rec, true, v);
+}
+
+sd_err job_view_build_as(const char *id, const sd_record *rec, bool full, sd_job_view *v)
+{
     sd_buf *b = &v->json;
     sd_buf_reset(b);
     const char *status = sd_record_get(rec, "status", NULL);
@@ -123,10 +128,12 @@ sd_err job_view_build(const char *id, const sd_record *rec, sd_job_view *v)
         sd_json_append_string(b, stage, stage_len);
     else
         PUT_LIT(b, "null");
-    PUT_LIT(b, ",\"input\":");
-    put_json(b, input, input_len);
-    PUT_LIT(b, ",\"result\":");
-    put_json(b, result, result_len);
+    if (full) {
+        PUT_LIT(b, ",\"input\":");
+        put_json(b, input, input_len);
+        PUT_LIT(b, ",\"result\":");
+        put_json(b, result, result_len);
+    }
     PUT_LIT(b, ",\"error\":");
     put_json(b, error, error_len);
     PUT_LIT(b, ",\"attempts\":");

@@ -15,5 +15,8 @@ bool job_status_terminal(const char *status);
  * kind, SD_ERR_NOMEM.
  */
 sd_err job_view_build(const char *id, const sd_record *rec, sd_job_view *v);
+/* As job_view_build, without input and result (a listing's item) when
+ * full is false. */
+sd_err job_view_build_as(const char *id, const sd_record *rec, bool full, sd_job_view *v);
 
 #endif

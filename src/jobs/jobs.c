@@ -99,7 +99,11 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
         sd_jobs_free(j);
         return e;
     }
-    if (j->workers > 0 && (j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL) {
+    for (size_t i = 0; i < j->nkinds; i++)
+        j->kind_names[i] = j->kinds[i].kind;
+    j->metrics = sd_job_metrics_new(j->kind_names, j->nkinds);
+    if (j->metrics == NULL ||
+        (j->workers > 0 && (j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL)) {
         snprintf(err, errlen, "out of memory");
         sd_jobs_free(j);
         return SD_ERR_NOMEM;
@@ -159,7 +163,7 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
     job_i64(now, now_ms);
     job_i64(deadline, now_ms + j->max_age_ms);
     const char *status = external ? "processing" : "queued";
-    sd_assign a[11] = {
+    sd_assign a[12] = {
         {.name = "kind", .op = SD_ASSIGN_SET, .value = kind, .len = strlen(kind)},
         {.name = "status", .op = SD_ASSIGN_SET, .value = status, .len = strlen(status)},
         {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
@@ -168,8 +172,9 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
         {.name = "created_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         {.name = SD_FIELD_DEADLINE, .op = SD_ASSIGN_SET, .value = deadline, .len = strlen(deadline)},
+        {.name = "due_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
     };
-    size_t n = 8;
+    size_t n = 9;
     if (external) {
         a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_SET, .value = owner,
                              .len = strlen(owner)};
@@ -189,6 +194,10 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
             sd_pool_kick(j->pool);
         if (external && run_token != NULL)
             memcpy(run_token, token, JOB_TOKEN_LEN + 1);
+        if (external)
+            job_log("started", id, kind, 0, "handed to the app");
+        else
+            job_log("queued", id, kind, 0, NULL);
         err = job_view_build(id, &rec, view);
     }
     sd_record_clear(&rec);
@@ -260,6 +269,98 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
     return err;
 }
 
+/* The answer to a retry that changed nothing: OK when the job is queued
+ * (a retry done already), else CONFLICT saying why. rec is the job. */
+static sd_err retry_refused(const char *id, const sd_record *rec, bool still_queued,
+                            char *why, size_t whylen)
+{
+    const char *status = sd_record_get(rec, "status", NULL);
+    if (status != NULL && strcmp(status, "queued") == 0)
+        return SD_OK;
+    if (still_queued && status != NULL &&
+        (strcmp(status, "failed") == 0 || strcmp(status, "canceled") == 0))
+        snprintf(why, whylen, "job %s is still stopping its last run; retry shortly", id);
+    else
+        snprintf(why, whylen, "job %s is %s; only failed or canceled jobs can be retried",
+                 id, status != NULL ? status : "unknown");
+    return SD_ERR_CONFLICT;
+}
+
+sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
+                     size_t whylen)
+{
+    if (atomic_load(&j->draining))
+        return SD_ERR_SHUTTING_DOWN;
+    sd_record rec = SD_RECORD_INIT;
+    sd_err err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
+    const char *kind = err == SD_OK ? sd_record_get(&rec, "kind", NULL) : NULL;
+    sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
+    const char *status = err == SD_OK ? sd_record_get(&rec, "status", NULL) : NULL;
+    if (err != SD_OK) {
+        goto done;
+    } else if (status == NULL || (strcmp(status, "failed") != 0 &&
+                                  strcmp(status, "canceled") != 0)) {
+        err = retry_refused(id, &rec, false, why, whylen);
+    } else if (kind == NULL) {
+        err = SD_ERR_INTERNAL;
+    } else if (h == NULL) {
+        snprintf(why, whylen, "no handler is configured for job kind %s", kind);
+        err = SD_ERR_UNKNOWN_KIND;
+    } else if (sd_handler_flags(h) & SD_HANDLER_EXTERNAL) {
+        snprintf(why, whylen, "jobs of kind %s are run by the app; submit a new one", kind);
+        err = SD_ERR_CONFLICT;
+    } else if (j->workers == 0 && !j->shared) {
+        err = SD_ERR_UNAVAILABLE;
+    }
+    if (err != SD_OK)
+        goto done;
+    static const char *const from[] = {"failed", "canceled"};
+    char now[24];
+    job_i64(now, sd_now_ms());
+    sd_assign a[] = {
+        {.name = "status", .op = SD_ASSIGN_SET, .value = "queued", .len = 6},
+        {.name = "attempts", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "due_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "stage", .op = SD_ASSIGN_DEL},
+        {.name = "result", .op = SD_ASSIGN_DEL},
+        {.name = "error", .op = SD_ASSIGN_DEL},
+        {.name = "run", .op = SD_ASSIGN_DEL},
+        {.name = "retry_ms", .op = SD_ASSIGN_DEL},
+        {.name = "heartbeat_ms", .op = SD_ASSIGN_DEL},
+    };
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status", .cond_values = from,
+                   .cond_count = 2, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .ttl_ms = j->ttl_ms};
+    sd_record_clear(&rec);
+    sd_queue_rec qr = {JOB_NS, &u, &rec, SD_OK};
+    err = sd_queue_push(j->store, JOB_QUEUE, id, 0, j->capacity, &qr);
+    if (err == SD_OK) {
+        if (j->workers > 0)
+            sd_pool_kick(j->pool);
+        /* kind pointed into the record read before, cleared for the push */
+        job_log("retried", id, sd_record_get(&rec, "kind", NULL), 0,
+                "queued again on request, with a fresh attempt budget");
+    } else if (err == SD_ERR_CONFLICT) {
+        err = retry_refused(id, &rec, false, why, whylen);
+    } else if (err == SD_ERR_EXISTS) {
+        /* Its id is in the queue: queued already, or a canceled run whose
+         * worker has not let go yet. */
+        err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
+        if (err == SD_OK)
+            err = retry_refused(id, &rec, true, why, whylen);
+    }
+done:
+    if (err == SD_OK) {
+        sd_err verr = job_view_build(id, &rec, view);
+        if (verr != SD_OK)
+            err = verr;
+    }
+    sd_record_clear(&rec);
+    return err;
+}
+
 sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -275,6 +376,7 @@ sd_err sd_jobs_stats_get(sd_jobs *j, sd_jobs_stats *out)
         out->ready = q.ready;
         out->delayed = q.delayed;
         out->leased = q.leased;
+        err = sd_store_count(j->store, INSTANCE_NS, &out->instances);
     }
     return err;
 }
@@ -313,5 +415,21 @@ void sd_jobs_free(sd_jobs *j)
     for (size_t i = 0; i < j->nkinds; i++)
         sd_handler_free(j->kinds[i].handler);
     free(j->take_buf);
+    sd_job_metrics_free(j->metrics);
     free(j);
+}
+
+void sd_jobs_metrics_render(sd_jobs *j, sd_buf *out)
+{
+    sd_job_metrics_render(j->metrics, out);
+}
+
+void sd_jobs_announce(sd_jobs *j)
+{
+    job_announce(j);
+}
+
+void sd_jobs_outcomes_json(sd_jobs *j, sd_buf *out)
+{
+    sd_job_metrics_json(j->metrics, out);
 }

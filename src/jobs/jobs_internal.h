@@ -14,6 +14,7 @@
 
 #include "statusd/handler.h"
 #include "statusd/jobs.h"
+#include "statusd/metrics.h"
 #include "statusd/pool.h"
 #include "job_record.h"
 
@@ -57,6 +58,8 @@ struct sd_jobs {
     sd_queue_item *take_buf;       /* `workers` items */
 
     /* this instance's counts since start */
+    sd_job_metrics *metrics;          /* by kind: outcomes, run and wait times */
+    const char *kind_names[2 + SD_KINDS_MAX];
     atomic_uint_fast64_t retries;     /* failed runs queued again */
     atomic_uint_fast64_t recovered;   /* expired leases queued again */
     atomic_uint_fast64_t lost;        /* expired leases failed worker_lost */
@@ -83,6 +86,7 @@ void job_cancel_waiting(sd_jobs *j);
 /* lease.c: the heartbeat thread, which renews the leases of running jobs
  * and reaps expired ones (every instance, workers or not). */
 sd_err job_beat_start(sd_jobs *j);
+void job_announce(sd_jobs *j);
 void job_beat_stop(sd_jobs *j);
 
 #endif

@@ -65,7 +65,7 @@ static void beat_renew(sd_jobs *j)
 
 /* The change that ends a run statusd gave up on: status (queued again or
  * failed), the error, no run, the times. */
-#define END_ASSIGNS 5
+#define END_ASSIGNS 6
 static void end_assign(sd_assign a[END_ASSIGNS], const char *status, const sd_buf *err_text,
                        const char *now)
 {
@@ -77,6 +77,8 @@ static void end_assign(sd_assign a[END_ASSIGNS], const char *status, const sd_bu
     a[3] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
     a[4] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+                       .len = strlen(now)};
+    a[5] = (sd_assign){.name = "due_ms", .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
 }
 
@@ -127,8 +129,10 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
                : sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
         atomic_fetch_add(last ? &j->lost : &j->recovered, 1);
-        sd_warn("job %s: its worker's lease ran out after attempt %" PRId64 "; %s", id,
-                attempts, last ? "failed with worker_lost" : "queued again");
+        sd_job_metrics_outcome(j->metrics, sd_record_get(&rec, "kind", NULL), SD_JOB_LOST);
+        job_log("lost", id, sd_record_get(&rec, "kind", NULL), attempts,
+                "its worker's lease ran out; %s",
+                last ? "failed with worker_lost" : "queued again");
     } else if (err != SD_OK) {
         sd_debug("job %s: reaped but not settled: %s", id, sd_err_name(err));
     }
@@ -207,7 +211,9 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
-        sd_warn("job %s: " TIMEOUT_FMT "; failed with timeout", id,
+        const char *kind = sd_record_get(&rec, "kind", NULL);
+        sd_job_metrics_outcome(j->metrics, kind, SD_JOB_FAILED);
+        job_log("failed", id, kind, 0, "timeout: " TIMEOUT_FMT,
                 (long long)(j->timeout_ms / 1000));
     } else if (err == SD_OK) {
         /* A report (or a cancel) came first; the item, acked, comes back
@@ -247,6 +253,24 @@ static void beat_handoff(sd_jobs *j)
 
 /* ---- the thread ---- */
 
+/* Renews this instance's record (INSTANCE_NS): it stays while the
+ * instance beats, and expires a lease after the last beat. */
+void job_announce(sd_jobs *j)
+{
+    char now[24], workers[24];
+    job_i64(now, sd_now_ms());
+    job_i64(workers, (int64_t)j->workers);
+    sd_assign a[] = {
+        {.name = "beat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = "workers", .op = SD_ASSIGN_SET, .value = workers, .len = strlen(workers)},
+    };
+    sd_update u = {.mode = SD_UPDATE_UPSERT, .assign = a, .assign_count = 2,
+                   .ttl_ms = j->lease_ms, .settles = true};
+    sd_err err = sd_store_update(j->store, INSTANCE_NS, j->instance, &u, NULL);
+    if (err != SD_OK)
+        sd_debug("instance record not renewed: %s", sd_err_name(err));
+}
+
 static void *beat_main(void *arg)
 {
     sd_jobs *j = arg;
@@ -255,6 +279,7 @@ static void *beat_main(void *arg)
         interval = JOB_BEAT_MAX_MS;
     if (interval < 1)
         interval = 1;
+    job_announce(j);
     pthread_mutex_lock(&j->beat_lock);
     while (!j->beat_stop) {
         struct timespec ts;
@@ -266,6 +291,7 @@ static void *beat_main(void *arg)
         if (j->beat_stop)
             break;
         pthread_mutex_unlock(&j->beat_lock);
+        job_announce(j);
         beat_renew(j);
         beat_reap(j);
         beat_handoff(j);
@@ -313,6 +339,9 @@ void job_beat_stop(sd_jobs *j)
     pthread_cond_signal(&j->beat_wake);
     pthread_mutex_unlock(&j->beat_lock);
     pthread_join(j->beat, NULL);
+    sd_err err = sd_store_del(j->store, INSTANCE_NS, j->instance);
+    if (err != SD_OK && err != SD_ERR_NOT_FOUND)
+        sd_debug("instance record not removed: %s", sd_err_name(err));
     pthread_mutex_destroy(&j->beat_lock);
     pthread_cond_destroy(&j->beat_wake);
     free(j->beat_buf);

@@ -144,8 +144,13 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
         if (verr != SD_OK)
             err = verr;
     }
-    if (err == SD_OK && rep->status != NULL)
-        sd_debug("job %s: %s, as the app reported", id, rep->status);
+    if (err == SD_OK && rep->status != NULL) {
+        const char *kind = sd_record_get(&rec, "kind", NULL);
+        sd_job_metrics_outcome(j->metrics, kind, strcmp(rep->status, "completed") == 0
+                                                     ? SD_JOB_COMPLETED
+                                                     : SD_JOB_FAILED);
+        job_log(rep->status, id, kind, 0, "as the app reported");
+    }
     sd_record_clear(&rec);
     return err;
 }

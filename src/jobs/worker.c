@@ -120,6 +120,9 @@ static void change_init(run_change *c, const sd_jobs *j, const char *owner, cons
     c->a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = c->now,
                             .len = strlen(c->now)};
     c->a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
+    if (strcmp(status, "queued") == 0)   /* due now, unless a later change says when */
+        c->a[n++] = (sd_assign){.name = "due_ms", .op = SD_ASSIGN_SET, .value = c->now,
+                                .len = strlen(c->now)};
     c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "run",
                        .cond_values = &c->owner, .cond_count = 1, .assign = c->a,
                        .assign_count = n, .ttl_ms = j->ttl_ms, .settles = true};
@@ -138,8 +141,9 @@ static sd_assign set_text(const char *name, const char *value)
 }
 
 /* Ends the run with a final status; result (completed) or code and
- * message (failed, canceled) as the record keeps them. */
-static void run_finish(sd_jobs *j, const char *id, const char *owner, const char *status,
+ * message (failed, canceled) as the record keeps them. Returns whether
+ * the change landed. */
+static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char *status,
                        const char *result, const char *code, const char *message,
                        const atomic_int *cancel)
 {
@@ -155,15 +159,29 @@ static void run_finish(sd_jobs *j, const char *id, const char *owner, const char
         if (job_error_json(&err_text, code, message) != SD_OK) {
             sd_warn("job %s: out of memory for its error", id);
             sd_buf_free(&err_text);
-            return;
+            return false;
         }
         change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET,
                                    .value = err_text.data, .len = err_text.len});
     }
     run_step s = {j, id, owner, false, 0, &c.rec};
-    if (run_settle(&s, cancel, status))
-        sd_debug("job %s: %s", id, status);
+    bool landed = run_settle(&s, cancel, status);
     sd_buf_free(&err_text);
+    return landed;
+}
+
+/* run_finish of a started run of kind, attempt attempts, with its
+ * lifecycle line. */
+static void run_end(sd_jobs *j, const char *id, const char *owner, const char *kind,
+                    int64_t attempts, const char *status, const char *result,
+                    const char *code, const char *message, const atomic_int *cancel)
+{
+    if (!run_finish(j, id, owner, status, result, code, message, cancel))
+        return;
+    if (code != NULL)
+        job_log(status, id, kind, attempts, "%s: %s", code, message != NULL ? message : "");
+    else
+        job_log(status, id, kind, attempts, NULL);
 }
 
 /* A 64-bit xorshift per thread: jitter needs spread, not secrecy. */
@@ -197,9 +215,9 @@ static int64_t retry_delay(const sd_jobs *j, int64_t attempts)
 
 /* Queues the job again for its next attempt, keeping the error, after
  * the backoff or min_delay_ms when that is longer (an app's Retry-After). */
-static void run_retry(sd_jobs *j, const char *id, const char *owner, int64_t attempts,
-                      int64_t min_delay_ms, const char *code, const char *message,
-                      const atomic_int *cancel)
+static void run_retry(sd_jobs *j, const char *id, const char *owner, const char *kind,
+                      int64_t attempts, int64_t min_delay_ms, const char *code,
+                      const char *message, const atomic_int *cancel)
 {
     int64_t delay = retry_delay(j, attempts);
     if (delay < min_delay_ms)
@@ -217,11 +235,12 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, int64_t att
     change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data,
                                .len = err_text.len});
     change_add(&c, set_text("retry_ms", retry_at));
+    change_add(&c, set_text("due_ms", retry_at));
     run_step s = {j, id, owner, true, delay, &c.rec};
     if (run_settle(&s, cancel, "queued for a retry")) {
         atomic_fetch_add(&j->retries, 1);
-        sd_info("job %s: attempt %" PRId64 " failed (%s); retry in %" PRId64 " ms", id,
-                attempts, code, delay);
+        job_log("retried", id, kind, attempts, "attempt failed (%s: %s); next in %" PRId64 " ms",
+                code, message != NULL ? message : "", delay);
     }
     sd_buf_free(&err_text);
 }
@@ -232,10 +251,10 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, int64_t att
 static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool started)
 {
     if (!j->shared) {
-        run_finish(j, id, owner, "canceled", NULL, "shutdown",
-                   started ? "the instance stopped before the job finished"
-                           : "the instance stopped before the job started",
-                   NULL);
+        (void)run_finish(j, id, owner, "canceled", NULL, "shutdown",
+                         started ? "the instance stopped before the job finished"
+                                 : "the instance stopped before the job started",
+                         NULL);
         return;
     }
     run_change c;
@@ -260,8 +279,8 @@ static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
     sd_err err = job_handoff_queue(j, id);
     if (err != SD_OK) {
         sd_warn("job %s: handed off, but its timeout not queued: %s", id, sd_err_name(err));
-        run_finish(j, id, owner, "failed", NULL, "handler_failed",
-                   "the app took the job, but statusd could not track it", cancel);
+        (void)run_finish(j, id, owner, "failed", NULL, "handler_failed",
+                         "the app took the job, but statusd could not track it", cancel);
         return;
     }
     char now[24];
@@ -452,8 +471,8 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
     (void)sd_record_get_i64(rec, "attempts", &attempts);
     sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
     if (h == NULL || input == NULL) {
-        run_finish(j, id, owner, "failed", NULL, "no_handler",
-                   "no handler for this job kind", cancel);
+        run_end(j, id, owner, kind, attempts, "failed", NULL, "no_handler",
+                "no handler for this job kind", cancel);
         return;
     }
     char token[JOB_TOKEN_LEN + 1];
@@ -471,11 +490,11 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
         if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
             run_give_back(j, id, owner, true);
         else if (attempts < j->max_attempts)
-            run_retry(j, id, owner, attempts, 0, "handler_failed",
+            run_retry(j, id, owner, kind, attempts, 0, "handler_failed",
                       "the run's token could not be stored", cancel);
         else
-            run_finish(j, id, owner, "failed", NULL, "handler_failed",
-                       "the run's token could not be stored", cancel);
+            run_end(j, id, owner, kind, attempts, "failed", NULL, "handler_failed",
+                    "the run's token could not be stored", cancel);
         return;
     }
     run_ctx ctx = {j, id, owner};
@@ -486,26 +505,36 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
                       .report = run_report, .report_arg = &ctx};
     sd_outcome out;
     memset(&out, 0, sizeof out);
-    sd_debug("job %s: running (%s), attempt %" PRId64, id, kind, attempts);
+    job_log("started", id, kind, attempts, NULL);
+    int64_t due_ms = 0, started_us = sd_mono_us();
+    if (sd_record_get_i64(rec, "due_ms", &due_ms) == SD_OK)
+        sd_job_metrics_wait(j->metrics, kind, (sd_now_ms() - due_ms) * 1000);
     (void)sd_handler_run(h, &run, &out);
+    sd_job_metrics_run(j->metrics, kind, sd_mono_us() - started_us);
 
     const char *code = out.error_code[0] != '\0' ? out.error_code : "handler_failed";
+    bool retry = attempts < j->max_attempts && !out.final;
     switch (out.kind) {
     case SD_OUTCOME_COMPLETED:
-        run_finish(j, id, owner, "completed", out.result, NULL, NULL, cancel);
+        sd_job_metrics_outcome(j->metrics, kind, SD_JOB_COMPLETED);
+        run_end(j, id, owner, kind, attempts, "completed", out.result, NULL, NULL, cancel);
         break;
     case SD_OUTCOME_FAILED:
-        if (attempts < j->max_attempts && !out.final)
-            run_retry(j, id, owner, attempts, out.retry_after_ms, code, out.error_message,
-                      cancel);
+        sd_job_metrics_outcome(j->metrics, kind, retry ? SD_JOB_RETRIED : SD_JOB_FAILED);
+        if (retry)
+            run_retry(j, id, owner, kind, attempts, out.retry_after_ms, code,
+                      out.error_message, cancel);
         else
-            run_finish(j, id, owner, "failed", NULL, code, out.error_message, cancel);
+            run_end(j, id, owner, kind, attempts, "failed", NULL, code, out.error_message,
+                    cancel);
         break;
     case SD_OUTCOME_CANCELED:
-        if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
+        if (atomic_load(cancel) == SD_RUN_SHUTDOWN) {
             run_give_back(j, id, owner, true);
-        else
+        } else {
+            sd_job_metrics_outcome(j->metrics, kind, SD_JOB_CANCELED);
             run_drop(j, id, owner, cancel);
+        }
         break;
     case SD_OUTCOME_HANDED_OFF:
         run_hand_off(j, id, owner, cancel);

@@ -10,6 +10,7 @@
  * of few values (a status).
  */
 #include "memns.h"
+#include "store_common.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 struct mt_ns {
     struct mt_ns *next;
     _Atomic int64_t live;
+    int64_t last_seq;            /* the last order key handed out; values_lock */
     char *field;                 /* the indexed field; NULL for none */
     pthread_mutex_t values_lock;
     mt_value *values;            /* under values_lock, as their counts */
@@ -31,10 +33,17 @@ struct mt_ns {
     char name[];
 };
 
+typedef struct mv_member {
+    int64_t seq;
+    const mt_entry *e;
+} mv_member;
+
 struct mt_value {
     struct mt_value *next;
     mt_ns *ns;
     int64_t live;                /* entries counting under it; freed at 0 */
+    mv_member *members;          /* [0..nmembers) by seq, room for cap >= live */
+    size_t nmembers, cap;
     size_t len;
     char value[];                /* value[0..len), NUL-terminated */
 };
@@ -139,6 +148,17 @@ int64_t mns_count(mns_set *set, const char *ns)
 
 /* ---- value counters ---- */
 
+/* Namespace ns into *out when it has an index: SD_ERR_INVALID when not,
+ * SD_ERR_INTERNAL when the lock fails. */
+static sd_err indexed_ns(mns_set *set, const char *ns, mt_ns **out)
+{
+    const char *field = NULL;
+    if (!ns_field(set, ns, out, &field))
+        return SD_ERR_INTERNAL;
+    return field != NULL ? SD_OK : SD_ERR_INVALID;
+}
+
+
 sd_err mns_index(mns_set *set, const char *ns, const char *field)
 {
     mt_ns *n = mns_get(set, ns, strlen(ns));
@@ -171,6 +191,35 @@ static mt_value *value_find_locked(mt_ns *n, const char *value, size_t len)
     return NULL;
 }
 
+/* Gives back one count of v; frees it at 0 (values_lock held). */
+static void release_locked(mt_value *v)
+{
+    if (--v->live > 0)
+        return;
+    mt_value **link = &v->ns->values;
+    while (*link != v)
+        link = &(*link)->next;
+    *link = v->next;
+    free(v->members);
+    free(v);
+}
+
+/* Room in v's members for every entry counting under it. */
+static bool members_reserve(mt_value *v)
+{
+    if (v->cap >= (size_t)v->live)
+        return true;
+    size_t cap = v->cap < 8 ? 8 : v->cap * 2;
+    if (cap > SIZE_MAX / sizeof *v->members)
+        return false;
+    mv_member *m = realloc(v->members, cap * sizeof *m);
+    if (m == NULL)
+        return false;
+    v->members = m;
+    v->cap = cap;
+    return true;
+}
+
 sd_err mns_value_take(mns_set *set, const char *ns_name, const sd_field *f, size_t n,
                       mt_value **out)
 {
@@ -189,14 +238,19 @@ sd_err mns_value_take(mns_set *set, const char *ns_name, const sd_field *f, size
     if (v == NULL && f[i].len < SIZE_MAX - sizeof *v) {
         v = malloc(sizeof *v + f[i].len + 1);
         if (v != NULL) {
-            *v = (mt_value){ns->values, ns, 0, f[i].len};
+            *v = (mt_value){.next = ns->values, .ns = ns, .len = f[i].len};
             memcpy(v->value, f[i].value, f[i].len);
             v->value[f[i].len] = '\0';
             ns->values = v;
         }
     }
-    if (v != NULL)
+    if (v != NULL) {
         v->live++;
+        if (!members_reserve(v)) {
+            release_locked(v);
+            v = NULL;
+        }
+    }
     pthread_mutex_unlock(&ns->values_lock);
     *out = v;
     return v != NULL ? SD_OK : SD_ERR_NOMEM;
@@ -208,25 +262,132 @@ void mns_value_release(mt_value *v)
         return;
     mt_ns *ns = v->ns;
     pthread_mutex_lock(&ns->values_lock);
-    if (--v->live == 0) {
-        mt_value **link = &ns->values;
-        while (*link != v)
-            link = &(*link)->next;
-        *link = v->next;
-        free(v);
-    }
+    release_locked(v);
     pthread_mutex_unlock(&ns->values_lock);
+}
+
+/* ---- members ---- */
+
+/* The position of the first member of v with a key >= seq. */
+static size_t member_find(const mt_value *v, int64_t seq)
+{
+    size_t lo = 0, hi = v->nmembers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->members[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void member_remove(mt_value *v, int64_t seq)
+{
+    size_t i = member_find(v, seq);
+    if (i == v->nmembers || v->members[i].seq != seq)
+        return;
+    memmove(&v->members[i], &v->members[i + 1],
+            (v->nmembers - i - 1) * sizeof *v->members);
+    v->nmembers--;
+}
+
+/* Room was reserved by mns_value_take: cap >= live > nmembers. */
+static void member_insert(mt_value *v, int64_t seq, const mt_entry *e)
+{
+    size_t i = member_find(v, seq);
+    if (v->nmembers == v->cap)
+        return;
+    memmove(&v->members[i + 1], &v->members[i], (v->nmembers - i) * sizeof *v->members);
+    v->members[i] = (mv_member){seq, e};
+    v->nmembers++;
+}
+
+void mns_entry_move(mt_entry *e, mt_value *v)
+{
+    mt_value *old = e->value;
+    mt_ns *ns = old != NULL ? old->ns : v != NULL ? v->ns : NULL;
+    if (ns == NULL)
+        return;
+    pthread_mutex_lock(&ns->values_lock);
+    if (old != v) {
+        if (old != NULL)
+            member_remove(old, e->seq);
+        if (v != NULL) {
+            if (e->seq == 0)
+                e->seq = ++ns->last_seq;
+            member_insert(v, e->seq, e);
+        }
+    }
+    e->value = v;
+    if (old != NULL)
+        release_locked(old);
+    pthread_mutex_unlock(&ns->values_lock);
+}
+
+void mns_entry_swap(const mt_entry *old, const mt_entry *fresh)
+{
+    mt_value *v = old->value;
+    if (v == NULL)
+        return;
+    pthread_mutex_lock(&v->ns->values_lock);
+    size_t i = member_find(v, old->seq);
+    if (i < v->nmembers && v->members[i].seq == old->seq)
+        v->members[i].e = fresh;
+    pthread_mutex_unlock(&v->ns->values_lock);
+}
+
+/* Copies the ids of up to limit members of v below before (0: any),
+ * highest key first, into out; next_cursor when more remain. */
+static sd_err members_page(const mt_value *v, int64_t before, size_t limit, sd_page *out)
+{
+    size_t end = before > 0 ? member_find(v, before) : v->nmembers;
+    size_t n = end < limit ? end : limit;
+    if (n == 0)
+        return SD_OK;
+    out->ids = calloc(n, sizeof *out->ids);
+    out->keys = calloc(n, sizeof *out->keys);
+    if (out->ids == NULL || out->keys == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const mv_member *m = &v->members[end - 1 - k];
+        out->ids[k] = strdup(mt_entry_id(m->e));
+        if (out->ids[k] == NULL)
+            return SD_ERR_NOMEM;
+        out->keys[k] = m->seq;
+        out->count = k + 1;
+    }
+    if (end > n) {
+        out->next_cursor = sd_store_key_cursor(out->keys[n - 1]);
+        if (out->next_cursor == NULL)
+            return SD_ERR_NOMEM;
+    }
+    return SD_OK;
+}
+
+sd_err mns_scan_by(mns_set *set, const char *ns, const char *value, int64_t before,
+                   size_t limit, sd_page *out)
+{
+    mt_ns *n = NULL;
+    sd_err err = indexed_ns(set, ns, &n);
+    if (err != SD_OK)
+        return err;
+    pthread_mutex_lock(&n->values_lock);
+    const mt_value *v = value_find_locked(n, value, strlen(value));
+    err = v != NULL ? members_page(v, before, limit, out) : SD_OK;
+    pthread_mutex_unlock(&n->values_lock);
+    if (err != SD_OK)
+        sd_page_clear(out);
+    return err;
 }
 
 sd_err mns_count_by(mns_set *set, const char *ns, const char *value, int64_t *out)
 {
     mt_ns *n = NULL;
-    const char *field = NULL;
     *out = 0;
-    if (!ns_field(set, ns, &n, &field))
-        return SD_ERR_INTERNAL;
-    if (field == NULL)
-        return SD_ERR_INVALID;
+    sd_err err = indexed_ns(set, ns, &n);
+    if (err != SD_OK)
+        return err;
     pthread_mutex_lock(&n->values_lock);
     const mt_value *v = value_find_locked(n, value, strlen(value));
     if (v != NULL)

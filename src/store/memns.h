@@ -50,6 +50,24 @@ void mns_value_release(mt_value *v);
 sd_err mns_count_by(mns_set *set, const char *ns, const char *value, int64_t *out);
 
 /*
+ * Members. Each value counter also keeps the entries counting under it,
+ * ordered by their order key (e->seq), in an array sorted ascending:
+ * the namespace hands out keys in increasing order the first time an
+ * entry counts under any value, and the entry keeps its key as it moves
+ * between values. A move is a binary search and a memmove of the
+ * entries with higher keys (mostly the few newer ones); mns_value_take
+ * reserves the room, so a move never fails. A listing reads one value's
+ * array, never the other values'. Under the namespace's values mutex.
+ */
+/* As memtable_entry_count; v NULL: e stops counting (it is freed). */
+void mns_entry_move(mt_entry *e, mt_value *v);
+/* fresh replaces old (same key, order key and value) in old's value. */
+void mns_entry_swap(const mt_entry *old, const mt_entry *fresh);
+/* As memtable_scan_by. */
+sd_err mns_scan_by(mns_set *set, const char *ns, const char *value, int64_t before,
+                   size_t limit, sd_page *out);
+
+/*
  * The pool of field names. The records of a namespace mostly repeat the
  * same few field names, so a namespace pools up to 255 names of up to 32
  * bytes, first come first pooled, and a record names a pooled one by its

@@ -198,6 +198,14 @@ static sd_err mem_count_by(sd_store *s, const char *ns, const char *value, int64
     return memtable_count_by(table_of(s), ns, value, out);
 }
 
+/* Records past their expiry are listed until an access or the sweeper
+ * removes them, as count_by counts them. */
+static sd_err mem_scan_by(sd_store *s, const char *ns, const char *value, int64_t before,
+                          size_t limit, sd_page *out)
+{
+    return memtable_scan_by(table_of(s), ns, value, before, limit, out);
+}
+
 /* Queues are emptied too, their items not counted (as on Redis). */
 static sd_err mem_clear(sd_store *s, int64_t *deleted)
 {
@@ -317,6 +325,7 @@ static const sd_store_ops mem_ops = {
     .count = mem_count,
     .index = mem_index,
     .count_by = mem_count_by,
+    .scan_by = mem_scan_by,
     .clear = mem_clear,
     .rate_check = mem_rate_check,
     .queue_push = mem_queue_push,

@@ -114,6 +114,14 @@ sd_err memtable_value_take(memtable *t, const mt_key *k, const sd_field *f, size
 
 void memtable_value_release(mt_value *v) { mns_value_release(v); }
 
+void memtable_entry_count(mt_entry *e, mt_value *v) { mns_entry_move(e, v); }
+
+sd_err memtable_scan_by(memtable *t, const char *ns, const char *value, int64_t before,
+                        size_t limit, sd_page *out)
+{
+    return mns_scan_by(&t->ns, ns, value, before, limit, out);
+}
+
 sd_err memtable_count_by(memtable *t, const char *ns, const char *value, int64_t *out)
 {
     return mns_count_by(&t->ns, ns, value, out);
@@ -176,7 +184,7 @@ static void entry_free(mt_shard *s, mt_entry *e)
     mb_add(s->budget, -(int64_t)memtable_entry_cost(e));
     if (e->counter != NULL)
         mns_live_add(e->counter, -1);
-    memtable_value_release(e->value);
+    mns_entry_move(e, NULL);
     if (e->kind == MT_LIST) {
         for (size_t i = 0; i < e->nitems; i++)
             free(e->items[i]);
@@ -393,6 +401,8 @@ sd_err memtable_put_hash(memtable *t, mt_shard *s, const mt_key *k,
     fresh->next = old->next;
     fresh->counter = old->counter;
     fresh->value = old->value;
+    fresh->seq = old->seq;
+    mns_entry_swap(old, fresh);
     fresh->expires_ms = old->expires_ms;
     *link = fresh;
     mb_add(&t->budget, grows);

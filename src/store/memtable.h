@@ -63,6 +63,7 @@ typedef struct mt_entry {
     uint64_t hash;
     mt_ns *counter;          /* live counter of the namespace; NULL if internal */
     mt_value *value;         /* the value counter it counts under; NULL for none */
+    int64_t seq;             /* order key in the value's members; 0 until counted */
     int64_t expires_ms;      /* absolute epoch ms; 0 = never */
     union {
         struct {             /* MT_HASH */
@@ -237,13 +238,14 @@ sd_err memtable_value_take(memtable *t, const mt_key *k, const sd_field *f, size
 /* Gives back one count of v (NULL: nothing). */
 void memtable_value_release(mt_value *v);
 /* Makes the entry e (its shard locked) count under v, a count taken for
- * it, and gives back the count it held. */
-static inline void memtable_entry_count(mt_entry *e, mt_value *v)
-{
-    mt_value *old = e->value;
-    e->value = v;
-    memtable_value_release(old);
-}
+ * it, and gives back the count it held; e moves to v's members (see
+ * memtable_scan_by), getting its order key the first time. */
+void memtable_entry_count(mt_entry *e, mt_value *v);
+
+/* One page of the entries counting under value in ns, newest first (by
+ * order key, below before when before > 0), as sd_store_ops.scan_by. */
+sd_err memtable_scan_by(memtable *t, const char *ns, const char *value, int64_t before,
+                        size_t limit, sd_page *out);
 
 /* Into *out, how many records of ns count under value. SD_ERR_INVALID
  * when ns has no indexed field; SD_ERR_INTERNAL. */

@@ -218,21 +218,47 @@ static sd_err rd_index(sd_store *st, const char *ns, const char *field)
     return SD_OK;
 }
 
+/* The arguments of a script reading ns's value index at value, into *a;
+ * false when ns has no index. */
+static bool value_args(rd_store *s, const char *ns, const char *value, rd_args *a)
+{
+    const char *field = rd_store_index_field(s, ns);
+    if (field == NULL)
+        return false;
+    rd_args_namespace(a, s->prefix, ns, sd_now_ms(), field);
+    rd_args_str(a, value);
+    return true;
+}
+
 static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64_t *out)
 {
     rd_store *s = store_of(st);
-    const char *field = rd_store_index_field(s, ns);
-    if (field == NULL)
-        return SD_ERR_INVALID;
     rd_args a;
-    rd_args_namespace(&a, s->prefix, ns, sd_now_ms(), field);
-    rd_args_str(&a, value);
+    if (!value_args(s, ns, value, &a))
+        return SD_ERR_INVALID;
     redisReply *r = NULL;
     sd_err err = rd_store_run(s, RD_SCRIPT_COUNT_BY, &a, &r);
     if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
         err = rd_bad_reply("count_by");
     if (err == SD_OK)
         *out = r->integer;
+    freeReplyObject(r);
+    return err;
+}
+
+static sd_err rd_scan_by(sd_store *st, const char *ns, const char *value, int64_t before,
+                         size_t limit, sd_page *out)
+{
+    rd_store *s = store_of(st);
+    rd_args a;
+    if (!value_args(s, ns, value, &a))
+        return SD_ERR_INVALID;
+    rd_args_i64(&a, before);
+    rd_args_i64(&a, (int64_t)limit);
+    redisReply *r = NULL;
+    sd_err err = rd_store_run(s, RD_SCRIPT_SCAN_BY, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_keyed_page(r, limit, out);
     freeReplyObject(r);
     return err;
 }
@@ -444,6 +470,7 @@ static const sd_store_ops rd_ops = {
     .count = rd_count,
     .index = rd_index,
     .count_by = rd_count_by,
+    .scan_by = rd_scan_by,
     .clear = rd_clear,
     .rate_check = rd_rate_check,
     .queue_push = rd_queue_push,

@@ -248,3 +248,43 @@ nomem:
     sd_page_clear(out);
     return SD_ERR_NOMEM;
 }
+
+/* {more, id, key, ...} (scan_by) into the empty page *out. */
+sd_err rd_reply_keyed_page(const redisReply *r, size_t limit, sd_page *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || (r->elements - 1) % 2 != 0 ||
+        (r->elements - 1) / 2 > limit || r->element[0]->type != REDIS_REPLY_INTEGER)
+        return rd_bad_reply("scan_by");
+    size_t n = (r->elements - 1) / 2;
+    for (size_t i = 1; i < r->elements; i++)
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            return rd_bad_reply("scan_by");
+    if (n == 0)
+        return SD_OK;
+    out->ids = calloc(n, sizeof *out->ids);
+    out->keys = calloc(n, sizeof *out->keys);
+    if (out->ids == NULL || out->keys == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *key = r->element[2 + 2 * i];
+        int64_t k = 0;
+        if (key->len > 20 || sd_parse_i64(key->str, 1, INT64_MAX, &k) != SD_OK) {
+            sd_page_clear(out);
+            return rd_bad_reply("scan_by");
+        }
+        out->ids[i] = reply_dup(r->element[1 + 2 * i]);
+        if (out->ids[i] == NULL)
+            goto nomem;
+        out->keys[i] = k;
+        out->count++;
+    }
+    if (r->element[0]->integer != 0) {
+        out->next_cursor = sd_store_key_cursor(out->keys[n - 1]);
+        if (out->next_cursor == NULL)
+            goto nomem;
+    }
+    return SD_OK;
+nomem:
+    sd_page_clear(out);
+    return SD_ERR_NOMEM;
+}

@@ -48,5 +48,7 @@ sd_err rd_reply_reap(const redisReply *r, sd_queue_item *items, size_t max, size
  * ids past the cursor by ZRANGEBYLEX on the lex index) into the empty
  * *out, with the cursor of the next page (store_common.h) when more is 1. */
 sd_err rd_reply_page(const redisReply *r, size_t limit, sd_page *out);
+/* {more, id, key, ...} of scan_by into the empty page *out. */
+sd_err rd_reply_keyed_page(const redisReply *r, size_t limit, sd_page *out);
 
 #endif

@@ -31,6 +31,8 @@
  * the field is gone), a renewal rescores it, and every drop (delete,
  * expiry, deadline, prune) takes it out, all in the script of the change.
  * count_by is a ZCOUNT of the live scores after a prune, as count is.
+ * scan_by reads <prefix>ix:<ns>:<value>:o, the same ids scored by their
+ * order key (lib_ix.lua), from the top down.
  * Every script that includes lib_rec gets the index as ARGV[3..5] (the
  * field, the ixr key, the ix key prefix; three '' for none), so the body
  * arguments of those scripts start at ARGV[6].
@@ -65,6 +67,7 @@ static const script_def scripts[RD_SCRIPT_N] = {
     [RD_SCRIPT_SCAN] = {"scan", {REC_PARTS, rd_lua_scan}},
     [RD_SCRIPT_COUNT] = {"count", {REC_PARTS, rd_lua_count}},
     [RD_SCRIPT_COUNT_BY] = {"count_by", {REC_PARTS, rd_lua_count_by}},
+    [RD_SCRIPT_SCAN_BY] = {"scan_by", {REC_PARTS, rd_lua_scan_by}},
     [RD_SCRIPT_RATE] = {"rate", {rd_lua_lib_num, rd_lua_rate}},
     [RD_SCRIPT_QPUSH] = {"queue_push", {QREC_PARTS, rd_lua_queue_push}},
     [RD_SCRIPT_QTAKE] = {"queue_take", {QREC_PARTS, rd_lua_queue_take}},

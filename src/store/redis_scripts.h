@@ -25,6 +25,7 @@ typedef enum rd_script_id {
     RD_SCRIPT_SCAN,
     RD_SCRIPT_COUNT,
     RD_SCRIPT_COUNT_BY,
+    RD_SCRIPT_SCAN_BY,
     RD_SCRIPT_RATE,
     RD_SCRIPT_QPUSH,
     RD_SCRIPT_QTAKE,

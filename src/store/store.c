@@ -6,6 +6,8 @@
  */
 #include "statusd/store.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +155,8 @@ void sd_page_clear(sd_page *p)
         free(p->ids[i]);
     free(p->ids);
     free(p->next_cursor);
+    free(p->keys);
+    p->keys = NULL;
     p->ids = NULL;
     p->count = 0;
     p->next_cursor = NULL;
@@ -311,6 +315,13 @@ static bool sd_store_start_queue_reap(const char *queue, const char *owner, int6
 }
 
 /* ---- listing ---- */
+
+char *sd_store_key_cursor(int64_t key)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%" PRId64, key);
+    return strdup(text);
+}
 
 char *sd_store_cursor_encode(const char *id)
 {
@@ -492,6 +503,19 @@ sd_err sd_store_count_by(sd_store *s, const char *ns, const char *value, int64_t
     if (!sd_store_start_count_by(ns, value, out))
         return SD_ERR_INVALID;
     return s->ops->count_by(s, ns, value, out);
+}
+
+sd_err sd_store_scan_by(sd_store *s, const char *ns, const char *value, int64_t before,
+                        size_t limit, sd_page *out)
+{
+    if (out == NULL)
+        return SD_ERR_INVALID;
+    sd_page_clear(out);
+    if (!sd_store_name_ok(ns) || value == NULL || before < 0 || limit == 0)
+        return SD_ERR_INVALID;
+    if (limit > SD_STORE_SCAN_MAX)
+        limit = SD_STORE_SCAN_MAX;
+    return s->ops->scan_by(s, ns, value, before, limit, out);
 }
 
 sd_err sd_store_clear(sd_store *s, int64_t *deleted)

@@ -54,6 +54,10 @@ char *sd_record_add(sd_record *r, char *area, const char *name, size_t name_len,
  * NULL on NOMEM. */
 char *sd_store_cursor_encode(const char *id);
 
+/* A scan_by page's next_cursor: the order key in decimal, newly
+ * allocated; NULL on NOMEM. */
+char *sd_store_key_cursor(int64_t key);
+
 /* ---- rate limits (GCRA) ---- */
 
 /*

@@ -6,6 +6,7 @@
  */
 #include "prom_check.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+
+#include "proc.h"
 
 #define MAX_FAMILIES 64
 
@@ -215,4 +220,39 @@ void prom_assert_exposition(const char *body)
             fail_msg("family %s lacks HELP or TYPE", fs->f[i].name);
     free(copy);
     free(fs);
+}
+
+void prom_assert_promtool(const char *body)
+{
+    char *dir = test_tempdir("promtool");
+    assert_non_null(dir);
+    char *in = test_write_file(dir, "metrics.txt", body, 0600);
+    assert_non_null(in);
+    char out[600];
+    snprintf(out, sizeof out, "%s/report.txt", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fin = open(in, O_RDONLY), fout = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fin < 0 || fout < 0 || dup2(fin, STDIN_FILENO) < 0 ||
+            dup2(fout, STDOUT_FILENO) < 0 || dup2(fout, STDERR_FILENO) < 0)
+            _exit(126);
+        execlp("promtool", "promtool", "check", "metrics", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        FILE *f = fopen(out, "r");
+        char line[512];
+        while (f != NULL && fgets(line, sizeof line, f) != NULL)
+            fputs(line, stderr);
+        if (f != NULL)
+            fclose(f);
+        fail_msg("promtool check metrics exited %d (127: promtool is not on PATH)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    free(in);
+    test_rmdir(dir);
+    free(dir);
 }

@@ -13,4 +13,12 @@
  */
 void prom_assert_exposition(const char *body);
 
+/*
+ * Asserts that Prometheus's own checker, `promtool check metrics` (on
+ * PATH), accepts body: the format and its lint rules (counter names end
+ * in _total, units in base units, no reserved labels). Its report is
+ * printed when it does not.
+ */
+void prom_assert_promtool(const char *body);
+
 #endif

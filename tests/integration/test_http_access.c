@@ -263,8 +263,8 @@ static void test_reads_and_health_need_no_token(void **state)
     free(id);
 }
 
-/* Every route in the table: flagged SD_ROUTE_AUTH -> 401 without a token,
- * unflagged -> never 401. */
+/* Every route in the table: flagged SD_ROUTE_AUTH or SD_ROUTE_OPS -> 401
+ * without a token (the api_token is set), unflagged -> never 401. */
 static void test_every_route_flagged_auth_and_only_those_is_401(void **state)
 {
     test_statusd *f = *state;
@@ -278,7 +278,7 @@ static void test_every_route_flagged_auth_and_only_those_is_401(void **state)
         route_path(&routes[i], path, sizeof path);
         http_resp r;
         request(f->proc.port, routes[i].method, path, NULL, NULL, &r);
-        if (routes[i].flags & SD_ROUTE_AUTH) {
+        if (routes[i].flags & (SD_ROUTE_AUTH | SD_ROUTE_OPS)) {
             assert_401(&r);
             guarded++;
         } else if (r.status == 401) {

@@ -117,14 +117,15 @@ static void delete_expect(unsigned port, const char *path, int status)
 }
 
 /* DELETE /admin/data?confirm=true with the admin token; asserts
- * exactly {"deleted": n}. */
+ * exactly {"deleted": n + 1}: n records and the instance's heartbeat
+ * record (written again at once), the only live instance's. */
 static void clear_expect(unsigned port, int n)
 {
     http_resp r;
     test_call(port, "DELETE", CLEAR_PATH, ADMIN_AUTH, NULL, &r);
     cJSON *v = ops_json(&r, 200);
     assert_members(v, 1);
-    assert_int_equal(test_jint(v, "deleted"), n);
+    assert_int_equal(test_jint(v, "deleted"), n + 1);
     cJSON_Delete(v);
 }
 
@@ -137,7 +138,16 @@ static void test_stats_of_a_fresh_instance_are_zero_with_the_configured_sizes(vo
     assert_string_equal(http_header(&r, "Cache-Control"), "no-store");
     assert_non_null(http_header(&r, "X-Request-Id"));
     cJSON *s = ops_json(&r, 200);
-    assert_members(s, 8);
+    assert_members(s, 10);
+    assert_int_equal(ops_stat(s, NULL, "instances"), 1);
+    /* each kind's outcomes, all 0 */
+    const cJSON *outcomes = cJSON_GetObjectItemCaseSensitive(s, "outcomes");
+    assert_members(outcomes, 2);
+    static const char *const names[] = {"completed", "failed", "canceled", "retried", "lost"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(ops_stat(outcomes, "research", names[i]), 0);
+        assert_int_equal(ops_stat(outcomes, "upload", names[i]), 0);
+    }
     assert_members(cJSON_GetObjectItemCaseSensitive(s, "jobs"), 5);
     ops_assert_jobs(s, 0, 0, 0, 0, 0);
     assert_int_equal(ops_stat(s, NULL, "sessions"), 0);
@@ -186,6 +196,11 @@ static void test_stats_count_completed_and_failed_jobs(void **state)
     /* the failing job ran three times: two retries */
     assert_int_equal(ops_stat(s, "recovery", "retries"), 2);
     assert_int_equal(ops_stat(s, "queue", "leased"), 0);
+    const cJSON *research = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(s, "outcomes"), "research");
+    assert_int_equal(ops_stat(research, NULL, "completed"), 2);
+    assert_int_equal(ops_stat(research, NULL, "failed"), 1);
+    assert_int_equal(ops_stat(research, NULL, "retried"), 2);
     cJSON_Delete(s);
     /* canceling a finished job is refused and counts nothing */
     char path[64];
@@ -313,6 +328,7 @@ static void test_stats_of_two_instances_on_one_redis_agree(void **state)
         ops_wait_stat(ports[i], "workers", "busy", 1);
         cJSON *s = ops_stats(ports[i]);
         ops_assert_jobs(s, 1, 2, 0, 0, 0);
+        assert_int_equal(ops_stat(s, NULL, "instances"), 2);
         assert_int_equal(ops_stat(s, NULL, "sessions"), 1);
         assert_int_equal(ops_stat(s, NULL, "conversations"), 1);
         assert_int_equal(ops_stat(s, "queue", "depth"), 1);
@@ -341,6 +357,10 @@ static void test_stats_of_two_instances_on_one_redis_agree(void **state)
         ops_wait_stat(ports[i], "queue", "leased", 0);
     }
     assert_int_equal(test_statusd_stop(other), 0);
+    /* a stopped instance takes its heartbeat record along */
+    cJSON *s = ops_stats(a);
+    assert_int_equal(ops_stat(s, NULL, "instances"), 1);
+    cJSON_Delete(s);
     free(j1);
     free(j2);
     free(j3);
@@ -493,11 +513,19 @@ static void test_admin_data_leaves_keys_outside_the_prefix(void **state)
     ops_chat(port, "bob");
 
     clear_expect(port, 4);
+    /* what is left is the instance's heartbeat record, written again at
+     * once, and its namespace's indexes */
     const char *match[] = {"SCAN", "0", "MATCH", "statusd:*", "COUNT", "1000", NULL};
     redisReply *r = ops_redis_cmd(c, match);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_string_equal(r->element[0]->str, "0");
-    assert_int_equal(r->element[1]->elements, 0);
+    assert_int_equal(r->element[1]->elements, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const char *key = r->element[1]->element[i]->str;
+        if (strncmp(key, "statusd:{instance:", 18) != 0 &&
+            strcmp(key, "statusd:exp:instance") != 0 && strcmp(key, "statusd:lex:instance") != 0)
+            fail_msg("%s left after the clear", key);
+    }
     freeReplyObject(r);
     for (size_t i = 0; i < NOUTSIDE; i++) {
         const char *get[] = {"GET", OUTSIDE[i], NULL};
@@ -512,7 +540,7 @@ static void test_admin_data_leaves_keys_outside_the_prefix(void **state)
     assert_string_equal(r->str, "v");
     freeReplyObject(r);
     const char *dbsize[] = {"DBSIZE", NULL};
-    assert_int_equal(ops_redis_int(c, dbsize), (long long)NOUTSIDE + 1);
+    assert_int_equal(ops_redis_int(c, dbsize), (long long)NOUTSIDE + 1 + 3);
     redisFree(c);
     free(job);
     free(sess);

@@ -1,7 +1,9 @@
 /*
  * GET /metrics on the memory store and on Redis: the text exposition
- * format line by line, request counters by route and status (unmatched
- * paths included), latency histograms, the store's gauges, rate-limited
+ * format line by line and by `promtool check metrics`, request counters
+ * by method, route and code (unmatched paths included), latency
+ * histograms, job outcomes and run and wait times by kind, build info
+ * and start time, the store's gauges, rate-limited
  * and store-error counters (Redis killed and restarted under a running
  * instance), the job queue's gauges and the retry counters, and, on
  * Redis, that every record and rate key statusd writes carries a TTL
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -29,11 +32,14 @@
 #include "prom_check.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define RESEARCH_202 "statusd_http_requests_total{route=\"POST /research\",status=\"202\"}"
-#define RESEARCH_400 "statusd_http_requests_total{route=\"POST /research\",status=\"400\"}"
-#define RESEARCH_429 "statusd_http_requests_total{route=\"POST /research\",status=\"429\"}"
-#define UNMATCHED_404 "statusd_http_requests_total{route=\"unmatched\",status=\"404\"}"
-#define STATUS_404 "statusd_http_requests_total{route=\"GET /status/:id\",status=\"404\"}"
+#define RESEARCH "method=\"post\",route=\"/research\""
+#define UNMATCHED "method=\"other\",route=\"unmatched\""
+#define STATUS_GET "method=\"get\",route=\"/status/:id\""
+#define RESEARCH_202 "statusd_http_requests_total{" RESEARCH ",code=\"202\"}"
+#define RESEARCH_400 "statusd_http_requests_total{" RESEARCH ",code=\"400\"}"
+#define RESEARCH_429 "statusd_http_requests_total{" RESEARCH ",code=\"429\"}"
+#define UNMATCHED_404 "statusd_http_requests_total{" UNMATCHED ",code=\"404\"}"
+#define STATUS_404 "statusd_http_requests_total{" STATUS_GET ",code=\"404\"}"
 #define HIST "statusd_http_request_duration_seconds"
 #define NBUCKETS 13          /* twelve bounds and +Inf */
 
@@ -135,13 +141,13 @@ static void assert_value(const char *body, const char *sample, long long want)
         fail_msg("%s is %lld, expected %lld", sample, have, want);
 }
 
-/* Asserts the route's histogram: NBUCKETS buckets in rising order of le
- * with non-decreasing counts, the last le="+Inf" and equal to _count
- * (which is want), and a _sum line. */
-static void assert_histogram(const char *body, const char *route, long long want)
+/* Asserts the histogram of labels (method="...",route="..."): NBUCKETS
+ * buckets in rising order of le with non-decreasing counts, the last
+ * le="+Inf" and equal to _count (which is want), and a _sum line. */
+static void assert_histogram(const char *body, const char *labels, long long want)
 {
     char prefix[192], sample[192];
-    snprintf(prefix, sizeof prefix, HIST "_bucket{route=\"%s\",le=\"", route);
+    snprintf(prefix, sizeof prefix, HIST "_bucket{%s,le=\"", labels);
     size_t pn = strlen(prefix), nb = 0;
     double last_le = -1;
     long long last = 0;
@@ -153,40 +159,40 @@ static void assert_histogram(const char *body, const char *route, long long want
             fail_msg("bad le in %s", prefix);
         long long count = strtoll(strchr(p + pn, ' ') + 1, NULL, 10);
         if (le <= last_le || count < last)
-            fail_msg("buckets of %s out of order at bucket %zu", route, nb);
+            fail_msg("buckets of %s out of order at bucket %zu", labels, nb);
         last_le = le;
         last = count;
         nb++;
     }
     assert_int_equal(nb, NBUCKETS);
     assert_true(isinf(last_le));
-    snprintf(sample, sizeof sample, HIST "_count{route=\"%s\"}", route);
+    snprintf(sample, sizeof sample, HIST "_count{%s}", labels);
     assert_value(body, sample, want);
     assert_int_equal(last, want);
-    snprintf(sample, sizeof sample, HIST "_sum{route=\"%s\"} ", route);
+    snprintf(sample, sizeof sample, HIST "_sum{%s} ", labels);
     assert_non_null(strstr(body, sample));
 }
 
 /* Asserts the histogram of every route that has one. */
 static void assert_histograms(const char *body)
 {
-    static const char count[] = HIST "_count{route=\"";
+    static const char count[] = HIST "_count{";
     size_t routes = 0;
     for (const char *p = strstr(body, count); p != NULL; p = strstr(p + 1, count), routes++) {
-        char route[128];
-        const char *name = p + strlen(count), *quote = strchr(name, '"');
-        assert_non_null(quote);
-        assert_true((size_t)(quote - name) < sizeof route);
-        memcpy(route, name, (size_t)(quote - name));
-        route[quote - name] = '\0';
-        assert_histogram(body, route, strtoll(strchr(quote, ' ') + 1, NULL, 10));
+        char labels[160];
+        const char *name = p + strlen(count), *brace = strchr(name, '}');
+        assert_non_null(brace);
+        assert_true((size_t)(brace - name) < sizeof labels);
+        memcpy(labels, name, (size_t)(brace - name));
+        labels[brace - name] = '\0';
+        assert_histogram(body, labels, strtoll(strchr(brace, ' ') + 1, NULL, 10));
     }
     assert_true(routes > 0);
 }
 
 /* ---- tests ---- */
 
-static void test_metrics_are_valid_text_exposition(void **state)
+static void test_metrics_pass_the_format_check_and_promtool(void **state)
 {
     unsigned port = test_fixture_port(state);
     free(ops_job(port, "one", false, "completed"));
@@ -201,6 +207,7 @@ static void test_metrics_are_valid_text_exposition(void **state)
     wait_value(port, UNMATCHED_404, 1);
     char *body = scrape(port);
     prom_assert_exposition(body);
+    prom_assert_promtool(body);
     assert_histograms(body);
     assert_value(body, "statusd_store_up", 1);
     assert_value(body, "statusd_workers", 2);
@@ -234,14 +241,14 @@ static void test_metrics_count_requests_by_route_and_status(void **state)
     wait_value(port, UNMATCHED_404, 2);
     wait_value(port, STATUS_404, 1);
     /* a request's histogram entry is written just after its counter */
-    wait_value(port, HIST "_count{route=\"POST /research\"}", 4);
-    wait_value(port, HIST "_count{route=\"unmatched\"}", 2);
-    wait_value(port, HIST "_count{route=\"GET /status/:id\"}", 1);
+    wait_value(port, HIST "_count{" RESEARCH "}", 4);
+    wait_value(port, HIST "_count{" UNMATCHED "}", 2);
+    wait_value(port, HIST "_count{" STATUS_GET "}", 1);
     body = scrape(port);
-    assert_histogram(body, "POST /research", 4);
-    assert_histogram(body, "unmatched", 2);
-    assert_histogram(body, "GET /status/:id", 1);
-    assert_value(body, "statusd_http_requests_total{route=\"unmatched\",status=\"405\"}", -1);
+    assert_histogram(body, RESEARCH, 4);
+    assert_histogram(body, UNMATCHED, 2);
+    assert_histogram(body, STATUS_GET, 1);
+    assert_value(body, "statusd_http_requests_total{" UNMATCHED ",code=\"405\"}", -1);
     free(body);
 }
 
@@ -276,6 +283,44 @@ static void test_metrics_job_gauges_follow_the_store(void **state)
     assert_value(body, "statusd_job_leases_expired_total{outcome=\"worker_lost\"}", 0);
     assert_value(body, "statusd_job_handed_back_total", 0);
     assert_value(body, "statusd_store_up", 1);
+    free(body);
+}
+
+/* Two jobs that complete and one that fails all three attempts: five
+ * runs, each timed, with the wait before each; two retries. */
+static void test_metrics_count_job_outcomes_and_durations_by_kind(void **state)
+{
+    unsigned port = test_fixture_port(state);
+    char *body = scrape(port);
+    assert_value(body, "statusd_jobs_total{kind=\"research\",outcome=\"completed\"}", 0);
+    assert_null(strstr(body, "statusd_job_run_seconds_count"));
+    free(body);
+    for (int i = 0; i < 2; i++)
+        free(ops_job(port, "done", false, "completed"));
+    free(ops_job(port, "broken", true, "failed"));
+    ops_wait_stat(port, "workers", "busy", 0);
+
+    body = scrape(port);
+    assert_value(body, "statusd_jobs_total{kind=\"research\",outcome=\"completed\"}", 2);
+    assert_value(body, "statusd_jobs_total{kind=\"research\",outcome=\"failed\"}", 1);
+    assert_value(body, "statusd_jobs_total{kind=\"research\",outcome=\"retried\"}", 2);
+    assert_value(body, "statusd_jobs_total{kind=\"research\",outcome=\"canceled\"}", 0);
+    assert_value(body, "statusd_jobs_total{kind=\"research\",outcome=\"lost\"}", 0);
+    assert_value(body, "statusd_jobs_total{kind=\"upload\",outcome=\"completed\"}", 0);
+    assert_value(body, "statusd_job_run_seconds_count{kind=\"research\"}", 5);
+    assert_value(body, "statusd_job_run_seconds_bucket{kind=\"research\",le=\"+Inf\"}", 5);
+    assert_value(body, "statusd_job_wait_seconds_count{kind=\"research\"}", 5);
+    /* every wait was far below an hour, the largest bound */
+    assert_value(body, "statusd_job_wait_seconds_bucket{kind=\"research\",le=\"3600\"}", 5);
+    assert_null(strstr(body, "statusd_job_run_seconds_count{kind=\"upload\"}"));
+    assert_value(body, "statusd_build_info{version=\"" STATUSD_VERSION "\"}", 1);
+    const char *start = strstr(body, "\nprocess_start_time_seconds ");
+    assert_non_null(start);
+    double started = strtod(start + strlen("\nprocess_start_time_seconds "), NULL);
+    double now = (double)time(NULL);
+    assert_true(started > now - 600 && started <= now + 1);
+    prom_assert_exposition(body);
+    prom_assert_promtool(body);
     free(body);
 }
 
@@ -332,7 +377,7 @@ static void test_metrics_count_store_errors_while_redis_is_down(void **state)
     assert_value(body, "statusd_store_errors_total", 1);
     assert_value(body, "statusd_store_up", 0);
     /* the store's gauges are left out while it cannot answer */
-    assert_null(strstr(body, "statusd_jobs"));
+    assert_null(strstr(body, "statusd_jobs{"));
     assert_null(strstr(body, "statusd_sessions"));
     assert_null(strstr(body, "statusd_conversations"));
     assert_null(strstr(body, "statusd_queue"));
@@ -364,6 +409,16 @@ typedef struct key_rule {
     long long max_pttl;
     bool seen;
 } key_rule;
+
+/* Whether key is rule's: its name, or for a name ending in '*' any key
+ * that starts with what comes before (one key per such rule). */
+static bool rule_matches(const key_rule *rule, const char *key)
+{
+    size_t n = strlen(rule->name);
+    if (n > 0 && rule->name[n - 1] == '*')
+        return !rule->seen && strncmp(rule->name, key, n - 1) == 0;
+    return strcmp(rule->name, key) == 0;
+}
 
 /* Asserts the key's type and that it has no TTL. */
 static void assert_untimed_key(redisContext *c, const char *key, const char *type)
@@ -411,12 +466,15 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     assert_int_equal(r.status, 200);
     http_resp_free(&r);
 
-    /* Records: a hash per job, session and conversation id, a list per
-     * conversation's messages. Rate state: a string per limited key. The
+    /* Records: a hash per job, session and conversation id and live
+     * instance, a list per conversation's messages. Rate state: a string per limited key. The
      * indexes (redis_scripts.c) have no TTL: exp:<ns> and lex:<ns> (ids by
      * expiry and by name), ix:job:<status> (ids by status, for /stats),
-     * all sorted sets, and ixr:job, a hash of id -> counted status. Every
-     * script that drops a record takes it out of them in the same step. */
+     * all sorted sets, and ixr:job, a hash of id -> counted status, with
+     * the listing order of each status (lib_ix.lua): ix:job:<status>:o,
+     * sorted sets, ixr:job:s, a hash of id -> order key, and ixr:job:n,
+     * the counter that hands out those keys. Every script that drops a
+     * record takes it out of them in the same step. */
     key_rule rules[] = {
         {"", "hash", 3600000, false}, {"", "hash", 3600000, false},
         {"", "hash", 3600000, false}, {"", "hash", 3600000, false},
@@ -433,6 +491,16 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
         {"statusd:ix:job:failed", "zset", -1, false},
         {"statusd:ix:job:canceled", "zset", -1, false},
         {"statusd:ixr:job", "hash", -1, false},
+        {"statusd:ix:job:completed:o", "zset", -1, false},
+        {"statusd:ix:job:failed:o", "zset", -1, false},
+        {"statusd:ix:job:canceled:o", "zset", -1, false},
+        {"statusd:ixr:job:s", "hash", -1, false},
+        {"statusd:ixr:job:n", "string", -1, false},
+        /* the heartbeat records of the two live instances (job_lease) */
+        {"statusd:{instance:*", "hash", 30000, false},
+        {"statusd:{instance:*", "hash", 30000, false},
+        {"statusd:exp:instance", "zset", -1, false},
+        {"statusd:lex:instance", "zset", -1, false},
     };
     const size_t nrules = sizeof rules / sizeof rules[0];
     snprintf(rules[0].name, sizeof rules[0].name, "statusd:{job:%s}", done);
@@ -451,7 +519,7 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
             const char *key = rep->element[1]->element[i]->str;
             key_rule *rule = NULL;
             for (size_t k = 0; k < nrules && rule == NULL; k++)
-                if (strcmp(rules[k].name, key) == 0)
+                if (rule_matches(&rules[k], key))
                     rule = &rules[k];
             if (rule == NULL || rule->seen)
                 fail_msg("unexpected key %s", key);
@@ -485,9 +553,10 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_metrics_are_valid_text_exposition, quick_memory, quick_redis),
+        BOTH(test_metrics_pass_the_format_check_and_promtool, quick_memory, quick_redis),
         BOTH(test_metrics_count_requests_by_route_and_status, quick_memory, quick_redis),
         BOTH(test_metrics_job_gauges_follow_the_store, quick_memory, quick_redis),
+        BOTH(test_metrics_count_job_outcomes_and_durations_by_kind, quick_memory, quick_redis),
         BOTH(test_metrics_count_rate_limited_requests_by_limit, limited_memory, limited_redis),
         ON(test_redis_records_and_rate_keys_all_expire, limited_api_redis, test_fixture_teardown,
            "redis"),

@@ -36,6 +36,42 @@ static ext_job submit_external(unsigned port, const char *body)
     return j;
 }
 
+/* The value of the /metrics sample line that starts with sample and a
+ * space; -1 when there is none. */
+static long long metric(unsigned port, const char *sample)
+{
+    http_resp r;
+    test_call(port, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    long long v = -1;
+    size_t n = strlen(sample);
+    for (const char *line = r.body; line != NULL && *line != '\0'; ) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            v = strtoll(line + n + 1, NULL, 10);
+        const char *eol = strchr(line, '\n');
+        line = eol != NULL ? eol + 1 : NULL;
+    }
+    http_resp_free(&r);
+    return v;
+}
+
+/* Polls metric until it is want (long deadline): counters written just
+ * after the change the test saw. */
+static void wait_metric(unsigned port, const char *sample, long long want)
+{
+    long long have = -1;
+    for (int waited = 0; waited < TEST_DEADLINE_MS; waited += 20) {
+        if ((have = metric(port, sample)) >= want)
+            break;
+        test_sleep_ms(20);
+    }
+    if (have != want)
+        fail_msg("%s is %lld, expected %lld", sample, have, want);
+}
+
+#define EXT_FAILED "statusd_jobs_total{kind=\"ext\",outcome=\"failed\"}"
+#define EXT_COMPLETED "statusd_jobs_total{kind=\"ext\",outcome=\"completed\"}"
+
 /* PATCH and assert the status; returns the body's view on 200 (else
  * NULL). */
 static cJSON *report(unsigned port, const char *id, const char *token, const char *body,
@@ -96,6 +132,7 @@ static void test_app_may_fail_the_job_with_its_own_error(void **state)
     app_fixture *f = *state;
     unsigned port = f->sd->proc.port;
     ext_job j = submit_external(port, "{}");
+    assert_int_equal(metric(port, EXT_FAILED), 0);
     cJSON *v = report(port, j.id, j.token,
                       "{\"status\":\"failed\",\"error\":{\"code\":\"model_down\","
                       "\"message\":\"the model is \\u00fcberlastet\"}}",
@@ -107,6 +144,9 @@ static void test_app_may_fail_the_job_with_its_own_error(void **state)
     assert_int_equal(test_jint(v, "attempts"), 1);
     assert_string_equal(test_jstr(v, "status"), "failed");
     cJSON_Delete(v);
+    /* the app's end counts in the job metrics like a worker's */
+    assert_int_equal(metric(port, EXT_FAILED), 1);
+    assert_int_equal(metric(port, EXT_COMPLETED), 0);
 }
 
 static void test_external_job_without_reports_fails_with_timeout_and_no_retry(void **state)
@@ -118,6 +158,7 @@ static void test_external_job_without_reports_fails_with_timeout_and_no_retry(vo
     test_assert_job_error(done, "timeout", "no report from the app within job_timeout of 3 s");
     assert_int_equal(test_jint(done, "attempts"), 1);
     cJSON_Delete(done);
+    wait_metric(port, EXT_FAILED, 1);
     /* reports after it are told the job ended */
     http_resp r;
     app_report(port, j.id, j.token, "{\"progress\":50}", &r);

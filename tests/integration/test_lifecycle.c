@@ -49,20 +49,6 @@ static bool ready_refused(void *arg)
     return refused;
 }
 
-/* True when the process log contains text. */
-static bool log_has(const statusd_proc *p, const char *text)
-{
-    FILE *f = fopen(p->log_path, "r");
-    if (f == NULL)
-        return false;
-    char line[1024];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f) != NULL)
-        found = strstr(line, text) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* Waits up to timeout_ms for the process to exit by itself (signal 0
  * only checks it is there); its wait status, SIGKILLed past the time. */
 static int wait_exit(statusd_proc *p, int timeout_ms)
@@ -304,7 +290,7 @@ static void test_sigterm_refuses_new_work_while_a_job_drains_then_exits_0(void *
     char done[1024];
     snprintf(done, sizeof done, "%s/done", f->dir);
     assert_int_equal(access(done, F_OK), 0);
-    assert_false(log_has(&f->proc, "stopped after drain_timeout"));
+    assert_false(statusd_log_has(&f->proc, "stopped after drain_timeout", NULL));
     free(id);
 }
 
@@ -326,7 +312,7 @@ static void test_sigterm_lets_a_running_demo_job_finish_then_exits_0(void **stat
         test_sleep_ms(20);
     }
     assert_exited_0(&f->proc, wait_exit(&f->proc, 30000));
-    assert_false(log_has(&f->proc, "stopped after drain_timeout"));
+    assert_false(statusd_log_has(&f->proc, "stopped after drain_timeout", NULL));
     free(id);
 }
 
@@ -340,7 +326,7 @@ static void test_sigterm_with_drain_timeout_0_stops_a_long_job_and_exits_0(void 
     assert_exited_0(&f->proc, st);
     if (took >= 10000)
         fail_msg("exit took %lld ms with drain_timeout=0", (long long)took);
-    assert_true(log_has(&f->proc, "stopped after drain_timeout"));
+    assert_true(statusd_log_has(&f->proc, "stopped after drain_timeout", NULL));
     free(id);
 }
 
@@ -349,7 +335,7 @@ static void test_sigint_exits_0(void **state)
     test_statusd *f = *state;
     char *id = test_submit_job(f->proc.port, "{\"query\":\"interrupted\"}");
     assert_exited_0(&f->proc, statusd_stop(&f->proc, SIGINT, 30000));
-    assert_true(log_has(&f->proc, "signal 2: shutting down"));
+    assert_true(statusd_log_has(&f->proc, "signal 2: shutting down", NULL));
     free(id);
 }
 

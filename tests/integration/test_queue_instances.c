@@ -4,7 +4,7 @@
  * store refuses them with no worker to run them; a job running longer
  * than its lease keeps it (the heartbeat renews it); the jobs in flight on an
  * instance killed with SIGKILL complete elsewhere within job_lease + 15 s,
- * their lost run counted; a drained instance (SIGTERM) exits 0 within
+ * their lost run counted and logged; a drained instance (SIGTERM) exits 0 within
  * drain_timeout + 5 s and its running and queued jobs finish elsewhere,
  * the drained run not counted; and 1,000 jobs through three instances,
  * one killed midway, all complete, none twice.
@@ -273,12 +273,34 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
     assert_int_equal(stat_of(s, "recovery", "requeued"), JOBS);
     assert_int_equal(stat_of(s, "recovery", "worker_lost"), 0);
     assert_int_equal(stat_of(s, "queue", "leased"), 0);
+    /* the runs this instance ended: each job's lost run and its second */
+    const cJSON *research = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(s, "outcomes"), "research");
+    assert_int_equal(test_jint(research, "lost"), JOBS);
+    assert_int_equal(test_jint(research, "completed"), JOBS);
     cJSON_Delete(s);
+    /* the killed instance's heartbeat record outlives it by job_lease at
+     * most; then only b counts as alive */
+    int alive = -1;
+    for (int waited = 0; waited < TEST_DEADLINE_MS && alive != 1; waited += 50) {
+        s = stats_of(b);
+        alive = test_jint(s, "instances");
+        cJSON_Delete(s);
+        if (alive != 1)
+            test_sleep_ms(50);
+    }
+    assert_int_equal(alive, 1);
     redisContext *c = test_redis_connect(test_redis_group());
     assert_non_null(c);
     for (int i = 0; i < JOBS; i++) {
         assert_int_equal(record_field(c, ids[i], "completions"), 1);
         assert_int_equal(record_field(c, ids[i], "run"), -1);
+        /* the reaper's lifecycle line, then the second run's */
+        char job[80];
+        snprintf(job, sizeof job, " job_id=%s kind=research attempt=1 outcome=lost", ids[i]);
+        assert_true(statusd_log_has(&f->sd[1]->proc, "info  job lost: ", job));
+        snprintf(job, sizeof job, " job_id=%s kind=research attempt=2 outcome=completed", ids[i]);
+        assert_true(statusd_log_has(&f->sd[1]->proc, "info  job completed", job));
         free(ids[i]);
     }
     redisFree(c);

@@ -127,20 +127,6 @@ static size_t read_numbers(const char *dir, const char *name, long long *out, si
     return n;
 }
 
-/* True when the process log holds text. */
-static bool log_has(const statusd_proc *p, const char *text)
-{
-    FILE *fp = fopen(p->log_path, "r");
-    if (fp == NULL)
-        return false;
-    char line[2048];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, fp) != NULL)
-        found = strstr(line, text) != NULL;
-    fclose(fp);
-    return found;
-}
-
 /* ---- tests ---- */
 
 static void test_handler_failing_once_then_succeeding_ends_completed_with_attempts_2(
@@ -196,8 +182,9 @@ static void test_memory_drain_cancels_the_jobs_still_queued(void **state)
     int st = statusd_stop(&f->proc, SIGTERM, 30000);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    assert_true(log_has(&f->proc, "drain: 1 running jobs stopped after drain_timeout"));
-    assert_true(log_has(&f->proc, "drain: 2 queued jobs canceled"));
+    assert_true(statusd_log_has(&f->proc, "drain: 1 running jobs stopped after drain_timeout",
+                                NULL));
+    assert_true(statusd_log_has(&f->proc, "drain: 2 queued jobs canceled", NULL));
     free(running);
     for (int i = 0; i < 2; i++)
         free(queued[i]);

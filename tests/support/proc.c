@@ -220,3 +220,16 @@ int statusd_stop(statusd_proc *p, int sig, int timeout_ms)
     p->pid = 0;
     return st;
 }
+
+bool statusd_log_has(const statusd_proc *p, const char *text, const char *also)
+{
+    FILE *f = fopen(p->log_path, "r");
+    if (f == NULL)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, text) != NULL && (also == NULL || strstr(line, also) != NULL);
+    fclose(f);
+    return found;
+}

@@ -47,6 +47,10 @@ int statusd_stop(statusd_proc *p, int sig, int timeout_ms);
 /* Prints the process's log to stderr (for failing tests). */
 void statusd_dump_log(const statusd_proc *p);
 
+/* True when one line of the process's log holds text and, when it is not
+ * NULL, also. */
+bool statusd_log_has(const statusd_proc *p, const char *text, const char *also);
+
 /* Polls cond(arg) every 20 ms until it returns true or timeout_ms passes. */
 bool test_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
 

@@ -165,7 +165,8 @@ const struct CMUnitTest *sd_store_contract_tests(size_t *count)
 {
     static struct CMUnitTest all[MAX_CASES];
     const struct CMUnitTest *(*const parts[])(size_t *) = {sc_hash_tests, sc_data_tests,
-                                                           sc_index_tests, sc_queue_tests};
+                                                           sc_index_tests, sc_queue_tests,
+                                                           sc_scan_by_tests};
     size_t n = 0;
     for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
         size_t k = 0;

@@ -23,6 +23,7 @@ const struct CMUnitTest *sc_hash_tests(size_t *count);
 const struct CMUnitTest *sc_data_tests(size_t *count);
 const struct CMUnitTest *sc_index_tests(size_t *count);
 const struct CMUnitTest *sc_queue_tests(size_t *count);
+const struct CMUnitTest *sc_scan_by_tests(size_t *count);
 
 void sc_sleep_ms(int64_t ms);
 /* Sleeps until the wall clock is safely past expires_ms (which must be

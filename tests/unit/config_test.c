@@ -58,8 +58,10 @@ const char DEFAULTS_PRINTED[] =
     "api_token = \"\"\n"
     "admin_token = \"\"\n"
     "cors_origins = \"\"\n"
+    "console = on\n"
     "log_level = info\n"
-    "log_format = text\n";
+    "log_format = text\n"
+    "access_log = on\n";
 
 const char NON_DEFAULT_CONF[] =
     "bind = ::1\n"
@@ -108,8 +110,10 @@ const char NON_DEFAULT_CONF[] =
     "api_token = api-token-0123456789abcdef\n"
     "admin_token = admin-token-0123456789abcdef\n"
     "cors_origins = https://app.example.com, http://localhost:3000\n"
+    "console = off\n"
     "log_level = error\n"
-    "log_format = json\n";
+    "log_format = json\n"
+    "access_log = off\n";
 
 const char NON_DEFAULT_PRINTED[] =
     "bind = ::1\n"
@@ -158,8 +162,10 @@ const char NON_DEFAULT_PRINTED[] =
     "api_token = ***\n"
     "admin_token = ***\n"
     "cors_origins = https://app.example.com, http://localhost:3000\n"
+    "console = off\n"
     "log_level = error\n"
-    "log_format = json\n";
+    "log_format = json\n"
+    "access_log = off\n";
 
 int setup(void **state)
 {

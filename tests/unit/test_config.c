@@ -85,6 +85,8 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_string_equal(c->cors_origins, "");
     assert_int_equal(c->log_level, SD_LOG_INFO);
     assert_int_equal(c->log_format, SD_LOG_TEXT);
+    assert_int_equal(c->access_log, SD_ON);
+    assert_int_equal(c->console, SD_ON);
     assert_string_equal(c->config_path, "");
     assert_int_equal(c->warning_count, 0);
 }
@@ -130,7 +132,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 48);
+    assert_int_equal(count, 50);
     free(keys);
     free(conf);
 }
@@ -279,6 +281,8 @@ static void test_file_error_bad_enum(void **state)
                       "log_level: expected one of debug|info|warn|error, got 'verbose'");
     assert_file_error(fx, "log_format = XML\n", 1,
                       "log_format: expected one of text|json, got 'XML'");
+    assert_file_error(fx, "access_log = yes\n", 1,
+                      "access_log: expected one of off|on, got 'yes'");
 }
 
 static void test_file_error_string_too_long(void **state)
