@@ -27,6 +27,8 @@ foreach(file IN LISTS FILES)
   math(EXPR n "${nhex} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){16})" "\\1\n    " bytes "${bytes}")
+  # Bytes past 0x7f (UTF-8) do not fit a signed char as written: cast.
+  string(REGEX REPLACE "0x([89a-f][0-9a-f])," "(char)0x\\1," bytes "${bytes}")
   string(APPEND c "\nconst char ${sym}[] = {\n    ${bytes}0x00};\n")
   string(APPEND c "const size_t ${sym}_len = ${n};\n")
   string(APPEND h "extern const char ${sym}[];      /* ${file} */\n")
