@@ -70,6 +70,8 @@ typedef struct sd_config {
     int64_t per_ip_connection_limit;  /* 0 = off */
     int64_t connection_memory_limit;  /* bytes per connection */
     int64_t max_body;                 /* bytes */
+    int64_t max_wait;                 /* seconds a long-poll waits at most */
+    int64_t max_waiters;              /* long-polls and event streams held at once */
 
     /* store */
     sd_store_kind store;

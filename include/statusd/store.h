@@ -370,10 +370,27 @@ typedef struct sd_store_ops {
     void (*free)(sd_store *s);
 } sd_store_ops;
 
-/* Every implementation starts with this member. */
+/*
+ * Change notices. fn(arg, ns, id) is called after every call below that
+ * changed a record of this process's making: an update, a delete, a list
+ * append, a queue operation whose record change succeeded (one call per
+ * item taken with a change); sd_store_clear calls fn(arg, NULL, NULL) for
+ * every record at once. It runs on the writing thread, after the store's
+ * own locks are released, so it may read the store but must be quick.
+ * Changes other processes make to a shared store, and expiries, are not
+ * seen here. Set it before the store is shared between threads.
+ */
+typedef void (*sd_store_change_fn)(void *arg, const char *ns, const char *id);
+
+/* Every implementation starts with this member (zeroed: no notices). */
 struct sd_store {
     const sd_store_ops *ops;
+    sd_store_change_fn on_change;
+    void *on_change_arg;
 };
+
+/* Sets (fn NULL: clears) the change notices of s. */
+void sd_store_on_change(sd_store *s, sd_store_change_fn fn, void *arg);
 
 /*
  * The calls through the vtable. Each first checks its arguments as the

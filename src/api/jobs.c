@@ -68,7 +68,7 @@ static sd_err research_input(const cJSON *body, sd_buf *in, char *why, size_t wh
     return sd_buf_ok(in) ? SD_OK : SD_ERR_NOMEM;
 }
 
-static void answer_error(sd_req *r, sd_err err, const char *id)
+void api_job_error(sd_req *r, sd_err err, const char *id)
 {
     switch (err) {
     case SD_ERR_NOT_FOUND:
@@ -92,9 +92,7 @@ static void answer_error(sd_req *r, sd_err err, const char *id)
     }
 }
 
-/* ETag (etag: the view's, as api_etag_text gives it), Cache-Control and,
- * while the job runs, Retry-After. */
-static void set_view_headers(sd_req *r, const sd_job_view *v, const char *etag)
+void api_job_view_headers(sd_req *r, const sd_job_view *v, const char *etag)
 {
     sd_resp_header(r, "ETag", etag);
     sd_resp_header(r, "Cache-Control", "no-cache");
@@ -110,7 +108,7 @@ static void answer_job(sd_req *r, unsigned status, sd_job_view *v)
     snprintf(location, sizeof location, "/status/%s", v->id);
     sd_resp_header(r, "Location", location);
     api_etag_text(v->etag, etag);
-    set_view_headers(r, v, etag);
+    api_job_view_headers(r, v, etag);
     sd_resp_json(r, status, &v->json);
 }
 
@@ -144,7 +142,7 @@ static bool idem_claim(sd_req *r, const char *scope, const char *kind, const cha
     sd_buf_append(&print, body, len);
     if (!sd_buf_ok(&print)) {
         sd_buf_free(&print);
-        answer_error(r, SD_ERR_NOMEM, "");
+        api_job_error(r, SD_ERR_NOMEM, "");
         return false;
     }
     uint64_t fingerprint = strcmp(kind, "research") == 0
@@ -157,7 +155,7 @@ static bool idem_claim(sd_req *r, const char *scope, const char *kind, const cha
                                app->cfg->job_max_age * 1000, load_job, &l, &claim);
     bool go_on = false;
     if (err != SD_OK) {
-        answer_error(r, err, "");
+        api_job_error(r, err, "");
     } else if (claim.outcome == SD_IDEM_NEW) {
         go_on = true;
     } else if (claim.outcome == SD_IDEM_REPLAY) {
@@ -214,7 +212,7 @@ static void submit_answer(sd_req *r, const char *scope, const char *kind, const 
                     err == SD_OK ? "marked done" : "released", sd_err_name(kerr));
     }
     if (err != SD_OK) {
-        answer_error(r, err, "");
+        api_job_error(r, err, "");
     } else {
         view_add_token(&v, token);
         answer_job(r, 202, &v);
@@ -226,7 +224,7 @@ static void submit_answer(sd_req *r, const char *scope, const char *kind, const 
 static bool submit_allowed(sd_req *r)
 {
     if (atomic_load(&sd_req_app(r)->draining)) {
-        answer_error(r, SD_ERR_SHUTTING_DOWN, "");
+        api_job_error(r, SD_ERR_SHUTTING_DOWN, "");
         return false;
     }
     const char *key = sd_req_header(r, "Idempotency-Key");
@@ -248,7 +246,7 @@ void api_research_post(sd_req *r)
     if (err == SD_ERR_INVALID)
         sd_resp_problem(r, err, "%s", why);
     else if (err != SD_OK)
-        answer_error(r, err, "");
+        api_job_error(r, err, "");
     else
         submit_answer(r, IDEM_SCOPE, "research", &in);
     sd_buf_free(&in);
@@ -292,15 +290,13 @@ void api_jobs_post(sd_req *r)
     sd_buf in = SD_BUF_INIT;
     sd_json_append_item(&in, body);
     if (!sd_buf_ok(&in))
-        answer_error(r, SD_ERR_NOMEM, "");
+        api_job_error(r, SD_ERR_NOMEM, "");
     else
         submit_answer(r, JOBS_IDEM_SCOPE, kind, &in);
     sd_buf_free(&in);
 }
 
-/* The :id parameter as a C string when it is a canonical UUID; else 404
- * before any store call. */
-static bool job_id_param(sd_req *r, char id[SD_UUID_LEN + 1])
+bool api_job_id_param(sd_req *r, char id[SD_UUID_LEN + 1])
 {
     size_t len = 0;
     const char *p = sd_req_param(r, 0, &len);
@@ -317,18 +313,25 @@ static bool job_id_param(sd_req *r, char id[SD_UUID_LEN + 1])
 void api_status_get(sd_req *r)
 {
     char id[SD_UUID_LEN + 1];
-    if (!job_id_param(r, id))
+    if (!api_job_id_param(r, id))
         return;
+    int64_t wait_s = 0;
+    if (!api_wait_param(r, &wait_s))
+        return;
+    if (wait_s > 0 && sd_req_header(r, "If-None-Match") != NULL) {
+        api_status_wait(r, id, wait_s);
+        return;
+    }
     sd_job_view v = SD_JOB_VIEW_INIT;
     sd_err err = sd_jobs_get(sd_req_app(r)->jobs, id, &v);
     if (err != SD_OK) {
         sd_job_view_clear(&v);
-        answer_error(r, err, id);
+        api_job_error(r, err, id);
         return;
     }
     char etag[API_ETAG_LEN];
     api_etag_text(v.etag, etag);
-    set_view_headers(r, &v, etag);
+    api_job_view_headers(r, &v, etag);
     api_etag_answer(r, 200, etag, &v.json);
     sd_job_view_clear(&v);
 }
@@ -336,18 +339,18 @@ void api_status_get(sd_req *r)
 void api_status_delete(sd_req *r)
 {
     char id[SD_UUID_LEN + 1];
-    if (!job_id_param(r, id))
+    if (!api_job_id_param(r, id))
         return;
     sd_job_view v = SD_JOB_VIEW_INIT;
     sd_err err = sd_jobs_cancel(sd_req_app(r)->jobs, id, &v);
     if (err == SD_ERR_CONFLICT) {
         sd_resp_problem(r, err, "job %s is already %s", id, v.status);
     } else if (err != SD_OK) {
-        answer_error(r, err, id);
+        api_job_error(r, err, id);
     } else {
         char etag[API_ETAG_LEN];
         api_etag_text(v.etag, etag);
-        set_view_headers(r, &v, etag);
+        api_job_view_headers(r, &v, etag);
         sd_resp_json(r, 200, &v.json);
     }
     sd_job_view_clear(&v);
@@ -487,7 +490,7 @@ static bool report_parse(const cJSON *body, sd_job_report *rep, sd_buf *result,
 void api_status_patch(sd_req *r)
 {
     char id[SD_UUID_LEN + 1];
-    if (!job_id_param(r, id))
+    if (!api_job_id_param(r, id))
         return;
     size_t tlen = 0;
     const char *bearer = sd_req_bearer(r, &tlen);
@@ -505,7 +508,7 @@ void api_status_patch(sd_req *r)
     if (!report_parse(sd_req_json(r), &rep, &result, &error, why, sizeof why)) {
         sd_resp_problem(r, SD_ERR_INVALID, "%s", why);
     } else if (!sd_buf_ok(&result) || !sd_buf_ok(&error)) {
-        answer_error(r, SD_ERR_NOMEM, id);
+        api_job_error(r, SD_ERR_NOMEM, id);
     } else {
         sd_job_view v = SD_JOB_VIEW_INIT;
         sd_err err = sd_jobs_report(sd_req_app(r)->jobs, id,
@@ -514,7 +517,7 @@ void api_status_patch(sd_req *r)
         if (err == SD_OK) {
             char etag[API_ETAG_LEN];
             api_etag_text(v.etag, etag);
-            set_view_headers(r, &v, etag);
+            api_job_view_headers(r, &v, etag);
             sd_resp_json(r, 200, &v.json);
         } else if (err == SD_ERR_INVALID) {
             sd_resp_problem(r, err, "%s", why);
@@ -529,7 +532,7 @@ void api_status_patch(sd_req *r)
             sd_resp_header(r, "Retry-After", "1");
             sd_resp_problem(r, err, "job %s kept changing; report again", id);
         } else {
-            answer_error(r, err, id);
+            api_job_error(r, err, id);
         }
         sd_job_view_clear(&v);
     }

@@ -416,9 +416,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
     if (r->queued)
         return MHD_YES;
-    sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
-    req_dispatch(r);
-    return sd_req_queue(r);
+    if (r->again != NULL) {
+        /* resumed after a hold (hold.c) */
+        sd_req_again_fn again = r->again;
+        r->again = NULL;
+        again(r, r->again_arg);
+    } else {
+        sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
+        req_dispatch(r);
+    }
+    return r->again != NULL ? MHD_YES : sd_req_queue(r);
 }
 
 /* The raw request target, before MHD decodes it in place. */
@@ -490,6 +497,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         sd_debug("%s %s %u %lldus id=%s%s", r->method, r->url, r->status,
                  (long long)micros, r->request_id,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    if (r->on_end != NULL)
+        r->on_end(r->on_end_arg);
     req_free(r);
     *req_cls = NULL;
 }
@@ -595,7 +604,7 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (strchr(cfg->bind, ':') != NULL)
         flags |= MHD_USE_IPv6;
 

@@ -150,6 +150,7 @@ sd_err job_view_build(const char *id, const sd_record *rec, sd_job_view *v)
     if (!sd_buf_ok(b))
         return SD_ERR_NOMEM;
     v->terminal = job_status_terminal(status);
+    v->expires_ms = rec->expires_ms;
     copy_cut(v->id, sizeof v->id, id, strlen(id));
     copy_cut(v->status, sizeof v->status, status, status_len);
     return SD_OK;

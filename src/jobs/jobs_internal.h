@@ -46,7 +46,7 @@
 #include "statusd/jobs.h"
 #include "statusd/pool.h"
 
-#define JOB_NS "job"
+#define JOB_NS SD_JOBS_NS
 #define JOB_QUEUE "jobs"
 #define HANDOFF_QUEUE "handoff"
 

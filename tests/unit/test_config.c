@@ -72,6 +72,8 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->per_ip_connection_limit, 64);
     assert_int_equal(c->connection_memory_limit, 32768);
     assert_int_equal(c->max_body, 65536);
+    assert_int_equal(c->max_wait, 30);
+    assert_int_equal(c->max_waiters, 4096);
     assert_int_equal(c->store, SD_STORE_AUTO);
     assert_string_equal(c->redis_url, "");
     assert_string_equal(c->redis_host, "");
@@ -156,7 +158,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 48);
+    assert_int_equal(count, 50);
     free(keys);
     free(conf);
 }
