@@ -104,17 +104,8 @@ static void *timer_main(void *arg)
         watch_waiter *first;
         while ((first = sd_heap_top(&w->heap)) != NULL && first->due_ms <= now)
             wake(w, first, WATCH_TIMER);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
         int64_t wait_ms = first != NULL ? first->due_ms - now : 1000;
-        if (wait_ms > 1000)
-            wait_ms = 1000;
-        until.tv_sec += (time_t)(wait_ms / 1000);
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = sd_mono_deadline(wait_ms < 1000 ? wait_ms : 1000);
         int rc = pthread_cond_timedwait(&w->timer_wake, &w->lock, &until);
         if (rc != 0 && rc != ETIMEDOUT)
             sd_warn("watch: timer wait failed: %d", rc);
@@ -131,13 +122,9 @@ sd_watch *sd_watch_new(size_t max, char *err, size_t errlen)
         return NULL;
     }
     w->max = max;
-    pthread_condattr_t ca;
     bool ok = pthread_mutex_init(&w->lock, NULL) == 0;
-    if (ok && pthread_condattr_init(&ca) == 0) {
-        ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-             pthread_cond_init(&w->timer_wake, &ca) == 0;
-        pthread_condattr_destroy(&ca);
-    } else {
+    if (ok && sd_cond_init_mono(&w->timer_wake) != 0) {
+        pthread_mutex_destroy(&w->lock);
         ok = false;
     }
     for (size_t i = 0; i < BUCKETS; i++)
@@ -285,7 +272,13 @@ sd_err sd_api_watch_start(sd_app *app, char *err, size_t errlen)
     app->watch = sd_watch_new((size_t)app->cfg->max_waiters, err, errlen);
     if (app->watch == NULL)
         return SD_ERR_INTERNAL;
-    sd_store_on_change(app->store, sd_watch_notify, app->watch);
+    if (sd_store_on_change(app->store, sd_watch_notify, app->watch) != SD_OK) {
+        snprintf(err, errlen, "cannot start the store's change subscription");
+        sd_store_on_change(app->store, NULL, NULL);
+        sd_watch_free(app->watch);
+        app->watch = NULL;
+        return SD_ERR_NOMEM;
+    }
     return SD_OK;
 }
 

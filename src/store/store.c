@@ -420,10 +420,11 @@ void sd_gcra_answer(const sd_gcra *g, bool allowed, int64_t ahead_ns, sd_rate *o
 
 /* ---- the calls through the vtable (statusd/store.h) ---- */
 
-void sd_store_on_change(sd_store *s, sd_store_change_fn fn, void *arg)
+sd_err sd_store_on_change(sd_store *s, sd_store_change_fn fn, void *arg)
 {
     s->on_change = fn;
     s->on_change_arg = arg;
+    return s->ops->share_changes != NULL ? s->ops->share_changes(s, fn, arg) : SD_OK;
 }
 
 /* Tells the change hook that ns/id changed when err says it did. */
