@@ -45,6 +45,7 @@ const char *config_excerpt(const char *value, char out[CONFIG_EXCERPT_LEN])
 static const char *const store_names[] = {"auto", "memory", "redis", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"text", "json", NULL};
+static const char *const switch_names[] = {"off", "on", NULL};
 
 _Static_assert(SD_STORE_AUTO == 0 && SD_STORE_MEMORY == 1 && SD_STORE_REDIS == 2,
                "store_names follows sd_store_kind");
@@ -162,6 +163,8 @@ static const key_def keys[] = {
     /* logging */
     {FIELD(log_level), ENUM(level_names), "info", "debug, info, warn or error", {NULL}},
     {FIELD(log_format), ENUM(format_names), "text", "text or json", {NULL}},
+    /* the browser kit */
+    {FIELD(web_ui), ENUM(switch_names), "on", "the demo page at /: on or off", {NULL}},
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])

@@ -135,6 +135,7 @@ typedef struct sd_config {
     /* logging */
     sd_log_level log_level;
     sd_log_format log_format;
+    int web_ui;                       /* 1: the demo page at / (on), 0: off */
 
     /* where the file values came from, "" for none (built-in defaults) */
     char config_path[SD_CONFIG_STR];

@@ -14,6 +14,9 @@ void api_status_patch(sd_req *r);
 void api_jobs_post(sd_req *r);
 void api_status_events(sd_req *r);
 
+void api_web_page_get(sd_req *r);
+void api_web_module_get(sd_req *r);
+
 /* ---- what the job routes share (api/jobs.c) ---- */
 
 /* The :id parameter as a C string when it is a canonical UUID; else a

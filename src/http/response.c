@@ -219,7 +219,8 @@ static bool add_cors(const sd_req *r, struct MHD_Response *resp)
                                      r->cors_origin) == MHD_YES &&
              MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                                      "Location, Retry-After, ETag, RateLimit, "
-                                     "RateLimit-Policy, X-Request-Id, Idempotent-Replayed") == MHD_YES;
+                                     "RateLimit-Policy, X-Request-Id, Idempotent-Replayed, "
+                                     "Preference-Applied") == MHD_YES;
     }
     return ok;
 }

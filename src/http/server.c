@@ -273,7 +273,7 @@ static void req_dispatch(sd_req *r)
             sd_resp_header(r, "Access-Control-Allow-Methods", r->allow);
             sd_resp_header(r, "Access-Control-Allow-Headers",
                            "Authorization, Content-Type, Idempotency-Key, "
-                           "If-None-Match, X-Request-Id");
+                           "If-None-Match, Last-Event-ID, Prefer, X-Request-Id");
             sd_resp_header(r, "Access-Control-Max-Age", "600");
         }
         sd_resp_empty(r, 204);

@@ -61,7 +61,8 @@ const char DEFAULTS_PRINTED[] =
     "admin_token = \"\"\n"
     "cors_origins = \"\"\n"
     "log_level = info\n"
-    "log_format = text\n";
+    "log_format = text\n"
+    "web_ui = on\n";
 
 const char NON_DEFAULT_CONF[] =
     "bind = ::1\n"
@@ -113,7 +114,8 @@ const char NON_DEFAULT_CONF[] =
     "admin_token = admin-token-0123456789abcdef\n"
     "cors_origins = https://app.example.com, http://localhost:3000\n"
     "log_level = error\n"
-    "log_format = json\n";
+    "log_format = json\n"
+    "web_ui = off\n";
 
 const char NON_DEFAULT_PRINTED[] =
     "bind = ::1\n"
@@ -165,7 +167,8 @@ const char NON_DEFAULT_PRINTED[] =
     "admin_token = ***\n"
     "cors_origins = https://app.example.com, http://localhost:3000\n"
     "log_level = error\n"
-    "log_format = json\n";
+    "log_format = json\n"
+    "web_ui = off\n";
 
 int setup(void **state)
 {

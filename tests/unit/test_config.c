@@ -105,6 +105,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_string_equal(c->cors_origins, "");
     assert_int_equal(c->log_level, SD_LOG_INFO);
     assert_int_equal(c->log_format, SD_LOG_TEXT);
+    assert_int_equal(c->web_ui, 1);
     assert_string_equal(c->config_path, "");
     assert_int_equal(c->warning_count, 0);
 }
@@ -158,7 +159,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 50);
+    assert_int_equal(count, 51);
     free(keys);
     free(conf);
 }
