@@ -1,6 +1,7 @@
 /*
  * GET /status/<id>/events: the current view, one event per change, the
- * end after a terminal state or at a drain, Last-Event-ID, unknown ids.
+ * end after a terminal state or at a drain, Last-Event-ID, unknown ids,
+ * the heartbeat of a silent stream.
  * On the memory store and on Redis.
  */
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -215,6 +217,38 @@ static void test_drain_ends_open_streams(void **state)
     http_resp_free(&s.resp);
 }
 
+static void test_a_silent_stream_gets_a_heartbeat_comment_every_15_s(void **state)
+{
+    app_fixture *f = *state;
+    unsigned port = f->sd->proc.port;
+    push_job j = push_submit(port);
+    int fd = http_connect(port, 30000);
+    assert_true(fd >= 0);
+    char req[160];
+    int n = snprintf(req, sizeof req, "GET /status/%s/events HTTP/1.1\r\nHost: t\r\n\r\n",
+                     j.id);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    static char buf[16384];
+    size_t len = 0;
+    buf[0] = '\0';
+    int64_t t0 = push_now_ms();
+    while (strstr(buf, ": heartbeat\n\n") == NULL) {
+        ssize_t got = read(fd, buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            fail_msg("the stream ended or stalled without a heartbeat:\n%s", buf);
+        len += (size_t)got;
+        buf[len] = '\0';
+    }
+    int64_t took = push_now_ms() - t0;
+    close(fd);
+    /* one event (the view), then the comment after 15 s of silence */
+    const char *first = strstr(buf, "event: status");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "event: status"));
+    assert_true(took >= 14000);
+    assert_true(took < 25000);
+}
+
 #define ON(test, setup) cmocka_unit_test_setup_teardown(test, setup, app_teardown)
 #define ON_BOTH(test) ON(test, push_memory_setup), ON(test, push_redis_setup)
 
@@ -227,6 +261,7 @@ int main(void)
         ON_BOTH(test_last_event_id_of_the_current_tag_skips_the_first_event),
         ON_BOTH(test_events_of_an_unknown_job_are_404_problem),
         ON_BOTH(test_drain_ends_open_streams),
+        ON(test_a_silent_stream_gets_a_heartbeat_comment_every_15_s, push_memory_setup),
     };
     return cmocka_run_group_tests_name("http_events", tests, app_group_setup,
                                        app_group_teardown);
