@@ -8,7 +8,8 @@
 //
 // watch() follows a job with server-sent events (GET /status/<id>/events)
 // and falls back to long-polls (GET /status/<id> with Prefer: wait and
-// If-None-Match) where EventSource is missing or its stream fails; after
+// If-None-Match) where EventSource is missing or its stream fails
+// (watchUpload does the same with GET /upload-status); after
 // a network error it reconnects with a growing, jittered backoff. It ends
 // after the job's terminal state, or when the job is gone (onError with
 // a StatusdError of status 404).
@@ -155,12 +156,13 @@ function events(url, onUpdate, isDone, state) {
   });
 }
 
-function follow(path, onUpdate, isDone, { onError } = {}) {
+// Follows the view at path (its stream at eventsPath) until isDone(view).
+function follow(path, eventsPath, onUpdate, isDone, { onError } = {}) {
   const state = { stopped: false, abort: new AbortController(), last: null };
   const url = settings.baseUrl + path;
   const run = async () => {
-    if (typeof EventSource !== 'undefined' && path.startsWith('/status/')) {
-      if (await events(`${url}/events`, onUpdate, isDone, state)) return state.last;
+    if (typeof EventSource !== 'undefined') {
+      if (await events(settings.baseUrl + eventsPath, onUpdate, isDone, state)) return state.last;
       if (state.stopped) return state.last;
     }
     await longPoll(url, onUpdate, isDone, state);
@@ -183,14 +185,14 @@ function follow(path, onUpdate, isDone, { onError } = {}) {
 // until a terminal state. Returns {stop(), done} (done: a promise of the
 // last view). onError(err) on the end of a job that is gone (404).
 export function watch(id, onUpdate, options = {}) {
-  return follow(`/status/${encodeURIComponent(id)}`, onUpdate,
-                (view) => TERMINAL.has(view.status), options);
+  const path = `/status/${encodeURIComponent(id)}`;
+  return follow(path, `${path}/events`, onUpdate, (view) => TERMINAL.has(view.status), options);
 }
 
-// Follows an upload run (GET /upload-status) until it is completed or
-// failed, with long-polls: onUpdate(view) on every change.
+// Follows an upload run (GET /upload-status) the same way until it is
+// completed or failed: onUpdate(view) on every change.
 export function watchUpload(postId, runId, onUpdate, options = {}) {
   const q = `post_id=${encodeURIComponent(postId)}&run_id=${encodeURIComponent(runId)}`;
-  return follow(`/upload-status?${q}`, onUpdate, (view) => view.status !== 'processing',
-                options);
+  return follow(`/upload-status?${q}`, `/upload-status/events?${q}`, onUpdate,
+                (view) => view.status !== 'processing', options);
 }

@@ -29,7 +29,7 @@ struct sd_job_view;
  * while the job runs, Retry-After. */
 void api_job_view_headers(sd_req *r, const struct sd_job_view *v, const char *etag);
 
-/* ---- long-polls (api/status_wait.c) ---- */
+/* ---- long-polls (api/longpoll.c) ---- */
 
 /*
  * The wait a request asks for: the query's wait=<seconds>, else the
@@ -37,13 +37,10 @@ void api_job_view_headers(sd_req *r, const struct sd_job_view *v, const char *et
  * neither is given. False after a 400 for any other text.
  */
 bool api_wait_param(sd_req *r, int64_t *wait_s);
-/* GET /status/<id> with a wait and an If-None-Match: answered at once
- * unless the tag is the job's current one, else held until the job
- * changes (200), expires (404) or the wait ends (304). */
-void api_status_wait(sd_req *r, const char *id, int64_t wait_s);
 
 void api_uploads_post(sd_req *r);
 void api_upload_status_get(sd_req *r);
+void api_upload_status_events(sd_req *r);
 void api_uploads_retry_post(sd_req *r);
 
 void api_chat_post(sd_req *r);

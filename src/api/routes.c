@@ -20,6 +20,7 @@ static const sd_route routes[] = {
     {"POST", "/uploads", api_uploads_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     {"GET", "/upload-status", api_upload_status_get, 0, NULL},
+    {"GET", "/upload-status/events", api_upload_status_events, 0, NULL},
     {"POST", "/uploads/retry", api_uploads_retry_post, SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT,
      NULL},
     /* user ids are guessable (phone numbers), so reading a history needs

@@ -84,13 +84,27 @@ static void unlink_waiter(sd_watch *w, watch_waiter *wt)
     atomic_fetch_sub(&w->linked, 1);
 }
 
-/* Unlinks wt and resumes its request: the last touch of wt here, as its
- * holder may free it as soon as the request runs again. */
+/* Unlinks wt, or every member of its group. */
+static void unlink_all(sd_watch *w, watch_waiter *wt)
+{
+    if (wt->group == NULL) {
+        if (wt->linked)
+            unlink_waiter(w, wt);
+        return;
+    }
+    for (size_t i = 0; i < wt->group[0].ngroup; i++)
+        if (wt->group[i].linked)
+            unlink_waiter(w, &wt->group[i]);
+}
+
+/* Unlinks wt (with its group) and resumes its request: the last touch of
+ * it here, as its holder may free it as soon as the request runs again. */
 static void wake(sd_watch *w, watch_waiter *wt, watch_why why)
 {
-    unlink_waiter(w, wt);
-    wt->why = why;
-    sd_req_resume(wt->req);
+    watch_waiter *first = wt->group != NULL ? wt->group : wt;
+    unlink_all(w, wt);
+    first->why = why;
+    sd_req_resume(first->req);
 }
 
 /* ---- the timer ---- */
@@ -178,45 +192,69 @@ uint64_t sd_watch_seq(sd_watch *w, const watch_waiter *wt)
     return atomic_load(&w->seq[wt->hash & (BUCKETS - 1)]);
 }
 
-sd_err sd_watch_hold(sd_watch *w, watch_waiter *wt, uint64_t seq, sd_req_again_fn again,
-                     void *arg)
+/* Links wt in its bucket and the heap; false when the heap cannot grow. */
+static bool link_waiter(sd_watch *w, watch_waiter *wt)
 {
+    if (!sd_heap_reserve(&w->heap, 256))
+        return false;
     size_t b = wt->hash & (BUCKETS - 1);
-    pthread_mutex_lock(&w->lock);
-    if (w->draining || w->stopping) {
-        pthread_mutex_unlock(&w->lock);
-        return SD_ERR_SHUTTING_DOWN;
-    }
-    if (!sd_heap_reserve(&w->heap, 256)) {
-        pthread_mutex_unlock(&w->lock);
-        return SD_ERR_NOMEM;
-    }
     sd_heap_push(&w->heap, &heap_ops, wt);
     wt->linked = true;
-    wt->why = WATCH_NONE;
     wt->prev = NULL;
     wt->next = w->bucket[b];
     if (wt->next != NULL)
         wt->next->prev = wt;
     w->bucket[b] = wt;
     atomic_fetch_add(&w->linked, 1);
-    if (atomic_load(&w->seq[b]) != seq) {
-        unlink_waiter(w, wt);
+    return true;
+}
+
+sd_err sd_watch_hold_group(sd_watch *w, watch_waiter *wts, size_t n, const uint64_t *seqs,
+                           sd_req_again_fn again, void *arg)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->draining || w->stopping) {
         pthread_mutex_unlock(&w->lock);
-        return SD_ERR_CONFLICT;
+        return SD_ERR_SHUTTING_DOWN;
     }
-    sd_req_suspend(wt->req, again, arg);
-    if (wt->heap_at == 0)
+    wts[0].why = WATCH_NONE;
+    sd_err err = SD_OK;
+    for (size_t i = 0; i < n && err == SD_OK; i++) {
+        wts[i].group = n > 1 ? wts : NULL;
+        wts[i].ngroup = n;
+        wts[i].req = wts[0].req;
+        if (i > 0)
+            wts[i].due_ms = INT64_MAX;
+        if (!link_waiter(w, &wts[i]))
+            err = SD_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n && err == SD_OK; i++)
+        if (atomic_load(&w->seq[wts[i].hash & (BUCKETS - 1)]) != seqs[i])
+            err = SD_ERR_CONFLICT;
+    if (err != SD_OK) {
+        for (size_t i = 0; i < n; i++)
+            if (wts[i].linked)
+                unlink_waiter(w, &wts[i]);
+        pthread_mutex_unlock(&w->lock);
+        return err;
+    }
+    sd_req_suspend(wts[0].req, again, arg);
+    if (wts[0].heap_at == 0)
         pthread_cond_signal(&w->timer_wake);
     pthread_mutex_unlock(&w->lock);
     return SD_OK;
 }
 
+sd_err sd_watch_hold(sd_watch *w, watch_waiter *wt, uint64_t seq, sd_req_again_fn again,
+                     void *arg)
+{
+    return sd_watch_hold_group(w, wt, 1, &seq, again, arg);
+}
+
 void sd_watch_cancel(sd_watch *w, watch_waiter *wt)
 {
     pthread_mutex_lock(&w->lock);
-    if (wt->linked)
-        unlink_waiter(w, wt);
+    unlink_all(w, wt);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -248,8 +286,13 @@ void sd_watch_notify(void *arg, const char *ns, const char *id)
     watch_waiter *wt = w->bucket[b];
     while (wt != NULL) {
         watch_waiter *next = wt->next;
-        if (wt->hash == h && strcmp(wt->key, key) == 0)
+        if (wt->hash == h && strcmp(wt->key, key) == 0) {
+            bool grouped = wt->group != NULL;
             wake(w, wt, WATCH_CHANGED);
+            /* a group may have taken next out of the bucket too */
+            if (grouped)
+                next = w->bucket[b];
+        }
         wt = next;
     }
     pthread_mutex_unlock(&w->lock);

@@ -46,6 +46,8 @@ typedef struct watch_waiter {
     int64_t due_ms;               /* monotonic: woken with WATCH_TIMER then */
     watch_why why;                /* why it was woken, for the holder */
     /* the watch's */
+    struct watch_waiter *group;   /* sd_watch_hold_group's array, or NULL */
+    size_t ngroup;
     struct watch_waiter *prev, *next;
     size_t heap_at;
     bool linked;
@@ -77,7 +79,16 @@ uint64_t sd_watch_seq(sd_watch *w, const watch_waiter *wt);
 sd_err sd_watch_hold(sd_watch *w, watch_waiter *wt, uint64_t seq, sd_req_again_fn again,
                      void *arg);
 
-/* Lets go of wt if it is held (its request ended). */
+/*
+ * The same for one request that follows several records: wts[0..n)
+ * share wts[0].req and are held and woken together, whichever key is
+ * notified; wts[0].due_ms is the time, and wts[0].why says why it woke.
+ * seqs[i] is the count taken for wts[i] before the read.
+ */
+sd_err sd_watch_hold_group(sd_watch *w, watch_waiter *wts, size_t n, const uint64_t *seqs,
+                           sd_req_again_fn again, void *arg);
+
+/* Lets go of wt (and its group) if it is held (its request ended). */
 void sd_watch_cancel(sd_watch *w, watch_waiter *wt);
 
 /* sd_store_change_fn: wakes the holders of ns/id; ns NULL wakes all. */

@@ -1,10 +1,11 @@
 /*
- * Long-polls: GET /status/<id> with a wait (Prefer: wait=<n>, RFC 7240,
- * or ?wait=<n>) and an If-None-Match. While the tag is the job's current
- * one the request is held (api/watch.h) and answered as soon as the job
- * changes (200 with the new view), expires or is deleted (404), or the
- * wait ends (304 with Preference-Applied). At a drain it is answered
- * with the job as it stands.
+ * Long-polls (held.h): GET /status/<id> or GET /upload-status with a
+ * wait (Prefer: wait=<n>, RFC 7240, or ?wait=<n>) and an If-None-Match.
+ * While the tag is the resource's current one the request is held
+ * (api/watch.h) and answered as soon as it changes (200 with the new
+ * view), expires or is deleted (404), or the wait ends (304 with
+ * Preference-Applied). At a drain it is answered with the resource as it
+ * stands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,11 @@
 
 #include "api/api.h"
 #include "api/etag.h"
+#include "api/held.h"
 #include "api/watch.h"
 #include "statusd/app.h"
 #include "statusd/jobs.h"
+#include "statusd/uploads.h"
 #include "statusd/log.h"
 
 /* A wait's seconds: digits only; a longer wait than max is max (one of
@@ -108,11 +111,90 @@ bool api_wait_param(sd_req *r, int64_t *wait_s)
     return true;
 }
 
+/* ---- what polls and streams share ---- */
+
+void held_view_clear(held_view *v)
+{
+    sd_buf_free(&v->json);
+    free(v->jobs);
+    *v = (held_view){.json = SD_BUF_INIT};
+}
+
+bool held_keys_init(held_keys *k, sd_req *r, const held_source *src, const char *id)
+{
+    *k = (held_keys){0};
+    k->wts = calloc(1, sizeof *k->wts);
+    k->seqs = calloc(1, sizeof *k->seqs);
+    if (k->wts == NULL || k->seqs == NULL)
+        return false;
+    k->n = k->cap = 1;
+    sd_watch_key(&k->wts[0], r, src->ns, id);
+    return true;
+}
+
+bool held_keys_follow(held_keys *k, const held_view *v, sd_err *err)
+{
+    *err = SD_OK;
+    size_t n = 1 + v->njobs;
+    bool same = n == k->n;
+    for (size_t i = 0; same && i < v->njobs; i++) {
+        char key[WATCH_KEY_MAX];
+        snprintf(key, sizeof key, "%s\n%s", SD_JOBS_NS, v->jobs[i]);
+        same = strcmp(key, k->wts[1 + i].key) == 0;
+    }
+    if (same)
+        return false;
+    if (n > k->cap) {
+        watch_waiter *w = realloc(k->wts, n * sizeof *w);
+        if (w != NULL)
+            k->wts = w;
+        uint64_t *s = w != NULL ? realloc(k->seqs, n * sizeof *s) : NULL;
+        if (s == NULL) {
+            *err = SD_ERR_NOMEM;
+            return false;
+        }
+        k->seqs = s;
+        k->cap = n;
+    }
+    for (size_t i = 0; i < v->njobs; i++) {
+        k->wts[1 + i] = (watch_waiter){0};
+        sd_watch_key(&k->wts[1 + i], k->wts[0].req, SD_JOBS_NS, v->jobs[i]);
+    }
+    k->n = n;
+    return true;
+}
+
+void held_keys_count(held_keys *k, sd_watch *w)
+{
+    for (size_t i = 0; i < k->n; i++)
+        k->seqs[i] = sd_watch_seq(w, &k->wts[i]);
+}
+
+void held_keys_free(held_keys *k)
+{
+    free(k->wts);
+    free(k->seqs);
+    *k = (held_keys){0};
+}
+
+int64_t held_due(const held_view *v, int64_t limit)
+{
+    if (v->expires_ms <= 0)
+        return limit;
+    int64_t now = sd_mono_ms();
+    int64_t left = v->expires_ms - sd_now_ms() + 5;
+    int64_t at = now + (left > 0 ? left : 0);
+    return at < limit ? at : limit;
+}
+
+/* ---- long-polls ---- */
+
 /* A held long-poll; lives from its first hold to the request's end. */
 typedef struct poll_hold {
-    watch_waiter wt;
+    held_keys keys;
+    const held_source *src;
     sd_app *app;
-    char id[SD_UUID_LEN + 1];
+    char id[SD_UPLOAD_RUN_KEY_LEN];
     int64_t wait_s;
     int64_t end_ms;        /* monotonic: when the wait is over */
     bool admitted;         /* counted against max_waiters */
@@ -121,9 +203,10 @@ typedef struct poll_hold {
 static void hold_end(void *arg)
 {
     poll_hold *h = arg;
-    sd_watch_cancel(h->app->watch, &h->wt);
+    sd_watch_cancel(h->app->watch, &h->keys.wts[0]);
     if (h->admitted)
         sd_watch_leave(h->app->watch);
+    held_keys_free(&h->keys);
     free(h);
 }
 
@@ -132,79 +215,79 @@ static void poll_step(sd_req *r, poll_hold *h, watch_why why);
 static void poll_again(sd_req *r, void *arg)
 {
     poll_hold *h = arg;
-    poll_step(r, h, h->wt.why);
+    poll_step(r, h, h->keys.wts[0].why);
 }
 
-/* Reads the job and answers, or holds the request again. */
+/* Reads the resource and answers, or holds the request again. */
 static void poll_step(sd_req *r, poll_hold *h, watch_why why)
 {
     char applied[32];
     snprintf(applied, sizeof applied, "wait=%lld", (long long)h->wait_s);
     for (;;) {
-        uint64_t seq = sd_watch_seq(h->app->watch, &h->wt);
-        sd_job_view v = SD_JOB_VIEW_INIT;
-        sd_err err = sd_jobs_get(h->app->jobs, h->id, &v);
+        held_keys_count(&h->keys, h->app->watch);
+        held_view v = {.json = SD_BUF_INIT};
+        sd_err err = h->src->read(h->app, h->id, &v);
         if (err != SD_OK) {
-            sd_job_view_clear(&v);
+            held_view_clear(&v);
             sd_resp_header(r, "Preference-Applied", applied);
-            api_job_error(r, err, h->id);
+            h->src->error(r, err, h->id);
             return;
         }
-        char etag[API_ETAG_LEN];
-        api_etag_text(v.etag, etag);
-        bool same = api_etag_listed(sd_req_header(r, "If-None-Match"), etag);
-        int64_t now = sd_mono_ms();
-        if (!same || why == WATCH_DRAIN || now >= h->end_ms) {
-            api_job_view_headers(r, &v, etag);
+        bool same = api_etag_listed(sd_req_header(r, "If-None-Match"), v.etag);
+        if (!same || why == WATCH_DRAIN || sd_mono_ms() >= h->end_ms) {
+            h->src->headers(r, &v);
             sd_resp_header(r, "Preference-Applied", applied);
             if (same && why != WATCH_DRAIN)
                 sd_resp_empty(r, 304);
             else
                 sd_resp_json(r, 200, &v.json);
-            sd_job_view_clear(&v);
+            held_view_clear(&v);
             return;
         }
         /* Woken at the wait's end, or at the record's expiry to see
          * whether it is gone, whichever comes first. */
-        h->wt.due_ms = h->end_ms;
-        if (v.expires_ms > 0) {
-            int64_t left = v.expires_ms - sd_now_ms() + 5;
-            if (now + left < h->wt.due_ms)
-                h->wt.due_ms = now + (left > 0 ? left : 0);
-        }
-        sd_job_view_clear(&v);
-        if (!h->admitted && sd_watch_admit(h->app->watch) != SD_OK) {
+        h->keys.wts[0].due_ms = held_due(&v, h->end_ms);
+        bool moved = held_keys_follow(&h->keys, &v, &err);
+        held_view_clear(&v);
+        if (moved)
+            continue;
+        if (err == SD_OK && !h->admitted && sd_watch_admit(h->app->watch) != SD_OK) {
             sd_resp_problem(r, SD_ERR_TOO_MANY_WAITERS, "%lld requests are held already "
                             "(max_waiters); poll again later",
                             (long long)h->app->cfg->max_waiters);
             return;
         }
-        h->admitted = true;
-        err = sd_watch_hold(h->app->watch, &h->wt, seq, poll_again, h);
+        h->admitted = h->admitted || err == SD_OK;
+        if (err == SD_OK)
+            err = sd_watch_hold_group(h->app->watch, h->keys.wts, h->keys.n, h->keys.seqs,
+                                      poll_again, h);
         if (err == SD_OK)
             return;
         if (err == SD_ERR_SHUTTING_DOWN)
             why = WATCH_DRAIN;
         else if (err != SD_ERR_CONFLICT) {
-            api_job_error(r, err, h->id);
+            h->src->error(r, err, h->id);
             return;
         }
     }
 }
 
-void api_status_wait(sd_req *r, const char *id, int64_t wait_s)
+void api_hold_poll(sd_req *r, const held_source *src, const char *id, int64_t wait_s)
 {
     sd_app *app = sd_req_app(r);
     poll_hold *h = calloc(1, sizeof *h);
-    if (h == NULL) {
-        api_job_error(r, SD_ERR_NOMEM, id);
+    if (h == NULL || !held_keys_init(&h->keys, r, src, id)) {
+        if (h != NULL)
+            held_keys_free(&h->keys);
+        free(h);
+        src->error(r, SD_ERR_NOMEM, id);
         return;
     }
+    h->src = src;
     h->app = app;
     snprintf(h->id, sizeof h->id, "%s", id);
     h->wait_s = wait_s;
     h->end_ms = sd_mono_ms() + wait_s * 1000;
-    sd_watch_key(&h->wt, r, SD_JOBS_NS, id);
     sd_req_on_end(r, hold_end, h);
     poll_step(r, h, WATCH_NONE);
 }
