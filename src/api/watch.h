@@ -10,7 +10,7 @@
 
 /*
  * The requests held until a record changes: long-polls and event
- * streams. A holder (api/status_wait.c, api/events.c) reads a record,
+ * streams. A holder (api/longpoll.c, api/events.c) reads a record,
  * finds nothing new to say, and holds its request here, keyed by the
  * record's namespace and id, with a time to be woken at in any case. The
  * request is suspended (statusd/http.h): it holds no HTTP thread.
