@@ -80,7 +80,7 @@ fuzz: deps-fuzz
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_TIME=6
 
-BENCH_TARGETS = statusd hello_mhd loadgen
+BENCH_TARGETS = statusd hello_mhd loadgen pushload
 
 bench: deps-bench
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(SD_CMAKE)

@@ -85,6 +85,10 @@ static const key_def keys[] = {
     {FIELD(connection_memory_limit), INT(16384, 16777216), "32768",
      "bytes of buffer per connection", {NULL}},
     {FIELD(max_body), INT(1024, 16777216), "65536", "largest request body, bytes", {NULL}},
+    {FIELD(max_wait), INT(0, 3600), "30",
+     "seconds a long-poll may wait for a change at most", {NULL}},
+    {FIELD(max_waiters), INT(0, 1000000), "4096",
+     "long-polls and event streams held at once, 0 = none", {NULL}},
     /* store */
     {FIELD(store), ENUM(store_names), "auto", "auto, memory or redis", {NULL}},
     {FIELD(memory_max_bytes), INT_OR_AUTO(0, INT64_MAX), "auto",
@@ -166,6 +170,8 @@ static const key_def keys[] = {
     {FIELD(log_format), ENUM(format_names), "text", "text or json", {NULL}},
     {FIELD(access_log), ENUM(switch_names), "on",
      "a log line at info for every request answered: on or off", {NULL}},
+    /* the browser kit */
+    {FIELD(web_ui), ENUM(switch_names), "on", "the demo page at /: on or off", {NULL}},
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])

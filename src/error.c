@@ -26,6 +26,7 @@ static const char *const names[SD_ERR_COUNT] = {
     [SD_ERR_STALE_RUN] = "stale_run",
     [SD_ERR_JOB_FINISHED] = "job_finished",
     [SD_ERR_STORE_FULL] = "store_full",
+    [SD_ERR_TOO_MANY_WAITERS] = "too_many_waiters",
 };
 
 const char *sd_err_name(sd_err err)

@@ -4,7 +4,8 @@
  * SIGTERM and SIGINT are blocked in every thread and taken by the main
  * thread in sigsuspend(), whose handler only sets a flag. Shutdown then
  * runs here, in order: refuse new work (/ready answers 503, submissions
- * 503), let running jobs finish for drain_timeout, stop HTTP, free
+ * 503), answer every held long-poll and end every event stream, let
+ * running jobs finish for drain_timeout, stop HTTP, free
  * everything.
  */
 #include <pthread.h>
@@ -62,6 +63,10 @@ static int serve(const sd_config *cfg)
         sd_error("jobs: %s", err);
         goto out;
     }
+    if (sd_api_watch_start(&app, err, sizeof err) != SD_OK) {
+        sd_error("watch: %s", err);
+        goto out;
+    }
     size_t nroutes = 0;
     const sd_route *routes = sd_api_routes(&nroutes);
     http = sd_http_start(&app, routes, nroutes, err, sizeof err);
@@ -82,11 +87,14 @@ static int serve(const sd_config *cfg)
 
     sd_info("signal %d: shutting down", (int)stop_signal);
     atomic_store(&app.draining, true);
+    sd_api_watch_drain(&app);
     sd_jobs_drain(app.jobs, cfg->drain_timeout * 1000);
     rc = 0;
 out:
+    sd_api_watch_drain(&app);
     sd_http_stop(http);
     sd_jobs_free(app.jobs);
+    sd_api_watch_stop(&app);
     sd_store_free(app.store);
     if (rc == 0)
         sd_info("stopped");

@@ -18,6 +18,7 @@ struct sd_app {
     bool store_fallback;       /* auto chose memory because Redis was down */
     sd_jobs *jobs;
     sd_metrics *metrics;       /* owned by the HTTP layer, set before it serves */
+    struct sd_watch *watch;    /* held requests (api/watch.h), sd_api_watch_start */
     int64_t started_mono_ms;
     int64_t started_epoch_ms;  /* process_start_time_seconds */
     atomic_bool draining;      /* set on SIGTERM: no new work, not ready */

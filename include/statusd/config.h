@@ -76,6 +76,8 @@ typedef struct sd_config {
     int64_t per_ip_connection_limit;  /* 0 = off */
     int64_t connection_memory_limit;  /* bytes per connection */
     int64_t max_body;                 /* bytes */
+    int64_t max_wait;                 /* seconds a long-poll waits at most */
+    int64_t max_waiters;              /* long-polls and event streams held at once */
 
     /* store */
     sd_store_kind store;
@@ -143,6 +145,9 @@ typedef struct sd_config {
 
     /* the operations console at /console */
     sd_switch console;
+
+    /* the demo page at / */
+    sd_switch web_ui;
 
     /* where the file values came from, "" for none (built-in defaults) */
     char config_path[SD_CONFIG_STR];

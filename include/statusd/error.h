@@ -29,6 +29,7 @@ typedef enum sd_err {
     SD_ERR_STALE_RUN,     /* a report with the token of an earlier run */
     SD_ERR_JOB_FINISHED,  /* a report on a job that has ended */
     SD_ERR_STORE_FULL,    /* the store holds all it may; writes wait for room */
+    SD_ERR_TOO_MANY_WAITERS, /* max_waiters requests are held already */
     SD_ERR_COUNT
 } sd_err;
 

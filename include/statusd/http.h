@@ -60,6 +60,16 @@ void sd_http_quiesce(sd_http *h);
 /* Closes every connection and frees the daemon. */
 void sd_http_stop(sd_http *h);
 
+/*
+ * The API's held requests (long-polls, event streams): started before the
+ * daemon, wired to the store's change notices (app->watch); drained at
+ * shutdown (every held request answered, every stream ended, later waits
+ * answered at once) before sd_http_stop; freed after it.
+ */
+sd_err sd_api_watch_start(sd_app *app, char *err, size_t errlen);
+void sd_api_watch_drain(sd_app *app);
+void sd_api_watch_stop(sd_app *app);
+
 /* ---- the request, for route handlers ---- */
 
 sd_app *sd_req_app(const sd_req *r);
@@ -113,6 +123,36 @@ const char *sd_req_client_key(sd_req *r);
  * when the store cannot count).
  */
 bool sd_req_ratelimit(sd_req *r, const char *cls, const char *key, int64_t per_minute);
+
+/* ---- holding a request (long-polls, event streams) ----
+ *
+ * A request that cannot be answered yet is suspended: its connection
+ * holds no HTTP thread until it is resumed, from any thread. */
+
+typedef void (*sd_req_again_fn)(sd_req *r, void *arg);
+
+/*
+ * Suspends r. From a route handler (or an again function) that has not
+ * answered, with again set: once resumed, the server calls again(r, arg)
+ * on an HTTP thread, which answers or suspends again. From a stream's
+ * reader, with again NULL: once resumed the reader is called again.
+ */
+void sd_req_suspend(sd_req *r, sd_req_again_fn again, void *arg);
+/* Resumes a suspended r: from any thread, exactly once per suspend. */
+void sd_req_resume(sd_req *r);
+/* fn(arg) once when the request ends, however it ends (answered, the
+ * client gone, the server stopping), on an HTTP thread: frees what a held
+ * request owns. One per request. */
+void sd_req_on_end(sd_req *r, void (*fn)(void *arg), void *arg);
+
+/* A streamed body's reader: up to max bytes into buf (> 0), 0 when there
+ * is nothing now and it suspended the request (sd_req_suspend, again
+ * NULL), -1 at the end of the stream. */
+typedef long (*sd_stream_fn)(void *arg, char *buf, size_t max);
+/* A 200 answer whose body read() streams, of content_type (a constant),
+ * with the headers added before, chunked. arg lives until the request
+ * ends (sd_req_on_end frees it). */
+void sd_resp_stream(sd_req *r, const char *content_type, sd_stream_fn read, void *arg);
 
 /* An application/problem+json answer for err (status and type from the one
  * mapping in problem.c) with a detail line. */

@@ -33,9 +33,14 @@ typedef struct sd_job_view {
     bool terminal;
     char id[SD_UUID_LEN + 1];
     char status[16];
+    int64_t expires_ms;  /* epoch ms the record expires at, 0 = never */
 } sd_job_view;
 
-#define SD_JOB_VIEW_INIT {SD_BUF_INIT, 0, false, "", ""}
+#define SD_JOB_VIEW_INIT {SD_BUF_INIT, 0, false, "", "", 0}
+
+/* The store namespace of job records, as the store's change notices
+ * name it. */
+#define SD_JOBS_NS "job"
 
 void sd_job_view_clear(sd_job_view *v);
 

@@ -224,6 +224,9 @@ typedef struct sd_queue_stats {
 
 typedef struct sd_store sd_store;
 
+/* A change notice (see sd_store_on_change). */
+typedef void (*sd_store_change_fn)(void *arg, const char *ns, const char *id);
+
 typedef struct sd_store_ops {
     const char *name;
 
@@ -381,14 +384,40 @@ typedef struct sd_store_ops {
 
     void (*info)(sd_store *s, sd_store_info *out);
 
+    /* Optional (NULL for a store no other process shares): also hands
+     * the changes other processes make to fn(arg, ns, id), from a thread
+     * of its own, and fn(arg, NULL, NULL) whenever some may have been
+     * missed (an outage); fn NULL stops that. sd_store_on_change calls
+     * it. SD_ERR_NOMEM when it cannot start. */
+    sd_err (*share_changes)(sd_store *s, sd_store_change_fn fn, void *arg);
+
     /* Stops background threads and frees everything. */
     void (*free)(sd_store *s);
 } sd_store_ops;
 
-/* Every implementation starts with this member. */
+/*
+ * Change notices. fn(arg, ns, id) is called after every call below that
+ * changed a record of this process's making: an update, a delete, a list
+ * append, a queue operation whose record change succeeded (one call per
+ * item taken with a change); sd_store_clear calls fn(arg, NULL, NULL) for
+ * every record at once. It runs on the writing thread, after the store's
+ * own locks are released, so it may read the store but must be quick.
+ * Changes other processes make to a shared store, and expiries, are not
+ * seen here unless the store shares them (share_changes below). Set it
+ * before the store is shared between threads.
+ */
+
+/* Every implementation starts with this member (zeroed: no notices). */
 struct sd_store {
     const sd_store_ops *ops;
+    sd_store_change_fn on_change;
+    void *on_change_arg;
 };
+
+/* Sets (fn NULL: clears) the change notices of s; on a shared store the
+ * notices of other processes' changes too (share_changes), when that
+ * can start: SD_ERR_NOMEM otherwise, with this process's notices set. */
+sd_err sd_store_on_change(sd_store *s, sd_store_change_fn fn, void *arg);
 
 /*
  * The calls through the vtable. Each first checks its arguments as the

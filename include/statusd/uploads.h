@@ -83,9 +83,18 @@ typedef struct sd_upload_view {
     uint64_t etag;
     char status[32];      /* processing, completed, failed; or, for a
                              created run, processing_in_background */
+    int64_t expires_ms;   /* epoch ms the run expires at */
+    /* the jobs of the fields not final yet, whose changes change the
+     * view (for those who wait on it); malloc'd */
+    char (*jobs)[SD_UUID_LEN + 1];
+    size_t njobs;
 } sd_upload_view;
 
-#define SD_UPLOAD_VIEW_INIT {SD_BUF_INIT, 0, ""}
+#define SD_UPLOAD_VIEW_INIT {SD_BUF_INIT, 0, "", 0, NULL, 0}
+
+/* The store namespace of run records, as change notices name it; the
+ * id is the run key (sd_upload_run_key). */
+#define SD_UPLOADS_NS "upload"
 
 void sd_upload_view_clear(sd_upload_view *v);
 

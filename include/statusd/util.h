@@ -1,9 +1,11 @@
 #ifndef STATUSD_UTIL_H
 #define STATUSD_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "statusd/error.h"
 
@@ -56,6 +58,12 @@ bool sd_list_next(const char **cursor, const char **item, size_t *len);
 bool sd_env_name_valid(const char *s, size_t len);
 
 bool sd_sleep_ms_unless(int64_t ms, const volatile int *stop);
+
+/* A condition variable whose timed waits run on CLOCK_MONOTONIC (0, or
+ * the pthread error; nothing is left inited on failure), and the
+ * absolute time ms from now on that clock, for pthread_cond_timedwait. */
+int sd_cond_init_mono(pthread_cond_t *cond);
+struct timespec sd_mono_deadline(int64_t ms);
 
 /*
  * A growable byte buffer that stays NUL-terminated. Appends never fail

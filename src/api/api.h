@@ -14,14 +14,35 @@ void api_status_patch(sd_req *r);
 void api_jobs_post(sd_req *r);
 void api_jobs_list(sd_req *r);
 void api_status_retry(sd_req *r);
-/* What the job endpoints share (jobs.c): the :id parameter as a C string
- * when it is a canonical UUID, else a 404 answered; a problem for a job
- * operation's error. */
+void api_status_events(sd_req *r);
+
+void api_web_page_get(sd_req *r);
+void api_web_module_get(sd_req *r);
+
+/* ---- what the job routes share (api/jobs.c) ---- */
+
+/* The :id parameter as a C string when it is a canonical UUID; else a
+ * 404 was answered before any store call and false returned. */
 bool api_job_id_param(sd_req *r, char id[SD_UUID_LEN + 1]);
+/* The problem answer of a failed job operation on job id. */
 void api_job_error(sd_req *r, sd_err err, const char *id);
+struct sd_job_view;
+/* ETag (etag: the view's, as api_etag_text gives it), Cache-Control and,
+ * while the job runs, Retry-After. */
+void api_job_view_headers(sd_req *r, const struct sd_job_view *v, const char *etag);
+
+/* ---- long-polls (api/longpoll.c) ---- */
+
+/*
+ * The wait a request asks for: the query's wait=<seconds>, else the
+ * Prefer header's wait=<seconds> (RFC 7240), cut to max_wait; 0 when
+ * neither is given. False after a 400 for any other text.
+ */
+bool api_wait_param(sd_req *r, int64_t *wait_s);
 
 void api_uploads_post(sd_req *r);
 void api_upload_status_get(sd_req *r);
+void api_upload_status_events(sd_req *r);
 void api_uploads_retry_post(sd_req *r);
 
 void api_chat_post(sd_req *r);

@@ -57,3 +57,11 @@ void api_etag_answer(sd_req *r, unsigned status, const char *tag, sd_buf *json)
     else
         sd_resp_json(r, status, json);
 }
+
+void api_view_headers(sd_req *r, const char *tag, bool moving)
+{
+    sd_resp_header(r, "ETag", tag);
+    sd_resp_header(r, "Cache-Control", "no-cache");
+    if (moving)
+        sd_resp_header(r, "Retry-After", "1");
+}

@@ -26,6 +26,11 @@ void api_etag_text(uint64_t etag, char out[API_ETAG_LEN]);
  * 13.1.2), or is "*". tag is as api_etag_text writes it. */
 bool api_etag_listed(const char *header, const char *tag);
 
+/* ETag (tag), Cache-Control: no-cache and, while the resource may
+ * still change (moving), Retry-After: 1: the headers of a job's or an
+ * upload run's view. */
+void api_view_headers(sd_req *r, const char *tag, bool moving);
+
 /* Answers r with an empty 304 when its If-None-Match lists tag, else with
  * status and json (whose data is taken, as sd_resp_json does). The ETag
  * header and the others are the caller's to add first. */

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/etag.h"
+#include "api/held.h"
 #include "statusd/app.h"
 #include "statusd/handler.h"
 #include "statusd/idempotency.h"
@@ -92,15 +93,35 @@ void api_job_error(sd_req *r, sd_err err, const char *id)
     }
 }
 
-/* ETag (etag: the view's, as api_etag_text gives it), Cache-Control and,
- * while the job runs, Retry-After. */
-static void set_view_headers(sd_req *r, const sd_job_view *v, const char *etag)
+void api_job_view_headers(sd_req *r, const sd_job_view *v, const char *etag)
 {
-    sd_resp_header(r, "ETag", etag);
-    sd_resp_header(r, "Cache-Control", "no-cache");
-    if (!v->terminal)
-        sd_resp_header(r, "Retry-After", "1");
+    api_view_headers(r, etag, !v->terminal);
 }
+
+/* ---- the job as held requests read it (api/held.h) ---- */
+
+static sd_err held_job_read(sd_app *app, const char *id, held_view *out)
+{
+    sd_job_view v = SD_JOB_VIEW_INIT;
+    sd_err err = sd_jobs_get(app->jobs, id, &v);
+    if (err == SD_OK) {
+        out->json = v.json;
+        v.json = (sd_buf)SD_BUF_INIT;
+        api_etag_text(v.etag, out->etag);
+        out->terminal = v.terminal;
+        out->expires_ms = v.expires_ms;
+    }
+    sd_job_view_clear(&v);
+    return err;
+}
+
+static void held_job_headers(sd_req *r, const held_view *v)
+{
+    api_view_headers(r, v->etag, !v->terminal);
+}
+
+static const held_source job_source = {SD_JOBS_NS, held_job_read, held_job_headers,
+                                       api_job_error};
 
 /* Answers with a job's view: Location, ETag, Cache-Control, Retry-After
  * while it runs. */
@@ -110,7 +131,7 @@ static void answer_job(sd_req *r, unsigned status, sd_job_view *v)
     snprintf(location, sizeof location, "/status/%s", v->id);
     sd_resp_header(r, "Location", location);
     api_etag_text(v->etag, etag);
-    set_view_headers(r, v, etag);
+    api_job_view_headers(r, v, etag);
     sd_resp_json(r, status, &v->json);
 }
 
@@ -317,6 +338,13 @@ void api_status_get(sd_req *r)
     char id[SD_UUID_LEN + 1];
     if (!api_job_id_param(r, id))
         return;
+    int64_t wait_s = 0;
+    if (!api_wait_param(r, &wait_s))
+        return;
+    if (wait_s > 0 && sd_req_header(r, "If-None-Match") != NULL) {
+        api_hold_poll(r, &job_source, id, wait_s);
+        return;
+    }
     sd_job_view v = SD_JOB_VIEW_INIT;
     sd_err err = sd_jobs_get(sd_req_app(r)->jobs, id, &v);
     if (err != SD_OK) {
@@ -326,9 +354,16 @@ void api_status_get(sd_req *r)
     }
     char etag[API_ETAG_LEN];
     api_etag_text(v.etag, etag);
-    set_view_headers(r, &v, etag);
+    api_job_view_headers(r, &v, etag);
     api_etag_answer(r, 200, etag, &v.json);
     sd_job_view_clear(&v);
+}
+
+void api_status_events(sd_req *r)
+{
+    char id[SD_UUID_LEN + 1];
+    if (api_job_id_param(r, id))
+        api_hold_events(r, &job_source, id);
 }
 
 void api_status_delete(sd_req *r)
@@ -345,7 +380,7 @@ void api_status_delete(sd_req *r)
     } else {
         char etag[API_ETAG_LEN];
         api_etag_text(v.etag, etag);
-        set_view_headers(r, &v, etag);
+        api_job_view_headers(r, &v, etag);
         sd_resp_json(r, 200, &v.json);
     }
     sd_job_view_clear(&v);
@@ -512,7 +547,7 @@ void api_status_patch(sd_req *r)
         if (err == SD_OK) {
             char etag[API_ETAG_LEN];
             api_etag_text(v.etag, etag);
-            set_view_headers(r, &v, etag);
+            api_job_view_headers(r, &v, etag);
             sd_resp_json(r, 200, &v.json);
         } else if (err == SD_ERR_INVALID) {
             sd_resp_problem(r, err, "%s", why);

@@ -8,6 +8,7 @@ static const sd_route routes[] = {
     {"POST", "/research", api_research_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     {"GET", "/status/:id", api_status_get, 0, NULL},
+    {"GET", "/status/:id/events", api_status_events, 0, NULL},
     {"DELETE", "/status/:id", api_status_delete, SD_ROUTE_AUTH, NULL},
     /* the app's reports carry the run's token (or the admin token),
      * checked against the job by the handler */
@@ -24,6 +25,7 @@ static const sd_route routes[] = {
     {"POST", "/uploads", api_uploads_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
     {"GET", "/upload-status", api_upload_status_get, 0, NULL},
+    {"GET", "/upload-status/events", api_upload_status_events, 0, NULL},
     {"POST", "/uploads/retry", api_uploads_retry_post, SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT,
      NULL},
     /* user ids are guessable (phone numbers), so reading a history needs
@@ -41,6 +43,9 @@ static const sd_route routes[] = {
      "application/merge-patch+json"},
     {"DELETE", "/sessions/:id", api_session_delete, SD_ROUTE_AUTH, NULL},
     {"POST", "/sessions/:id/touch", api_session_touch, SD_ROUTE_AUTH, NULL},
+    /* the browser kit and its demo page (web_ui) */
+    {"GET", "/", api_web_page_get, 0, NULL},
+    {"GET", "/statusd.js", api_web_module_get, 0, NULL},
     {"GET", "/health", api_health_get, 0, NULL},
     {"GET", "/health/store", api_health_store_get, 0, NULL},
     {"GET", "/ready", api_ready_get, 0, NULL},

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/etag.h"
+#include "api/held.h"
 #include "statusd/app.h"
 #include "statusd/idempotency.h"
 #include "statusd/log.h"
@@ -97,11 +98,56 @@ static void location_of(char out[LOCATION_LEN], const char *post_id, const char 
 static void set_view_headers(sd_req *r, const sd_upload_view *v, char etag[API_ETAG_LEN])
 {
     api_etag_text(v->etag, etag);
-    sd_resp_header(r, "ETag", etag);
-    sd_resp_header(r, "Cache-Control", "no-cache");
-    if (strcmp(v->status, "processing") == 0)
-        sd_resp_header(r, "Retry-After", "1");
+    api_view_headers(r, etag, strcmp(v->status, "processing") == 0);
 }
+
+/* ---- the run as held requests read it (api/held.h): id is the run key
+ * "<post_id>/<run_id>" ---- */
+
+/* The ids of run key into post_id and run_id (each SD_UPLOAD_ID_MAX + 1). */
+static void split_key(const char *key, char *post_id, char *run_id)
+{
+    size_t n = strcspn(key, "/");
+    snprintf(post_id, SD_UPLOAD_ID_MAX + 1, "%.*s", (int)n, key);
+    snprintf(run_id, SD_UPLOAD_ID_MAX + 1, "%s", key[n] == '/' ? key + n + 1 : "");
+}
+
+static sd_err held_run_read(sd_app *app, const char *key, held_view *out)
+{
+    char post_id[SD_UPLOAD_ID_MAX + 1], run_id[SD_UPLOAD_ID_MAX + 1];
+    split_key(key, post_id, run_id);
+    sd_uploads u = uploads_of(app);
+    sd_upload_view v = SD_UPLOAD_VIEW_INIT;
+    sd_err err = sd_uploads_status(&u, post_id, run_id, &v);
+    if (err == SD_OK) {
+        out->json = v.json;
+        v.json = (sd_buf)SD_BUF_INIT;
+        api_etag_text(v.etag, out->etag);
+        out->terminal = strcmp(v.status, "processing") != 0;
+        out->expires_ms = v.expires_ms;
+        out->jobs = v.jobs;
+        out->njobs = v.njobs;
+        v.jobs = NULL;
+        v.njobs = 0;
+    }
+    sd_upload_view_clear(&v);
+    return err;
+}
+
+static void held_run_headers(sd_req *r, const held_view *v)
+{
+    api_view_headers(r, v->etag, !v->terminal);
+}
+
+static void held_run_error(sd_req *r, sd_err err, const char *key)
+{
+    char post_id[SD_UPLOAD_ID_MAX + 1], run_id[SD_UPLOAD_ID_MAX + 1];
+    split_key(key, post_id, run_id);
+    answer_error(r, err, post_id, run_id);
+}
+
+static const held_source run_source = {SD_UPLOADS_NS, held_run_read, held_run_headers,
+                                       held_run_error};
 
 /* The run named by the query's post_id and run_id; else a 400. */
 static bool run_params(sd_req *r, const char **post_id, const char **run_id)
@@ -250,6 +296,15 @@ void api_upload_status_get(sd_req *r)
     const char *post_id = NULL, *run_id = NULL;
     if (!run_params(r, &post_id, &run_id))
         return;
+    int64_t wait_s = 0;
+    if (!api_wait_param(r, &wait_s))
+        return;
+    if (wait_s > 0 && sd_req_header(r, "If-None-Match") != NULL) {
+        char key[SD_UPLOAD_RUN_KEY_LEN];
+        sd_upload_run_key(key, post_id, run_id);
+        api_hold_poll(r, &run_source, key, wait_s);
+        return;
+    }
     sd_uploads u = uploads_of(sd_req_app(r));
     sd_upload_view v = SD_UPLOAD_VIEW_INIT;
     sd_err err = sd_uploads_status(&u, post_id, run_id, &v);
@@ -261,6 +316,16 @@ void api_upload_status_get(sd_req *r)
         api_etag_answer(r, 200, etag, &v.json);
     }
     sd_upload_view_clear(&v);
+}
+
+void api_upload_status_events(sd_req *r)
+{
+    const char *post_id = NULL, *run_id = NULL;
+    if (!run_params(r, &post_id, &run_id))
+        return;
+    char key[SD_UPLOAD_RUN_KEY_LEN];
+    sd_upload_run_key(key, post_id, run_id);
+    api_hold_events(r, &run_source, key);
 }
 
 /* ---- POST /uploads/retry ---- */

@@ -26,6 +26,7 @@ static const sd_problem problems[SD_ERR_COUNT] = {
     [SD_ERR_STALE_RUN] = {409, "stale-run", "Token of an earlier run", 0},
     [SD_ERR_JOB_FINISHED] = {409, "job-finished", "Job already finished", 0},
     [SD_ERR_STORE_FULL] = {503, "store-full", "Store is full", 1},
+    [SD_ERR_TOO_MANY_WAITERS] = {503, "too-many-waiters", "Too many held requests", 1},
 };
 
 const sd_problem *sd_problem_for(sd_err err)

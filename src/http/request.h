@@ -60,11 +60,22 @@ struct sd_req {
     char *resp_body;                /* malloc'd, handed to MHD */
     size_t resp_len;
     sd_buf resp_headers;            /* "name\0value\0" pairs */
+    sd_stream_fn stream;            /* a streamed body's reader, or NULL */
+    void *stream_arg;
+
+    /* held (http/hold.c): what runs once it is resumed, and at its end */
+    sd_req_again_fn again;          /* set while suspended by a handler */
+    void *again_arg;
+    void (*on_end)(void *arg);
+    void *on_end_arg;
 };
 
 /* Sets r->request_id from the client's X-Request-Id when well-formed,
  * else a new one. */
 void sd_req_assign_id(sd_req *r);
+
+/* The MHD response of a streamed body (sd_resp_stream), or NULL. */
+struct MHD_Response *sd_req_stream_response(sd_req *r);
 
 /* Builds the MHD response of r and queues it. */
 enum MHD_Result sd_req_queue(sd_req *r);

@@ -219,7 +219,8 @@ static bool add_cors(const sd_req *r, struct MHD_Response *resp)
                                      r->cors_origin) == MHD_YES &&
              MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                                      "Location, Retry-After, ETag, RateLimit, "
-                                     "RateLimit-Policy, X-Request-Id, Idempotent-Replayed") == MHD_YES;
+                                     "RateLimit-Policy, X-Request-Id, Idempotent-Replayed, "
+                                     "Preference-Applied") == MHD_YES;
     }
     return ok;
 }
@@ -229,8 +230,10 @@ enum MHD_Result sd_req_queue(sd_req *r)
     if (!r->responded)
         sd_resp_problem(r, SD_ERR_INTERNAL, "the route gave no answer");
 
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = r->stream != NULL
+                                    ? sd_req_stream_response(r)
+                                    : MHD_create_response_from_buffer(
+                                          r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL)
         return MHD_NO;
     r->resp_body = NULL; /* MHD frees it with the response */

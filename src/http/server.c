@@ -273,7 +273,7 @@ static void req_dispatch(sd_req *r)
             sd_resp_header(r, "Access-Control-Allow-Methods", r->allow);
             sd_resp_header(r, "Access-Control-Allow-Headers",
                            "Authorization, Content-Type, Idempotency-Key, "
-                           "If-None-Match, X-Request-Id");
+                           "If-None-Match, Last-Event-ID, Prefer, X-Request-Id");
             sd_resp_header(r, "Access-Control-Max-Age", "600");
         }
         sd_resp_empty(r, 204);
@@ -416,9 +416,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
     if (r->queued)
         return MHD_YES;
-    sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
-    req_dispatch(r);
-    return sd_req_queue(r);
+    if (r->again != NULL) {
+        /* resumed after a hold (hold.c) */
+        sd_req_again_fn again = r->again;
+        r->again = NULL;
+        again(r, r->again_arg);
+    } else {
+        sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
+        req_dispatch(r);
+    }
+    return r->again != NULL ? MHD_YES : sd_req_queue(r);
 }
 
 /* The raw request target, before MHD decodes it in place. */
@@ -504,6 +511,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
                                                         : h->nroutes,
                            r->status, micros);
     access_line(h, r, micros, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (r->on_end != NULL)
+        r->on_end(r->on_end_arg);
     req_free(r);
     *req_cls = NULL;
 }
@@ -609,7 +618,7 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (strchr(cfg->bind, ':') != NULL)
         flags |= MHD_USE_IPv6;
 

@@ -46,7 +46,7 @@
 #include "statusd/jobs.h"
 #include "statusd/util.h"
 
-#define JOB_NS "job"
+#define JOB_NS SD_JOBS_NS
 /* One record per live instance, id its instance name, renewed by its
  * heartbeat with a TTL of job_lease: fields beat_ms, workers. */
 #define INSTANCE_NS "instance"

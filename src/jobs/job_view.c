@@ -157,6 +157,7 @@ sd_err job_view_build_as(const char *id, const sd_record *rec, bool full, sd_job
     if (!sd_buf_ok(b))
         return SD_ERR_NOMEM;
     v->terminal = job_status_terminal(status);
+    v->expires_ms = rec->expires_ms;
     copy_cut(v->id, sizeof v->id, id, strlen(id));
     copy_cut(v->status, sizeof v->status, status, status_len);
     return SD_OK;

@@ -32,7 +32,7 @@
 
 #include "statusd/uploads.h"
 
-#define UPLOAD_NS "upload"
+#define UPLOAD_NS SD_UPLOADS_NS
 
 /* How long a job id assigned to a field may go without its job existing
  * before a reader gives the field up as expired: far longer than a

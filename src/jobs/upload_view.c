@@ -48,6 +48,29 @@ void sd_upload_view_clear(sd_upload_view *v)
     sd_buf_free(&v->json);
     v->etag = 0;
     v->status[0] = '\0';
+    v->expires_ms = 0;
+    free(v->jobs);
+    v->jobs = NULL;
+    v->njobs = 0;
+}
+
+/* The jobs of run's fields that are not final, into v. */
+static sd_err view_jobs(const upload_run *run, sd_upload_view *v)
+{
+    free(v->jobs);
+    v->jobs = NULL;
+    v->njobs = 0;
+    if (run->nfields == 0)
+        return SD_OK;
+    v->jobs = malloc(run->nfields * sizeof *v->jobs);
+    if (v->jobs == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t i = 0; i < run->nfields; i++) {
+        const upload_field *f = &run->fields[i];
+        if ((f->state == UPLOAD_PENDING || f->state == UPLOAD_UPLOADING) && f->job[0] != '\0')
+            memcpy(v->jobs[v->njobs++], f->job, sizeof v->jobs[0]);
+    }
+    return SD_OK;
 }
 
 void upload_run_clear(upload_run *run)
@@ -383,7 +406,10 @@ sd_err upload_view_build(const upload_run *run, sd_upload_view *v)
     put_time(b, run->rec.expires_ms);
     sd_buf_putc(b, '}');
     snprintf(v->status, sizeof v->status, "%s", status);
-    return sd_buf_ok(b) ? SD_OK : SD_ERR_NOMEM;
+    v->expires_ms = run->rec.expires_ms;
+    if (!sd_buf_ok(b))
+        return SD_ERR_NOMEM;
+    return view_jobs(run, v);
 }
 
 sd_err sd_uploads_status(const sd_uploads *u, const char *post_id, const char *run_id,

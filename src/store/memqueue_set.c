@@ -9,54 +9,17 @@
 #define MQ_FIRST_BUCKETS 64u
 #define MQ_FIRST_HEAP 16u
 
-/* ---- heaps ---- */
+/* ---- heaps: by (time, item bytes) ---- */
 
-static bool entry_before(const mq_entry *a, const mq_entry *b)
+static bool entry_before(const void *a, const void *b)
 {
-    if (a->at != b->at)
-        return a->at < b->at;
-    return strcmp(a->item, b->item) < 0;
+    const mq_entry *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at;
+    return strcmp(x->item, y->item) < 0;
 }
 
-static void heap_set(mq_heap *h, size_t i, mq_entry *e)
-{
-    h->v[i] = e;
-    e->slot = i;
-}
-
-static void heap_up(mq_heap *h, size_t i)
-{
-    mq_entry *e = h->v[i];
-    while (i > 0 && entry_before(e, h->v[(i - 1) / 2])) {
-        heap_set(h, i, h->v[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    heap_set(h, i, e);
-}
-
-static void heap_down(mq_heap *h, size_t i)
-{
-    mq_entry *e = h->v[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && entry_before(h->v[c + 1], h->v[c]))
-            c++;
-        if (!entry_before(h->v[c], e))
-            break;
-        heap_set(h, i, h->v[c]);
-        i = c;
-    }
-    heap_set(h, i, e);
-}
-
-/* Restores the order around e after its time changed. */
-static void heap_fix(mq_heap *h, mq_entry *e)
-{
-    heap_up(h, e->slot);
-    heap_down(h, e->slot);
-}
+static const sd_heap_ops heap_ops = {entry_before, offsetof(mq_entry, slot)};
 
 int64_t mq_set_entry_cost(void) { return (int64_t)mb_cost(sizeof(mq_entry)); }
 
@@ -68,37 +31,13 @@ static void array_counted(mq_set *s, size_t n, size_t m, size_t size)
     mb_add(s->budget, (int64_t)mb_cost(m * size) - (int64_t)mb_cost(n * size));
 }
 
-static bool heap_reserve(mq_set *s, mq_heap *h)
+static bool heap_reserve(mq_set *s, sd_heap *h)
 {
-    if (h->n < h->cap)
-        return true;
-    size_t cap = h->cap == 0 ? MQ_FIRST_HEAP : h->cap * 2;
-    if (cap > SIZE_MAX / sizeof *h->v)
+    size_t cap = h->cap;
+    if (!sd_heap_reserve(h, MQ_FIRST_HEAP))
         return false;
-    mq_entry **v = realloc(h->v, cap * sizeof *v);
-    if (v == NULL)
-        return false;
-    array_counted(s, h->cap, cap, sizeof *v);
-    h->v = v;
-    h->cap = cap;
+    array_counted(s, cap, h->cap, sizeof *h->v);
     return true;
-}
-
-static void heap_push(mq_heap *h, mq_entry *e)
-{
-    h->v[h->n] = e;
-    e->slot = h->n++;
-    heap_up(h, e->slot);
-}
-
-static void heap_remove(mq_heap *h, mq_entry *e)
-{
-    size_t i = e->slot;
-    mq_entry *last = h->v[--h->n];
-    if (last == e)
-        return;
-    heap_set(h, i, last);
-    heap_fix(h, last);
 }
 
 /* ---- the item table ---- */
@@ -163,7 +102,7 @@ static int64_t grow_cost(size_t n, size_t cap, size_t first, size_t size)
 
 int64_t mq_set_reserve_cost(const mq_set *s, mq_where where, bool table)
 {
-    const mq_heap *h = &s->heaps[where];
+    const sd_heap *h = &s->heaps[where];
     int64_t cost = grow_cost(h->n, h->cap, MQ_FIRST_HEAP, sizeof *h->v);
     if (table)
         cost += grow_cost(s->count, s->nbuckets, MQ_FIRST_BUCKETS, sizeof *s->buckets);
@@ -185,26 +124,26 @@ void mq_set_insert(mq_set *s, mq_entry *e, mq_where where, int64_t at)
     s->count++;
     e->where = where;
     e->at = at;
-    heap_push(&s->heaps[where], e);
+    sd_heap_push(&s->heaps[where], &heap_ops, e);
 }
 
 void mq_set_move(mq_set *s, mq_entry *e, mq_where where, int64_t at)
 {
-    heap_remove(&s->heaps[e->where], e);
+    sd_heap_remove(&s->heaps[e->where], &heap_ops, e);
     e->where = where;
     e->at = at;
-    heap_push(&s->heaps[where], e);
+    sd_heap_push(&s->heaps[where], &heap_ops, e);
 }
 
 void mq_set_retime(mq_set *s, mq_entry *e, int64_t at)
 {
     e->at = at;
-    heap_fix(&s->heaps[e->where], e);
+    sd_heap_fix(&s->heaps[e->where], &heap_ops, e);
 }
 
 void mq_set_drop(mq_set *s, mq_entry *e)
 {
-    heap_remove(&s->heaps[e->where], e);
+    sd_heap_remove(&s->heaps[e->where], &heap_ops, e);
     for (mq_entry **p = &s->buckets[e->hash & (s->nbuckets - 1)]; *p != NULL; p = &(*p)->next) {
         if (*p == e) {
             *p = e->next;
@@ -218,7 +157,7 @@ void mq_set_drop(mq_set *s, mq_entry *e)
 
 mq_entry *mq_set_first(const mq_set *s, mq_where where)
 {
-    return s->heaps[where].n > 0 ? s->heaps[where].v[0] : NULL;
+    return sd_heap_top(&s->heaps[where]);
 }
 
 mq_entry *mq_set_at(const mq_set *s, mq_where where, size_t i)

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "statusd/heap.h"
 #include "statusd/store.h"
 #include "membudget.h"
 
@@ -35,14 +36,9 @@ typedef struct mq_entry {
     char owner[SD_QUEUE_OWNER_MAX];   /* leased: who holds it */
 } mq_entry;
 
-typedef struct mq_heap {
-    mq_entry **v;
-    size_t n, cap;
-} mq_heap;
-
 typedef struct mq_set {
     mb_budget *budget;                /* counts the entries and arrays; set first */
-    mq_heap heaps[MQ_WHERE_N];
+    sd_heap heaps[MQ_WHERE_N];             /* by (at, item) */
     mq_entry **buckets;
     size_t nbuckets;                  /* a power of two, or 0 */
     size_t count;

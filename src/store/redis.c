@@ -36,6 +36,7 @@
 #include "statusd/log.h"
 #include "statusd/util.h"
 #include "redis_store.h"
+#include "redis_sub.h"
 #include "store_common.h"
 
 #define RD_CLEAR_BATCH "500"
@@ -446,9 +447,18 @@ static void rd_info(sd_store *st, sd_store_info *out)
     out->bytes_max = -1;
 }
 
+static sd_err rd_share_changes(sd_store *st, sd_store_change_fn fn, void *arg)
+{
+    rd_store *s = store_of(st);
+    rd_sub_stop(s->sub);
+    s->sub = fn != NULL ? rd_sub_start(s->pool, s->prefix, fn, arg) : NULL;
+    return fn == NULL || s->sub != NULL ? SD_OK : SD_ERR_NOMEM;
+}
+
 static void rd_free(sd_store *st)
 {
     rd_store *s = store_of(st);
+    rd_sub_stop(s->sub);
     rd_pool_free(s->pool);
     for (size_t i = 0; i < s->nindexes; i++) {
         free(s->indexes[i].ns);
@@ -483,6 +493,7 @@ static const sd_store_ops rd_ops = {
     .queue_stats = rd_queue_stats,
     .ping = rd_ping,
     .info = rd_info,
+    .share_changes = rd_share_changes,
     .free = rd_free,
 };
 

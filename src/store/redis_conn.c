@@ -201,6 +201,11 @@ static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen
     return SD_OK;
 }
 
+sd_err rd_pool_open(rd_pool *p, redisContext **out, char *why, size_t whylen)
+{
+    return conn_open(p, out, why, whylen);
+}
+
 /* ---- per-thread connections ---- */
 
 static void conn_unlink_locked(rd_pool *p, rd_conn *c)

@@ -56,6 +56,12 @@ sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
 sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
                  size_t *lens, redisReply **out);
 
+/* A context of the caller's own, not the thread's (for a subscription):
+ * connected, authenticated, on the pool's database, with the pool's
+ * command timeout; the caller frees it with redisFree. Errors as
+ * rd_command, with a reason in why (never the password). */
+sd_err rd_pool_open(rd_pool *p, redisContext **out, char *why, size_t whylen);
+
 /* "redis://[user]:***@host:port/db" (the password masked) or
  * "redis://host:port/db" into out. */
 void rd_pool_url(const rd_pool *p, char *out, size_t cap);

@@ -29,6 +29,7 @@ typedef struct rd_store {
     size_t prefix_len;
     rd_value_index *indexes;   /* set at start-up, read-only once shared */
     size_t nindexes;
+    struct rd_sub *sub;        /* the change subscription, or NULL */
 } rd_store;
 
 /* The indexed field of ns, NULL for none. */

@@ -431,6 +431,30 @@ void sd_gcra_answer(const sd_gcra *g, bool allowed, int64_t ahead_ns, sd_rate *o
 
 /* ---- the calls through the vtable (statusd/store.h) ---- */
 
+sd_err sd_store_on_change(sd_store *s, sd_store_change_fn fn, void *arg)
+{
+    s->on_change = fn;
+    s->on_change_arg = arg;
+    return s->ops->share_changes != NULL ? s->ops->share_changes(s, fn, arg) : SD_OK;
+}
+
+/* Tells the change hook that ns/id changed when err says it did. */
+static sd_err changed(sd_store *s, sd_err err, const char *ns, const char *id)
+{
+    if (err == SD_OK && s->on_change != NULL)
+        s->on_change(s->on_change_arg, ns, id);
+    return err;
+}
+
+/* The same for a queue operation's record change, when it was applied. */
+static sd_err rec_changed(sd_store *s, sd_err err, const sd_queue_rec *rec,
+                          const char *item)
+{
+    if (rec != NULL && rec->err == SD_OK && (err == SD_OK || err == SD_ERR_NOT_FOUND))
+        changed(s, SD_OK, rec->ns, item);
+    return err;
+}
+
 sd_err sd_store_get(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
                     sd_record *out)
 {
@@ -444,14 +468,14 @@ sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_upd
 {
     if (!sd_store_start_update(ns, id, u, out))
         return SD_ERR_INVALID;
-    return s->ops->update(s, ns, id, u, out);
+    return changed(s, s->ops->update(s, ns, id, u, out), ns, id);
 }
 
 sd_err sd_store_del(sd_store *s, const char *ns, const char *id)
 {
     if (!sd_store_name_ok(ns) || !sd_store_name_ok(id))
         return SD_ERR_INVALID;
-    return s->ops->del(s, ns, id);
+    return changed(s, s->ops->del(s, ns, id), ns, id);
 }
 
 sd_err sd_store_list_append(sd_store *s, const char *ns, const char *id,
@@ -460,7 +484,8 @@ sd_err sd_store_list_append(sd_store *s, const char *ns, const char *id,
 {
     if (!sd_store_start_list_append(ns, id, items, lens, n, ttl_ms, out))
         return SD_ERR_INVALID;
-    return s->ops->list_append(s, ns, id, items, lens, n, max_len, ttl_ms, out);
+    return changed(s, s->ops->list_append(s, ns, id, items, lens, n, max_len, ttl_ms, out),
+                   ns, id);
 }
 
 sd_err sd_store_list_get(sd_store *s, const char *ns, const char *id,
@@ -520,7 +545,10 @@ sd_err sd_store_scan_by(sd_store *s, const char *ns, const char *value, int64_t 
 
 sd_err sd_store_clear(sd_store *s, int64_t *deleted)
 {
-    return s->ops->clear(s, deleted);
+    sd_err err = s->ops->clear(s, deleted);
+    if (err == SD_OK && s->on_change != NULL)
+        s->on_change(s->on_change_arg, NULL, NULL);
+    return err;
 }
 
 sd_err sd_store_rate_check(sd_store *s, const char *key, int64_t limit, int64_t period_ms,
@@ -545,7 +573,8 @@ sd_err sd_queue_push(sd_store *s, const char *queue, const char *item, int64_t d
     if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) || delay_ms < 0 ||
         capacity < 0 || !sd_store_start_queue_rec(rec))
         return SD_ERR_INVALID;
-    return s->ops->queue_push(s, queue, item, delay_ms, capacity, rec);
+    return rec_changed(s, s->ops->queue_push(s, queue, item, delay_ms, capacity, rec), rec,
+                       item);
 }
 
 sd_err sd_queue_take_items(sd_store *s, const char *queue, const sd_queue_take *t,
@@ -553,7 +582,12 @@ sd_err sd_queue_take_items(sd_store *s, const char *queue, const sd_queue_take *
 {
     if (!sd_store_start_queue_take(queue, t, rec, items, n))
         return SD_ERR_INVALID;
-    return s->ops->queue_take(s, queue, t, rec, items, n);
+    sd_err err = s->ops->queue_take(s, queue, t, rec, items, n);
+    /* Items resumed come back as they stand; telling of them too costs
+     * a waiter one read. */
+    for (size_t i = 0; err == SD_OK && rec != NULL && i < *n; i++)
+        changed(s, SD_OK, rec->ns, items[i].item);
+    return err;
 }
 
 sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item, const char *owner,
@@ -561,7 +595,8 @@ sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item, const ch
 {
     if (!held_args_ok(queue, item, owner, rec) || lease_ms <= 0)
         return SD_ERR_INVALID;
-    return s->ops->queue_renew(s, queue, item, owner, lease_ms, rec);
+    return rec_changed(s, s->ops->queue_renew(s, queue, item, owner, lease_ms, rec), rec,
+                       item);
 }
 
 sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item, const char *owner,
@@ -569,7 +604,7 @@ sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item, const char
 {
     if (!held_args_ok(queue, item, owner, rec))
         return SD_ERR_INVALID;
-    return s->ops->queue_ack(s, queue, item, owner, rec);
+    return rec_changed(s, s->ops->queue_ack(s, queue, item, owner, rec), rec, item);
 }
 
 sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
@@ -577,7 +612,8 @@ sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
 {
     if (!held_args_ok(queue, item, owner, rec) || delay_ms < 0)
         return SD_ERR_INVALID;
-    return s->ops->queue_release(s, queue, item, owner, delay_ms, rec);
+    return rec_changed(s, s->ops->queue_release(s, queue, item, owner, delay_ms, rec), rec,
+                       item);
 }
 
 sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,
@@ -586,7 +622,7 @@ sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,
     if (!sd_store_queue_item_ok(queue) || !sd_store_queue_item_ok(item) ||
         !sd_store_start_queue_rec(rec))
         return SD_ERR_INVALID;
-    return s->ops->queue_remove(s, queue, item, rec);
+    return rec_changed(s, s->ops->queue_remove(s, queue, item, rec), rec, item);
 }
 
 sd_err sd_queue_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_ms,

@@ -174,15 +174,16 @@ export async function run(cases) {
   process.exit(failed ? 1 : 0);
 }
 
-// A page of the app's own origin: html served at / of a plain HTTP server
-// on another free port of 127.0.0.1 (a different origin than statusd's).
-// Returns its origin; run() stops it.
+// A page of the app's own origin: html (a string, or a function giving
+// it at each request) served at / of a plain HTTP server on another free
+// port of 127.0.0.1 (a different origin than statusd's). Returns its
+// origin; run() stops it.
 export async function servePage(html) {
   const { createServer: createHttp } = await import('node:http');
   const port = await freePort();
   const srv = createHttp((req, res) => {
     res.writeHead(req.url === '/' ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(req.url === '/' ? html : '');
+    res.end(req.url !== '/' ? '' : typeof html === 'function' ? html() : html);
   });
   await new Promise((resolve, reject) => {
     srv.on('error', reject);

@@ -17,7 +17,10 @@
  * - one request id (the client's, else nginx's) is what the client, nginx's
  *   log and statusd see;
  * - the proxy is unbuffered, with a read timeout above a stream's
- *   heartbeat and a long-poll's longest wait.
+ *   heartbeat and a long-poll's longest wait;
+ * - a job's event stream passes through nginx event by event, to its end,
+ *   and long-polls are held through it (304 after the wait, 200 at once
+ *   on a report, whichever instance takes it).
  *
  * One redis-server serves the group; each test starts its own instances
  * and nginx. Nothing depends on timing: waits poll with long deadlines.
@@ -109,6 +112,14 @@ static int deploy_setup_debug(void **state)
 {
     static const char *const debug[] = {"--set", "log_level=debug", NULL};
     return deploy_setup_with(state, debug);
+}
+
+/* An external job kind, which the test moves itself with reports. */
+static int deploy_setup_external(void **state)
+{
+    static const char *const ext[] = {"--set", "handler_ext=external", "--set",
+                                      "job_timeout=120", NULL};
+    return deploy_setup_with(state, ext);
 }
 
 static int deploy_setup_limited(void **state)
@@ -724,6 +735,113 @@ static void test_proxy_is_unbuffered_and_outwaits_heartbeat_and_long_poll(void *
     assert_true(secs > LONG_POLL_MAX_WAIT_S);
 }
 
+/* ---- streams and long-polls through nginx ---- */
+
+typedef struct ext_job {
+    char id[64], token[64], etag[40];
+} ext_job;
+
+static ext_job ext_submit(unsigned port)
+{
+    http_resp r;
+    test_call(port, "POST", "/jobs/ext", NULL, "{}", &r);
+    assert_int_equal(r.status, 202);
+    cJSON *v = test_body_json(&r);
+    ext_job j;
+    snprintf(j.id, sizeof j.id, "%s", test_jstr(v, "id"));
+    snprintf(j.token, sizeof j.token, "%s", test_jstr(v, "run_token"));
+    snprintf(j.etag, sizeof j.etag, "%s", http_header(&r, "ETag"));
+    cJSON_Delete(v);
+    http_resp_free(&r);
+    return j;
+}
+
+static void ext_report(unsigned port, const ext_job *j, const char *body)
+{
+    char path[96], headers[160];
+    snprintf(path, sizeof path, "/status/%s", j->id);
+    snprintf(headers, sizeof headers,
+             "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n", j->token);
+    http_resp r;
+    test_call(port, "PATCH", path, headers, body, &r);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+}
+
+/* Reads from fd into buf (at *len, NUL-terminated) until it holds want;
+ * fails the test when the connection ends or times out first. */
+static void read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
+{
+    while (strstr(buf, want) == NULL) {
+        assert_true(*len + 1 < cap);
+        ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+        if (n <= 0)
+            fail_msg("the stream ended or stalled before '%s'; got:\n%s", want, buf);
+        *len += (size_t)n;
+        buf[*len] = '\0';
+    }
+}
+
+static void test_events_pass_through_nginx_as_they_happen(void **state)
+{
+    deploy *d = *state;
+    unsigned port = d->nginx.port;
+    ext_job j = ext_submit(port);
+    int fd = http_connect(port, TEST_DEADLINE_MS);
+    assert_true(fd >= 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET /status/%s/events HTTP/1.1\r\nHost: statusd\r\n"
+                     "Accept: text/event-stream\r\n\r\n", j.id);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    static char buf[65536];
+    size_t len = 0;
+    buf[0] = '\0';
+    /* each event arrives while the stream is open: nginx does not hold it */
+    read_until(fd, buf, sizeof buf, &len, "\"progress\":0");
+    assert_non_null(strstr(buf, "text/event-stream"));
+    ext_report(port, &j, "{\"progress\":60,\"stage\":\"half\"}");
+    read_until(fd, buf, sizeof buf, &len, "\"progress\":60");
+    ext_report(port, &j, "{\"status\":\"completed\",\"result\":1}");
+    read_until(fd, buf, sizeof buf, &len, "\"status\":\"completed\"");
+    /* and the stream's end too: the last chunk */
+    read_until(fd, buf, sizeof buf, &len, "\r\n0\r\n\r\n");
+    close(fd);
+}
+
+static void test_long_polls_are_held_through_nginx(void **state)
+{
+    deploy *d = *state;
+    unsigned port = d->nginx.port;
+    ext_job j = ext_submit(port);
+    char path[96], headers[128];
+    snprintf(path, sizeof path, "/status/%s", j.id);
+    snprintf(headers, sizeof headers, "Prefer: wait=2\r\nIf-None-Match: %s\r\n", j.etag);
+    int64_t t0 = sd_mono_ms();
+    http_resp r;
+    test_call(port, "GET", path, headers, NULL, &r);
+    assert_int_equal(r.status, 304);
+    assert_string_equal(http_header(&r, "Preference-Applied"), "wait=2");
+    assert_true(sd_mono_ms() - t0 >= 1500);
+    http_resp_free(&r);
+
+    /* woken by a report, whichever instance holds the poll or takes it */
+    snprintf(headers, sizeof headers, "Prefer: wait=30\r\nIf-None-Match: %s\r\n", j.etag);
+    int fd = http_connect(port, TEST_DEADLINE_MS);
+    assert_true(fd >= 0);
+    char req[320];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: statusd\r\n%s\r\n", path,
+                     headers);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    test_sleep_ms(300);
+    ext_report(port, &j, "{\"progress\":25}");
+    static char buf[16384];
+    size_t len = 0;
+    buf[0] = '\0';
+    read_until(fd, buf, sizeof buf, &len, "\"progress\":25");
+    assert_memory_equal(buf, "HTTP/1.1 200", 12);
+    close(fd);
+}
+
 /* ---- the group ---- */
 
 #define ON_DEPLOY(test, setup) cmocka_unit_test_setup_teardown(test, setup, deploy_teardown)
@@ -743,6 +861,8 @@ int main(void)
                   deploy_setup),
         ON_DEPLOY(test_request_id_is_one_for_client_nginx_and_statusd, deploy_setup_debug),
         cmocka_unit_test(test_proxy_is_unbuffered_and_outwaits_heartbeat_and_long_poll),
+        ON_DEPLOY(test_events_pass_through_nginx_as_they_happen, deploy_setup_external),
+        ON_DEPLOY(test_long_polls_are_held_through_nginx, deploy_setup_external),
     };
     return cmocka_run_group_tests_name("deploy_nginx", tests, test_redis_group_setup,
                                        test_redis_group_teardown);

@@ -26,9 +26,11 @@
 #define APP_ORIGIN "https://app.example.com"
 #define DEV_ORIGIN "http://localhost:3000"
 #define EXPOSED \
-    "Location, Retry-After, ETag, RateLimit, RateLimit-Policy, X-Request-Id, Idempotent-Replayed"
+    "Location, Retry-After, ETag, RateLimit, RateLimit-Policy, X-Request-Id, Idempotent-Replayed, " \
+    "Preference-Applied"
 #define ALLOWED_HEADERS \
-    "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id"
+    "Authorization, Content-Type, Idempotency-Key, If-None-Match, Last-Event-ID, Prefer, " \
+    "X-Request-Id"
 
 /* A well-formed id that no job has. */
 static const char UNKNOWN_ID[] = "0b7c2c4e-9d1a-4f3b-8e6d-2a5f1c9e7b30";

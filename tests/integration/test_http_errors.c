@@ -429,7 +429,7 @@ static void test_unknown_path_is_404_not_found(void **state)
     test_statusd *f = *state;
     char path[128];
     snprintf(path, sizeof path, "/status/%s/extra", UNKNOWN_ID);
-    const char *paths[] = {"/", "/nope", "/status", "/status/", "/research/x",
+    const char *paths[] = {"/index.html", "/nope", "/status", "/status/", "/research/x",
                            "/Health", "/health/", path};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         expect_status(f->proc.port, "GET", paths[i], 404, "not-found");

@@ -22,6 +22,8 @@ const char DEFAULTS_PRINTED[] =
     "per_ip_connection_limit = 64\n"
     "connection_memory_limit = 32768\n"
     "max_body = 65536\n"
+    "max_wait = 30\n"
+    "max_waiters = 4096\n"
     "store = auto\n"
     "memory_max_bytes = auto\n"
     "redis_url = \"\"\n"
@@ -61,7 +63,8 @@ const char DEFAULTS_PRINTED[] =
     "console = on\n"
     "log_level = info\n"
     "log_format = text\n"
-    "access_log = on\n";
+    "access_log = on\n"
+    "web_ui = on\n";
 
 const char NON_DEFAULT_CONF[] =
     "bind = ::1\n"
@@ -74,6 +77,8 @@ const char NON_DEFAULT_CONF[] =
     "per_ip_connection_limit = 0\n"
     "connection_memory_limit = 16384\n"
     "max_body = 1024\n"
+    "max_wait = 12\n"
+    "max_waiters = 100\n"
     "store = redis\n"
     "memory_max_bytes = 0\n"
     "redis_url = redis://cache.internal:6380/2\n"
@@ -113,7 +118,8 @@ const char NON_DEFAULT_CONF[] =
     "console = off\n"
     "log_level = error\n"
     "log_format = json\n"
-    "access_log = off\n";
+    "access_log = off\n"
+    "web_ui = off\n";
 
 const char NON_DEFAULT_PRINTED[] =
     "bind = ::1\n"
@@ -126,6 +132,8 @@ const char NON_DEFAULT_PRINTED[] =
     "per_ip_connection_limit = 0\n"
     "connection_memory_limit = 16384\n"
     "max_body = 1024\n"
+    "max_wait = 12\n"
+    "max_waiters = 100\n"
     "store = redis\n"
     "memory_max_bytes = 0\n"
     "redis_url = redis://cache.internal:6380/2\n"
@@ -165,7 +173,8 @@ const char NON_DEFAULT_PRINTED[] =
     "console = off\n"
     "log_level = error\n"
     "log_format = json\n"
-    "access_log = off\n";
+    "access_log = off\n"
+    "web_ui = off\n";
 
 int setup(void **state)
 {

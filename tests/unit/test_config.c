@@ -54,6 +54,8 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->per_ip_connection_limit, 64);
     assert_int_equal(c->connection_memory_limit, 32768);
     assert_int_equal(c->max_body, 65536);
+    assert_int_equal(c->max_wait, 30);
+    assert_int_equal(c->max_waiters, 4096);
     assert_int_equal(c->store, SD_STORE_AUTO);
     assert_string_equal(c->redis_url, "");
     assert_string_equal(c->redis_host, "");
@@ -87,6 +89,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->log_format, SD_LOG_TEXT);
     assert_int_equal(c->access_log, SD_ON);
     assert_int_equal(c->console, SD_ON);
+    assert_int_equal(c->web_ui, SD_ON);
     assert_string_equal(c->config_path, "");
     assert_int_equal(c->warning_count, 0);
 }
@@ -132,7 +135,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 50);
+    assert_int_equal(count, 53);
     free(keys);
     free(conf);
 }

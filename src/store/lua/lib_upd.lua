@@ -77,7 +77,10 @@ local function upd_apply(key, expk, lexk, id, now, s)
   end
   local reply = fields({0, exp})
   if n == 0 or (s.base ~= '0' and tonumber(exp) <= now) then
-    if t then drop(key, expk, lexk, id) end
+    if t then
+      drop(key, expk, lexk, id)
+      redis.call('PUBLISH', key, '')
+    end
     return reply
   end
   local sets, dels = {}, {}
@@ -100,5 +103,8 @@ local function upd_apply(key, expk, lexk, id, now, s)
   if s.base ~= '0' then redis.call('PEXPIREAT', key, exp) end
   index_put(expk, lexk, id, exp)
   ix_put(id, h[IXF], exp)
+  -- Every change is told on the channel named by the record's key, for
+  -- the requests other instances hold on it (redis_sub.c).
+  redis.call('PUBLISH', key, '')
   return reply
 end

@@ -14,5 +14,6 @@ if base ~= '0' then
   redis.call('PEXPIREAT', key, exp)
 end
 index_put(expk, lexk, id, exp)
+redis.call('PUBLISH', key, '')
 if ARGV[8] ~= '1' then return {0, exp} end
 return append_all({0, exp}, redis.call('LRANGE', key, 0, -1))
