@@ -56,6 +56,26 @@
 /* A run token: 32 lower-case hex digits (128 random bits). */
 #define JOB_TOKEN_LEN 32
 
+/* The fields of a job's record (see above; deadline_ms is the store's
+ * SD_FIELD_DEADLINE). */
+#define JOB_F_KIND "kind"
+#define JOB_F_STATUS "status"
+#define JOB_F_PROGRESS "progress"
+#define JOB_F_STAGE "stage"
+#define JOB_F_INPUT "input"
+#define JOB_F_RESULT "result"
+#define JOB_F_ERROR "error"
+#define JOB_F_ATTEMPTS "attempts"
+#define JOB_F_CREATED_MS "created_ms"
+#define JOB_F_UPDATED_MS "updated_ms"
+#define JOB_F_HEARTBEAT_MS "heartbeat_ms"
+#define JOB_F_DUE_MS "due_ms"
+#define JOB_F_RUN "run"
+#define JOB_F_RETRY_MS "retry_ms"
+#define JOB_F_COMPLETIONS "completions"
+#define JOB_F_TOKEN "token"
+#define JOB_F_OLD_TOKENS "old_tokens"
+
 /* The handler of kind, or NULL. */
 sd_handler *job_handler_for(const sd_jobs *j, const char *kind);
 

@@ -3,6 +3,7 @@
  * JSON assembled by concatenation, an ETag validator, the status.
  */
 #include "job_view.h"
+#include "job_record.h"
 
 #include <string.h>
 
@@ -97,19 +98,19 @@ sd_err job_view_build_as(const char *id, const sd_record *rec, bool full, sd_job
 {
     sd_buf *b = &v->json;
     sd_buf_reset(b);
-    const char *status = sd_record_get(rec, "status", NULL);
-    const char *kind = sd_record_get(rec, "kind", NULL);
+    const char *status = sd_record_get(rec, JOB_F_STATUS, NULL);
+    const char *kind = sd_record_get(rec, JOB_F_KIND, NULL);
     if (status == NULL || kind == NULL)
         return SD_ERR_INTERNAL;
     size_t status_len = strlen(status), kind_len = strlen(kind);
     size_t stage_len = 0, input_len = 0, result_len = 0, error_len = 0;
-    const char *stage = sd_record_get(rec, "stage", &stage_len);
-    const char *input = sd_record_get(rec, "input", &input_len);
-    const char *result = sd_record_get(rec, "result", &result_len);
-    const char *error = sd_record_get(rec, "error", &error_len);
+    const char *stage = sd_record_get(rec, JOB_F_STAGE, &stage_len);
+    const char *input = sd_record_get(rec, JOB_F_INPUT, &input_len);
+    const char *result = sd_record_get(rec, JOB_F_RESULT, &result_len);
+    const char *error = sd_record_get(rec, JOB_F_ERROR, &error_len);
     int64_t progress = 0, attempts = 0;
-    (void)sd_record_get_i64(rec, "progress", &progress);
-    (void)sd_record_get_i64(rec, "attempts", &attempts);
+    (void)sd_record_get_i64(rec, JOB_F_PROGRESS, &progress);
+    (void)sd_record_get_i64(rec, JOB_F_ATTEMPTS, &attempts);
 
     /* Room for the keys, numbers and times and the fields, with a little
      * for escapes; more is grown if needed. */
@@ -140,11 +141,11 @@ sd_err job_view_build_as(const char *id, const sd_record *rec, bool full, sd_job
     put_i64(b, attempts);
     /* Set only while the job waits to be retried. */
     PUT_LIT(b, ",\"retry_at\":");
-    put_time(b, rec, "retry_ms");
+    put_time(b, rec, JOB_F_RETRY_MS);
     PUT_LIT(b, ",\"created_at\":");
-    put_time(b, rec, "created_ms");
+    put_time(b, rec, JOB_F_CREATED_MS);
     PUT_LIT(b, ",\"updated_at\":");
-    put_time(b, rec, "updated_ms");
+    put_time(b, rec, JOB_F_UPDATED_MS);
     if (!sd_buf_ok(b))
         return SD_ERR_NOMEM;
     v->etag = fnv1a(b->data, b->len);

@@ -68,7 +68,7 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
     j->store = store;
     /* Counts by status for /stats, kept by the store in the same step as
      * every transition. */
-    sd_err e = sd_store_index(store, JOB_NS, "status");
+    sd_err e = sd_store_index(store, JOB_NS, JOB_F_STATUS);
     if (e != SD_OK) {
         snprintf(err, errlen, "cannot index jobs by status: %s", sd_err_name(e));
         free(j);
@@ -164,23 +164,23 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
     job_i64(deadline, now_ms + j->max_age_ms);
     const char *status = external ? "processing" : "queued";
     sd_assign a[12] = {
-        {.name = "kind", .op = SD_ASSIGN_SET, .value = kind, .len = strlen(kind)},
-        {.name = "status", .op = SD_ASSIGN_SET, .value = status, .len = strlen(status)},
-        {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
-        {.name = "input", .op = SD_ASSIGN_SET, .value = input, .len = input_len},
-        {.name = "attempts", .op = SD_ASSIGN_SET, .value = external ? "1" : "0", .len = 1},
-        {.name = "created_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_KIND, .op = SD_ASSIGN_SET, .value = kind, .len = strlen(kind)},
+        {.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = status, .len = strlen(status)},
+        {.name = JOB_F_PROGRESS, .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = JOB_F_INPUT, .op = SD_ASSIGN_SET, .value = input, .len = input_len},
+        {.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_SET, .value = external ? "1" : "0", .len = 1},
+        {.name = JOB_F_CREATED_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         {.name = SD_FIELD_DEADLINE, .op = SD_ASSIGN_SET, .value = deadline, .len = strlen(deadline)},
-        {.name = "due_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_DUE_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
     };
     size_t n = 9;
     if (external) {
-        a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_SET, .value = owner,
+        a[n++] = (sd_assign){.name = JOB_F_RUN, .op = SD_ASSIGN_SET, .value = owner,
                              .len = strlen(owner)};
-        a[n++] = (sd_assign){.name = "token", .op = SD_ASSIGN_SET, .value = token,
+        a[n++] = (sd_assign){.name = JOB_F_TOKEN, .op = SD_ASSIGN_SET, .value = token,
                              .len = JOB_TOKEN_LEN};
-        a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+        a[n++] = (sd_assign){.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = now,
                              .len = strlen(now)};
     }
     sd_update u = {.mode = SD_UPDATE_CREATE, .assign = a, .assign_count = n,
@@ -243,14 +243,14 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
     char now[24];
     job_i64(now, sd_now_ms());
     sd_assign a[] = {
-        {.name = "status", .op = SD_ASSIGN_SET, .value = "canceled", .len = 8},
-        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "run", .op = SD_ASSIGN_DEL},
-        {.name = "retry_ms", .op = SD_ASSIGN_DEL},
-        {.name = "error", .op = SD_ASSIGN_DEL},   /* of a failed attempt */
+        {.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = "canceled", .len = 8},
+        {.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_RUN, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_RETRY_MS, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_ERROR, .op = SD_ASSIGN_DEL},   /* of a failed attempt */
     };
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status",
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS,
                    .cond_values = from, .cond_count = 2, .assign = a,
                    .assign_count = sizeof a / sizeof a[0], .ttl_ms = j->ttl_ms};
     sd_record rec = SD_RECORD_INIT;
@@ -274,7 +274,7 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
 static sd_err retry_refused(const char *id, const sd_record *rec, bool still_queued,
                             char *why, size_t whylen)
 {
-    const char *status = sd_record_get(rec, "status", NULL);
+    const char *status = sd_record_get(rec, JOB_F_STATUS, NULL);
     if (status != NULL && strcmp(status, "queued") == 0)
         return SD_OK;
     if (still_queued && status != NULL &&
@@ -293,9 +293,9 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
         return SD_ERR_SHUTTING_DOWN;
     sd_record rec = SD_RECORD_INIT;
     sd_err err = sd_store_get(j->store, JOB_NS, id, 0, &rec);
-    const char *kind = err == SD_OK ? sd_record_get(&rec, "kind", NULL) : NULL;
+    const char *kind = err == SD_OK ? sd_record_get(&rec, JOB_F_KIND, NULL) : NULL;
     sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
-    const char *status = err == SD_OK ? sd_record_get(&rec, "status", NULL) : NULL;
+    const char *status = err == SD_OK ? sd_record_get(&rec, JOB_F_STATUS, NULL) : NULL;
     if (err != SD_OK) {
         goto done;
     } else if (status == NULL || (strcmp(status, "failed") != 0 &&
@@ -318,19 +318,19 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
     char now[24];
     job_i64(now, sd_now_ms());
     sd_assign a[] = {
-        {.name = "status", .op = SD_ASSIGN_SET, .value = "queued", .len = 6},
-        {.name = "attempts", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
-        {.name = "progress", .op = SD_ASSIGN_SET, .value = "0", .len = 1},
-        {.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "due_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        {.name = "stage", .op = SD_ASSIGN_DEL},
-        {.name = "result", .op = SD_ASSIGN_DEL},
-        {.name = "error", .op = SD_ASSIGN_DEL},
-        {.name = "run", .op = SD_ASSIGN_DEL},
-        {.name = "retry_ms", .op = SD_ASSIGN_DEL},
-        {.name = "heartbeat_ms", .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = "queued", .len = 6},
+        {.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = JOB_F_PROGRESS, .op = SD_ASSIGN_SET, .value = "0", .len = 1},
+        {.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_DUE_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+        {.name = JOB_F_STAGE, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_RESULT, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_ERROR, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_RUN, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_RETRY_MS, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_DEL},
     };
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status", .cond_values = from,
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS, .cond_values = from,
                    .cond_count = 2, .assign = a, .assign_count = sizeof a / sizeof a[0],
                    .ttl_ms = j->ttl_ms};
     sd_record_clear(&rec);
@@ -340,7 +340,7 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
         if (j->workers > 0)
             sd_pool_kick(j->pool);
         /* kind pointed into the record read before, cleared for the push */
-        job_log("retried", id, sd_record_get(&rec, "kind", NULL), 0,
+        job_log("retried", id, sd_record_get(&rec, JOB_F_KIND, NULL), 0,
                 "queued again on request, with a fresh attempt budget");
     } else if (err == SD_ERR_CONFLICT) {
         err = retry_refused(id, &rec, false, why, whylen);

@@ -41,9 +41,9 @@ static void beat_renew(sd_jobs *j)
         const char *id = j->beat_buf[i].name;
         const char *owner = j->beat_buf[i].tag;
         sd_assign a[] = {
-            {.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
+            {.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
         };
-        sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run",
+        sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                        .cond_values = &owner, .cond_count = 1, .assign = a,
                        .assign_count = 1, .ttl_ms = j->ttl_ms};
         sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
@@ -69,16 +69,16 @@ static void beat_renew(sd_jobs *j)
 static void end_assign(sd_assign a[END_ASSIGNS], const char *status, const sd_buf *err_text,
                        const char *now)
 {
-    a[0] = (sd_assign){.name = "status", .op = SD_ASSIGN_SET, .value = status,
+    a[0] = (sd_assign){.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = status,
                        .len = strlen(status)};
-    a[1] = (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = err_text->data,
+    a[1] = (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET, .value = err_text->data,
                        .len = err_text->len};
-    a[2] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
-    a[3] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now,
+    a[2] = (sd_assign){.name = JOB_F_RUN, .op = SD_ASSIGN_DEL};
+    a[3] = (sd_assign){.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
-    a[4] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+    a[4] = (sd_assign){.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
-    a[5] = (sd_assign){.name = "due_ms", .op = SD_ASSIGN_SET, .value = now,
+    a[5] = (sd_assign){.name = JOB_F_DUE_MS, .op = SD_ASSIGN_SET, .value = now,
                        .len = strlen(now)};
 }
 
@@ -96,10 +96,10 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
         sd_debug("job %s: reaped but not read: %s", id, sd_err_name(err));
         return;
     }
-    const char *status = sd_record_get(&rec, "status", NULL);
-    const char *run = sd_record_get(&rec, "run", NULL);
+    const char *status = sd_record_get(&rec, JOB_F_STATUS, NULL);
+    const char *run = sd_record_get(&rec, JOB_F_RUN, NULL);
     int64_t attempts = 0;
-    (void)sd_record_get_i64(&rec, "attempts", &attempts);
+    (void)sd_record_get_i64(&rec, JOB_F_ATTEMPTS, &attempts);
     if (status == NULL || run == NULL || strcmp(status, "processing") != 0) {
         /* queued: put it back as it is; finished: nothing left to do */
         if (status != NULL && strcmp(status, "queued") == 0)
@@ -121,7 +121,7 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
     }
     sd_assign a[END_ASSIGNS];
     end_assign(a, next, &err_text, now);
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &run,
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &run,
                    .cond_count = 1, .assign = a, .assign_count = END_ASSIGNS,
                    .ttl_ms = j->ttl_ms, .settles = true};
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
@@ -129,8 +129,8 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
                : sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
         atomic_fetch_add(last ? &j->lost : &j->recovered, 1);
-        sd_job_metrics_outcome(j->metrics, sd_record_get(&rec, "kind", NULL), SD_JOB_LOST);
-        job_log("lost", id, sd_record_get(&rec, "kind", NULL), attempts,
+        sd_job_metrics_outcome(j->metrics, sd_record_get(&rec, JOB_F_KIND, NULL), SD_JOB_LOST);
+        job_log("lost", id, sd_record_get(&rec, JOB_F_KIND, NULL), attempts,
                 "its worker's lease ran out; %s",
                 last ? "failed with worker_lost" : "queued again");
     } else if (err != SD_OK) {
@@ -178,11 +178,11 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
             sd_debug("job %s: handoff not checked: %s", id, sd_err_name(err));
         return;
     }
-    const char *status = sd_record_get(&rec, "status", NULL);
-    const char *beat = sd_record_get(&rec, "heartbeat_ms", NULL);
+    const char *status = sd_record_get(&rec, JOB_F_STATUS, NULL);
+    const char *beat = sd_record_get(&rec, JOB_F_HEARTBEAT_MS, NULL);
     int64_t beat_ms = 0;
     if (status == NULL || strcmp(status, "processing") != 0 || beat == NULL ||
-        sd_record_get_i64(&rec, "heartbeat_ms", &beat_ms) != SD_OK) {
+        sd_record_get_i64(&rec, JOB_F_HEARTBEAT_MS, &beat_ms) != SD_OK) {
         (void)sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, NULL);
         sd_record_clear(&rec);
         return;
@@ -205,13 +205,13 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
     }
     sd_assign a[END_ASSIGNS];
     end_assign(a, "failed", &err_text, now);
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "heartbeat_ms",
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_HEARTBEAT_MS,
                    .cond_values = &beat, .cond_count = 1, .assign = a,
                    .assign_count = END_ASSIGNS, .ttl_ms = j->ttl_ms};
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, &qr);
     if (err == SD_OK && qr.err == SD_OK) {
-        const char *kind = sd_record_get(&rec, "kind", NULL);
+        const char *kind = sd_record_get(&rec, JOB_F_KIND, NULL);
         sd_job_metrics_outcome(j->metrics, kind, SD_JOB_FAILED);
         job_log("failed", id, kind, 0, "timeout: " TIMEOUT_FMT,
                 (long long)(j->timeout_ms / 1000));

@@ -65,8 +65,8 @@ static sd_err list_one(sd_jobs *j, const sd_jobs_query *q, const char *id,
     }
     if (err != SD_OK)
         goto done;
-    const char *now = sd_record_get(&rec, "status", NULL);
-    const char *kind = sd_record_get(&rec, "kind", NULL);
+    const char *now = sd_record_get(&rec, JOB_F_STATUS, NULL);
+    const char *kind = sd_record_get(&rec, JOB_F_KIND, NULL);
     if (now == NULL || strcmp(now, status) != 0 ||
         (q->kind != NULL && (kind == NULL || strcmp(kind, q->kind) != 0)))
         goto done;

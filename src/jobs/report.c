@@ -50,17 +50,17 @@ static bool token_in(const char *token, const char *list)
 /* Who may report, judged from the record: SD_OK for the current run. */
 static sd_err report_judge(const sd_record *rec, const char *token)
 {
-    const char *status = sd_record_get(rec, "status", NULL);
-    const char *current = sd_record_get(rec, "token", NULL);
+    const char *status = sd_record_get(rec, JOB_F_STATUS, NULL);
+    const char *current = sd_record_get(rec, JOB_F_TOKEN, NULL);
     bool is_current = token == NULL || (current != NULL &&
                                         token_equal(token, current, strlen(current)));
-    bool is_old = !is_current && token_in(token, sd_record_get(rec, "old_tokens", NULL));
+    bool is_old = !is_current && token_in(token, sd_record_get(rec, JOB_F_OLD_TOKENS, NULL));
     if (!is_current && !is_old)
         return SD_ERR_UNAUTHORIZED;
     if (status == NULL || job_status_terminal(status))
         return SD_ERR_JOB_FINISHED;
     if (is_old || strcmp(status, "processing") != 0 ||
-        sd_record_get(rec, "run", NULL) == NULL)
+        sd_record_get(rec, JOB_F_RUN, NULL) == NULL)
         return SD_ERR_STALE_RUN;
     return SD_OK;
 }
@@ -70,28 +70,28 @@ static size_t report_assign(const sd_job_report *rep, const char *now, const cha
                             sd_assign *a)
 {
     size_t n = 0;
-    a[n++] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = now,
+    a[n++] = (sd_assign){.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = now,
                          .len = strlen(now)};
-    a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = now,
+    a[n++] = (sd_assign){.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = now,
                          .len = strlen(now)};
     if (rep->progress >= 0)
-        a[n++] = (sd_assign){.name = "progress", .op = SD_ASSIGN_SET, .value = progress,
+        a[n++] = (sd_assign){.name = JOB_F_PROGRESS, .op = SD_ASSIGN_SET, .value = progress,
                              .len = strlen(progress)};
     if (rep->stage != NULL)
-        a[n++] = (sd_assign){.name = "stage", .op = SD_ASSIGN_SET, .value = rep->stage,
+        a[n++] = (sd_assign){.name = JOB_F_STAGE, .op = SD_ASSIGN_SET, .value = rep->stage,
                              .len = strlen(rep->stage)};
     if (rep->status == NULL)
         return n;
-    a[n++] = (sd_assign){.name = "status", .op = SD_ASSIGN_SET, .value = rep->status,
+    a[n++] = (sd_assign){.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = rep->status,
                          .len = strlen(rep->status)};
-    a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
+    a[n++] = (sd_assign){.name = JOB_F_RUN, .op = SD_ASSIGN_DEL};
     if (strcmp(rep->status, "completed") == 0) {
-        a[n++] = (sd_assign){.name = "progress", .op = SD_ASSIGN_SET, .value = "100", .len = 3};
-        a[n++] = (sd_assign){.name = "result", .op = SD_ASSIGN_SET, .value = rep->result,
+        a[n++] = (sd_assign){.name = JOB_F_PROGRESS, .op = SD_ASSIGN_SET, .value = "100", .len = 3};
+        a[n++] = (sd_assign){.name = JOB_F_RESULT, .op = SD_ASSIGN_SET, .value = rep->result,
                              .len = rep->result_len};
-        a[n++] = (sd_assign){.name = "completions", .op = SD_ASSIGN_INCR, .incr = 1};
+        a[n++] = (sd_assign){.name = JOB_F_COMPLETIONS, .op = SD_ASSIGN_INCR, .incr = 1};
     } else {
-        a[n++] = (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = rep->error,
+        a[n++] = (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET, .value = rep->error,
                              .len = rep->error_len};
     }
     return n;
@@ -112,7 +112,7 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
         if (err != SD_OK)
             break;
         int64_t current = 0;
-        (void)sd_record_get_i64(&rec, "progress", &current);
+        (void)sd_record_get_i64(&rec, JOB_F_PROGRESS, &current);
         if (rep->progress >= 0 && rep->progress < current) {
             snprintf(why, whylen, "'progress' %d is lower than the job's progress %lld",
                      rep->progress, (long long)current);
@@ -123,10 +123,10 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
         job_i64(now, sd_now_ms());
         job_i64(progress, rep->progress);
         sd_assign a[10];
-        const char *run = sd_record_get(&rec, "run", NULL);
+        const char *run = sd_record_get(&rec, JOB_F_RUN, NULL);
         /* A report that ends the run is taken even by a full memory
          * store: the app's finished work must not be lost for space. */
-        sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &run,
+        sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &run,
                        .cond_count = 1, .assign = a,
                        .assign_count = report_assign(rep, now, progress, a),
                        .ttl_ms = j->ttl_ms, .settles = rep->status != NULL};
@@ -145,7 +145,7 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
             err = verr;
     }
     if (err == SD_OK && rep->status != NULL) {
-        const char *kind = sd_record_get(&rec, "kind", NULL);
+        const char *kind = sd_record_get(&rec, JOB_F_KIND, NULL);
         sd_job_metrics_outcome(j->metrics, kind, strcmp(rep->status, "completed") == 0
                                                      ? SD_JOB_COMPLETED
                                                      : SD_JOB_FAILED);

@@ -113,17 +113,17 @@ static void change_init(run_change *c, const sd_jobs *j, const char *owner, cons
     job_i64(c->now, sd_now_ms());
     c->owner = owner;
     size_t n = 0;
-    c->a[n++] = (sd_assign){.name = "status", .op = SD_ASSIGN_SET, .value = status,
+    c->a[n++] = (sd_assign){.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = status,
                             .len = strlen(status)};
-    c->a[n++] = (sd_assign){.name = "updated_ms", .op = SD_ASSIGN_SET, .value = c->now,
+    c->a[n++] = (sd_assign){.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = c->now,
                             .len = strlen(c->now)};
-    c->a[n++] = (sd_assign){.name = "heartbeat_ms", .op = SD_ASSIGN_SET, .value = c->now,
+    c->a[n++] = (sd_assign){.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = c->now,
                             .len = strlen(c->now)};
-    c->a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
+    c->a[n++] = (sd_assign){.name = JOB_F_RUN, .op = SD_ASSIGN_DEL};
     if (strcmp(status, "queued") == 0)   /* due now, unless a later change says when */
-        c->a[n++] = (sd_assign){.name = "due_ms", .op = SD_ASSIGN_SET, .value = c->now,
+        c->a[n++] = (sd_assign){.name = JOB_F_DUE_MS, .op = SD_ASSIGN_SET, .value = c->now,
                                 .len = strlen(c->now)};
-    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "run",
+    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                        .cond_values = &c->owner, .cond_count = 1, .assign = c->a,
                        .assign_count = n, .ttl_ms = j->ttl_ms, .settles = true};
     c->rec = (sd_queue_rec){JOB_NS, &c->u, NULL, SD_OK};
@@ -151,9 +151,9 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
     change_init(&c, j, owner, status);
     sd_buf err_text = SD_BUF_INIT;
     if (strcmp(status, "completed") == 0) {
-        change_add(&c, set_text("progress", "100"));
-        change_add(&c, set_text("result", result != NULL ? result : "null"));
-        change_add(&c, (sd_assign){.name = "completions", .op = SD_ASSIGN_INCR, .incr = 1});
+        change_add(&c, set_text(JOB_F_PROGRESS, "100"));
+        change_add(&c, set_text(JOB_F_RESULT, result != NULL ? result : "null"));
+        change_add(&c, (sd_assign){.name = JOB_F_COMPLETIONS, .op = SD_ASSIGN_INCR, .incr = 1});
     }
     if (code != NULL) {
         if (job_error_json(&err_text, code, message) != SD_OK) {
@@ -161,7 +161,7 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
             sd_buf_free(&err_text);
             return false;
         }
-        change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET,
+        change_add(&c, (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET,
                                    .value = err_text.data, .len = err_text.len});
     }
     run_step s = {j, id, owner, false, 0, &c.rec};
@@ -232,10 +232,10 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, const char 
         sd_warn("job %s: out of memory for its error", id);
         return;
     }
-    change_add(&c, (sd_assign){.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data,
+    change_add(&c, (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET, .value = err_text.data,
                                .len = err_text.len});
-    change_add(&c, set_text("retry_ms", retry_at));
-    change_add(&c, set_text("due_ms", retry_at));
+    change_add(&c, set_text(JOB_F_RETRY_MS, retry_at));
+    change_add(&c, set_text(JOB_F_DUE_MS, retry_at));
     run_step s = {j, id, owner, true, delay, &c.rec};
     if (run_settle(&s, cancel, "queued for a retry")) {
         atomic_fetch_add(&j->retries, 1);
@@ -259,7 +259,7 @@ static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool st
     }
     run_change c;
     change_init(&c, j, owner, "queued");
-    change_add(&c, (sd_assign){.name = "attempts", .op = SD_ASSIGN_INCR, .incr = -1});
+    change_add(&c, (sd_assign){.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_INCR, .incr = -1});
     run_step s = {j, id, owner, true, 0, &c.rec};
     if (run_settle(&s, NULL, "handed back")) {
         atomic_fetch_add(&j->returned, 1);
@@ -285,8 +285,8 @@ static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
     }
     char now[24];
     job_i64(now, sd_now_ms());
-    sd_assign a[] = {set_text("updated_ms", now), set_text("heartbeat_ms", now)};
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &owner,
+    sd_assign a[] = {set_text(JOB_F_UPDATED_MS, now), set_text(JOB_F_HEARTBEAT_MS, now)};
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &owner,
                    .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
                    .ttl_ms = j->ttl_ms, .settles = true};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
@@ -306,8 +306,8 @@ static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
         sd_warn("job %s: no randomness for a run token", id);
         return SD_ERR_INTERNAL;
     }
-    const char *prev = sd_record_get(rec, "token", NULL);
-    const char *old = sd_record_get(rec, "old_tokens", NULL);
+    const char *prev = sd_record_get(rec, JOB_F_TOKEN, NULL);
+    const char *old = sd_record_get(rec, JOB_F_OLD_TOKENS, NULL);
     sd_buf olds = SD_BUF_INIT;
     if (old != NULL)
         sd_buf_puts(&olds, old);
@@ -320,12 +320,12 @@ static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
         sd_buf_free(&olds);
         return SD_ERR_NOMEM;
     }
-    sd_assign a[2] = {set_text("token", token)};
+    sd_assign a[2] = {set_text(JOB_F_TOKEN, token)};
     size_t n = 1;
     if (olds.len > 0)
-        a[n++] = (sd_assign){.name = "old_tokens", .op = SD_ASSIGN_SET, .value = olds.data,
+        a[n++] = (sd_assign){.name = JOB_F_OLD_TOKENS, .op = SD_ASSIGN_SET, .value = olds.data,
                              .len = olds.len};
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &owner,
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &owner,
                    .cond_count = 1, .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms,
                    .settles = true};
     token_step ts = {j, id, &u};
@@ -364,15 +364,15 @@ static void run_report(void *arg, int progress, const char *stage)
     job_i64(now, sd_now_ms());
     sd_assign a[4];
     size_t n = 0;
-    a[n++] = set_text("updated_ms", now);
-    a[n++] = set_text("heartbeat_ms", now);
+    a[n++] = set_text(JOB_F_UPDATED_MS, now);
+    a[n++] = set_text(JOB_F_HEARTBEAT_MS, now);
     if (progress >= 0) {
         snprintf(prog, sizeof prog, "%d", progress > 100 ? 100 : progress);
-        a[n++] = set_text("progress", prog);
+        a[n++] = set_text(JOB_F_PROGRESS, prog);
     }
     if (stage != NULL)
-        a[n++] = set_text("stage", stage);
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run",
+        a[n++] = set_text(JOB_F_STAGE, stage);
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                    .cond_values = &ctx->owner, .cond_count = 1,
                    .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
     sd_err err = sd_store_update(j->store, JOB_NS, ctx->id, &u, NULL);
@@ -396,16 +396,16 @@ static void start_init(start_change *c, const sd_jobs *j, const char *owner)
     static const char *const queued[] = {"queued"};
     job_i64(c->now, sd_now_ms());
     size_t n = 0;
-    c->a[n++] = set_text("status", "processing");
-    c->a[n++] = (sd_assign){.name = "attempts", .op = SD_ASSIGN_INCR, .incr = 1};
-    c->a[n++] = set_text("run", owner);
-    c->a[n++] = set_text("progress", "0");
-    c->a[n++] = (sd_assign){.name = "stage", .op = SD_ASSIGN_DEL};
-    c->a[n++] = (sd_assign){.name = "error", .op = SD_ASSIGN_DEL};
-    c->a[n++] = (sd_assign){.name = "retry_ms", .op = SD_ASSIGN_DEL};
-    c->a[n++] = set_text("updated_ms", c->now);
-    c->a[n++] = set_text("heartbeat_ms", c->now);
-    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "status",
+    c->a[n++] = set_text(JOB_F_STATUS, "processing");
+    c->a[n++] = (sd_assign){.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_INCR, .incr = 1};
+    c->a[n++] = set_text(JOB_F_RUN, owner);
+    c->a[n++] = set_text(JOB_F_PROGRESS, "0");
+    c->a[n++] = (sd_assign){.name = JOB_F_STAGE, .op = SD_ASSIGN_DEL};
+    c->a[n++] = (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_DEL};
+    c->a[n++] = (sd_assign){.name = JOB_F_RETRY_MS, .op = SD_ASSIGN_DEL};
+    c->a[n++] = set_text(JOB_F_UPDATED_MS, c->now);
+    c->a[n++] = set_text(JOB_F_HEARTBEAT_MS, c->now);
+    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS,
                        .cond_values = queued, .cond_count = 1, .assign = c->a,
                        .assign_count = n, .ttl_ms = j->ttl_ms};
 }
@@ -464,11 +464,11 @@ static void taken_free(sd_pool_item *item)
 static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_record *rec,
                         const atomic_int *cancel)
 {
-    const char *kind = sd_record_get(rec, "kind", NULL);
+    const char *kind = sd_record_get(rec, JOB_F_KIND, NULL);
     size_t input_len = 0;
-    const char *input = sd_record_get(rec, "input", &input_len);
+    const char *input = sd_record_get(rec, JOB_F_INPUT, &input_len);
     int64_t attempts = 1;
-    (void)sd_record_get_i64(rec, "attempts", &attempts);
+    (void)sd_record_get_i64(rec, JOB_F_ATTEMPTS, &attempts);
     sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
     if (h == NULL || input == NULL) {
         run_end(j, id, owner, kind, attempts, "failed", NULL, "no_handler",
@@ -507,7 +507,7 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
     memset(&out, 0, sizeof out);
     job_log("started", id, kind, attempts, NULL);
     int64_t due_ms = 0, started_us = sd_mono_us();
-    if (sd_record_get_i64(rec, "due_ms", &due_ms) == SD_OK)
+    if (sd_record_get_i64(rec, JOB_F_DUE_MS, &due_ms) == SD_OK)
         sd_job_metrics_wait(j->metrics, kind, (sd_now_ms() - due_ms) * 1000);
     (void)sd_handler_run(h, &run, &out);
     sd_job_metrics_run(j->metrics, kind, sd_mono_us() - started_us);
@@ -548,8 +548,8 @@ void job_run(void *arg, sd_pool_item *item, const atomic_int *cancel)
     sd_jobs *j = arg;
     job_taken *d = item->data;
     const char *id = item->name, *owner = item->tag;
-    const char *status = sd_record_get(&d->rec, "status", NULL);
-    const char *run = sd_record_get(&d->rec, "run", NULL);
+    const char *status = sd_record_get(&d->rec, JOB_F_STATUS, NULL);
+    const char *run = sd_record_get(&d->rec, JOB_F_RUN, NULL);
     if (status == NULL || strcmp(status, PROCESSING[0]) != 0 || run == NULL ||
         strcmp(run, owner) != 0 || atomic_load(cancel) == SD_RUN_CANCEL)
         /* A resumed job that moved on meanwhile, or canceled before it
@@ -582,13 +582,13 @@ void job_cancel_waiting(sd_jobs *j)
         return;
     }
     sd_assign a[] = {
-        set_text("status", "canceled"),
-        {.name = "error", .op = SD_ASSIGN_SET, .value = err_text.data, .len = err_text.len},
-        set_text("updated_ms", now),
-        set_text("heartbeat_ms", now),
-        {.name = "retry_ms", .op = SD_ASSIGN_DEL},
+        set_text(JOB_F_STATUS, "canceled"),
+        {.name = JOB_F_ERROR, .op = SD_ASSIGN_SET, .value = err_text.data, .len = err_text.len},
+        set_text(JOB_F_UPDATED_MS, now),
+        set_text(JOB_F_HEARTBEAT_MS, now),
+        {.name = JOB_F_RETRY_MS, .op = SD_ASSIGN_DEL},
     };
-    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "status", .cond_values = queued,
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS, .cond_values = queued,
                    .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
                    .ttl_ms = j->ttl_ms};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
