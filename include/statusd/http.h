@@ -31,6 +31,8 @@ enum {
     SD_ROUTE_AUTH = 1u << 1,   /* mutating: needs api_token when one is set */
     SD_ROUTE_ADMIN = 1u << 2,  /* needs admin_token; disabled without one */
     SD_ROUTE_LIMIT_SUBMIT = 1u << 3, /* ratelimit_submit per client address */
+    SD_ROUTE_NO_STORE = 1u << 4, /* never calls the store: answered on the
+                                  * HTTP thread, whatever the store does */
 };
 
 typedef struct sd_route {

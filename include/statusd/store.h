@@ -149,6 +149,8 @@ typedef struct sd_store_info {
     const char *backend;    /* "memory" or "redis" */
     char url[256];          /* where it lives, password masked; "" for memory */
     bool shared;            /* other processes see the same records and queues */
+    bool remote;            /* a call waits on a network round trip (and can
+                             * wait up to the store's timeout) */
     int64_t bytes_held;     /* what the store counts it holds; -1 when it does not count */
     int64_t bytes_max;      /* the cap of bytes_held, 0 for none; -1 when it does not count */
 } sd_store_info;

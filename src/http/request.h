@@ -1,6 +1,7 @@
 #ifndef STATUSD_HTTP_REQUEST_H
 #define STATUSD_HTTP_REQUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include "http/access.h"
 #include "http/conn_guard.h"
 #include "http/query.h"
+#include "http/reqpool.h"
 #include "http/router.h"
 #include "statusd/http.h"
 
@@ -51,6 +53,11 @@ struct sd_req {
     char client_key[SD_ADDR_KEY_LEN];   /* sd_req_client_key, likewise */
     bool cors_on;                   /* cors_origins is set: Vary: Origin */
     const char *cors_origin;        /* the request's Origin when allowed */
+
+    /* handed to a request thread while the connection is suspended */
+    sd_task task;
+    bool offloaded;                 /* set before the hand-off */
+    atomic_bool answered;           /* the response is built, not queued */
 
     /* the response, built by a handler, queued by the server */
     bool responded;

@@ -21,6 +21,19 @@
  *
  * Slow clients are conn_guard.c's: each connection is registered with it
  * when MHD accepts it and moves through its phases from here.
+ *
+ * No HTTP thread waits on a store that can stall (Redis: the store says
+ * so with sd_store_info.remote). On the last call, a request whose route
+ * may call the store has its connection suspended and is handed to a
+ * request thread (reqpool.c), which runs the route's synchronous handler
+ * and resumes the connection; MHD then calls the access handler once
+ * more, which queues the answer. The HTTP thread meanwhile serves its
+ * other connections, so routes flagged SD_ROUTE_NO_STORE (/health) and
+ * every early refusal (404, 405, 413, ...) are answered at once however
+ * long Redis takes. With the memory store, which never waits on I/O,
+ * every request is answered inline: a hand-off would only cost time.
+ * Stopping drains the request threads before the daemon stops, so every
+ * suspended connection has been resumed when MHD_stop_daemon runs.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,6 +48,7 @@
 #include "http/conn_guard.h"
 #include "http/connlimit.h"
 #include "http/listener.h"
+#include "http/reqpool.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "statusd/app.h"
@@ -52,6 +66,7 @@ struct sd_http {
     unsigned port;
     sd_metrics *metrics;
     sd_connlimit *connlimit;   /* per_ip_connection_limit; NULL when off */
+    sd_reqpool *offload;       /* request threads; NULL: all answered inline */
     char *route_names;         /* "GET /status/:id\0..." for the metrics */
     const char **route_name;
 };
@@ -353,6 +368,25 @@ static void req_dispatch(sd_req *r)
     r->route->fn(r);
 }
 
+/* A request thread runs the handler of a suspended connection's request
+ * and resumes it; the access handler queues the answer on its next call. */
+static void req_run_offloaded(void *arg, sd_task *t)
+{
+    (void)arg;
+    sd_req *r = (sd_req *)(void *)((char *)t - offsetof(sd_req, task));
+    req_dispatch(r);
+    atomic_store(&r->answered, true);
+    MHD_resume_connection(r->conn);
+}
+
+/* True when r's answer may call the store: everything that passed the
+ * early checks, except routes flagged SD_ROUTE_NO_STORE. */
+static bool req_needs_store(const sd_req *r)
+{
+    return r->early_err == SD_OK && r->route != NULL &&
+           !(r->route->flags & SD_ROUTE_NO_STORE);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -387,6 +421,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
             req_dispatch(r);
             return sd_req_queue(r);
         }
+        atomic_init(&r->answered, false);
         sd_guard_phase(h->guard, r->cx, SD_CONN_BODY);
         return MHD_YES;
     }
@@ -416,7 +451,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
     if (r->queued)
         return MHD_YES;
+    if (r->offloaded) {
+        /* Resumed: the request thread has built the answer. */
+        return atomic_load(&r->answered) ? sd_req_queue(r) : MHD_YES;
+    }
     sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
+    if (h->offload != NULL && req_needs_store(r)) {
+        r->offloaded = true;
+        MHD_suspend_connection(conn);
+        if (sd_reqpool_push(h->offload, &r->task))
+            return MHD_YES;
+        /* Stopping: the request threads are gone; answer here. */
+        req_dispatch(r);
+        atomic_store(&r->answered, true);
+        MHD_resume_connection(conn);
+        return MHD_YES;
+    }
     req_dispatch(r);
     return sd_req_queue(r);
 }
@@ -594,8 +644,21 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         http_free(h);
         return NULL;
     }
+    sd_store_info store;
+    sd_store_info_get(app->store, &store);
+    if (store.remote) {
+        /* As many request threads as HTTP threads: the store's
+         * connections (one per calling thread) stay as many as before. */
+        h->offload = sd_reqpool_new((size_t)cfg->threads, req_run_offloaded, h, err, errlen);
+        if (h->offload == NULL) {
+            close(fd);
+            app->metrics = NULL;
+            http_free(h);
+            return NULL;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (strchr(cfg->bind, ':') != NULL)
         flags |= MHD_USE_IPv6;
 
@@ -612,6 +675,8 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_END);
     if (h->daemon == NULL) {
+        sd_reqpool_free(h->offload);
+        h->offload = NULL;
         close(fd);
         snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", cfg->bind,
                  (long long)cfg->port);
@@ -640,6 +705,10 @@ void sd_http_stop(sd_http *h)
 {
     if (h == NULL)
         return;
+    /* Every request handed off runs and its connection is resumed before
+     * the daemon stops (MHD refuses to stop with suspended ones). */
+    sd_reqpool_free(h->offload);
+    h->offload = NULL;
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
     h->app->metrics = NULL;

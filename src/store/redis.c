@@ -416,6 +416,7 @@ static void rd_info(sd_store *st, sd_store_info *out)
     out->backend = "redis";
     rd_pool_url(store_of(st)->pool, out->url, sizeof out->url);
     out->shared = true;
+    out->remote = true;
     out->bytes_held = -1;   /* Redis's own maxmemory bounds it */
     out->bytes_max = -1;
 }
