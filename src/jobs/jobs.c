@@ -297,7 +297,7 @@ sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
 sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)
 {
     sd_record rec = SD_RECORD_INIT;
-    sd_err err = sd_store_get(j->store, JOB_NS, id, j->ttl_ms, &rec);
+    sd_err err = sd_store_poll(j->store, JOB_NS, id, j->ttl_ms, &rec);
     if (err == SD_OK)
         err = job_view_build(id, &rec, view);
     sd_record_clear(&rec);

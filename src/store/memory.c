@@ -78,12 +78,13 @@ static mt_entry *lock_record(sd_store *s, const char *ns, const char *id, mt_key
  * get and list_get: a copy of the live record (ns, id) into the empty
  * *rec when it is a hash, or *list when it is a list (the caller gives
  * one of them). renew_ttl_ms > 0 renews the expiry to now + renew_ttl_ms,
- * for a hash capped by its deadline field; a renewal that is not in the
+ * for a hash capped by its deadline field and left out as
+ * sd_renew_skippable says for slack_ms; a renewal that is not in the
  * future (a deadline gone by) deletes the record, as PEXPIREAT does.
  * SD_ERR_NOT_FOUND when absent or of the other kind; SD_ERR_NOMEM.
  */
 static sd_err mem_read(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
-                       sd_record *rec, sd_list *list)
+                       int64_t slack_ms, sd_record *rec, sd_list *list)
 {
     mt_key k;
     mt_shard *sh;
@@ -96,6 +97,10 @@ static sd_err mem_read(sd_store *s, const char *ns, const char *id, int64_t rene
     if (renew_ttl_ms > 0)
         exp = e->kind == MT_HASH ? mrec_entry_capped_expiry(e, now, renew_ttl_ms)
                                  : mrec_expiry_after(now, renew_ttl_ms);
+    if (renew_ttl_ms > 0 && e->kind == MT_HASH &&
+        sd_renew_skippable(e->expires_ms, exp, exp != mrec_expiry_after(now, renew_ttl_ms),
+                           slack_ms))
+        exp = e->expires_ms;
     if (renew_ttl_ms > 0 && exp <= now) {
         memtable_remove(sh, e);
         goto done;
@@ -113,15 +118,15 @@ done:
 }
 
 static sd_err mem_get(sd_store *s, const char *ns, const char *id,
-                      int64_t renew_ttl_ms, sd_record *out)
+                      int64_t renew_ttl_ms, int64_t slack_ms, sd_record *out)
 {
-    return mem_read(s, ns, id, renew_ttl_ms, out, NULL);
+    return mem_read(s, ns, id, renew_ttl_ms, slack_ms, out, NULL);
 }
 
 static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
                            int64_t renew_ttl_ms, sd_list *out)
 {
-    return mem_read(s, ns, id, renew_ttl_ms, NULL, out);
+    return mem_read(s, ns, id, renew_ttl_ms, 0, NULL, out);
 }
 
 /* ---- hash records ---- */
@@ -216,7 +221,7 @@ sd_err mem_record_update(sd_store *s, const char *ns, const char *id,
 
 sd_err mem_record_get(sd_store *s, const char *ns, const char *id, sd_record *out)
 {
-    return mem_get(s, ns, id, 0, out);
+    return mem_get(s, ns, id, 0, 0, out);
 }
 
 static sd_err mem_del(sd_store *s, const char *ns, const char *id)

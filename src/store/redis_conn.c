@@ -352,23 +352,44 @@ static void pool_answered(rd_pool *p)
         sd_info("redis store: %s:%d answers again", p->host, p->port);
 }
 
-/* The transport channel: sends one command and reads its reply. SD_OK
- * with the reply, which may be an error reply; on failure the context is
- * freed (the next call opens a fresh one) and *out is NULL. */
-static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *lens,
-                        redisReply **out)
+/* The transport channel: sends the n commands on c in one round trip
+ * and reads their replies into out[0..n). SD_OK with every reply, each
+ * of which may be an error reply; on failure the context is freed (the
+ * next call opens a fresh one) and every out[i] is NULL. */
+static sd_err conn_send_n(rd_conn *c, size_t n, const rd_cmd *cmds, redisReply **out)
 {
-    *out = redisCommandArgv(c->ctx, argc, argv, lens);
-    if (*out != NULL)
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    int rc = REDIS_OK;
+    for (size_t i = 0; rc == REDIS_OK && i < n; i++)
+        rc = redisAppendCommandArgv(c->ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+    for (size_t i = 0; rc == REDIS_OK && i < n; i++) {
+        void *r = NULL;
+        rc = redisGetReply(c->ctx, &r);
+        out[i] = r;
+    }
+    if (rc == REDIS_OK)
         return SD_OK;
+    for (size_t i = 0; i < n; i++) {
+        freeReplyObject(out[i]);
+        out[i] = NULL;
+    }
     int saved = errno;
     if (c->ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
         pool_stalled(c->pool);
     sd_err err = c->ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
-    sd_warn("redis store: %s: connection dropped: %s", argv[0], c->ctx->errstr);
+    sd_warn("redis store: %s: connection dropped: %s", cmds[0].argv[0], c->ctx->errstr);
     redisFree(c->ctx);
     c->ctx = NULL;
     return err;
+}
+
+/* conn_send_n of one command. */
+static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *lens,
+                        redisReply **out)
+{
+    rd_cmd cmd = {argc, argv, lens};
+    return conn_send_n(c, 1, &cmd, out);
 }
 
 /* SCRIPT LOAD of script id on c; SD_ERR_INTERNAL when the server's
@@ -400,8 +421,8 @@ static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
 /* Sends argv on the calling thread's conn, connecting as conn_ready
  * allows (and warns): *c gets the conn, *r the reply as conn_send gives
  * it. What commands and scripts on the request path share. */
-static sd_err send_mine(rd_pool *p, rd_conn **c, int argc, const char **argv,
-                        const size_t *lens, redisReply **r)
+static sd_err send_mine_n(rd_pool *p, rd_conn **c, size_t n, const rd_cmd *cmds,
+                          redisReply **r)
 {
     bool probe;
     if (!pool_may_send(p, &probe))
@@ -409,12 +430,19 @@ static sd_err send_mine(rd_pool *p, rd_conn **c, int argc, const char **argv,
     char why[256];
     sd_err err = conn_ready(p, c, true, why, sizeof why);
     if (err == SD_OK)
-        err = conn_send(*c, argc, argv, lens, r);
+        err = conn_send_n(*c, n, cmds, r);
     if (err == SD_OK)
         pool_answered(p);
     if (probe)
         atomic_store(&p->probing, false);
     return err;
+}
+
+static sd_err send_mine(rd_pool *p, rd_conn **c, int argc, const char **argv,
+                        const size_t *lens, redisReply **r)
+{
+    rd_cmd cmd = {argc, argv, lens};
+    return send_mine_n(p, c, 1, &cmd, r);
 }
 
 /* Hands the reply r of command what to *out, or, when it is an error
@@ -440,6 +468,16 @@ sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
     if (err != SD_OK)
         return err;
     return reply_hand(r, argv[0], out);
+}
+
+sd_err rd_pipeline(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0 || n > RD_PIPELINE_MAX)
+        return SD_ERR_INTERNAL;
+    rd_conn *c = NULL;
+    return send_mine_n(p, &c, n, cmds, out);
 }
 
 sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
