@@ -21,7 +21,7 @@ SD_CMAKE  = -DSTATUSD_WERROR=ON $(CMAKE_FLAGS)
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
              libcjson-dev uuid-dev libcurl4-openssl-dev
 DEPS_TEST  = libcmocka-dev redis-server nginx lua-check docker-compose curl python3 \
-             python3-yaml
+             python3-yaml chromium nodejs npm
 DEPS_BENCH = wrk redis-tools curl libevent-dev
 DEPS_BUILDS = clang
 DEPS_CONTAINER = debootstrap buildah podman curl
@@ -39,6 +39,7 @@ deps:
 
 deps-test:
 	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST)
+	@scripts/browser-deps
 
 deps-bench:
 	@scripts/install-deps $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)

@@ -109,6 +109,11 @@ typedef struct sd_update {
     const sd_assign *assign;
     size_t assign_count;
     int64_t ttl_ms;
+    /* The change finishes or carries on work already accepted (a run's
+     * end, its token, an app's final report): the memory store's cap
+     * (memory_max_bytes) does not refuse it, so accepted work can always
+     * end. Redis's maxmemory applies to every write. */
+    bool settles;
 } sd_update;
 
 /* A list record as read. Owned by the caller; release with sd_list_clear(). */
@@ -297,7 +302,11 @@ typedef struct sd_store_ops {
      * (empty, or SD_QUEUE_ITEM_MAX bytes or more), owner, negative time
      * or malformed change with SD_ERR_INVALID, touching nothing ---- */
 
-    /* Adds item, due delay_ms from now. Refused, with nothing changed:
+    /* Adds item, due delay_ms from now. A push with a record change that
+     * does not settle is new work, which a full memory store refuses
+     * (SD_ERR_STORE_FULL); one without a change, or whose change settles,
+     * carries on work accepted already and is not refused for space.
+     * Refused, with nothing changed:
      * SD_ERR_EXISTS when item is in the queue already; SD_ERR_QUEUE_FULL
      * when capacity > 0 items are waiting already. Then rec (optional) is
      * tried, and only when it succeeds is the item added; otherwise its

@@ -50,6 +50,7 @@
 typedef struct http_handler {
     sd_handler base;
     char *url;
+    char *shown;      /* url without user, password, query or fragment: for messages */
 } http_handler;
 
 /* A worker thread's transfer handles. */
@@ -290,13 +291,14 @@ static void decide(http_run *r, CURLcode cc, const http_handler *h, sd_outcome *
     if (cc == CURLE_OPERATION_TIMEDOUT && r->job->timeout_ms > 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "no whole answer from %s within job_timeout (%lld ms)",
-                 h->url, (long long)r->job->timeout_ms);
+                 h->shown, (long long)r->job->timeout_ms);
         sd_outcome_fail(out, "handler_failed", msg);
         return;
     }
     if (cc != CURLE_OK) {
         char msg[256];
-        snprintf(msg, sizeof msg, "request to %s failed: %s", h->url, curl_easy_strerror(cc));
+        snprintf(msg, sizeof msg, "request to %s failed: %s", h->shown,
+                 curl_easy_strerror(cc));
         sd_outcome_fail(out, "handler_failed", msg);
         return;
     }
@@ -459,6 +461,7 @@ static void http_free(sd_handler *hb)
 {
     http_handler *h = (http_handler *)hb;
     free(h->url);
+    free(h->shown);
     free(h);
 }
 
@@ -484,16 +487,29 @@ sd_err sd_http_handler_new(const char *url, sd_handler **out, char *err, size_t 
     if (uc == CURLUE_OK)
         uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
     curl_free(host);
+    /* What messages show of the URL: its credentials, query and fragment
+     * never reach a job's error or a log line. */
+    char *shown = NULL;
+    if (uc == CURLUE_OK && curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_URL, &shown, 0);
     curl_url_cleanup(u);
-    if (uc != CURLUE_OK || strchr(url, ' ') != NULL) {
+    if (uc != CURLUE_OK || shown == NULL || strchr(url, ' ') != NULL) {
+        curl_free(shown);
         sd_errf(err, errlen, "'%s' is not a usable URL", url);
         return SD_ERR_INVALID;
     }
     http_handler *h = calloc(1, sizeof *h);
-    if (h == NULL || (h->url = strdup(url)) == NULL) {
+    if (h == NULL || (h->url = strdup(url)) == NULL || (h->shown = strdup(shown)) == NULL) {
+        curl_free(shown);
+        if (h != NULL)
+            free(h->url);
         free(h);
         return SD_ERR_NOMEM;
     }
+    curl_free(shown);
     h->base.ops = &http_ops;
     *out = &h->base;
     return SD_OK;

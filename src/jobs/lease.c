@@ -121,7 +121,7 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
     end_assign(a, next, &err_text, now);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &run,
                    .cond_count = 1, .assign = a, .assign_count = END_ASSIGNS,
-                   .ttl_ms = j->ttl_ms};
+                   .ttl_ms = j->ttl_ms, .settles = true};
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = last ? sd_queue_ack(j->store, JOB_QUEUE, id, owner, &qr)
                : sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, &qr);

@@ -124,10 +124,12 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
         job_i64(progress, rep->progress);
         sd_assign a[10];
         const char *run = sd_record_get(&rec, "run", NULL);
+        /* A report that ends the run is taken even by a full memory
+         * store: the app's finished work must not be lost for space. */
         sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &run,
                        .cond_count = 1, .assign = a,
                        .assign_count = report_assign(rep, now, progress, a),
-                       .ttl_ms = j->ttl_ms};
+                       .ttl_ms = j->ttl_ms, .settles = rep->status != NULL};
         sd_record after = SD_RECORD_INIT;
         err = sd_store_update(j->store, JOB_NS, id, &u, &after);
         if (err == SD_OK) {

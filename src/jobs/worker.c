@@ -122,7 +122,7 @@ static void change_init(run_change *c, const sd_jobs *j, const char *owner, cons
     c->a[n++] = (sd_assign){.name = "run", .op = SD_ASSIGN_DEL};
     c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = "run",
                        .cond_values = &c->owner, .cond_count = 1, .assign = c->a,
-                       .assign_count = n, .ttl_ms = j->ttl_ms};
+                       .assign_count = n, .ttl_ms = j->ttl_ms, .settles = true};
     c->rec = (sd_queue_rec){JOB_NS, &c->u, NULL, SD_OK};
 }
 
@@ -269,7 +269,7 @@ static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
     sd_assign a[] = {set_text("updated_ms", now), set_text("heartbeat_ms", now)};
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &owner,
                    .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
-                   .ttl_ms = j->ttl_ms};
+                   .ttl_ms = j->ttl_ms, .settles = true};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
     run_step s = {j, id, owner, false, 0, &rec};
     if (run_settle(&s, cancel, "handed off"))
@@ -279,12 +279,13 @@ static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
 /* Gives the run a token of its own before its handler starts, the
  * earlier run's kept among old_tokens; conditioned on the run owning
  * the job. False when it does not any more, or no token could be had. */
-static bool run_token_set(sd_jobs *j, const char *id, const char *owner, const sd_record *rec,
-                          char token[JOB_TOKEN_LEN + 1], const atomic_int *cancel)
+static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
+                            const sd_record *rec, char token[JOB_TOKEN_LEN + 1],
+                            const atomic_int *cancel)
 {
     if (job_token_new(token) != SD_OK) {
         sd_warn("job %s: no randomness for a run token", id);
-        return false;
+        return SD_ERR_INTERNAL;
     }
     const char *prev = sd_record_get(rec, "token", NULL);
     const char *old = sd_record_get(rec, "old_tokens", NULL);
@@ -298,7 +299,7 @@ static bool run_token_set(sd_jobs *j, const char *id, const char *owner, const s
     }
     if (!sd_buf_ok(&olds)) {
         sd_buf_free(&olds);
-        return false;
+        return SD_ERR_NOMEM;
     }
     sd_assign a[2] = {set_text("token", token)};
     size_t n = 1;
@@ -306,13 +307,14 @@ static bool run_token_set(sd_jobs *j, const char *id, const char *owner, const s
         a[n++] = (sd_assign){.name = "old_tokens", .op = SD_ASSIGN_SET, .value = olds.data,
                              .len = olds.len};
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = &owner,
-                   .cond_count = 1, .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
+                   .cond_count = 1, .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms,
+                   .settles = true};
     token_step ts = {j, id, &u};
     sd_err err = job_persist(cancel, token_step_do, &ts, id);
     sd_buf_free(&olds);
     if (err != SD_OK)
         sd_debug("job %s: no run token: %s", id, sd_err_name(err));
-    return err == SD_OK;
+    return err;
 }
 
 /* Removes the item of a run that has nothing more to say. */
@@ -455,9 +457,25 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
         return;
     }
     char token[JOB_TOKEN_LEN + 1];
-    if ((sd_handler_flags(h) & SD_HANDLER_TOKEN) &&
-        !run_token_set(j, id, owner, rec, token, cancel)) {
+    sd_err terr = (sd_handler_flags(h) & SD_HANDLER_TOKEN)
+                      ? run_token_set(j, id, owner, rec, token, cancel)
+                      : SD_OK;
+    if (terr == SD_ERR_CONFLICT || terr == SD_ERR_NOT_FOUND) {
+        /* The run no longer owns the job (canceled, reaped). */
         run_drop(j, id, owner, cancel);
+        return;
+    }
+    if (terr != SD_OK) {
+        /* The job is still this run's: hand it back when stopping, else
+         * end the run as a failed one, retried like any other. */
+        if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
+            run_give_back(j, id, owner, true);
+        else if (attempts < j->max_attempts)
+            run_retry(j, id, owner, attempts, 0, "handler_failed",
+                      "the run's token could not be stored", cancel);
+        else
+            run_finish(j, id, owner, "failed", NULL, "handler_failed",
+                       "the run's token could not be stored", cancel);
         return;
     }
     run_ctx ctx = {j, id, owner};

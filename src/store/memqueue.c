@@ -42,6 +42,7 @@ typedef struct mq_queue {
 } mq_queue;
 
 struct mq_queues {
+    memtable *table;                  /* the records of the queue steps */
     mb_budget *budget;                /* the store's byte count */
     _Atomic(mq_queue *) head;
     pthread_mutex_t grow;             /* serialises making queues */
@@ -73,12 +74,13 @@ static mq_entry *held(mq_queue *q, const char *item, const char *owner)
 
 /* ---- the set of queues ---- */
 
-mq_queues *mq_queues_new(mb_budget *budget)
+mq_queues *mq_queues_new(memtable *table)
 {
     mq_queues *qs = calloc(1, sizeof *qs);
     if (qs == NULL)
         return NULL;
-    qs->budget = budget;
+    qs->table = table;
+    qs->budget = memtable_budget(table);
     if (pthread_mutex_init(&qs->grow, NULL) != 0) {
         free(qs);
         return NULL;
@@ -151,9 +153,9 @@ static sd_err queue_get(mq_queues *qs, const char *name, mq_queue **out)
 
 /* The queue of that name, locked, with due items promoted at *now; NULL
  * when it was never made (it is empty). */
-static mq_queue *queue_open(sd_store *s, const char *name, int64_t *now)
+static mq_queue *queue_open(mq_queues *qs, const char *name, int64_t *now)
 {
-    mq_queue *q = queue_find(mem_queues_of(s), name);
+    mq_queue *q = queue_find(qs, name);
     if (q == NULL)
         return NULL;
     mq_lock(q);
@@ -165,22 +167,23 @@ static mq_queue *queue_open(sd_store *s, const char *name, int64_t *now)
 /* ---- record changes ---- */
 
 /* Tries rec's change (none: SD_OK) on the record item names; capped as
- * mem_record_update's. */
-static sd_err rec_try(sd_store *s, sd_queue_rec *rec, const char *item, bool capped)
+ * md_update's. */
+static sd_err rec_try(mq_queues *qs, sd_queue_rec *rec, const char *item, bool capped)
 {
     if (rec == NULL)
         return SD_OK;
-    rec->err = mem_record_update(s, rec->ns, item, rec->u, capped, rec->out);
+    rec->err = md_update(qs->table, rec->ns, item, rec->u, capped && !rec->u->settles,
+                                 rec->out);
     return rec->err;
 }
 
 /* ---- operations ---- */
 
-sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_ms,
+sd_err mq_push(mq_queues *qs, const char *queue, const char *item, int64_t delay_ms,
                int64_t capacity, sd_queue_rec *rec)
 {
     mq_queue *q;
-    sd_err err = queue_get(mem_queues_of(s), queue, &q);
+    sd_err err = queue_get(qs, queue, &q);
     if (err != SD_OK)
         return err;
     mq_lock(q);
@@ -195,7 +198,8 @@ sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_m
     else if (capacity > 0 &&
              mq_set_size(set, MQ_READY) + mq_set_size(set, MQ_DELAYED) >= (uint64_t)capacity)
         err = SD_ERR_QUEUE_FULL;
-    else if (!mb_room(set->budget, mq_set_reserve_cost(set, where, true) + mq_set_entry_cost()))
+    else if (rec != NULL && !rec->u->settles &&
+             !mb_room(set->budget, mq_set_reserve_cost(set, where, true) + mq_set_entry_cost()))
         err = SD_ERR_STORE_FULL;
     else if (!mq_set_reserve(set, where, true) || (e = calloc(1, sizeof *e)) == NULL)
         err = SD_ERR_NOMEM;
@@ -203,7 +207,7 @@ sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_m
         /* The entry is counted while the record change meets the cap,
          * so that the two together fit; insert counts it for good. */
         mb_add(set->budget, mq_set_entry_cost());
-        err = rec_try(s, rec, item, true);
+        err = rec_try(qs, rec, item, true);
         mb_add(set->budget, -mq_set_entry_cost());
         if (err == SD_OK) {
             memcpy(e->item, item, strlen(item) + 1);
@@ -219,7 +223,7 @@ sd_err mq_push(sd_store *s, const char *queue, const char *item, int64_t delay_m
 /* take's resume: q's items leased to t->owner into items from *k on, their
  * leases extended to lease_end, with their records as they stand when rec
  * names a namespace. */
-static void take_resume(sd_store *s, mq_queue *q, const sd_queue_take *t,
+static void take_resume(mq_queues *qs, mq_queue *q, const sd_queue_take *t,
                         const sd_queue_rec *rec, int64_t lease_end, sd_queue_item *items,
                         size_t *k)
 {
@@ -231,7 +235,7 @@ static void take_resume(sd_store *s, mq_queue *q, const sd_queue_take *t,
         memcpy(out->item, e->item, sizeof out->item);
         memcpy(out->owner, e->owner, sizeof out->owner);
         if (rec != NULL)
-            (void)mem_record_get(s, rec->ns, e->item, &out->rec);
+            (void)md_read(qs->table, rec->ns, e->item, 0, 0, &out->rec, NULL);
     }
     /* Extended after the walk: retiming reorders the heap. */
     for (size_t i = 0; i < *k; i++)
@@ -248,18 +252,18 @@ static mq_entry *next_due(mq_queue *q, int64_t limit)
     return e != NULL && e->at <= limit ? e : NULL;
 }
 
-sd_err mq_take(sd_store *s, const char *queue, const sd_queue_take *t,
+sd_err mq_take(mq_queues *qs, const char *queue, const sd_queue_take *t,
                const sd_queue_rec *rec, sd_queue_item *items, size_t *n)
 {
     int64_t now;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_OK;
     int64_t lease_end = after(now, t->lease_ms), limit = after(now, t->ahead_ms);
     size_t k = 0;
     sd_err err = SD_OK;
     if (t->resume)
-        take_resume(s, q, t, rec, lease_end, items, &k);
+        take_resume(qs, q, t, rec, lease_end, items, &k);
     mq_entry *e;
     while (k < t->max && (e = next_due(q, limit)) != NULL) {
         if (!mq_set_reserve(&q->items, MQ_LEASED, false)) {
@@ -267,7 +271,7 @@ sd_err mq_take(sd_store *s, const char *queue, const sd_queue_take *t,
             break;
         }
         if (rec != NULL) {
-            sd_err c = mem_record_update(s, rec->ns, e->item, rec->u, false, &items[k].rec);
+            sd_err c = md_update(qs->table, rec->ns, e->item, rec->u, false, &items[k].rec);
             if (c == SD_ERR_NOMEM) {
                 err = c;
                 break;
@@ -289,16 +293,16 @@ sd_err mq_take(sd_store *s, const char *queue, const sd_queue_take *t,
     return k > 0 ? SD_OK : err;
 }
 
-sd_err mq_renew(sd_store *s, const char *queue, const char *item, const char *owner,
+sd_err mq_renew(mq_queues *qs, const char *queue, const char *item, const char *owner,
                 int64_t lease_ms, sd_queue_rec *rec)
 {
     int64_t now;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_ERR_NOT_FOUND;
     mq_entry *e = held(q, item, owner);
     sd_err err = e == NULL ? SD_ERR_NOT_FOUND : SD_OK;
-    if (e != NULL && rec_try(s, rec, item, false) == SD_ERR_NOMEM)
+    if (e != NULL && rec_try(qs, rec, item, false) == SD_ERR_NOMEM)
         err = SD_ERR_NOMEM;
     if (err == SD_OK)
         mq_set_retime(&q->items, e, after(now, lease_ms));
@@ -306,16 +310,16 @@ sd_err mq_renew(sd_store *s, const char *queue, const char *item, const char *ow
     return err;
 }
 
-sd_err mq_ack(sd_store *s, const char *queue, const char *item, const char *owner,
+sd_err mq_ack(mq_queues *qs, const char *queue, const char *item, const char *owner,
               sd_queue_rec *rec)
 {
     int64_t now;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_ERR_NOT_FOUND;
     mq_entry *e = held(q, item, owner);
     sd_err err = e == NULL ? SD_ERR_NOT_FOUND : SD_OK;
-    if (e != NULL && rec_try(s, rec, item, false) == SD_ERR_NOMEM)
+    if (e != NULL && rec_try(qs, rec, item, false) == SD_ERR_NOMEM)
         err = SD_ERR_NOMEM;
     if (err == SD_OK)
         mq_set_drop(&q->items, e);
@@ -323,11 +327,11 @@ sd_err mq_ack(sd_store *s, const char *queue, const char *item, const char *owne
     return err;
 }
 
-sd_err mq_release(sd_store *s, const char *queue, const char *item, const char *owner,
+sd_err mq_release(mq_queues *qs, const char *queue, const char *item, const char *owner,
                   int64_t delay_ms, sd_queue_rec *rec)
 {
     int64_t now;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_ERR_NOT_FOUND;
     int64_t due = after(now, delay_ms);
@@ -337,7 +341,7 @@ sd_err mq_release(sd_store *s, const char *queue, const char *item, const char *
     if (err == SD_OK && !mq_set_reserve(&q->items, where, false))
         err = SD_ERR_NOMEM;
     if (err == SD_OK) {
-        sd_err c = rec_try(s, rec, item, false);
+        sd_err c = rec_try(qs, rec, item, false);
         if (c == SD_ERR_NOMEM)
             err = c;
         else if (c != SD_OK)
@@ -349,12 +353,12 @@ sd_err mq_release(sd_store *s, const char *queue, const char *item, const char *
     return err;
 }
 
-sd_err mq_remove(sd_store *s, const char *queue, const char *item, sd_queue_rec *rec)
+sd_err mq_remove(mq_queues *qs, const char *queue, const char *item, sd_queue_rec *rec)
 {
     int64_t now = 0;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     /* The change is tried whether or not the queue exists. */
-    sd_err c = rec_try(s, rec, item, false);
+    sd_err c = rec_try(qs, rec, item, false);
     sd_err err = c == SD_ERR_NOMEM ? c : SD_OK;
     if (err == SD_OK && c == SD_OK) {
         mq_entry *e = q != NULL ? mq_set_find(&q->items, item) : NULL;
@@ -368,11 +372,11 @@ sd_err mq_remove(sd_store *s, const char *queue, const char *item, sd_queue_rec 
     return err;
 }
 
-sd_err mq_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_ms,
+sd_err mq_reap(mq_queues *qs, const char *queue, const char *owner, int64_t lease_ms,
                size_t max, sd_queue_item *items, size_t *n)
 {
     int64_t now;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_OK;
     int64_t lease_end = after(now, lease_ms);
@@ -391,10 +395,10 @@ sd_err mq_reap(sd_store *s, const char *queue, const char *owner, int64_t lease_
     return SD_OK;
 }
 
-sd_err mq_stats(sd_store *s, const char *queue, sd_queue_stats *out)
+sd_err mq_stats(mq_queues *qs, const char *queue, sd_queue_stats *out)
 {
     int64_t now;
-    mq_queue *q = queue_open(s, queue, &now);
+    mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_OK;
     out->ready = (int64_t)mq_set_size(&q->items, MQ_READY);

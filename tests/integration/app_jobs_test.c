@@ -46,7 +46,7 @@ static test_statusd *start(const app_fixture *f, const char *const *args)
         head[n++] = sets[i];
     }
     static const char *const fixed[] = {
-        "--set", "handler_down=http://127.0.0.1:1/nobody-listens",
+        "--set", "handler_down=http://app:s3cret@127.0.0.1:1/nobody-listens?key=k3y",
         "--set", "handler_ext=external",
         "--set", "job_timeout=3",
         "--set", "max_attempts=3",

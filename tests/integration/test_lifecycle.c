@@ -389,8 +389,10 @@ static void report_line(const cli_run *r, const char *key, char *line, size_t le
     char start[80];
     snprintf(start, sizeof start, "\n%s = ", key);
     const char *at = strstr(r->out, start);
-    if (at == NULL)
+    if (at == NULL) {
         fail_msg("--check-config printed no line for %s:\n%s", key, r->out);
+        return;
+    }
     at++;
     snprintf(line, len, "%.*s", (int)strcspn(at, "\n"), at);
 }

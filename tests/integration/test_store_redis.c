@@ -143,7 +143,7 @@ static sd_err put(sd_store *s, const char *ns, const char *id, const char *value
                   int64_t ttl_ms)
 {
     sd_assign a = {"f", SD_ASSIGN_SET, value, strlen(value), 0};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms, false};
     return sd_store_update(s, ns, id, &u, NULL);
 }
 
@@ -306,7 +306,7 @@ static void test_ids_with_braces_and_binary_values_round_trip(void **state)
     fixture *f = *state;
     static const char bin[] = {'\0', '\xff', '}', '{'};
     sd_assign a = {"data", SD_ASSIGN_SET, bin, sizeof bin, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
     assert_int_equal(sd_store_update(f->store, "ns", "x}{y", &u, NULL), SD_OK);
     sd_record r = SD_RECORD_INIT;
     assert_int_equal(sd_store_get(f->store, "ns", "x}{y", 0, &r), SD_OK);
@@ -385,7 +385,7 @@ static void test_poll_within_the_renewal_slack_runs_no_script(void **state)
     char deadline[24];
     snprintf(deadline, sizeof deadline, "%lld", (long long)(sd_now_ms() + 30000));
     sd_assign a = {SD_FIELD_DEADLINE, SD_ASSIGN_SET, deadline, strlen(deadline), 0};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 600000};
+    sd_update u = {.mode = SD_UPDATE_UPSERT, .assign = &a, .assign_count = 1, .ttl_ms = 600000};
     assert_int_equal(sd_store_update(f->store, "job", "d1", &u, NULL), SD_OK);
     scripts = evalsha_calls(f->raw);
     assert_int_equal(sd_store_poll(f->store, "job", "d1", 600000, &r), SD_OK);
@@ -443,7 +443,7 @@ static void test_expired_records_leave_the_indexes(void **state)
 {
     fixture *f = *state;
     sd_assign a = {"f", SD_ASSIGN_SET, "v", 1, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 50};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 50, false};
     sd_record r = SD_RECORD_INIT;
     for (int i = 0; i < 3; i++) {
         char id[16];
@@ -664,7 +664,7 @@ static void *incr_worker(void *arg)
 {
     worker *w = arg;
     sd_assign a = {"n", SD_ASSIGN_INCR, NULL, 0, 1};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 60000};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 60000, false};
     for (int i = 0; i < INCR_EACH; i++)
         if (sd_store_update(w->s, "ns", "counter", &u, NULL) != SD_OK)
             w->failures++;

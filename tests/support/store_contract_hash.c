@@ -26,7 +26,7 @@ static void test_bad_arguments_are_invalid(void **state)
     sd_store *s = *state;
     sd_record r = SD_RECORD_INIT;
     sd_assign a = sc_set("f", "v");
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 0};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 0, false};
     assert_int_equal(sd_store_get(s, NULL, "x", 0, &r), SD_ERR_INVALID);
     assert_int_equal(sd_store_get(s, SC_NS, "", 0, &r), SD_ERR_INVALID);
     assert_int_equal(sd_store_get(s, "", "x", 0, &r), SD_ERR_INVALID);
@@ -106,7 +106,7 @@ static sd_err cond_update(sd_store *s, const char *const *vals, size_t nvals,
                           const char *new_status, sd_record *out)
 {
     sd_assign a[] = {sc_set("status", new_status), sc_set("touched", "yes")};
-    sd_update u = {SD_UPDATE_EXISTING, "status", vals, nvals, a, 2, 0};
+    sd_update u = {SD_UPDATE_EXISTING, "status", vals, nvals, a, 2, 0, false};
     return sd_store_update(s, SC_NS, "job", &u, out);
 }
 
@@ -156,7 +156,7 @@ static void test_condition_not_checked_when_upsert_creates(void **state)
     sd_store *s = *state;
     const char *vals[] = {"queued"};
     sd_assign a = sc_set("status", "processing");
-    sd_update u = {SD_UPDATE_UPSERT, "status", vals, 1, &a, 1, 0};
+    sd_update u = {SD_UPDATE_UPSERT, "status", vals, 1, &a, 1, 0, false};
     assert_int_equal(sd_store_update(s, SC_NS, "job", &u, NULL), SD_OK);
     sc_assert_stored(s, "job", "status", "processing");
     assert_int_equal(sd_store_update(s, SC_NS, "job", &u, NULL), SD_ERR_CONFLICT);
