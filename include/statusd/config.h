@@ -97,6 +97,7 @@ typedef struct sd_config {
     int64_t max_attempts;             /* runs of a job at most, retries included */
     int64_t retry_backoff_ms;         /* delay before the first retry; doubles */
     int64_t retry_backoff_max_ms;     /* cap of the retry delay */
+    int64_t progress_interval_ms;     /* a run's progress written once per this, at most */
     int64_t job_kill_grace;           /* ms between SIGTERM and SIGKILL */
     int64_t drain_timeout;            /* seconds */
     int64_t demo_step_ms;

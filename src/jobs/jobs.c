@@ -99,7 +99,10 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
         sd_jobs_free(j);
         return e;
     }
-    if (j->workers > 0 && (j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL) {
+    if (j->workers > 0 &&
+        ((j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL ||
+         (j->progress = job_progress_table_new(j->workers, cfg->progress_interval_ms)) ==
+             NULL)) {
         snprintf(err, errlen, "out of memory");
         sd_jobs_free(j);
         return SD_ERR_NOMEM;
@@ -313,5 +316,6 @@ void sd_jobs_free(sd_jobs *j)
     for (size_t i = 0; i < j->nkinds; i++)
         sd_handler_free(j->kinds[i].handler);
     free(j->take_buf);
+    job_progress_table_free(j->progress);
     free(j);
 }

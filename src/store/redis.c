@@ -87,24 +87,6 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
 
 /* ---- hash records ---- */
 
-/* A ZSCORE reply holding a finite whole score in [1, 2^53) into *ms;
- * false for nil, +inf (no expiry) or anything else. */
-static bool score_ms(const redisReply *r, int64_t *ms)
-{
-    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 32)
-        return false;
-    char text[33];
-    memcpy(text, r->str, r->len);
-    text[r->len] = '\0';
-    char *end = NULL;
-    double d = strtod(text, &end);
-    if (end == text || *end != '\0' || !(d >= 1.0 && d < 9007199254740992.0) ||
-        d != (double)(int64_t)d)
-        return false;
-    *ms = (int64_t)d;
-    return true;
-}
-
 /* The deadline field of an HGETALL reply: *deadline, or 0 without one;
  * false when it holds no whole number of milliseconds. */
 static bool hash_deadline(const redisReply *all, int64_t *deadline)
@@ -121,7 +103,10 @@ static bool hash_deadline(const redisReply *all, int64_t *deadline)
 
 /*
  * The poll's common case with plain reads: HGETALL of the record and
- * ZSCORE of its expiry in one round trip, no script. It answers when the
+ * PEXPIRETIME of its key (Redis 7; an older server answers with an error
+ * and the script decides every time) in one round trip, no script. The
+ * key's expiry is the one that counts: the scripts set it and the
+ * expiry index to the same time. It answers when the
  * record is a live hash with a finite expiry and the renewal, if any, is
  * one sd_renew_skippable leaves out for slack_ms; *done is false otherwise (absent,
  * expired, no expiry, a renewal to write, anything unusual), and the get
@@ -134,9 +119,9 @@ static sd_err get_plain(rd_store *s, const rd_args *a, int64_t now, int64_t rene
     *done = false;
     const char *hget[2] = {"HGETALL", a->v[3]};
     size_t hget_len[2] = {7, a->len[3]};
-    const char *zscore[3] = {"ZSCORE", a->v[4], a->v[6]};
-    size_t zscore_len[3] = {6, a->len[4], a->len[6]};
-    const rd_cmd cmds[2] = {{2, hget, hget_len}, {3, zscore, zscore_len}};
+    const char *pexp[2] = {"PEXPIRETIME", a->v[3]};
+    size_t pexp_len[2] = {11, a->len[3]};
+    const rd_cmd cmds[2] = {{2, hget, hget_len}, {2, pexp, pexp_len}};
     redisReply *r[2];
     sd_err err = rd_pipeline(s->pool, 2, cmds, r);
     if (err != SD_OK) {
@@ -147,7 +132,8 @@ static sd_err get_plain(rd_store *s, const rd_args *a, int64_t now, int64_t rene
      * script tells that apart (not found), as everything unusual. */
     int64_t exp = 0, deadline = 0;
     bool live = r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements > 0 &&
-                score_ms(r[1], &exp) && now <= exp;
+                r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0 &&
+                (exp = r[1]->integer) >= now;
     if (live && renew_ttl_ms > 0) {
         int64_t want = rd_expiry_after(now, renew_ttl_ms);
         live = hash_deadline(r[0], &deadline);
