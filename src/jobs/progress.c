@@ -77,6 +77,10 @@ job_progress *job_progress_begin(job_progress_table *t, const char *id, const ch
     p->id = id;
     p->owner = owner;
     p->interval_ms = t->interval_ms;
+    /* The take that started the run has just written the record: the
+     * first report waits for the interval as any other, so a run shorter
+     * than it costs no progress write at all. */
+    p->next_ms = sd_mono_ms() + t->interval_ms;
     p->progress = -1;
     pthread_mutex_lock(&t->lock);
     size_t i = 0;

@@ -6,8 +6,8 @@
  *
  * A handler may report as often as it likes (an exec program printing a
  * line per item); the record is written at most once per run every
- * progress_interval_ms, with the newest progress and stage (the last
- * value wins). What a report could not write at once stays pending and
+ * progress_interval_ms (counted from the take that started it), with the
+ * newest progress and stage (the last value wins). What a report could not write at once stays pending and
  * goes out with the next write that is due: a later report past the
  * interval, the heartbeat's renewal of the run (lease.c, which writes the
  * record anyway, so a pending report costs it nothing more), or the
