@@ -3,8 +3,10 @@
  * (SIGSTOP) and many clients polling jobs, GET /health and requests
  * refused before any store call (404) still answer within 1 s every time
  * (the polls wait on request threads, not on the HTTP threads), and every
- * poll gets an answer; and many reads in flight at once over a single
- * Redis connection each get their own job back.
+ * poll gets an answer; many reads in flight at once over a single
+ * Redis connection each get their own job back; and requests pipelined
+ * on one HTTP connection are answered in their order, each with its own
+ * job.
  *
  * Each test runs its own redis-server and statusd, both stopped by pid in
  * teardown. The 1 s bound is the feature under test, for answers that
@@ -30,8 +32,8 @@
 #include "statusd/util.h"
 
 #define INLINE_BOUND_MS 1000
-#define STALL_MS 4000
-#define POLLERS 40
+#define STALL_MS 5000
+#define POLLERS 50
 #define POLL_PAUSE_MS 20
 #define READERS 16
 #define READ_JOBS 64
@@ -152,6 +154,18 @@ static void test_health_answers_within_1s_while_redis_is_stopped_and_clients_pol
 
 /* ---- many reads in flight on one connection ---- */
 
+/* READ_JOBS completed jobs into ids, job i with the query "job-i". */
+static void submit_numbered_jobs(unsigned port, char *ids[READ_JOBS])
+{
+    for (int i = 0; i < READ_JOBS; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"query\":\"job-%d\"}", i);
+        ids[i] = test_submit_job(port, body);
+    }
+    for (int i = 0; i < READ_JOBS; i++)
+        cJSON_Delete(test_wait_job_status(port, ids[i], "completed", 100, TEST_DEADLINE_MS));
+}
+
 typedef struct reader {
     unsigned port;
     char **ids;
@@ -195,13 +209,7 @@ static void test_concurrent_reads_on_one_redis_connection_each_get_their_own_job
     fixture *f = *state;
     unsigned port = f->statusd->proc.port;
     char *ids[READ_JOBS];
-    for (int i = 0; i < READ_JOBS; i++) {
-        char body[64];
-        snprintf(body, sizeof body, "{\"query\":\"job-%d\"}", i);
-        ids[i] = test_submit_job(port, body);
-    }
-    for (int i = 0; i < READ_JOBS; i++)
-        cJSON_Delete(test_wait_job_status(port, ids[i], "completed", 100, TEST_DEADLINE_MS));
+    submit_numbered_jobs(port, ids);
 
     pthread_t th[READERS];
     reader r[READERS];
@@ -224,6 +232,99 @@ static void test_concurrent_reads_on_one_redis_connection_each_get_their_own_job
         free(ids[i]);
 }
 
+/* ---- requests pipelined on one HTTP connection ---- */
+
+#define PIPELINED 48
+
+/* The next response in *at (advanced past it): status, X-Request-Id
+ * into rid, body (NUL-terminated copy, the caller frees). False when
+ * there is none or it is cut short. */
+static bool next_response(const char **at, int *status, char *rid, size_t ridlen,
+                          char **body)
+{
+    const char *p = *at;
+    const char *end = strstr(p, "\r\n\r\n");
+    if (strncmp(p, "HTTP/1.1 ", 9) != 0 || end == NULL)
+        return false;
+    *status = (int)strtol(p + 9, NULL, 10);
+    rid[0] = '\0';
+    const char *h = strcasestr(p, "\r\nX-Request-Id: ");
+    if (h != NULL && h < end)
+        snprintf(rid, ridlen, "%.*s", (int)strcspn(h + 16, "\r"), h + 16);
+    const char *cl = strcasestr(p, "\r\nContent-Length: ");
+    if (cl == NULL || cl > end)
+        return false;
+    size_t len = (size_t)strtoul(cl + 18, NULL, 10);
+    if (strlen(end + 4) < len)
+        return false;
+    *body = strndup(end + 4, len);
+    *at = end + 4 + len;
+    return *body != NULL;
+}
+
+static void test_pipelined_requests_on_one_connection_are_answered_in_order(void **state)
+{
+    fixture *f = *state;
+    unsigned port = f->statusd->proc.port;
+    char *ids[READ_JOBS];
+    submit_numbered_jobs(port, ids);
+
+    /* Polls of different jobs, with a /health (answered without the
+     * store) and a poll of an unknown job (404) between them: request k
+     * polls job k % READ_JOBS, or is one of those every sixth. */
+    static char raw[PIPELINED * 160];
+    size_t n = 0;
+    for (int k = 0; k < PIPELINED; k++) {
+        const char *path = k % 6 == 5   ? "/health"
+                           : k % 6 == 2 ? "/status/00000000-0000-4000-8000-000000000000"
+                                        : NULL;
+        char job[64];
+        if (path == NULL) {
+            test_status_path(job, sizeof job, ids[k % READ_JOBS]);
+            path = job;
+        }
+        n += (size_t)snprintf(raw + n, sizeof raw - n,
+                              "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: req-%d\r\n%s\r\n",
+                              path, k, k == PIPELINED - 1 ? "Connection: close\r\n" : "");
+        assert_true(n < sizeof raw);
+    }
+    static char out[PIPELINED * 4096];
+    assert_true(http_raw(port, raw, n, out, sizeof out, 20000) > 0);
+
+    const char *at = out;
+    for (int k = 0; k < PIPELINED; k++) {
+        int status = 0;
+        char rid[64], want_rid[32];
+        char *body = NULL;
+        if (!next_response(&at, &status, rid, sizeof rid, &body))
+            fail_msg("response %d of %d missing or cut short", k, PIPELINED);
+        snprintf(want_rid, sizeof want_rid, "req-%d", k);
+        assert_string_equal(rid, want_rid);
+        cJSON *v = cJSON_Parse(body);
+        if (k % 6 == 5) {
+            assert_int_equal(status, 200);
+            assert_string_equal(test_jstr(v, "status"), "ok");
+        } else if (k % 6 == 2) {
+            assert_int_equal(status, 404);
+        } else {
+            int i = k % READ_JOBS;
+            char want[32];
+            snprintf(want, sizeof want, "\"job-%d\"", i);
+            assert_int_equal(status, 200);
+            assert_string_equal(test_jstr(v, "id"), ids[i]);
+            const char *summary =
+                test_jstr(cJSON_GetObjectItemCaseSensitive(v, "result"), "summary");
+            assert_non_null(summary);
+            assert_non_null(strstr(summary, want));
+        }
+        cJSON_Delete(v);
+        free(body);
+    }
+    assert_string_equal(at, "");
+    for (int i = 0; i < READ_JOBS; i++)
+        free(ids[i]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -234,6 +335,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_concurrent_reads_on_one_redis_connection_each_get_their_own_job,
             one_thread_setup, redis_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pipelined_requests_on_one_connection_are_answered_in_order, two_threads_setup,
+            redis_fixture_teardown),
     };
     return cmocka_run_group_tests_name("redis_stall", tests, NULL, NULL);
 }
