@@ -647,9 +647,10 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
     sd_store_info store;
     sd_store_info_get(app->store, &store);
     if (store.remote) {
-        /* As many request threads as HTTP threads: the store's
-         * connections (one per calling thread) stay as many as before. */
-        h->offload = sd_reqpool_new((size_t)cfg->threads, req_run_offloaded, h, err, errlen);
+        /* Several request threads per HTTP thread (statusd/config.h),
+         * each with its own Redis connection. */
+        h->offload = sd_reqpool_new((size_t)sd_config_request_threads(cfg), req_run_offloaded,
+                                    h, err, errlen);
         if (h->offload == NULL) {
             close(fd);
             app->metrics = NULL;
