@@ -46,8 +46,9 @@ static void *reqpool_main(void *arg)
     return NULL;
 }
 
-/* Stops and joins the threads started so far, then frees p. */
-static void reqpool_end(sd_reqpool *p)
+/* Refuses further pushes and joins the threads started so far, once
+ * they have run what was queued. */
+static void reqpool_stop(sd_reqpool *p)
 {
     pthread_mutex_lock(&p->lock);
     p->stopping = true;
@@ -55,6 +56,13 @@ static void reqpool_end(sd_reqpool *p)
     pthread_mutex_unlock(&p->lock);
     for (size_t i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
+}
+
+/* Stops p (reqpool_stop) and frees it. */
+static void reqpool_end(sd_reqpool *p)
+{
+    reqpool_stop(p);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
     free(p->threads);
@@ -119,6 +127,12 @@ bool sd_reqpool_push(sd_reqpool *p, sd_task *t)
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
     return true;
+}
+
+void sd_reqpool_stop(sd_reqpool *p)
+{
+    if (p != NULL)
+        reqpool_stop(p);
 }
 
 void sd_reqpool_free(sd_reqpool *p)

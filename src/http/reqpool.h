@@ -31,12 +31,18 @@ typedef struct sd_reqpool sd_reqpool;
 sd_reqpool *sd_reqpool_new(size_t threads, sd_task_fn run, void *arg, char *err,
                            size_t errlen);
 
-/* Queues t for a request thread. False once sd_reqpool_free has begun:
- * the task was not queued and stays the caller's. */
+/* Queues t for a request thread. False once sd_reqpool_stop has begun:
+ * the task was not queued and stays the caller's. Safe to call until
+ * sd_reqpool_free. */
 bool sd_reqpool_push(sd_reqpool *p, sd_task *t);
 
-/* Refuses further pushes, runs every queued task, joins the threads and
- * frees p. NULL is fine. */
+/* Refuses further pushes, runs every queued task and joins the threads;
+ * p stays valid for pushes (refused) until sd_reqpool_free. NULL is
+ * fine; a second call does nothing. */
+void sd_reqpool_stop(sd_reqpool *p);
+
+/* sd_reqpool_stop, then frees p: nothing may push to it any more. NULL
+ * is fine. */
 void sd_reqpool_free(sd_reqpool *p);
 
 #endif

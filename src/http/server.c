@@ -707,11 +707,15 @@ void sd_http_stop(sd_http *h)
     if (h == NULL)
         return;
     /* Every request handed off runs and its connection is resumed before
-     * the daemon stops (MHD refuses to stop with suspended ones). */
-    sd_reqpool_free(h->offload);
-    h->offload = NULL;
+     * the daemon stops (MHD refuses to stop with suspended ones); one
+     * that comes meanwhile is refused by the stopped pool and answered on
+     * its HTTP thread. The pool is freed once no HTTP thread is left to
+     * push to it. */
+    sd_reqpool_stop(h->offload);
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
+    sd_reqpool_free(h->offload);
+    h->offload = NULL;
     h->app->metrics = NULL;
     http_free(h);
 }
