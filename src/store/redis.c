@@ -105,13 +105,14 @@ static bool hash_deadline(const redisReply *all, int64_t *deadline)
  * The poll's common case with plain reads: HGETALL of the record and
  * PEXPIRETIME of its key (Redis 7; an older server answers with an error
  * and the script decides every time) in one round trip, no script. The
- * key's expiry is the one that counts: the scripts set it and the
- * expiry index to the same time. It answers when the
- * record is a live hash with a finite expiry and the renewal, if any, is
- * one sd_renew_skippable leaves out for slack_ms; *done is false otherwise (absent,
- * expired, no expiry, a renewal to write, anything unusual), and the get
- * script, which repairs and renews, decides. a holds the script's
- * arguments (args_record): its keys and id are read from there.
+ * key's expiry is the one that counts: the scripts set it and the expiry
+ * index to the same time. It answers when the record is a live hash with
+ * a finite expiry and the renewal, if any, is one sd_renew_skippable
+ * leaves out for slack_ms; *done is false otherwise (absent, expired, no
+ * expiry, a renewal to write, anything unusual), and the get script,
+ * which repairs and renews, decides. A transport failure is the answer
+ * (*done true): the script would meet the same. a holds the script's
+ * arguments (args_record): the record's key is read from there.
  */
 static sd_err get_plain(rd_store *s, const rd_args *a, int64_t now, int64_t renew_ttl_ms,
                         int64_t slack_ms, sd_record *out, bool *done)
