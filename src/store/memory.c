@@ -293,6 +293,7 @@ static void mem_info(sd_store *s, sd_store_info *out)
     out->backend = "memory";
     out->url[0] = '\0';
     out->shared = false;
+    out->remote = false;
     out->bytes_held = mb_used(b);
     out->bytes_max = b->max;
 }
