@@ -125,6 +125,8 @@ static const key_def keys[] = {
      "milliseconds before the first retry, doubling", {NULL}},
     {FIELD(retry_backoff_max_ms), INT(0, 3600000), "60000",
      "milliseconds between retries at most", {NULL}},
+    {FIELD(progress_interval_ms), INT(0, 60000), "250",
+     "least milliseconds between a job's progress writes, 0 = every report", {NULL}},
     {FIELD(job_kill_grace), INT(0, 60000), "2000",
      "milliseconds between SIGTERM and SIGKILL", {NULL}},
     {FIELD(drain_timeout), INT(0, 3600), "30",

@@ -105,6 +105,7 @@ typedef struct sd_config {
     int64_t max_attempts;             /* runs of a job at most, retries included */
     int64_t retry_backoff_ms;         /* delay before the first retry; doubles */
     int64_t retry_backoff_max_ms;     /* cap of the retry delay */
+    int64_t progress_interval_ms;     /* a run's progress written once per this, at most */
     int64_t job_kill_grace;           /* ms between SIGTERM and SIGKILL */
     int64_t drain_timeout;            /* seconds */
     int64_t demo_step_ms;
@@ -240,5 +241,20 @@ void sd_config_report(const sd_config *cfg, int fd);
 
 /* The --help text. */
 void sd_config_usage(int fd);
+
+/*
+ * Threads that talk to Redis: the request threads (which run the requests
+ * that need a remote store while the HTTP threads go on serving), the
+ * workers, and SD_STORE_EXTRA_THREADS more (the main thread and the jobs
+ * heartbeat); each holds its own connection.
+ *
+ * A request thread waits for each of its round trips, so with one per
+ * HTTP thread the cores idle while Redis answers: there are
+ * SD_REQUEST_THREADS_PER_HTTP_THREAD per HTTP thread, as many of them as
+ * redis_pool_size (when set) leaves room for, never fewer than threads.
+ */
+#define SD_STORE_EXTRA_THREADS 2
+#define SD_REQUEST_THREADS_PER_HTTP_THREAD 4
+int64_t sd_config_request_threads(const sd_config *cfg);
 
 #endif

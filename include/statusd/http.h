@@ -33,6 +33,8 @@ enum {
     SD_ROUTE_LIMIT_SUBMIT = 1u << 3, /* ratelimit_submit per client address */
     SD_ROUTE_OPS = 1u << 4,    /* operations: admin_token, or api_token when one is
                                 * set; open only when neither is set */
+    SD_ROUTE_NO_STORE = 1u << 5, /* never calls the store: answered on the
+                                  * HTTP thread, whatever the store does */
 };
 
 typedef struct sd_route {

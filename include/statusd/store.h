@@ -155,6 +155,8 @@ typedef struct sd_store_info {
     const char *backend;    /* "memory" or "redis" */
     char url[256];          /* where it lives, password masked; "" for memory */
     bool shared;            /* other processes see the same records and queues */
+    bool remote;            /* a call waits on a network round trip (and can
+                             * wait up to the store's timeout) */
     int64_t bytes_held;     /* what the store counts it holds; -1 when it does not count */
     int64_t bytes_max;      /* the cap of bytes_held, 0 for none; -1 when it does not count */
 } sd_store_info;
@@ -231,11 +233,13 @@ typedef struct sd_store_ops {
     const char *name;
 
     /* Reads a hash record. renew_ttl_ms > 0 also sets the expiry to
-     * now + renew_ttl_ms (capped by the deadline) in the same step; *out
-     * carries the new expiry. SD_ERR_NOT_FOUND when absent, expired or a
-     * list. */
+     * now + renew_ttl_ms (capped by the deadline) in the same step,
+     * unless that would move it forward by no more than slack_ms (or not
+     * at all; slack_ms < renew_ttl_ms): with slack the read then writes
+     * nothing. *out carries the expiry as it stands after the read.
+     * SD_ERR_NOT_FOUND when absent, expired or a list. */
     sd_err (*get)(sd_store *s, const char *ns, const char *id,
-                  int64_t renew_ttl_ms, sd_record *out);
+                  int64_t renew_ttl_ms, int64_t slack_ms, sd_record *out);
 
     /* Applies *u atomically (see sd_update). out, when given, receives the
      * record as it stands after the change, or, on SD_ERR_CONFLICT, as it
@@ -430,6 +434,13 @@ sd_err sd_store_on_change(sd_store *s, sd_store_change_fn fn, void *arg);
  */
 sd_err sd_store_get(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
                     sd_record *out);
+/* get for a poll: renews the expiry (renew_ttl_ms > 0) only when that
+ * moves it by more than renew_ttl_ms / SD_POLL_SLACK_DIV, so a client
+ * polling often costs the store reads, not writes, and the record lives
+ * at least (1 - 1 / SD_POLL_SLACK_DIV) of the TTL after its last poll. */
+#define SD_POLL_SLACK_DIV 10
+sd_err sd_store_poll(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                     sd_record *out);
 sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_update *u,
                        sd_record *out);
 sd_err sd_store_del(sd_store *s, const char *ns, const char *id);

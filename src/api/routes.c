@@ -44,9 +44,9 @@ static const sd_route routes[] = {
     {"DELETE", "/sessions/:id", api_session_delete, SD_ROUTE_AUTH, NULL},
     {"POST", "/sessions/:id/touch", api_session_touch, SD_ROUTE_AUTH, NULL},
     /* the browser kit and its demo page (web_ui) */
-    {"GET", "/", api_web_page_get, 0, NULL},
-    {"GET", "/statusd.js", api_web_module_get, 0, NULL},
-    {"GET", "/health", api_health_get, 0, NULL},
+    {"GET", "/", api_web_page_get, SD_ROUTE_NO_STORE, NULL},
+    {"GET", "/statusd.js", api_web_module_get, SD_ROUTE_NO_STORE, NULL},
+    {"GET", "/health", api_health_get, SD_ROUTE_NO_STORE, NULL},
     {"GET", "/health/store", api_health_store_get, 0, NULL},
     {"GET", "/ready", api_ready_get, 0, NULL},
     {"GET", "/stats", api_stats_get, 0, NULL},

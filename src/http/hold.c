@@ -15,14 +15,24 @@
 #include "http/request.h"
 #include "statusd/log.h"
 
+/* On a request thread (server.c's hand-off) the connection is suspended
+ * already, until that thread is done with it: a hold only says what runs
+ * on the wake, and a wake that comes while the thread still runs is left
+ * to the thread, which resumes the connection when it is done. */
 void sd_req_suspend(sd_req *r, sd_req_again_fn again, void *arg)
 {
     r->again = again;
     r->again_arg = arg;
-    MHD_suspend_connection(r->conn);
+    if (!r->offloaded)
+        MHD_suspend_connection(r->conn);
 }
 
-void sd_req_resume(sd_req *r) { MHD_resume_connection(r->conn); }
+void sd_req_resume(sd_req *r)
+{
+    unsigned was = atomic_fetch_or(&r->oflags, SD_REQ_WOKEN);
+    if (!(was & SD_REQ_RUNNING))
+        MHD_resume_connection(r->conn);
+}
 
 void sd_req_on_end(sd_req *r, void (*fn)(void *arg), void *arg)
 {

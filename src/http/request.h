@@ -1,6 +1,7 @@
 #ifndef STATUSD_HTTP_REQUEST_H
 #define STATUSD_HTTP_REQUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include "http/access.h"
 #include "http/conn_guard.h"
 #include "http/query.h"
+#include "http/reqpool.h"
 #include "http/router.h"
 #include "statusd/http.h"
 
@@ -52,6 +54,11 @@ struct sd_req {
     bool cors_on;                   /* cors_origins is set: Vary: Origin */
     const char *cors_origin;        /* the request's Origin when allowed */
 
+    /* handed to a request thread while the connection is suspended */
+    sd_task task;
+    bool offloaded;                 /* set before the hand-off */
+    atomic_uint oflags;             /* SD_REQ_RUNNING, SD_REQ_WOKEN */
+
     /* the response, built by a handler, queued by the server */
     bool responded;
     bool queued;
@@ -69,6 +76,11 @@ struct sd_req {
     void (*on_end)(void *arg);
     void *on_end_arg;
 };
+
+/* r->oflags: a request thread runs the request (from the hand-off until
+ * it is done with it), and a wake came for it meanwhile (hold.c). */
+#define SD_REQ_RUNNING 1u
+#define SD_REQ_WOKEN 2u
 
 /* Sets r->request_id from the client's X-Request-Id when well-formed,
  * else a new one. */

@@ -21,6 +21,19 @@
  *
  * Slow clients are conn_guard.c's: each connection is registered with it
  * when MHD accepts it and moves through its phases from here.
+ *
+ * No HTTP thread waits on a store that can stall (Redis: the store says
+ * so with sd_store_info.remote). On the last call, a request whose route
+ * may call the store has its connection suspended and is handed to a
+ * request thread (reqpool.c), which runs the route's synchronous handler
+ * and resumes the connection; MHD then calls the access handler once
+ * more, which queues the answer. The HTTP thread meanwhile serves its
+ * other connections, so routes flagged SD_ROUTE_NO_STORE (/health) and
+ * every early refusal (404, 405, 413, ...) are answered at once however
+ * long Redis takes. With the memory store, which never waits on I/O,
+ * every request is answered inline: a hand-off would only cost time.
+ * Stopping drains the request threads before the daemon stops, so every
+ * suspended connection has been resumed when MHD_stop_daemon runs.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,6 +48,7 @@
 #include "http/conn_guard.h"
 #include "http/connlimit.h"
 #include "http/listener.h"
+#include "http/reqpool.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "statusd/app.h"
@@ -52,6 +66,7 @@ struct sd_http {
     unsigned port;
     sd_metrics *metrics;
     sd_connlimit *connlimit;   /* per_ip_connection_limit; NULL when off */
+    sd_reqpool *offload;       /* request threads; NULL: all answered inline */
     char *route_names;         /* "GET /status/:id\0..." for the metrics */
     const char **route_name;
 };
@@ -353,6 +368,46 @@ static void req_dispatch(sd_req *r)
     r->route->fn(r);
 }
 
+/* Runs r's handler, or for a request resumed after a hold what its
+ * holder asked to run then (which may hold it again). */
+static void req_run(sd_req *r)
+{
+    sd_req_again_fn again = r->again;
+    if (again == NULL) {
+        req_dispatch(r);
+        return;
+    }
+    r->again = NULL;
+    again(r, r->again_arg);
+}
+
+/*
+ * A request thread runs req_run for a suspended connection's request.
+ * An answered request is resumed at once, and the access handler queues
+ * the answer on its next call. A held one (its handler called
+ * sd_req_suspend, which left the connection suspended) is resumed only
+ * when it was woken meanwhile (hold.c's sd_req_resume saw it running and
+ * left the resume to this thread); else its wake resumes it later.
+ */
+static void req_run_offloaded(void *arg, sd_task *t)
+{
+    (void)arg;
+    sd_req *r = (sd_req *)(void *)((char *)t - offsetof(sd_req, task));
+    req_run(r);
+    bool held = r->again != NULL;
+    unsigned was = atomic_fetch_and(&r->oflags, ~(unsigned)SD_REQ_RUNNING);
+    if (!held || (was & SD_REQ_WOKEN))
+        MHD_resume_connection(r->conn);
+}
+
+/* True when r's answer may call the store: everything that passed the
+ * early checks, except routes flagged SD_ROUTE_NO_STORE. */
+static bool req_needs_store(const sd_req *r)
+{
+    return r->early_err == SD_OK && r->route != NULL &&
+           !(r->route->flags & SD_ROUTE_NO_STORE);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -387,6 +442,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
             req_dispatch(r);
             return sd_req_queue(r);
         }
+        atomic_init(&r->oflags, 0);
         sd_guard_phase(h->guard, r->cx, SD_CONN_BODY);
         return MHD_YES;
     }
@@ -416,15 +472,36 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
     if (r->queued)
         return MHD_YES;
-    if (r->again != NULL) {
-        /* resumed after a hold (hold.c) */
-        sd_req_again_fn again = r->again;
-        r->again = NULL;
-        again(r, r->again_arg);
+    if (r->offloaded) {
+        /* Resumed by its request thread: answered, or held and woken. */
+        r->offloaded = false;
+        if (r->again == NULL)
+            return sd_req_queue(r);
     } else {
         sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
-        req_dispatch(r);
+        if (r->again == NULL && !(h->offload != NULL && req_needs_store(r))) {
+            req_dispatch(r);
+            return r->again != NULL ? MHD_YES : sd_req_queue(r);
+        }
     }
+    /* The handler (r->again == NULL) or, for a request resumed after a
+     * hold (hold.c), what runs then: on a request thread when there are
+     * some, else here. */
+    if (h->offload != NULL && req_needs_store(r)) {
+        r->offloaded = true;
+        atomic_store(&r->oflags, SD_REQ_RUNNING);
+        MHD_suspend_connection(conn);
+        if (sd_reqpool_push(h->offload, &r->task))
+            return MHD_YES;
+        /* Stopping: the request threads are gone; run it here, as a
+         * request thread would (the connection stays suspended). */
+        atomic_store(&r->oflags, 0);
+        req_run(r);
+        if (r->again == NULL)
+            MHD_resume_connection(conn);
+        return MHD_YES;
+    }
+    req_run(r);
     return r->again != NULL ? MHD_YES : sd_req_queue(r);
 }
 
@@ -617,6 +694,20 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         http_free(h);
         return NULL;
     }
+    sd_store_info store;
+    sd_store_info_get(app->store, &store);
+    if (store.remote) {
+        /* Several request threads per HTTP thread (statusd/config.h),
+         * each with its own Redis connection. */
+        h->offload = sd_reqpool_new((size_t)sd_config_request_threads(cfg), req_run_offloaded,
+                                    h, err, errlen);
+        if (h->offload == NULL) {
+            close(fd);
+            app->metrics = NULL;
+            http_free(h);
+            return NULL;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (strchr(cfg->bind, ':') != NULL)
@@ -635,6 +726,8 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_END);
     if (h->daemon == NULL) {
+        sd_reqpool_free(h->offload);
+        h->offload = NULL;
         close(fd);
         snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", cfg->bind,
                  (long long)cfg->port);
@@ -663,8 +756,16 @@ void sd_http_stop(sd_http *h)
 {
     if (h == NULL)
         return;
+    /* Every request handed off runs and its connection is resumed before
+     * the daemon stops (MHD refuses to stop with suspended ones); one
+     * that comes meanwhile is refused by the stopped pool and answered on
+     * its HTTP thread. The pool is freed once no HTTP thread is left to
+     * push to it. */
+    sd_reqpool_stop(h->offload);
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
+    sd_reqpool_free(h->offload);
+    h->offload = NULL;
     h->app->metrics = NULL;
     http_free(h);
 }

@@ -103,7 +103,10 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
         j->kind_names[i] = j->kinds[i].kind;
     j->metrics = sd_job_metrics_new(j->kind_names, j->nkinds);
     if (j->metrics == NULL ||
-        (j->workers > 0 && (j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL)) {
+        (j->workers > 0 &&
+         ((j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL ||
+          (j->progress = job_progress_table_new(j->workers, cfg->progress_interval_ms)) ==
+              NULL))) {
         snprintf(err, errlen, "out of memory");
         sd_jobs_free(j);
         return SD_ERR_NOMEM;
@@ -227,7 +230,7 @@ sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
 sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)
 {
     sd_record rec = SD_RECORD_INIT;
-    sd_err err = sd_store_get(j->store, JOB_NS, id, j->ttl_ms, &rec);
+    sd_err err = sd_store_poll(j->store, JOB_NS, id, j->ttl_ms, &rec);
     if (err == SD_OK)
         err = job_view_build(id, &rec, view);
     sd_record_clear(&rec);
@@ -416,6 +419,7 @@ void sd_jobs_free(sd_jobs *j)
         sd_handler_free(j->kinds[i].handler);
     free(j->take_buf);
     sd_job_metrics_free(j->metrics);
+    job_progress_table_free(j->progress);
     free(j);
 }
 

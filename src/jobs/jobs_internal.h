@@ -17,6 +17,7 @@
 #include "statusd/metrics.h"
 #include "statusd/pool.h"
 #include "job_record.h"
+#include "progress.h"
 
 
 /* How often running jobs' leases are renewed and expired ones reaped, at
@@ -56,6 +57,9 @@ struct sd_jobs {
     uint64_t take_seq;             /* numbers lease owners */
     bool take_lost;                /* the last take got no answer: resume */
     sd_queue_item *take_buf;       /* `workers` items */
+
+    /* the runs' coalesced progress (progress.h), read by the heartbeat */
+    job_progress_table *progress;
 
     /* this instance's counts since start */
     sd_job_metrics *metrics;          /* by kind: outcomes, run and wait times */

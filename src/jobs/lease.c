@@ -32,6 +32,36 @@
 
 /* ---- renewing ---- */
 
+/* One run's renewal, with what is pending of its progress reports
+ * (job_progress_write): err and rec_err get the queue step's and the
+ * record change's results. */
+typedef struct beat_step {
+    sd_jobs *j;
+    const char *id, *owner, *now;
+    sd_err err, rec_err;
+} beat_step;
+
+static sd_err beat_write(void *arg, const job_pending *p)
+{
+    beat_step *b = arg;
+    char prog[16];
+    sd_assign a[4] = {
+        {.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = b->now, .len = strlen(b->now)},
+    };
+    size_t n = 1;
+    if (p->progress >= 0 || p->stage != NULL)
+        a[n++] = (sd_assign){.name = JOB_F_UPDATED_MS, .op = SD_ASSIGN_SET, .value = b->now,
+                             .len = strlen(b->now)};
+    n += job_pending_assign(p, prog, a + n);
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
+                   .cond_values = &b->owner, .cond_count = 1, .assign = a,
+                   .assign_count = n, .ttl_ms = b->j->ttl_ms};
+    sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
+    b->err = sd_queue_renew(b->j->store, JOB_QUEUE, b->id, b->owner, b->j->lease_ms, &rec);
+    b->rec_err = rec.err;
+    return b->err != SD_OK ? b->err : rec.err;
+}
+
 static void beat_renew(sd_jobs *j)
 {
     size_t n = j->workers > 0 ? sd_pool_running(j->pool, j->beat_buf, j->workers) : 0;
@@ -39,21 +69,16 @@ static void beat_renew(sd_jobs *j)
     job_i64(now, sd_now_ms());
     for (size_t i = 0; i < n; i++) {
         const char *id = j->beat_buf[i].name;
-        const char *owner = j->beat_buf[i].tag;
-        sd_assign a[] = {
-            {.name = JOB_F_HEARTBEAT_MS, .op = SD_ASSIGN_SET, .value = now, .len = strlen(now)},
-        };
-        sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
-                       .cond_values = &owner, .cond_count = 1, .assign = a,
-                       .assign_count = 1, .ttl_ms = j->ttl_ms};
-        sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
-        sd_err err = sd_queue_renew(j->store, JOB_QUEUE, id, owner, j->lease_ms, &rec);
+        beat_step b = {j, id, j->beat_buf[i].tag, now, SD_OK, SD_OK};
+        const char *owner = b.owner;
+        (void)job_progress_beat(j->progress, id, owner, beat_write, &b);
+        sd_err err = b.err;
         /* Only this run is stopped: the item may have ended since the
          * list was taken, and a later run of the job started here. */
         if (err == SD_ERR_NOT_FOUND) {
             if (sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL))
                 sd_warn("job %s: lease lost (reaped as dead); stopping its handler", id);
-        } else if (err == SD_OK && rec.err != SD_OK) {
+        } else if (err == SD_OK && b.rec_err != SD_OK) {
             sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL);
         } else if (err != SD_OK) {
             sd_debug("job %s: lease not renewed: %s", id, sd_err_name(err));

@@ -140,17 +140,32 @@ static sd_assign set_text(const char *name, const char *value)
                        .len = strlen(value)};
 }
 
+/* Adds the progress and stage still pending of the run (pend, may be
+ * NULL) to its last change; prog holds the progress's text. */
+static void change_add_pending(run_change *c, const job_pending *pend, char prog[16])
+{
+    if (pend != NULL)
+        c->u.assign_count += job_pending_assign(pend, prog, c->a + c->u.assign_count);
+}
+
 /* Ends the run with a final status; result (completed) or code and
- * message (failed, canceled) as the record keeps them. Returns whether
- * the change landed. */
+ * message (failed, canceled) as the record keeps them, with what was
+ * pending of its reports (pend, may be NULL). Returns whether the change
+ * landed. */
 static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char *status,
                        const char *result, const char *code, const char *message,
-                       const atomic_int *cancel)
+                       const job_pending *pend, const atomic_int *cancel)
 {
     run_change c;
     change_init(&c, j, owner, status);
     sd_buf err_text = SD_BUF_INIT;
-    if (strcmp(status, "completed") == 0) {
+    char prog[16];
+    bool completed = strcmp(status, "completed") == 0;
+    if (completed && pend != NULL)
+        change_add_pending(&c, &(job_pending){-1, pend->stage}, prog);
+    else
+        change_add_pending(&c, pend, prog);
+    if (completed) {
         change_add(&c, set_text(JOB_F_PROGRESS, "100"));
         change_add(&c, set_text(JOB_F_RESULT, result != NULL ? result : "null"));
         change_add(&c, (sd_assign){.name = JOB_F_COMPLETIONS, .op = SD_ASSIGN_INCR, .incr = 1});
@@ -174,9 +189,10 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
  * lifecycle line. */
 static void run_end(sd_jobs *j, const char *id, const char *owner, const char *kind,
                     int64_t attempts, const char *status, const char *result,
-                    const char *code, const char *message, const atomic_int *cancel)
+                    const char *code, const char *message, const job_pending *pend,
+                    const atomic_int *cancel)
 {
-    if (!run_finish(j, id, owner, status, result, code, message, cancel))
+    if (!run_finish(j, id, owner, status, result, code, message, pend, cancel))
         return;
     if (code != NULL)
         job_log(status, id, kind, attempts, "%s: %s", code, message != NULL ? message : "");
@@ -254,7 +270,7 @@ static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool st
         (void)run_finish(j, id, owner, "canceled", NULL, "shutdown",
                          started ? "the instance stopped before the job finished"
                                  : "the instance stopped before the job started",
-                         NULL);
+                         NULL, NULL);
         return;
     }
     run_change c;
@@ -274,20 +290,21 @@ static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool st
  * lease to run out and the job to be run again, and the handoff item to
  * find a record that is no longer this run's. */
 static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
-                         const atomic_int *cancel)
+                         const job_pending *pend, const atomic_int *cancel)
 {
     sd_err err = job_handoff_queue(j, id);
     if (err != SD_OK) {
         sd_warn("job %s: handed off, but its timeout not queued: %s", id, sd_err_name(err));
         (void)run_finish(j, id, owner, "failed", NULL, "handler_failed",
-                         "the app took the job, but statusd could not track it", cancel);
+                         "the app took the job, but statusd could not track it", pend, cancel);
         return;
     }
-    char now[24];
+    char now[24], prog[16];
     job_i64(now, sd_now_ms());
-    sd_assign a[] = {set_text(JOB_F_UPDATED_MS, now), set_text(JOB_F_HEARTBEAT_MS, now)};
+    sd_assign a[4] = {set_text(JOB_F_UPDATED_MS, now), set_text(JOB_F_HEARTBEAT_MS, now)};
+    size_t n = 2 + job_pending_assign(pend, prog, a + 2);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &owner,
-                   .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
+                   .cond_count = 1, .assign = a, .assign_count = n,
                    .ttl_ms = j->ttl_ms, .settles = true};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
     run_step s = {j, id, owner, false, 0, &rec};
@@ -351,31 +368,36 @@ typedef struct run_ctx {
     sd_jobs *j;
     const char *id;
     const char *owner;
+    job_progress *progress;   /* its coalesced reports, or NULL */
 } run_ctx;
 
-/* A progress report: applies only while the run owns the job. When it
- * does not any more (canceled, perhaps on another instance, or its lease
- * lost), the handler is told to stop. */
-static void run_report(void *arg, int progress, const char *stage)
+/* The write of a run's coalesced report (job_progress_write). */
+static sd_err report_write(void *arg, const job_pending *p)
 {
     run_ctx *ctx = arg;
     sd_jobs *j = ctx->j;
     char now[24], prog[16];
     job_i64(now, sd_now_ms());
     sd_assign a[4];
-    size_t n = 0;
-    a[n++] = set_text(JOB_F_UPDATED_MS, now);
-    a[n++] = set_text(JOB_F_HEARTBEAT_MS, now);
-    if (progress >= 0) {
-        snprintf(prog, sizeof prog, "%d", progress > 100 ? 100 : progress);
-        a[n++] = set_text(JOB_F_PROGRESS, prog);
-    }
-    if (stage != NULL)
-        a[n++] = set_text(JOB_F_STAGE, stage);
+    a[0] = set_text(JOB_F_UPDATED_MS, now);
+    a[1] = set_text(JOB_F_HEARTBEAT_MS, now);
+    size_t n = 2 + job_pending_assign(p, prog, a + 2);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                    .cond_values = &ctx->owner, .cond_count = 1,
                    .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
-    sd_err err = sd_store_update(j->store, JOB_NS, ctx->id, &u, NULL);
+    return sd_store_update(j->store, JOB_NS, ctx->id, &u, NULL);
+}
+
+/* A progress report, coalesced (progress.h): applies only while the run
+ * owns the job. When a write finds it does not any more (canceled,
+ * perhaps on another instance, or its lease lost), the handler is told
+ * to stop. */
+static void run_report(void *arg, int progress, const char *stage)
+{
+    run_ctx *ctx = arg;
+    sd_jobs *j = ctx->j;
+    sd_err err = job_progress_report(ctx->progress, progress > 100 ? 100 : progress, stage,
+                                     report_write, ctx);
     if (err == SD_ERR_CONFLICT || err == SD_ERR_NOT_FOUND)
         sd_pool_cancel(j->pool, ctx->id, ctx->owner, SD_RUN_CANCEL);
     else if (err != SD_OK)
@@ -472,7 +494,7 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
     sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
     if (h == NULL || input == NULL) {
         run_end(j, id, owner, kind, attempts, "failed", NULL, "no_handler",
-                "no handler for this job kind", cancel);
+                "no handler for this job kind", NULL, cancel);
         return;
     }
     char token[JOB_TOKEN_LEN + 1];
@@ -494,10 +516,10 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
                       "the run's token could not be stored", cancel);
         else
             run_end(j, id, owner, kind, attempts, "failed", NULL, "handler_failed",
-                    "the run's token could not be stored", cancel);
+                    "the run's token could not be stored", NULL, cancel);
         return;
     }
-    run_ctx ctx = {j, id, owner};
+    run_ctx ctx = {j, id, owner, job_progress_begin(j->progress, id, owner)};
     sd_job_run run = {.id = id, .kind = kind, .input = input, .input_len = input_len,
                       .attempt = attempts,
                       .run_token = (sd_handler_flags(h) & SD_HANDLER_TOKEN) ? token : NULL,
@@ -511,13 +533,17 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
         sd_job_metrics_wait(j->metrics, kind, (sd_now_ms() - due_ms) * 1000);
     (void)sd_handler_run(h, &run, &out);
     sd_job_metrics_run(j->metrics, kind, sd_mono_us() - started_us);
+    job_pending pend;
+    char *stage = NULL;
+    job_progress_end(j->progress, ctx.progress, &pend, &stage);
 
     const char *code = out.error_code[0] != '\0' ? out.error_code : "handler_failed";
     bool retry = attempts < j->max_attempts && !out.final;
     switch (out.kind) {
     case SD_OUTCOME_COMPLETED:
         sd_job_metrics_outcome(j->metrics, kind, SD_JOB_COMPLETED);
-        run_end(j, id, owner, kind, attempts, "completed", out.result, NULL, NULL, cancel);
+        run_end(j, id, owner, kind, attempts, "completed", out.result, NULL, NULL, &pend,
+                cancel);
         break;
     case SD_OUTCOME_FAILED:
         sd_job_metrics_outcome(j->metrics, kind, retry ? SD_JOB_RETRIED : SD_JOB_FAILED);
@@ -526,7 +552,7 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
                       out.error_message, cancel);
         else
             run_end(j, id, owner, kind, attempts, "failed", NULL, code, out.error_message,
-                    cancel);
+                    &pend, cancel);
         break;
     case SD_OUTCOME_CANCELED:
         if (atomic_load(cancel) == SD_RUN_SHUTDOWN) {
@@ -537,9 +563,10 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
         }
         break;
     case SD_OUTCOME_HANDED_OFF:
-        run_hand_off(j, id, owner, cancel);
+        run_hand_off(j, id, owner, &pend, cancel);
         break;
     }
+    free(stage);
     sd_outcome_clear(&out);
 }
 

@@ -16,9 +16,6 @@
 #include "statusd/log.h"
 #include "statusd/store.h"
 
-/* Threads that may talk to the store at once besides the HTTP threads and
- * the workers: the main thread and the jobs heartbeat. */
-#define STORE_EXTRA_THREADS 2
 
 static bool redis_configured(const sd_config *cfg)
 {
@@ -74,14 +71,14 @@ static int64_t memory_cap(const sd_config *cfg)
 
 static sd_store *redis_open(const sd_config *cfg, char *err, size_t errlen)
 {
-    int64_t needed = cfg->threads + cfg->workers + STORE_EXTRA_THREADS;
+    int64_t needed = cfg->threads + cfg->workers + SD_STORE_EXTRA_THREADS;
     if (cfg->redis_pool_size > 0 && cfg->redis_pool_size < needed) {
         snprintf(err, errlen,
                  "redis_pool_size %lld is below the %lld connections statusd needs "
-                 "(one per thread: threads %lld + workers %lld + %d); raise it or "
-                 "lower threads/workers",
+                 "(one per thread: request threads, at least threads %lld, + workers "
+                 "%lld + %d); raise it or lower threads/workers",
                  (long long)cfg->redis_pool_size, (long long)needed,
-                 (long long)cfg->threads, (long long)cfg->workers, STORE_EXTRA_THREADS);
+                 (long long)cfg->threads, (long long)cfg->workers, SD_STORE_EXTRA_THREADS);
         return NULL;
     }
     sd_redis_target t;

@@ -22,6 +22,7 @@
 #include "statusd/util.h"
 #include "membudget.h"
 #include "memrecord.h"
+#include "store_common.h"
 
 /* Locks the shard of the record (ns, id) into *sh (the caller unlocks)
  * and returns its live entry, NULL when there is none. *k gets the key
@@ -36,7 +37,7 @@ static mt_entry *lock_record(memtable *t, const char *ns, const char *id, mt_key
 }
 
 sd_err md_read(memtable *t, const char *ns, const char *id, int64_t renew_ttl_ms,
-               sd_record *rec, sd_list *list)
+               int64_t slack_ms, sd_record *rec, sd_list *list)
 {
     mt_key k;
     mt_shard *sh;
@@ -49,6 +50,10 @@ sd_err md_read(memtable *t, const char *ns, const char *id, int64_t renew_ttl_ms
     if (renew_ttl_ms > 0)
         exp = e->kind == MT_HASH ? mrec_entry_capped_expiry(e, now, renew_ttl_ms)
                                  : mrec_expiry_after(now, renew_ttl_ms);
+    if (renew_ttl_ms > 0 && e->kind == MT_HASH &&
+        sd_renew_skippable(e->expires_ms, exp, exp != mrec_expiry_after(now, renew_ttl_ms),
+                           slack_ms))
+        exp = e->expires_ms;
     if (renew_ttl_ms > 0 && exp <= now) {
         memtable_remove(sh, e);
         goto done;

@@ -20,13 +20,14 @@
 /*
  * get (rec given) and list_get (list given): a copy of the live record
  * (ns, id) when it is of that kind. renew_ttl_ms > 0 renews the expiry to
- * now + renew_ttl_ms, for a hash capped by its deadline field; a renewal
+ * now + renew_ttl_ms, for a hash capped by its deadline field and left
+ * out as sd_renew_skippable (store_common.h) says for slack_ms; a renewal
  * that is not in the future (a deadline gone by) deletes the record, as
  * PEXPIREAT does. SD_ERR_NOT_FOUND when absent or of the other kind;
  * SD_ERR_NOMEM.
  */
 sd_err md_read(memtable *t, const char *ns, const char *id, int64_t renew_ttl_ms,
-               sd_record *rec, sd_list *list);
+               int64_t slack_ms, sd_record *rec, sd_list *list);
 
 /* The update u of the hash (ns, id), its result in out when given.
  * capped: a record that would grow the byte count past the cap is

@@ -61,15 +61,15 @@ static mq_queues *queues_of(sd_store *s) { return ((mem_store *)s)->queues; }
 /* ---- records (memdata.h) ---- */
 
 static sd_err mem_get(sd_store *s, const char *ns, const char *id,
-                      int64_t renew_ttl_ms, sd_record *out)
+                      int64_t renew_ttl_ms, int64_t slack_ms, sd_record *out)
 {
-    return md_read(table_of(s), ns, id, renew_ttl_ms, out, NULL);
+    return md_read(table_of(s), ns, id, renew_ttl_ms, slack_ms, out, NULL);
 }
 
 static sd_err mem_list_get(sd_store *s, const char *ns, const char *id,
                            int64_t renew_ttl_ms, sd_list *out)
 {
-    return md_read(table_of(s), ns, id, renew_ttl_ms, NULL, out);
+    return md_read(table_of(s), ns, id, renew_ttl_ms, 0, NULL, out);
 }
 
 /* Every update a client asks for adds to what the store holds, so it
@@ -301,6 +301,7 @@ static void mem_info(sd_store *s, sd_store_info *out)
     out->backend = "memory";
     out->url[0] = '\0';
     out->shared = false;
+    out->remote = false;
     out->bytes_held = mb_used(b);
     out->bytes_max = b->max;
 }

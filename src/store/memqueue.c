@@ -235,7 +235,7 @@ static void take_resume(mq_queues *qs, mq_queue *q, const sd_queue_take *t,
         memcpy(out->item, e->item, sizeof out->item);
         memcpy(out->owner, e->owner, sizeof out->owner);
         if (rec != NULL)
-            (void)md_read(qs->table, rec->ns, e->item, 0, &out->rec, NULL);
+            (void)md_read(qs->table, rec->ns, e->item, 0, 0, &out->rec, NULL);
     }
     /* Extended after the walk: retiming reorders the heap. */
     for (size_t i = 0; i < *k; i++)

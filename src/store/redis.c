@@ -5,7 +5,11 @@
  *
  * Each operation is one round trip: a Lua script run with EVALSHA that
  * reads, decides and writes in one atomic step on the server (see
- * redis_scripts.c for the keys and indexes they keep). Only clear
+ * redis_scripts.c for the keys and indexes they keep). A read that needs
+ * no write (get without renewal, or a poll whose renewal is within its
+ * slack) is the exception that makes polling cheap: its common case is
+ * two plain reads in one round trip (get_plain), and the script runs only
+ * when there is something to write or repair. Only clear
  * (SCAN + UNLINK in batches) and ping (SET, GET, DEL of a probe key, as a
  * client would) take several. This file holds the operations; argument
  * lists and key names are redis_args.c's, reply decoding redis_reply.c's,
@@ -84,11 +88,91 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
 
 /* ---- hash records ---- */
 
-static sd_err rd_get(sd_store *st, const char *ns, const char *id,
-                     int64_t renew_ttl_ms, sd_record *out)
+/* The deadline field of an HGETALL reply: *deadline, or 0 without one;
+ * false when it holds no whole number of milliseconds. */
+static bool hash_deadline(const redisReply *all, int64_t *deadline)
 {
+    *deadline = 0;
+    for (size_t i = 0; i + 1 < all->elements; i += 2) {
+        const redisReply *name = all->element[i];
+        if (name->type == REDIS_REPLY_STRING && name->len == strlen(SD_FIELD_DEADLINE) &&
+            memcmp(name->str, SD_FIELD_DEADLINE, name->len) == 0)
+            return rd_reply_i64(all->element[i + 1], 1, INT64_MAX, deadline);
+    }
+    return true;
+}
+
+/*
+ * The poll's common case with plain reads: HGETALL of the record and
+ * PEXPIRETIME of its key (Redis 7; an older server answers with an error
+ * and the script decides every time) in one round trip, no script. The
+ * key's expiry is the one that counts: the scripts set it and the expiry
+ * index to the same time. It answers when the record is a live hash with
+ * a finite expiry and the renewal, if any, is one sd_renew_skippable
+ * leaves out for slack_ms; *done is false otherwise (absent, expired, no
+ * expiry, a renewal to write, anything unusual), and the get script,
+ * which repairs and renews, decides. A transport failure is the answer
+ * (*done true): the script would meet the same. a holds the script's
+ * arguments (args_record): the record's key is read from there.
+ */
+static sd_err get_plain(rd_store *s, const rd_args *a, int64_t now, int64_t renew_ttl_ms,
+                        int64_t slack_ms, sd_record *out, bool *done)
+{
+    *done = false;
+    const char *hget[2] = {"HGETALL", a->v[3]};
+    size_t hget_len[2] = {7, a->len[3]};
+    const char *pexp[2] = {"PEXPIRETIME", a->v[3]};
+    size_t pexp_len[2] = {11, a->len[3]};
+    const rd_cmd cmds[2] = {{2, hget, hget_len}, {2, pexp, pexp_len}};
+    redisReply *r[2];
+    sd_err err = rd_pipeline(s->pool, 2, cmds, r);
+    if (err != SD_OK) {
+        *done = true;
+        return err;
+    }
+    /* A key of another type answers HGETALL with an error reply: the
+     * script tells that apart (not found), as everything unusual. */
+    int64_t exp = 0, deadline = 0;
+    bool live = r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements > 0 &&
+                r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0 &&
+                (exp = r[1]->integer) >= now;
+    if (live && renew_ttl_ms > 0) {
+        int64_t want = rd_expiry_after(now, renew_ttl_ms);
+        live = hash_deadline(r[0], &deadline);
+        bool capped = live && deadline != 0 && deadline < want;
+        if (capped)
+            want = deadline;
+        live = live && want > now && sd_renew_skippable(exp, want, capped, slack_ms);
+    }
+    if (live) {
+        *done = true;
+        err = rd_reply_hash(r[0], exp, out);
+    }
+    freeReplyObject(r[0]);
+    freeReplyObject(r[1]);
+    return err;
+}
+
+static sd_err rd_get(sd_store *st, const char *ns, const char *id,
+                     int64_t renew_ttl_ms, int64_t slack_ms, sd_record *out)
+{
+    rd_store *s = store_of(st);
+    int64_t now = sd_now_ms();
+    rd_args a;
+    args_record(&a, s, ns, id, now);
+    rd_args_i64(&a, renew_ttl_ms > 0 ? rd_expiry_after(now, renew_ttl_ms) : 0);
+    /* Without a slack a renewing read nearly always writes: the script
+     * then does it in the one round trip. */
+    if (!a.failed && (renew_ttl_ms == 0 || slack_ms > 0)) {
+        bool done;
+        sd_err err = get_plain(s, &a, now, renew_ttl_ms, slack_ms, out, &done);
+        if (done) {
+            rd_args_free(&a);
+            return err;
+        }
+    }
     redisReply *r = NULL;
-    sd_err err = run_read(store_of(st), RD_SCRIPT_GET, ns, id, renew_ttl_ms, &r);
+    sd_err err = rd_store_run(s, RD_SCRIPT_GET, &a, &r);
     if (err == SD_OK)
         err = rd_reply_record(r, out);
     freeReplyObject(r);
@@ -443,6 +527,7 @@ static void rd_info(sd_store *st, sd_store_info *out)
     out->backend = "redis";
     rd_pool_url(store_of(st)->pool, out->url, sizeof out->url);
     out->shared = true;
+    out->remote = true;
     out->bytes_held = -1;   /* Redis's own maxmemory bounds it */
     out->bytes_max = -1;
 }

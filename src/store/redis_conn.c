@@ -33,6 +33,17 @@
  * thread ends every other thread's backoff too (the pool's connected_ms):
  * once the server is back, a request must not get a 503 only because its
  * thread failed last and still waits out its own backoff.
+ *
+ * Stalls. A server that stops answering (stopped, swapping, a long
+ * script) still accepts connections, so the backoff above never starts
+ * and every call would wait out a whole timeout, one after another on
+ * each thread: requests queued behind them would wait many timeouts.
+ * So a command that times out marks the whole pool stalled: calls fail
+ * at once with SD_ERR_UNAVAILABLE for a backoff (50 ms, doubling up to
+ * 2 s), then one call at a time (the probe) is sent while the others
+ * still fail at once; a probe that gets its reply ends the stall. A call
+ * thus waits at most one timeout, however many are queued. Refused
+ * connects (a server that is down) are the per-thread backoff's.
  */
 #include "redis_conn.h"
 
@@ -75,6 +86,9 @@ struct rd_pool {
     pthread_mutex_t lock;          /* guards conns */
     rd_conn *conns;
     _Atomic int64_t connected_ms;  /* monotonic, of the last connect that worked */
+    _Atomic int64_t stalled_until_ms;  /* 0: not stalled; else no probe before it */
+    _Atomic int64_t stall_backoff_ms;  /* the current stall's backoff */
+    atomic_bool probing;           /* a call is probing a stalled server */
     char *text[RD_SCRIPT_N];
     char sha[RD_SCRIPT_N][RD_SHA_LEN + 1];   /* set by rd_pool_check */
 };
@@ -307,20 +321,80 @@ static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t
     return SD_OK;
 }
 
-/* The transport channel: sends one command and reads its reply. SD_OK
- * with the reply, which may be an error reply; on failure the context is
- * freed (the next call opens a fresh one) and *out is NULL. */
-static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *lens,
-                        redisReply **out)
+/* A command timed out: the pool is stalled for a backoff that doubles
+ * with each timeout of the same stall. */
+static void pool_stalled(rd_pool *p)
 {
-    *out = redisCommandArgv(c->ctx, argc, argv, lens);
-    if (*out != NULL)
+    int64_t b = atomic_load(&p->stall_backoff_ms);
+    b = b == 0 ? RD_BACKOFF_FIRST_MS : b * 2 > RD_BACKOFF_MAX_MS ? RD_BACKOFF_MAX_MS : b * 2;
+    atomic_store(&p->stall_backoff_ms, b);
+    if (atomic_exchange(&p->stalled_until_ms, sd_mono_ms() + b) == 0)
+        sd_warn("redis store: %s:%d does not answer within the timeout; failing calls "
+                "at once, probing with one call at a time", p->host, p->port);
+}
+
+/* Whether a call may be sent now: always when the pool is not stalled;
+ * when it is, only as the one probe after the backoff (*probe set). */
+static bool pool_may_send(rd_pool *p, bool *probe)
+{
+    *probe = false;
+    int64_t until = atomic_load_explicit(&p->stalled_until_ms, memory_order_relaxed);
+    if (until == 0)
+        return true;
+    if (sd_mono_ms() < until || atomic_exchange(&p->probing, true))
+        return false;
+    *probe = true;
+    return true;
+}
+
+/* The probe (or any call) got its reply: the stall, if any, is over. */
+static void pool_answered(rd_pool *p)
+{
+    if (atomic_load_explicit(&p->stalled_until_ms, memory_order_relaxed) == 0)
+        return;
+    atomic_store(&p->stall_backoff_ms, 0);
+    if (atomic_exchange(&p->stalled_until_ms, 0) != 0)
+        sd_info("redis store: %s:%d answers again", p->host, p->port);
+}
+
+/* The transport channel: sends the n commands on c in one round trip
+ * and reads their replies into out[0..n). SD_OK with every reply, each
+ * of which may be an error reply; on failure the context is freed (the
+ * next call opens a fresh one) and every out[i] is NULL. */
+static sd_err conn_send_n(rd_conn *c, size_t n, const rd_cmd *cmds, redisReply **out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    int rc = REDIS_OK;
+    for (size_t i = 0; rc == REDIS_OK && i < n; i++)
+        rc = redisAppendCommandArgv(c->ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+    for (size_t i = 0; rc == REDIS_OK && i < n; i++) {
+        void *r = NULL;
+        rc = redisGetReply(c->ctx, &r);
+        out[i] = r;
+    }
+    if (rc == REDIS_OK)
         return SD_OK;
+    for (size_t i = 0; i < n; i++) {
+        freeReplyObject(out[i]);
+        out[i] = NULL;
+    }
+    int saved = errno;
+    if (c->ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
+        pool_stalled(c->pool);
     sd_err err = c->ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
-    sd_warn("redis store: %s: connection dropped: %s", argv[0], c->ctx->errstr);
+    sd_warn("redis store: %s: connection dropped: %s", cmds[0].argv[0], c->ctx->errstr);
     redisFree(c->ctx);
     c->ctx = NULL;
     return err;
+}
+
+/* conn_send_n of one command. */
+static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *lens,
+                        redisReply **out)
+{
+    rd_cmd cmd = {argc, argv, lens};
+    return conn_send_n(c, 1, &cmd, out);
 }
 
 /* SCRIPT LOAD of script id on c; SD_ERR_INTERNAL when the server's
@@ -352,14 +426,28 @@ static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
 /* Sends argv on the calling thread's conn, connecting as conn_ready
  * allows (and warns): *c gets the conn, *r the reply as conn_send gives
  * it. What commands and scripts on the request path share. */
+static sd_err send_mine_n(rd_pool *p, rd_conn **c, size_t n, const rd_cmd *cmds,
+                          redisReply **r)
+{
+    bool probe;
+    if (!pool_may_send(p, &probe))
+        return SD_ERR_UNAVAILABLE;
+    char why[256];
+    sd_err err = conn_ready(p, c, true, why, sizeof why);
+    if (err == SD_OK)
+        err = conn_send_n(*c, n, cmds, r);
+    if (err == SD_OK)
+        pool_answered(p);
+    if (probe)
+        atomic_store(&p->probing, false);
+    return err;
+}
+
 static sd_err send_mine(rd_pool *p, rd_conn **c, int argc, const char **argv,
                         const size_t *lens, redisReply **r)
 {
-    char why[256];
-    sd_err err = conn_ready(p, c, true, why, sizeof why);
-    if (err != SD_OK)
-        return err;
-    return conn_send(*c, argc, argv, lens, r);
+    rd_cmd cmd = {argc, argv, lens};
+    return send_mine_n(p, c, 1, &cmd, r);
 }
 
 /* Hands the reply r of command what to *out, or, when it is an error
@@ -385,6 +473,16 @@ sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
     if (err != SD_OK)
         return err;
     return reply_hand(r, argv[0], out);
+}
+
+sd_err rd_pipeline(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0 || n > RD_PIPELINE_MAX)
+        return SD_ERR_INTERNAL;
+    rd_conn *c = NULL;
+    return send_mine_n(p, &c, n, cmds, out);
 }
 
 sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
@@ -447,6 +545,9 @@ rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen)
     if (p == NULL)
         goto nomem;
     atomic_init(&p->connected_ms, 0);
+    atomic_init(&p->stalled_until_ms, 0);
+    atomic_init(&p->stall_backoff_ms, 0);
+    atomic_init(&p->probing, false);
     p->port = opts->port;
     p->db = opts->db;
     p->timeout.tv_sec = (time_t)(opts->timeout_ms / 1000);

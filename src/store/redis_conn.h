@@ -49,6 +49,23 @@ void rd_pool_free(rd_pool *p);
 sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
                   redisReply **out);
 
+/* One command of a pipeline. */
+typedef struct rd_cmd {
+    int argc;
+    const char **argv;
+    const size_t *lens;
+} rd_cmd;
+
+#define RD_PIPELINE_MAX 8
+
+/* Sends n (1..RD_PIPELINE_MAX) commands in one round trip on the calling
+ * thread's connection. SD_OK with every reply in out[0..n), error
+ * replies included (the caller tells them apart and frees each);
+ * otherwise every out[i] is NULL and the result is a transport failure's
+ * as rd_command's. Not atomic: another client's command may run between
+ * two of them. */
+sd_err rd_pipeline(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **out);
+
 /* Runs a script with EVALSHA, loading it again and retrying once when
  * the server no longer has it (NOSCRIPT). argv/lens hold argc entries of
  * which the first three are the callee's (EVALSHA, the digest, and the

@@ -60,32 +60,28 @@ static char *reply_dup(const redisReply *e)
     return p;
 }
 
-/* The record in el[0..k): expiry, then name and value strings, into the
- * empty *out as one allocation (store_common.h). SD_ERR_NOMEM or
- * SD_ERR_INTERNAL (bad shape) leave *out empty. */
-static sd_err record_from(redisReply *const *el, size_t k, sd_record *out)
+/* The k name/value strings at el (k even) as the fields of the empty
+ * *out, as one allocation (store_common.h); its expiry is the caller's.
+ * SD_ERR_NOMEM or SD_ERR_INTERNAL (bad shape) leave *out empty. */
+static sd_err record_fields(redisReply *const *el, size_t k, sd_record *out)
 {
-    if (k == 0)
-        return SD_OK;
-    if (k % 2 != 1)
+    if (k % 2 != 0)
         return rd_bad_reply("record fields");
     for (size_t i = 0; i < k; i++)
         if (el[i]->type != REDIS_REPLY_STRING)
             return rd_bad_reply("record fields");
-    if (!rd_reply_i64(el[0], INT64_MIN, INT64_MAX, &out->expires_ms))
-        return rd_bad_reply("record expiry");
-    size_t n = (k - 1) / 2;
+    size_t n = k / 2;
     if (n == 0)
         return SD_OK;
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)
-        if (!sd_record_bytes_add(&bytes, el[1 + 2 * i]->len, el[2 + 2 * i]->len))
+        if (!sd_record_bytes_add(&bytes, el[2 * i]->len, el[1 + 2 * i]->len))
             goto nomem;
     char *area = sd_record_build(out, n, bytes);
     if (area == NULL)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
-        const redisReply *name = el[1 + 2 * i], *value = el[2 + 2 * i];
+        const redisReply *name = el[2 * i], *value = el[1 + 2 * i];
         area = sd_record_add(out, area, name->str, name->len, value->str, value->len);
     }
     return SD_OK;
@@ -93,6 +89,31 @@ nomem:
     sd_record_clear(out);
     out->expires_ms = 0;
     return SD_ERR_NOMEM;
+}
+
+/* The record in el[0..k): expiry, then name and value strings, into the
+ * empty *out; errors as record_fields. */
+static sd_err record_from(redisReply *const *el, size_t k, sd_record *out)
+{
+    if (k == 0)
+        return SD_OK;
+    if (el[0]->type != REDIS_REPLY_STRING ||
+        !rd_reply_i64(el[0], INT64_MIN, INT64_MAX, &out->expires_ms))
+        return rd_bad_reply("record expiry");
+    sd_err err = record_fields(el + 1, k - 1, out);
+    if (err != SD_OK)
+        out->expires_ms = 0;
+    return err;
+}
+
+sd_err rd_reply_hash(const redisReply *r, int64_t expires_ms, sd_record *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return rd_bad_reply("hash");
+    sd_err err = record_fields(r->element, r->elements, out);
+    if (err == SD_OK)
+        out->expires_ms = expires_ms;
+    return err;
 }
 
 /* {code, expiry, name, value, ...} into the empty *out (when given and

@@ -29,6 +29,10 @@ bool rd_reply_i64(const redisReply *e, int64_t min, int64_t max, int64_t *out);
 sd_err rd_reply_record(const redisReply *r, sd_record *out);
 sd_err rd_reply_list(const redisReply *r, sd_list *out);
 
+/* An HGETALL reply's fields into the empty *out, with expires_ms as its
+ * expiry; SD_ERR_NOMEM / SD_ERR_INTERNAL with *out left empty. */
+sd_err rd_reply_hash(const redisReply *r, int64_t expires_ms, sd_record *out);
+
 /* A queue script's reply {queue code, change code (-1: not tried),
  * expiry, name, value, ...}: returns the queue code's error (RD_CODE_FULL
  * as SD_ERR_QUEUE_FULL); when the change was tried, rec->err gets its

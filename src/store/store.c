@@ -183,6 +183,13 @@ void sd_page_clear(sd_page *p)
  * start_update takes.
  */
 
+bool sd_renew_skippable(int64_t stored, int64_t wanted, bool capped, int64_t slack_ms)
+{
+    if (stored == 0 || wanted < stored)
+        return false;
+    return wanted == stored || (!capped && wanted - stored <= slack_ms);
+}
+
 bool sd_store_name_ok(const char *s) { return s != NULL && s[0] != '\0'; }
 
 static bool sd_store_start_update(const char *ns, const char *id, const sd_update *u,
@@ -460,7 +467,15 @@ sd_err sd_store_get(sd_store *s, const char *ns, const char *id, int64_t renew_t
 {
     if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
         return SD_ERR_INVALID;
-    return s->ops->get(s, ns, id, renew_ttl_ms, out);
+    return s->ops->get(s, ns, id, renew_ttl_ms, 0, out);
+}
+
+sd_err sd_store_poll(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                     sd_record *out)
+{
+    if (!sd_store_start_get(ns, id, renew_ttl_ms, out))
+        return SD_ERR_INVALID;
+    return s->ops->get(s, ns, id, renew_ttl_ms, renew_ttl_ms / SD_POLL_SLACK_DIV, out);
 }
 
 sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_update *u,

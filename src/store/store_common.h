@@ -23,6 +23,20 @@
  * sd_store_* calls of store.c, before any implementation runs. */
 bool sd_store_name_ok(const char *s);
 
+/* ---- sliding expiries ---- */
+
+/*
+ * A read that renews a hash record's expiry (get with renew_ttl_ms)
+ * leaves it as it is when the renewal would not move it, or, with a
+ * slack (sd_store_poll), move it forward by no more than slack_ms: a
+ * poll then costs a read, not a write, on every store. A renewal cut by
+ * the record's deadline is written unless the expiry is already there,
+ * so the record ends exactly at its deadline. True when wanted
+ * (the renewed expiry; capped: cut by the deadline) may be skipped for
+ * stored (the record's expiry, 0 for none).
+ */
+bool sd_renew_skippable(int64_t stored, int64_t wanted, bool capped, int64_t slack_ms);
+
 /* ---- building records ---- */
 
 /*

@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "http_test.h"
+#include "redis_server.h"
 
 /* ---- fixtures ---- */
 
@@ -198,6 +200,142 @@ static void test_exec_job_cancel_stops_the_program(void **state)
     free(id);
 }
 
+/* ---- coalesced progress ---- */
+
+/* 200,000 progress lines (0 to 72), then progress 73 with a stage; then,
+ * as marker files in its directory say, waits for go, fails, or ends
+ * with a result. */
+#define CHATTY_LINES 200000
+static const char CHATTY_SCRIPT[] =
+    "#!/bin/sh\n"
+    "cat >/dev/null\n"
+    "awk 'BEGIN { for (i = 0; i < 200000; i++) printf \"{\\\"progress\\\":%d}\\n\", i / 2740 }'\n"
+    "echo '{\"progress\":73,\"stage\":\"last\"}'\n"
+    "if [ -e \"$1/wait\" ]; then while [ ! -e \"$1/go\" ]; do sleep 0.05; done; fi\n"
+    "if [ -e \"$1/fail\" ]; then echo 'failed on purpose' >&2; exit 3; fi\n"
+    "echo '{\"result\":{\"lines\":200000}}'\n";
+
+typedef struct chatty {
+    test_statusd *s;
+    redisContext *redis;   /* the store's server, or NULL on memory */
+} chatty;
+
+static int chatty_setup(void **state, bool redis)
+{
+    chatty *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -1;
+    const char *const mem_args[] = {"--set", "workers=1", "--set", "max_attempts=1", NULL};
+    const char *const redis_args[] = {"--set", "workers=1", "--set", "max_attempts=1",
+                                      "--store", "redis", "--set", test_redis_group_url_set(),
+                                      NULL};
+    if (redis && (test_redis_group_flush() != 0 ||
+                  (c->redis = test_redis_connect(test_redis_group())) == NULL)) {
+        free(c);
+        return -1;
+    }
+    c->s = test_statusd_start_exec(CHATTY_SCRIPT, redis ? redis_args : mem_args);
+    if (c->s == NULL) {
+        if (c->redis != NULL)
+            redisFree(c->redis);
+        free(c);
+        return -1;
+    }
+    *state = c;
+    return 0;
+}
+
+static int chatty_memory_setup(void **state) { return chatty_setup(state, false); }
+static int chatty_redis_setup(void **state) { return chatty_setup(state, true); }
+
+static int chatty_teardown(void **state)
+{
+    chatty *c = *state;
+    int rc = test_statusd_stop(c->s);
+    if (c->redis != NULL)
+        redisFree(c->redis);
+    free(c);
+    return rc;
+}
+
+/* Scripts run on the store's server so far (every store write is one). */
+static long long scripts_run(const chatty *c)
+{
+    long long n = test_redis_info(c->redis, "commandstats", "cmdstat_evalsha:calls=");
+    assert_true(n >= 0);
+    return n;
+}
+
+/*
+ * Runs the chatty program to the end the marker (NULL, "fail") asks for
+ * and returns the job's last view. On Redis the writes are counted: at
+ * most one progress write per progress_interval_ms, plus the run's own
+ * steps and what the idle instance does meanwhile (queue polls, the
+ * heartbeat: a few dozen a second at most), so the bound is far below the
+ * 200,000 reports whatever the machine's speed.
+ */
+static cJSON *chatty_run(const chatty *c, const char *marker, const char *status)
+{
+    if (marker != NULL)
+        free(test_write_file(c->s->dir, marker, "", 0644));
+    long long before = c->redis != NULL ? scripts_run(c) : 0;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    char *id = test_submit_job(c->s->proc.port, "{\"query\":\"chatty\"}");
+    cJSON *v = test_wait_job_status(c->s->proc.port, id, status, 0, 20000);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long long ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+    if (c->redis != NULL) {
+        long long scripts = scripts_run(c) - before;
+        fprintf(stderr, "%d progress lines on Redis: job %s after %lld ms, %lld scripts\n",
+                CHATTY_LINES, status, ms, scripts);
+        assert_true(scripts <= 50 + ms * 50 / 1000);
+    }
+    free(id);
+    return v;
+}
+
+static void test_200000_progress_lines_complete_with_exact_stage_and_result(void **state)
+{
+    chatty *c = *state;
+    cJSON *v = chatty_run(c, NULL, "completed");
+    assert_int_equal(test_jint(v, "progress"), 100);
+    assert_string_equal(test_jstr(v, "stage"), "last");
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(v, "result");
+    assert_int_equal(test_jint(result, "lines"), CHATTY_LINES);
+    assert_true(test_jnull(v, "error"));
+    cJSON_Delete(v);
+}
+
+/* The end of a run is written at once, with the last report still
+ * pending: the failed job shows exactly the last progress and stage. */
+static void test_200000_progress_lines_then_failure_keep_the_last_progress(void **state)
+{
+    chatty *c = *state;
+    cJSON *v = chatty_run(c, "fail", "failed");
+    assert_int_equal(test_jint(v, "progress"), 73);
+    assert_string_equal(test_jstr(v, "stage"), "last");
+    test_assert_job_error(v, "handler_failed", "failed on purpose");
+    cJSON_Delete(v);
+}
+
+/* A handler that goes quiet after its reports: the last one is written
+ * without a further report (by the run's heartbeat), and the job then
+ * completes. */
+static void test_last_report_of_a_quiet_handler_is_written(void **state)
+{
+    chatty *c = *state;
+    free(test_write_file(c->s->dir, "wait", "", 0644));
+    char *id = test_submit_job(c->s->proc.port, "{\"query\":\"quiet\"}");
+    cJSON *v = test_wait_job_status(c->s->proc.port, id, "processing", 73, 20000);
+    assert_int_equal(test_jint(v, "progress"), 73);
+    assert_string_equal(test_jstr(v, "stage"), "last");
+    cJSON_Delete(v);
+    free(test_write_file(c->s->dir, "go", "", 0644));
+    cJSON_Delete(test_wait_job_status(c->s->proc.port, id, "completed", 0, TEST_DEADLINE_MS));
+    free(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest own_server[] = {
@@ -213,6 +351,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exec_job_cancel_stops_the_program, stubborn_setup,
                                         test_statusd_teardown),
     };
-    return cmocka_run_group_tests_name("exec handlers over http, one server per test",
-                                       own_server, NULL, NULL);
+#define CHATTY(test)                                                                   \
+    cmocka_unit_test_prestate_setup_teardown(test, chatty_memory_setup, chatty_teardown,  \
+                                             NULL),                                      \
+        cmocka_unit_test_prestate_setup_teardown(test, chatty_redis_setup,                 \
+                                                 chatty_teardown, NULL)
+    const struct CMUnitTest chatty_tests[] = {
+        CHATTY(test_200000_progress_lines_complete_with_exact_stage_and_result),
+        CHATTY(test_200000_progress_lines_then_failure_keep_the_last_progress),
+        CHATTY(test_last_report_of_a_quiet_handler_is_written),
+    };
+    int failed = cmocka_run_group_tests_name("exec handlers over http, one server per test",
+                                             own_server, NULL, NULL);
+    failed += cmocka_run_group_tests_name("exec handlers reporting a lot, memory and redis",
+                                          chatty_tests, test_redis_group_setup,
+                                          test_redis_group_teardown);
+    return failed;
 }

@@ -57,6 +57,11 @@ static int slow_setup(void **state)
     return test_statusd_setup(state, args);
 }
 
+static int short_ttl_setup(void **state)
+{
+    static const char *const args[] = {"--set", "job_ttl=1", "--set", "demo_step_ms=0", NULL};
+    return test_statusd_setup(state, args);
+}
 
 /* ---- the demo handler ---- */
 
@@ -235,16 +240,17 @@ static void test_get_with_etag_of_an_older_state_answers_200_with_new_etag(void 
     http_resp_free(&p);
 }
 
-static void test_get_renews_expires_at_and_keeps_etag(void **state)
+/* Two polls of a completed job pause_ms apart: both keep updated_at and
+ * the ETag; returns strcmp of the second expires_at with the first. */
+static int expires_at_moved(unsigned port, int64_t pause_ms)
 {
-    test_statusd *f = *state;
-    char *id = test_submit_job(f->proc.port, "{\"query\":\"ttl\"}");
-    cJSON_Delete(test_wait_job_status(f->proc.port, id, "completed", 0, TEST_DEADLINE_MS));
+    char *id = test_submit_job(port, "{\"query\":\"ttl\"}");
+    cJSON_Delete(test_wait_job_status(port, id, "completed", 0, TEST_DEADLINE_MS));
     http_resp a, b;
-    cJSON *first = test_get_job(f->proc.port, id, &a);
-    test_sleep_ms(50); /* the clock moves on; expires_at has millisecond precision */
-    cJSON *second = test_get_job(f->proc.port, id, &b);
-    assert_true(strcmp(test_jstr(second, "expires_at"), test_jstr(first, "expires_at")) > 0);
+    cJSON *first = test_get_job(port, id, &a);
+    test_sleep_ms(pause_ms); /* expires_at has millisecond precision */
+    cJSON *second = test_get_job(port, id, &b);
+    int moved = strcmp(test_jstr(second, "expires_at"), test_jstr(first, "expires_at"));
     assert_string_equal(test_jstr(second, "updated_at"), test_jstr(first, "updated_at"));
     assert_string_equal(http_header(&b, "ETag"), http_header(&a, "ETag"));
     cJSON_Delete(first);
@@ -252,6 +258,23 @@ static void test_get_renews_expires_at_and_keeps_etag(void **state)
     http_resp_free(&a);
     http_resp_free(&b);
     free(id);
+    return moved;
+}
+
+/* job_ttl is an hour: a poll 50 ms after the last one would move the
+ * expiry by far less than a tenth of it, so it leaves it. */
+static void test_poll_within_a_tenth_of_job_ttl_keeps_expires_at_and_etag(void **state)
+{
+    test_statusd *f = *state;
+    assert_int_equal(expires_at_moved(f->proc.port, 50), 0);
+}
+
+/* job_ttl = 1 s: a poll 200 ms after the last one would move the expiry
+ * by more than a tenth of it, so it renews; the ETag stays. */
+static void test_poll_past_a_tenth_of_job_ttl_renews_expires_at(void **state)
+{
+    test_statusd *f = *state;
+    assert_true(expires_at_moved(f->proc.port, 200) > 0);
 }
 
 static void test_delete_of_a_completed_job_is_409_conflict(void **state)
@@ -521,7 +544,7 @@ int main(void)
         cmocka_unit_test(test_demo_job_with_params_fail_ends_failed_after_max_attempts),
         cmocka_unit_test(test_get_with_matching_etag_answers_304_without_body),
         cmocka_unit_test(test_get_with_etag_of_an_older_state_answers_200_with_new_etag),
-        cmocka_unit_test(test_get_renews_expires_at_and_keeps_etag),
+        cmocka_unit_test(test_poll_within_a_tenth_of_job_ttl_keeps_expires_at_and_etag),
         cmocka_unit_test(test_delete_of_a_completed_job_is_409_conflict),
         cmocka_unit_test(test_keep_alive_serves_several_requests_on_one_connection),
         cmocka_unit_test(test_head_status_answers_200_without_body),
@@ -537,6 +560,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_failed_attempt_waits_queued_with_its_error_and_cancel_ends_it, retry_setup,
             test_statusd_teardown),
+        cmocka_unit_test_setup_teardown(test_poll_past_a_tenth_of_job_ttl_renews_expires_at,
+                                        short_ttl_setup, test_statusd_teardown),
     };
     int failed = cmocka_run_group_tests_name("jobs over http, demo handler", demo, demo_setup,
                                              test_statusd_teardown);

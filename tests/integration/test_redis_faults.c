@@ -30,7 +30,7 @@
 #include <hiredis/hiredis.h>
 
 #include "http_test.h"
-#include "redis_server.h"
+#include "redis_fixture.h"
 #include "statusd/util.h"
 
 #define REDIS_TIMEOUT_MS 500
@@ -44,39 +44,16 @@
 #define MAIN_JOBS 10
 #define OUTAGE_MS 2500          /* past the store's longest connect backoff (2 s) */
 
-typedef struct fixture {
-    test_redis redis;
-    test_statusd *statusd;
-} fixture;
+typedef redis_fixture fixture;
 
 /* ---- fixtures ---- */
 
 /* A private Redis (with an append-only file when aof) and one statusd on
- * it with redis_timeout_ms=500, demo_step_ms=0 and extra (a "--set"
- * value, may be NULL). */
+ * it with redis_timeout_ms=500 and extra (a "--set" value, may be NULL). */
 static int fault_setup(void **state, bool aof, const char *extra)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return -1;
-    f->redis.appendonly = aof;
-    if (test_redis_start(&f->redis) != 0) {
-        free(f);
-        return -1;
-    }
-    char url[128];
-    snprintf(url, sizeof url, "redis_url=redis://127.0.0.1:%u/0", f->redis.port);
-    const char *const args[] = {
-        "--store", "redis", "--set", url, "--set", "redis_timeout_ms=500",
-        "--set", "demo_step_ms=0", extra != NULL ? "--set" : NULL, extra, NULL};
-    f->statusd = test_statusd_start(NULL, args);
-    if (f->statusd == NULL) {
-        test_redis_stop(&f->redis);
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    const char *const sets[] = {"redis_timeout_ms=500", extra, NULL};
+    return redis_fixture_setup(state, aof, sets);
 }
 
 static int aof_setup(void **state) { return fault_setup(state, true, NULL); }
@@ -85,19 +62,6 @@ static int plain_setup(void **state) { return fault_setup(state, false, NULL); }
 /* One HTTP thread: every request goes through the same Redis connection,
  * so the second stop meets the connection opened after the first. */
 static int one_thread_setup(void **state) { return fault_setup(state, false, "threads=1"); }
-
-static int fault_teardown(void **state)
-{
-    fixture *f = *state;
-    /* A stopped server would hold statusd's drain; let it go first. */
-    if (f->redis.pid > 0)
-        test_redis_kill(&f->redis, SIGCONT);
-    int rc = test_statusd_stop(f->statusd);
-    test_redis_stop(&f->redis);
-    free(f);
-    *state = NULL;
-    return rc;
-}
 
 /* ---- helpers ---- */
 
@@ -550,14 +514,14 @@ int main(void)
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_killed_redis_answers_503_in_bounded_time_and_keeps_every_accepted_job,
-            aof_setup, fault_teardown),
+            aof_setup, redis_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_redis_down_refuses_ready_posts_reads_and_cancels_with_503, plain_setup,
-            fault_teardown),
+            redis_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_requests_right_after_a_redis_restart_all_succeed,
-                                        plain_setup, fault_teardown),
+                                        plain_setup, redis_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_redis_stopped_twice_gives_bounded_503s_then_200s,
-                                        one_thread_setup, fault_teardown),
+                                        one_thread_setup, redis_fixture_teardown),
     };
     return cmocka_run_group_tests_name("redis_faults", tests, NULL, NULL);
 }

@@ -347,6 +347,53 @@ static void test_poll_is_one_round_trip_and_renews_pttl(void **state)
     free(k);
 }
 
+/* A poll whose renewal falls within the slack (a tenth of the TTL) is
+ * two plain reads, no script; one that renews, or misses, runs it. */
+static void test_poll_within_the_renewal_slack_runs_no_script(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v", 600000), SD_OK);
+    char *k = key_of(f, "{job:r1}");
+    long long pttl = raw_int(RAW(f->raw, "PTTL", k));
+
+    long long scripts = evalsha_calls(f->raw);
+    long long reads = info_number(f->raw, "commandstats", "cmdstat_hgetall:calls=");
+    sd_record r = SD_RECORD_INIT;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(sd_store_poll(f->store, "job", "r1", 600000, &r), SD_OK);
+        assert_string_equal(r.fields[0].value, "v");
+        sd_record_clear(&r);
+    }
+    assert_int_equal(evalsha_calls(f->raw), scripts);
+    assert_int_equal(info_number(f->raw, "commandstats", "cmdstat_hgetall:calls="),
+                     reads + 10);
+    assert_true(raw_int(RAW(f->raw, "PTTL", k)) <= pttl);
+
+    int64_t t0 = sd_now_ms();
+    assert_int_equal(sd_store_poll(f->store, "job", "r1", 6000000, &r), SD_OK);
+    assert_int_equal(evalsha_calls(f->raw), scripts + 1);
+    assert_in_range(r.expires_ms, t0 + 6000000, sd_now_ms() + 6000000);
+    assert_in_range(raw_int(RAW(f->raw, "PTTL", k)), 5000000, 6000000);
+    sd_record_clear(&r);
+
+    assert_int_equal(sd_store_poll(f->store, "job", "missing", 600000, &r), SD_ERR_NOT_FOUND);
+    assert_int_equal(evalsha_calls(f->raw), scripts + 2);
+    free(k);
+
+    /* A record already expiring at its deadline: the renewal, cut by the
+     * deadline, would change nothing, so it is left out too. */
+    char deadline[24];
+    snprintf(deadline, sizeof deadline, "%lld", (long long)(sd_now_ms() + 30000));
+    sd_assign a = {SD_FIELD_DEADLINE, SD_ASSIGN_SET, deadline, strlen(deadline), 0};
+    sd_update u = {.mode = SD_UPDATE_UPSERT, .assign = &a, .assign_count = 1, .ttl_ms = 600000};
+    assert_int_equal(sd_store_update(f->store, "job", "d1", &u, NULL), SD_OK);
+    scripts = evalsha_calls(f->raw);
+    assert_int_equal(sd_store_poll(f->store, "job", "d1", 600000, &r), SD_OK);
+    assert_int_equal(r.expires_ms, strtoll(deadline, NULL, 10));
+    sd_record_clear(&r);
+    assert_int_equal(evalsha_calls(f->raw), scripts);
+}
+
 static void test_scripts_reload_after_script_flush(void **state)
 {
     fixture *f = *state;
@@ -881,6 +928,7 @@ int main(void)
         ON_STORE(test_namespace_with_colon_names_its_own_records),
         ON_STORE(test_ids_with_braces_and_binary_values_round_trip),
         ON_STORE(test_poll_is_one_round_trip_and_renews_pttl),
+        ON_STORE(test_poll_within_the_renewal_slack_runs_no_script),
         ON_STORE(test_scripts_reload_after_script_flush),
         ON_STORE(test_clear_leaves_keys_outside_the_prefix),
         ON_STORE(test_expired_records_leave_the_indexes),

@@ -316,6 +316,38 @@ static void test_get_renews_ttl(void **state)
     sd_record_clear(&r);
 }
 
+/* A poll that would move the expiry by no more than a tenth of the TTL
+ * leaves it (and costs no write); one that moves it further renews, and
+ * a get renews whatever the drift. */
+static void test_poll_renewal_within_a_tenth_of_the_ttl_keeps_the_expiry(void **state)
+{
+    sd_store *s = *state;
+    sc_put1(s, "r1", "a", "1", 60000);
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(s, SC_NS, "r1", 0, &r), SD_OK);
+    int64_t put_exp = r.expires_ms;
+    sd_record_clear(&r);
+    sc_sleep_ms(20);
+    assert_int_equal(sd_store_poll(s, SC_NS, "r1", 60000, &r), SD_OK);
+    assert_int_equal(r.expires_ms, put_exp);
+    sc_assert_field(&r, "a", "1");
+    sd_record_clear(&r);
+    int64_t before = sd_now_ms();
+    assert_int_equal(sd_store_poll(s, SC_NS, "r1", 120000, &r), SD_OK);
+    assert_in_range(r.expires_ms, before + 120000, sd_now_ms() + 120000);
+    int64_t renewed = r.expires_ms;
+    sd_record_clear(&r);
+    assert_int_equal(sd_store_get(s, SC_NS, "r1", 0, &r), SD_OK);
+    assert_int_equal(r.expires_ms, renewed);
+    sd_record_clear(&r);
+    sc_sleep_ms(20);
+    before = sd_now_ms();
+    assert_int_equal(sd_store_get(s, SC_NS, "r1", 120000, &r), SD_OK);
+    assert_in_range(r.expires_ms, before + 120000, sd_now_ms() + 120000);
+    assert_true(r.expires_ms > renewed);
+    sd_record_clear(&r);
+}
+
 static void test_update_ttl_capped_by_deadline(void **state)
 {
     sd_store *s = *state;
@@ -435,6 +467,7 @@ static const struct CMUnitTest hash_tests[] = {
     SC_CASE(test_ttl_sets_expiry_and_zero_keeps_it),
     SC_CASE(test_record_created_without_ttl_never_expires),
     SC_CASE(test_get_renews_ttl),
+    SC_CASE(test_poll_renewal_within_a_tenth_of_the_ttl_keeps_the_expiry),
     SC_CASE(test_update_ttl_capped_by_deadline),
     SC_CASE(test_get_renewal_capped_by_deadline),
     SC_CASE(test_later_deadline_does_not_shorten_ttl),

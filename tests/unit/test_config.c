@@ -71,6 +71,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_int_equal(c->job_max_age, 86400);
     assert_int_equal(c->job_timeout, 300);
     assert_int_equal(c->job_lease, 30);
+    assert_int_equal(c->progress_interval_ms, 250);
     assert_int_equal(c->job_kill_grace, 2000);
     assert_int_equal(c->drain_timeout, 30);
     assert_int_equal(c->demo_step_ms, 300);
@@ -135,7 +136,7 @@ static void test_shipped_conf_sets_every_key(void **state)
             fail_msg("config/statusd.conf has no line '%s'", needle + 1);
         count++;
     }
-    assert_int_equal(count, 53);
+    assert_int_equal(count, 54);
     free(keys);
     free(conf);
 }

@@ -65,7 +65,7 @@ static void test_env_sets_every_key(void **state)
         p = v + vlen + 1;
     }
     env[n] = NULL;
-    assert_int_equal(n, 53);
+    assert_int_equal(n, 54);
     assert_int_equal(sd_config_load_env(&fx->cfg, env, fx->err, sizeof fx->err), SD_OK);
     assert_int_equal(fx->cfg.warning_count, 0);
     assert_printed(fx, &fx->cfg, NON_DEFAULT_PRINTED);

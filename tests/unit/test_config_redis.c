@@ -504,12 +504,30 @@ static void test_shipped_conf_documents_redis_setup(void **state)
     free(conf);
 }
 
+/* Four request threads per HTTP thread, as many as redis_pool_size
+ * leaves room for beside the workers and two more, never fewer than
+ * threads. */
+static void test_request_threads_four_per_http_thread_within_redis_pool_size(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(sd_config_request_threads(&fx->cfg), 16);
+    assert_set_ok(fx, "threads", "2");
+    assert_int_equal(sd_config_request_threads(&fx->cfg), 8);
+    assert_set_ok(fx, "redis_pool_size", "100");
+    assert_int_equal(sd_config_request_threads(&fx->cfg), 8);
+    assert_set_ok(fx, "redis_pool_size", "11");
+    assert_int_equal(sd_config_request_threads(&fx->cfg), 5);
+    assert_set_ok(fx, "redis_pool_size", "8");
+    assert_int_equal(sd_config_request_threads(&fx->cfg), 2);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_url_full_form),
+        T(test_request_threads_four_per_http_thread_within_redis_pool_size),
         T(test_url_without_port_uses_6379),
         T(test_url_without_db_uses_0),
         T(test_url_user_and_password_forms),
