@@ -59,12 +59,14 @@ static int serve(const sd_config *cfg)
         sd_error("store: %s", err);
         goto out;
     }
-    if (sd_jobs_new(cfg, app.store, &app.jobs, err, sizeof err) != SD_OK) {
-        sd_error("jobs: %s", err);
-        goto out;
-    }
+    /* Before the jobs' threads start writing: the store's change hook is
+     * set once, while nothing else uses the store. */
     if (sd_api_watch_start(&app, err, sizeof err) != SD_OK) {
         sd_error("watch: %s", err);
+        goto out;
+    }
+    if (sd_jobs_new(cfg, app.store, &app.jobs, err, sizeof err) != SD_OK) {
+        sd_error("jobs: %s", err);
         goto out;
     }
     size_t nroutes = 0;
