@@ -13,6 +13,9 @@
 BUILD     ?= build
 BUILD_ASAN ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# Tests at once: twice the cores, as most of a test's time is spent
+# waiting on the processes and sockets it drives.
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 CMAKE_FLAGS ?=
 # Warnings are errors in every build made through this Makefile; a packager
 # running cmake directly gets them as warnings.
@@ -57,17 +60,17 @@ run: build
 test: deps-test
 	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON $(SD_CMAKE)
 	cmake --build $(BUILD) -j $(JOBS)
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
 
 asan: deps-test
 	cmake -S . -B $(BUILD_ASAN) -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=AddressSanitizer $(SD_CMAKE)
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
-	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(TEST_JOBS)
 
 tsan: deps-test
 	cmake -S . -B build-tsan -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=ThreadSanitizer $(SD_CMAKE)
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(TEST_JOBS)
 
 # The libFuzzer harnesses (clang), each run for FUZZ_TIME seconds from its
 # seed corpus in tests/fuzz/corpus; prints the executions of each.
