@@ -25,6 +25,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
         libmicrohttpd-dev libhiredis-dev libcjson-dev uuid-dev libcurl4-openssl-dev \
+        libevent-dev \
         libcmocka-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -42,7 +43,8 @@ RUN cmake -S . -B /build -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libhiredis0.14 libcjson1 libuuid1 libcurl4 ca-certificates \
+        libmicrohttpd12 libhiredis0.14 libcjson1 libuuid1 libcurl4 libevent-core-2.1-7 \
+        ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 statusd \
  && useradd --system --uid 10001 --gid statusd --no-create-home \

@@ -22,10 +22,10 @@ CMAKE_FLAGS ?=
 SD_CMAKE  = -DSTATUSD_WERROR=ON $(CMAKE_FLAGS)
 
 DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev \
-             libcjson-dev uuid-dev libcurl4-openssl-dev
+             libcjson-dev uuid-dev libcurl4-openssl-dev libevent-dev
 DEPS_TEST  = libcmocka-dev redis-server nginx lua-check docker-compose curl python3 \
              python3-yaml chromium prometheus
-DEPS_BENCH = wrk redis-tools curl libevent-dev
+DEPS_BENCH = wrk redis-tools curl
 DEPS_BUILDS = clang
 DEPS_CONTAINER = debootstrap buildah podman curl
 DEPS_FUZZ  = clang libclang-rt-14-dev

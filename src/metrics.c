@@ -58,6 +58,7 @@ struct sd_metrics {
     route_row *rows;                   /* nroutes + 1 (unmatched) */
     atomic_uint_fast64_t store_errors;
     atomic_uint_fast64_t store_full;
+    atomic_uint_fast64_t polls[2];     /* waiting, pipelined */
     atomic_uint_fast64_t limited[NCLASS + 1];
 };
 
@@ -154,6 +155,7 @@ void sd_metrics_request(sd_metrics *m, size_t route, unsigned status, int64_t mi
 
 void sd_metrics_store_error(sd_metrics *m) { add(&m->store_errors, 1); }
 void sd_metrics_store_full(sd_metrics *m) { add(&m->store_full, 1); }
+void sd_metrics_poll(sd_metrics *m, bool pipelined) { add(&m->polls[pipelined ? 1 : 0], 1); }
 
 void sd_metrics_rate_limited(sd_metrics *m, const char *cls)
 {
@@ -222,6 +224,12 @@ void sd_metrics_render(sd_metrics *m, sd_buf *out)
                        "# TYPE statusd_store_full_total counter\n"
                        "statusd_store_full_total %llu\n",
                   (unsigned long long)get(&m->store_full));
+    sd_buf_printf(out, "# HELP statusd_store_polls_total Job polls read from the store, by "
+                       "way: pipelined (without waiting) or waiting.\n"
+                       "# TYPE statusd_store_polls_total counter\n"
+                       "statusd_store_polls_total{way=\"pipelined\"} %llu\n"
+                       "statusd_store_polls_total{way=\"waiting\"} %llu\n",
+                  (unsigned long long)get(&m->polls[1]), (unsigned long long)get(&m->polls[0]));
     sd_buf_puts(out, "# HELP statusd_rate_limited_total Requests refused with 429, by limit.\n"
                      "# TYPE statusd_rate_limited_total counter\n");
     for (size_t i = 0; i < NCLASS; i++)

@@ -35,6 +35,11 @@ enum {
                                 * set; open only when neither is set */
     SD_ROUTE_NO_STORE = 1u << 5, /* never calls the store: answered on the
                                   * HTTP thread, whatever the store does */
+    SD_ROUTE_NO_WAIT = 1u << 6,  /* the handler never waits on the store
+                                  * itself: it runs on the HTTP thread, asks
+                                  * the store without waiting (suspending
+                                  * the request until the answer), and hands
+                                  * what must wait on with sd_req_blocking */
 };
 
 typedef struct sd_route {
@@ -142,6 +147,14 @@ typedef void (*sd_req_again_fn)(sd_req *r, void *arg);
 void sd_req_suspend(sd_req *r, sd_req_again_fn again, void *arg);
 /* Resumes a suspended r: from any thread, exactly once per suspend. */
 void sd_req_resume(sd_req *r);
+/* Runs fn(r, arg) where it may wait on the store: at once when r is
+ * there already (sd_req_may_block), else on a request thread once the
+ * calling handler (or again function) returns, which must then do
+ * nothing more with r. For SD_ROUTE_NO_WAIT handlers. */
+void sd_req_blocking(sd_req *r, sd_req_again_fn fn, void *arg);
+/* True when the code running for r may wait on the store: on a request
+ * thread, or on a server that has none (a store that never waits). */
+bool sd_req_may_block(const sd_req *r);
 /* fn(arg) once when the request ends, however it ends (answered, the
  * client gone, the server stopping), on an HTTP thread: frees what a held
  * request owns. One per request. */

@@ -101,6 +101,14 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
  * step. SD_ERR_NOT_FOUND for an unknown or expired id. */
 sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view);
 
+/* sd_jobs_get without waiting for the store (sd_store_poll_start): true
+ * when started, and p->done(p->arg) then runs once on a thread of the
+ * store's; false when the caller must call sd_jobs_get itself. */
+bool sd_jobs_get_start(sd_jobs *j, const char *id, sd_poll *p);
+/* The answer of a poll that sd_jobs_get_start started, once its done ran
+ * and p->retry is false: as sd_jobs_get's. Clears p->rec. */
+sd_err sd_jobs_get_finish(const char *id, sd_poll *p, sd_job_view *view);
+
 /* Cancels a queued or processing job: its status becomes canceled at once
  * and a running handler is stopped. SD_ERR_CONFLICT (view = the job) when
  * it already finished; SD_ERR_NOT_FOUND. */

@@ -1,6 +1,7 @@
 #ifndef STATUSD_METRICS_H
 #define STATUSD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ void sd_metrics_free(sd_metrics *m);
  * time from the first byte to the answer in microseconds. */
 void sd_metrics_request(sd_metrics *m, size_t route, unsigned status, int64_t micros);
 void sd_metrics_store_error(sd_metrics *m);
+/* One poll (GET /status/<id>) read from the store: pipelined (without
+ * waiting, redis_async.c) or the waiting way (the memory store, and on
+ * Redis what the pipelined read cannot answer: a renewal to write, a
+ * record to repair, a connection not up). */
+void sd_metrics_poll(sd_metrics *m, bool pipelined);
 /* One more request answered 503 store-full. */
 void sd_metrics_store_full(sd_metrics *m);
 void sd_metrics_rate_limited(sd_metrics *m, const char *cls);

@@ -226,6 +226,23 @@ typedef struct sd_queue_stats {
 
 typedef struct sd_store sd_store;
 
+/*
+ * A poll that does not wait (sd_store_poll_start): the caller's, alive
+ * from the start until done(arg) has run. The store fills the answer:
+ *   err, rec   as sd_store_poll's result and out (rec is the caller's to
+ *              clear), when retry is false;
+ *   retry      the store did not answer this way (something to write or
+ *              repair, or the connection went before the reply): the
+ *              caller calls sd_store_poll, which does.
+ */
+typedef struct sd_poll {
+    void (*done)(void *arg);   /* set by the caller */
+    void *arg;
+    sd_err err;
+    sd_record rec;
+    bool retry;
+} sd_poll;
+
 /* A change notice (see sd_store_on_change). */
 typedef void (*sd_store_change_fn)(void *arg, const char *ns, const char *id);
 
@@ -388,6 +405,19 @@ typedef struct sd_store_ops {
 
     void (*info)(sd_store *s, sd_store_info *out);
 
+    /* Optional (NULL: every call is answered by waiting, as the memory
+     * store's are, which never wait on I/O). get as a poll, with the
+     * answer coming later: true when started, and then p->done(p->arg)
+     * runs once, on a thread of the store's, after p has its answer
+     * (sd_poll); false when it cannot start now (not connected, stalled,
+     * stopping, out of memory), p untouched. */
+    bool (*poll_start)(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                       int64_t slack_ms, sd_poll *p);
+
+    /* Optional, with poll_start: refuses further starts and returns once
+     * every poll started has had its done. */
+    void (*poll_stop)(sd_store *s);
+
     /* Optional (NULL for a store no other process shares): also hands
      * the changes other processes make to fn(arg, ns, id), from a thread
      * of its own, and fn(arg, NULL, NULL) whenever some may have been
@@ -441,6 +471,17 @@ sd_err sd_store_get(sd_store *s, const char *ns, const char *id, int64_t renew_t
 #define SD_POLL_SLACK_DIV 10
 sd_err sd_store_poll(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
                      sd_record *out);
+/* sd_store_poll without waiting for the answer, on a store that has
+ * poll_start: true when started (p's done runs later, once, on another
+ * thread; see sd_poll), false when the caller must call sd_store_poll
+ * itself (a store that answers at once, the connection not up, bad
+ * arguments, which sd_store_poll names). p->done and p->arg are set by
+ * the caller; the rest is reset here. */
+bool sd_store_poll_start(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                         sd_poll *p);
+/* Refuses further poll starts and waits for the polls started to end:
+ * before the threads their done wakes go away. NULL is fine. */
+void sd_store_poll_stop(sd_store *s);
 sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_update *u,
                        sd_record *out);
 sd_err sd_store_del(sd_store *s, const char *ns, const char *id);

@@ -5,6 +5,7 @@
  * itself is in jobs/jobs.c; the app's reports (PATCH) in job_report.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -333,6 +334,84 @@ bool api_job_id_param(sd_req *r, char id[SD_UUID_LEN + 1])
     return true;
 }
 
+/* The answer to a poll: the job, or the error. */
+static void status_answer(sd_req *r, const char *id, sd_err err, sd_job_view *v)
+{
+    if (err != SD_OK) {
+        api_job_error(r, err, id);
+        return;
+    }
+    char etag[API_ETAG_LEN];
+    api_etag_text(v->etag, etag);
+    api_job_view_headers(r, v, etag);
+    api_etag_answer(r, 200, etag, &v->json);
+}
+
+/* A poll read without waiting (sd_jobs_get_start): owned by its request,
+ * freed when the request ends. */
+typedef struct status_read {
+    sd_poll poll;
+    sd_req *r;
+    char id[SD_UUID_LEN + 1];
+} status_read;
+
+static void status_read_free(void *arg)
+{
+    status_read *sr = arg;
+    sd_record_clear(&sr->poll.rec);
+    free(sr);
+}
+
+/* The store has the answer (its thread): the request goes on. */
+static void status_read_done(void *arg)
+{
+    status_read *sr = arg;
+    sd_req_resume(sr->r);
+}
+
+static void status_get_again(sd_req *r, void *arg)
+{
+    (void)arg;
+    api_status_get(r);
+}
+
+/* Resumed with the store's answer, on the HTTP thread. */
+static void status_read_answer(sd_req *r, void *arg)
+{
+    status_read *sr = arg;
+    if (sr->poll.retry) {
+        /* The store wants to write or repair, or the read was lost: the
+         * poll again, where it may wait. */
+        sd_req_blocking(r, status_get_again, NULL);
+        return;
+    }
+    sd_metrics_poll(sd_req_app(r)->metrics, true);
+    sd_job_view v = SD_JOB_VIEW_INIT;
+    sd_err err = sd_jobs_get_finish(sr->id, &sr->poll, &v);
+    status_answer(r, sr->id, err, &v);
+    sd_job_view_clear(&v);
+}
+
+/* Starts the poll of id without waiting: true when r is suspended until
+ * the answer, false when it must be read the waiting way. */
+static bool status_read_start(sd_req *r, const char *id)
+{
+    status_read *sr = malloc(sizeof *sr);
+    if (sr == NULL)
+        return false;
+    *sr = (status_read){.poll = {.done = status_read_done, .arg = sr, .rec = SD_RECORD_INIT},
+                        .r = r};
+    memcpy(sr->id, id, sizeof sr->id);
+    /* Suspended first: the answer may come before the start returns. */
+    sd_req_on_end(r, status_read_free, sr);
+    sd_req_suspend(r, status_read_answer, sr);
+    if (!sd_jobs_get_start(sd_req_app(r)->jobs, id, &sr->poll)) {
+        sr->poll.retry = true;
+        sd_req_resume(r);
+    }
+    return true;
+}
+
 void api_status_get(sd_req *r)
 {
     char id[SD_UUID_LEN + 1];
@@ -341,21 +420,21 @@ void api_status_get(sd_req *r)
     int64_t wait_s = 0;
     if (!api_wait_param(r, &wait_s))
         return;
-    if (wait_s > 0 && sd_req_header(r, "If-None-Match") != NULL) {
+    bool hold = wait_s > 0 && sd_req_header(r, "If-None-Match") != NULL;
+    if (!sd_req_may_block(r)) {
+        /* On the HTTP thread (SD_ROUTE_NO_WAIT) with a store that waits. */
+        if (hold || !status_read_start(r, id))
+            sd_req_blocking(r, status_get_again, NULL);
+        return;
+    }
+    if (hold) {
         api_hold_poll(r, &job_source, id, wait_s);
         return;
     }
+    sd_metrics_poll(sd_req_app(r)->metrics, false);
     sd_job_view v = SD_JOB_VIEW_INIT;
     sd_err err = sd_jobs_get(sd_req_app(r)->jobs, id, &v);
-    if (err != SD_OK) {
-        sd_job_view_clear(&v);
-        api_job_error(r, err, id);
-        return;
-    }
-    char etag[API_ETAG_LEN];
-    api_etag_text(v.etag, etag);
-    api_job_view_headers(r, &v, etag);
-    api_etag_answer(r, 200, etag, &v.json);
+    status_answer(r, id, err, &v);
     sd_job_view_clear(&v);
 }
 

@@ -7,7 +7,7 @@
 static const sd_route routes[] = {
     {"POST", "/research", api_research_post,
      SD_ROUTE_BODY | SD_ROUTE_AUTH | SD_ROUTE_LIMIT_SUBMIT, "application/json"},
-    {"GET", "/status/:id", api_status_get, 0, NULL},
+    {"GET", "/status/:id", api_status_get, SD_ROUTE_NO_WAIT, NULL},
     {"GET", "/status/:id/events", api_status_events, 0, NULL},
     {"DELETE", "/status/:id", api_status_delete, SD_ROUTE_AUTH, NULL},
     /* the app's reports carry the run's token (or the admin token),

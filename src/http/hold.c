@@ -34,6 +34,20 @@ void sd_req_resume(sd_req *r)
         MHD_resume_connection(r->conn);
 }
 
+void sd_req_blocking(sd_req *r, sd_req_again_fn fn, void *arg)
+{
+    if (r->may_block) {
+        fn(r, arg);
+        return;
+    }
+    r->again = fn;
+    r->again_arg = arg;
+    r->blocking = true;
+    r->handoff = true;
+}
+
+bool sd_req_may_block(const sd_req *r) { return r->may_block; }
+
 void sd_req_on_end(sd_req *r, void (*fn)(void *arg), void *arg)
 {
     r->on_end = fn;

@@ -57,6 +57,9 @@ struct sd_req {
     /* handed to a request thread while the connection is suspended */
     sd_task task;
     bool offloaded;                 /* set before the hand-off */
+    bool may_block;                 /* what runs now may wait on the store */
+    bool blocking;                  /* sd_req_blocking: runs on request threads */
+    bool handoff;                   /* sd_req_blocking left again to hand off */
     atomic_uint oflags;             /* SD_REQ_RUNNING, SD_REQ_WOKEN */
 
     /* the response, built by a handler, queued by the server */

@@ -32,8 +32,17 @@
  * every early refusal (404, 405, 413, ...) are answered at once however
  * long Redis takes. With the memory store, which never waits on I/O,
  * every request is answered inline: a hand-off would only cost time.
- * Stopping drains the request threads before the daemon stops, so every
- * suspended connection has been resumed when MHD_stop_daemon runs.
+ *
+ * Routes flagged SD_ROUTE_NO_WAIT (GET /status/<id>, the poll) skip the
+ * hand-off: their handler runs on the HTTP thread, starts the store's
+ * read without waiting (its commands pipelined with every other
+ * request's on one connection), and suspends the request until the
+ * answer resumes it; only what must wait (a renewal to write, a held
+ * long-poll) goes to a request thread (sd_req_blocking).
+ *
+ * Stopping ends the store's reads in flight and drains the request
+ * threads before the daemon stops, so every suspended connection has
+ * been resumed when MHD_stop_daemon runs.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -393,6 +402,7 @@ static void req_run_offloaded(void *arg, sd_task *t)
 {
     (void)arg;
     sd_req *r = (sd_req *)(void *)((char *)t - offsetof(sd_req, task));
+    r->may_block = true;
     req_run(r);
     bool held = r->again != NULL;
     unsigned was = atomic_fetch_and(&r->oflags, ~(unsigned)SD_REQ_RUNNING);
@@ -400,12 +410,17 @@ static void req_run_offloaded(void *arg, sd_task *t)
         MHD_resume_connection(r->conn);
 }
 
-/* True when r's answer may call the store: everything that passed the
- * early checks, except routes flagged SD_ROUTE_NO_STORE. */
-static bool req_needs_store(const sd_req *r)
+/* True when what runs next for r goes to a request thread: anything
+ * that may wait on the store, on a server that has them. That is every
+ * request that passed the early checks, except routes flagged
+ * SD_ROUTE_NO_STORE, and routes flagged SD_ROUTE_NO_WAIT until their
+ * handler asks for it (sd_req_blocking). */
+static bool req_to_thread(const sd_http *h, const sd_req *r)
 {
-    return r->early_err == SD_OK && r->route != NULL &&
-           !(r->route->flags & SD_ROUTE_NO_STORE);
+    if (h->offload == NULL || r->early_err != SD_OK || r->route == NULL ||
+        (r->route->flags & SD_ROUTE_NO_STORE))
+        return false;
+    return !(r->route->flags & SD_ROUTE_NO_WAIT) || r->blocking;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
@@ -479,30 +494,37 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
             return sd_req_queue(r);
     } else {
         sd_guard_phase(h->guard, r->cx, SD_CONN_ANSWER);
-        if (r->again == NULL && !(h->offload != NULL && req_needs_store(r))) {
-            req_dispatch(r);
-            return r->again != NULL ? MHD_YES : sd_req_queue(r);
-        }
     }
     /* The handler (r->again == NULL) or, for a request resumed after a
-     * hold (hold.c), what runs then: on a request thread when there are
-     * some, else here. */
-    if (h->offload != NULL && req_needs_store(r)) {
-        r->offloaded = true;
-        atomic_store(&r->oflags, SD_REQ_RUNNING);
-        MHD_suspend_connection(conn);
-        if (sd_reqpool_push(h->offload, &r->task))
+     * hold (hold.c), what runs then: on a request thread when it may wait
+     * on the store and there are some, else here. What runs here may hand
+     * itself on to a request thread (sd_req_blocking), once. */
+    for (;;) {
+        if (req_to_thread(h, r)) {
+            r->offloaded = true;
+            r->handoff = false;
+            atomic_store(&r->oflags, SD_REQ_RUNNING);
+            MHD_suspend_connection(conn);
+            if (sd_reqpool_push(h->offload, &r->task))
+                return MHD_YES;
+            /* Stopping: the request threads are gone; run it here, as a
+             * request thread would (the connection stays suspended). */
+            atomic_store(&r->oflags, 0);
+            r->may_block = true;
+            req_run(r);
+            if (r->again == NULL)
+                MHD_resume_connection(conn);
             return MHD_YES;
-        /* Stopping: the request threads are gone; run it here, as a
-         * request thread would (the connection stays suspended). */
-        atomic_store(&r->oflags, 0);
+        }
+        r->may_block = h->offload == NULL;
+        r->handoff = false;
         req_run(r);
         if (r->again == NULL)
-            MHD_resume_connection(conn);
-        return MHD_YES;
+            return sd_req_queue(r);
+        if (!r->handoff)
+            return MHD_YES; /* held: suspended by what ran */
+        /* handed on: req_to_thread is now true */
     }
-    req_run(r);
-    return r->again != NULL ? MHD_YES : sd_req_queue(r);
 }
 
 /* The raw request target, before MHD decodes it in place. */
@@ -756,11 +778,13 @@ void sd_http_stop(sd_http *h)
 {
     if (h == NULL)
         return;
-    /* Every request handed off runs and its connection is resumed before
+    /* The store's reads in flight end first (each resumes its request),
+     * then every request handed off runs and its connection is resumed before
      * the daemon stops (MHD refuses to stop with suspended ones); one
      * that comes meanwhile is refused by the stopped pool and answered on
      * its HTTP thread. The pool is freed once no HTTP thread is left to
      * push to it. */
+    sd_store_poll_stop(h->app->store);
     sd_reqpool_stop(h->offload);
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);

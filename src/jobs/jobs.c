@@ -237,6 +237,20 @@ sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)
     return err;
 }
 
+bool sd_jobs_get_start(sd_jobs *j, const char *id, sd_poll *p)
+{
+    return sd_store_poll_start(j->store, JOB_NS, id, j->ttl_ms, p);
+}
+
+sd_err sd_jobs_get_finish(const char *id, sd_poll *p, sd_job_view *view)
+{
+    sd_err err = p->err;
+    if (err == SD_OK)
+        err = job_view_build(id, &p->rec, view);
+    sd_record_clear(&p->rec);
+    return err;
+}
+
 /* The record changes to canceled and a waiting item leaves the queue in
  * one step; a leased one stays with its worker, which the heartbeat (or
  * here, the pool) tells to stop, and which then drops it. */

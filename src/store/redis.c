@@ -88,69 +88,175 @@ static sd_err run_read(rd_store *s, rd_script_id script, const char *ns, const c
 
 /* ---- hash records ---- */
 
-/* The deadline field of an HGETALL reply: *deadline, or 0 without one;
- * false when it holds no whole number of milliseconds. */
-static bool hash_deadline(const redisReply *all, int64_t *deadline)
+/*
+ * Whether the plain reads of a poll answer it: rec is the HGETALL of the
+ * record (empty when absent) and exp its key's PEXPIRETIME (Redis 7; an
+ * older server answers with an error, given as 0, and the script decides
+ * every time). The key's expiry is the one that counts: the scripts set
+ * it and the expiry index to the same time. They answer when the record
+ * is a live hash with a finite expiry and the renewal, if any, is one
+ * sd_renew_skippable leaves out for slack_ms; rec then gets exp as its
+ * expiry. Otherwise (absent, expired, no expiry, a renewal to write, a
+ * malformed deadline) the get script, which repairs and renews, decides.
+ */
+static bool plain_answers(sd_record *rec, int64_t exp, int64_t now, int64_t renew_ttl_ms,
+                          int64_t slack_ms)
 {
-    *deadline = 0;
-    for (size_t i = 0; i + 1 < all->elements; i += 2) {
-        const redisReply *name = all->element[i];
-        if (name->type == REDIS_REPLY_STRING && name->len == strlen(SD_FIELD_DEADLINE) &&
-            memcmp(name->str, SD_FIELD_DEADLINE, name->len) == 0)
-            return rd_reply_i64(all->element[i + 1], 1, INT64_MAX, deadline);
+    if (rec->count == 0 || exp <= 0 || exp < now)
+        return false;
+    if (renew_ttl_ms > 0) {
+        int64_t want = rd_expiry_after(now, renew_ttl_ms);
+        int64_t deadline = 0;
+        sd_err derr = sd_record_get_i64(rec, SD_FIELD_DEADLINE, &deadline);
+        if (derr == SD_ERR_NOT_FOUND)
+            deadline = 0;
+        else if (derr != SD_OK || deadline < 1)
+            return false;
+        bool capped = deadline != 0 && deadline < want;
+        if (capped)
+            want = deadline;
+        if (want <= now || !sd_renew_skippable(exp, want, capped, slack_ms))
+            return false;
     }
+    rec->expires_ms = exp;
     return true;
 }
 
-/*
- * The poll's common case with plain reads: HGETALL of the record and
- * PEXPIRETIME of its key (Redis 7; an older server answers with an error
- * and the script decides every time) in one round trip, no script. The
- * key's expiry is the one that counts: the scripts set it and the expiry
- * index to the same time. It answers when the record is a live hash with
- * a finite expiry and the renewal, if any, is one sd_renew_skippable
- * leaves out for slack_ms; *done is false otherwise (absent, expired, no
- * expiry, a renewal to write, anything unusual), and the get script,
- * which repairs and renews, decides. A transport failure is the answer
- * (*done true): the script would meet the same. a holds the script's
- * arguments (args_record): the record's key is read from there.
- */
+/* The two plain reads of a poll: HGETALL and PEXPIRETIME of the record's
+ * key, which a holds (args_record) at v[3]. */
+static void plain_cmds(const rd_args *a, const char *argv[2][2], size_t lens[2][2],
+                       rd_cmd cmds[2])
+{
+    argv[0][0] = "HGETALL";
+    lens[0][0] = 7;
+    argv[1][0] = "PEXPIRETIME";
+    lens[1][0] = 11;
+    for (size_t i = 0; i < 2; i++) {
+        argv[i][1] = a->v[3];
+        lens[i][1] = a->len[3];
+        cmds[i] = (rd_cmd){2, argv[i], lens[i]};
+    }
+}
+
+/* A reply as the plain reads take it: HGETALL's hash into rec (a key of
+ * another type answers with an error reply, and an absent one with no
+ * fields: both leave rec empty), PEXPIRETIME's integer (else 0). */
+static sd_err plain_hash(const redisReply *r, sd_record *rec)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return SD_OK;
+    return rd_reply_hash(r, 0, rec);
+}
+
+static int64_t plain_expiry(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER ? (int64_t)r->integer : 0;
+}
+
+/* The poll's common case with plain reads (plain_answers), in one round
+ * trip, no script: *done is false when the script must decide. A
+ * transport failure is the answer (*done true): the script would meet
+ * the same. */
 static sd_err get_plain(rd_store *s, const rd_args *a, int64_t now, int64_t renew_ttl_ms,
                         int64_t slack_ms, sd_record *out, bool *done)
 {
     *done = false;
-    const char *hget[2] = {"HGETALL", a->v[3]};
-    size_t hget_len[2] = {7, a->len[3]};
-    const char *pexp[2] = {"PEXPIRETIME", a->v[3]};
-    size_t pexp_len[2] = {11, a->len[3]};
-    const rd_cmd cmds[2] = {{2, hget, hget_len}, {2, pexp, pexp_len}};
+    const char *argv[2][2];
+    size_t lens[2][2];
+    rd_cmd cmds[2];
+    plain_cmds(a, argv, lens, cmds);
     redisReply *r[2];
     sd_err err = rd_pipeline(s->pool, 2, cmds, r);
     if (err != SD_OK) {
         *done = true;
         return err;
     }
-    /* A key of another type answers HGETALL with an error reply: the
-     * script tells that apart (not found), as everything unusual. */
-    int64_t exp = 0, deadline = 0;
-    bool live = r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements > 0 &&
-                r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0 &&
-                (exp = r[1]->integer) >= now;
-    if (live && renew_ttl_ms > 0) {
-        int64_t want = rd_expiry_after(now, renew_ttl_ms);
-        live = hash_deadline(r[0], &deadline);
-        bool capped = live && deadline != 0 && deadline < want;
-        if (capped)
-            want = deadline;
-        live = live && want > now && sd_renew_skippable(exp, want, capped, slack_ms);
-    }
-    if (live) {
+    err = plain_hash(r[0], out);
+    if (err != SD_OK || plain_answers(out, plain_expiry(r[1]), now, renew_ttl_ms, slack_ms))
         *done = true;
-        err = rd_reply_hash(r[0], exp, out);
-    }
+    else
+        sd_record_clear(out);
     freeReplyObject(r[0]);
     freeReplyObject(r[1]);
     return err;
+}
+
+/* ---- polls that do not wait (redis_async.c) ---- */
+
+/* A poll on its way: the plain reads, sent pipelined; what they cannot
+ * answer goes back to the caller (p->retry) for the script. */
+typedef struct rd_poll_call {
+    sd_poll *p;
+    int64_t now, renew_ttl_ms, slack_ms;
+    int64_t exp;
+    bool lost;                     /* a read did not come back */
+} rd_poll_call;
+
+static void poll_reply(void *arg, size_t i, rd_async_status st, const redisReply *r)
+{
+    rd_poll_call *c = arg;
+    if (st == RD_ASYNC_TIMEOUT) {
+        c->p->err = SD_ERR_UNAVAILABLE;
+    } else if (st == RD_ASYNC_LOST) {
+        c->lost = true;
+    } else if (i == 0) {
+        sd_err err = plain_hash(r, &c->p->rec);
+        if (err != SD_OK)
+            c->p->err = err;
+    } else {
+        c->exp = plain_expiry(r);
+    }
+}
+
+static void poll_done(void *arg)
+{
+    rd_poll_call *c = arg;
+    sd_poll *p = c->p;
+    if (p->err == SD_OK && !c->lost &&
+        plain_answers(&p->rec, c->exp, c->now, c->renew_ttl_ms, c->slack_ms)) {
+        /* answered: p->rec is the record */
+    } else if (p->err == SD_OK) {
+        sd_record_clear(&p->rec);
+        p->retry = true;
+    } else {
+        sd_record_clear(&p->rec);
+    }
+    free(c);
+    p->done(p->arg);
+}
+
+static bool rd_poll_start(sd_store *st, const char *ns, const char *id, int64_t renew_ttl_ms,
+                          int64_t slack_ms, sd_poll *p)
+{
+    rd_store *s = store_of(st);
+    /* Without a slack a renewing read nearly always writes: the waiting
+     * way runs the script in its one round trip. */
+    if (s->async == NULL || (renew_ttl_ms > 0 && slack_ms == 0))
+        return false;
+    rd_poll_call *c = malloc(sizeof *c);
+    if (c == NULL)
+        return false;
+    *c = (rd_poll_call){.p = p, .now = sd_now_ms(), .renew_ttl_ms = renew_ttl_ms,
+                        .slack_ms = slack_ms};
+    rd_args a;
+    args_record(&a, s, ns, id, c->now);
+    bool started = false;
+    if (!a.failed) {
+        const char *argv[2][2];
+        size_t lens[2][2];
+        rd_cmd cmds[2];
+        plain_cmds(&a, argv, lens, cmds);
+        started = rd_async_send(s->async, 2, cmds, poll_reply, poll_done, c);
+    }
+    rd_args_free(&a);
+    if (!started)
+        free(c);
+    return started;
+}
+
+static void rd_poll_stop(sd_store *st)
+{
+    rd_async_stop(store_of(st)->async);
 }
 
 static sd_err rd_get(sd_store *st, const char *ns, const char *id,
@@ -544,6 +650,7 @@ static void rd_free(sd_store *st)
 {
     rd_store *s = store_of(st);
     rd_sub_stop(s->sub);
+    rd_async_free(s->async);
     rd_pool_free(s->pool);
     for (size_t i = 0; i < s->nindexes; i++) {
         free(s->indexes[i].ns);
@@ -578,6 +685,8 @@ static const sd_store_ops rd_ops = {
     .queue_stats = rd_queue_stats,
     .ping = rd_ping,
     .info = rd_info,
+    .poll_start = rd_poll_start,
+    .poll_stop = rd_poll_stop,
     .share_changes = rd_share_changes,
     .free = rd_free,
 };
@@ -630,5 +739,9 @@ sd_store *sd_redis_store_new(const sd_redis_opts *opts, char *err, size_t errlen
         return NULL;
     }
     warn_if_evicting(s->pool);
+    if (rd_async_new(s->pool, &s->async, err, errlen) != SD_OK) {
+        rd_free(&s->base);
+        return NULL;
+    }
     return &s->base;
 }

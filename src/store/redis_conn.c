@@ -188,18 +188,11 @@ static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen
         return SD_ERR_UNAVAILABLE;
     }
     sd_err err = SD_OK;
-    if (p->password != NULL) {
-        const char *argv[3] = {"AUTH"};
-        size_t lens[3] = {4};
-        int argc = 1;
-        if (p->username != NULL) {
-            argv[argc] = p->username;
-            lens[argc++] = strlen(p->username);
-        }
-        argv[argc] = p->password;
-        lens[argc++] = strlen(p->password);
-        err = setup_call(c, argc, argv, lens, why, whylen);
-    }
+    const char *auth[3];
+    size_t auth_lens[3];
+    int auth_argc = rd_pool_auth(p, auth, auth_lens);
+    if (auth_argc > 0)
+        err = setup_call(c, auth_argc, auth, auth_lens, why, whylen);
     if (err == SD_OK && p->db != 0) {
         char db[16];
         int n = snprintf(db, sizeof db, "%d", p->db);
@@ -218,6 +211,31 @@ static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen
 sd_err rd_pool_open(rd_pool *p, redisContext **out, char *why, size_t whylen)
 {
     return conn_open(p, out, why, whylen);
+}
+
+const char *rd_pool_host(const rd_pool *p) { return p->host; }
+int rd_pool_port(const rd_pool *p) { return p->port; }
+int rd_pool_db(const rd_pool *p) { return p->db; }
+
+int64_t rd_pool_timeout_ms(const rd_pool *p)
+{
+    return (int64_t)p->timeout.tv_sec * 1000 + (int64_t)p->timeout.tv_usec / 1000;
+}
+
+int rd_pool_auth(const rd_pool *p, const char *argv[3], size_t lens[3])
+{
+    if (p->password == NULL)
+        return 0;
+    int argc = 0;
+    argv[argc] = "AUTH";
+    lens[argc++] = 4;
+    if (p->username != NULL) {
+        argv[argc] = p->username;
+        lens[argc++] = strlen(p->username);
+    }
+    argv[argc] = p->password;
+    lens[argc++] = strlen(p->password);
+    return argc;
 }
 
 /* ---- per-thread connections ---- */
@@ -331,6 +349,13 @@ static void pool_stalled(rd_pool *p)
     if (atomic_exchange(&p->stalled_until_ms, sd_mono_ms() + b) == 0)
         sd_warn("redis store: %s:%d does not answer within the timeout; failing calls "
                 "at once, probing with one call at a time", p->host, p->port);
+}
+
+void rd_pool_mark_stalled(rd_pool *p) { pool_stalled(p); }
+
+bool rd_pool_stalled(rd_pool *p)
+{
+    return atomic_load_explicit(&p->stalled_until_ms, memory_order_relaxed) != 0;
 }
 
 /* Whether a call may be sent now: always when the pool is not stalled;

@@ -17,7 +17,9 @@
  * otherwise kill the process instead of failing with EPIPE.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis/hiredis.h>
 
@@ -78,6 +80,22 @@ sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
  * command timeout; the caller frees it with redisFree. Errors as
  * rd_command, with a reason in why (never the password). */
 sd_err rd_pool_open(rd_pool *p, redisContext **out, char *why, size_t whylen);
+
+/* What a connection of the caller's own (redis_async.c) needs: the
+ * server, the command timeout, and the set-up commands. rd_pool_auth
+ * fills argv/lens (3 entries) with AUTH [user] password and returns argc,
+ * 0 when no password is set; the strings live as long as the pool. */
+const char *rd_pool_host(const rd_pool *p);
+int rd_pool_port(const rd_pool *p);
+int rd_pool_db(const rd_pool *p);
+int64_t rd_pool_timeout_ms(const rd_pool *p);
+int rd_pool_auth(const rd_pool *p, const char *argv[3], size_t lens[3]);
+
+/* The stall of the pool (see redis_conn.c): a command on a connection of
+ * the caller's own that timed out marks it, as one of the pool's would;
+ * rd_pool_stalled says whether calls now fail at once (or probe). */
+void rd_pool_mark_stalled(rd_pool *p);
+bool rd_pool_stalled(rd_pool *p);
 
 /* "redis://[user]:***@host:port/db" (the password masked) or
  * "redis://host:port/db" into out. */

@@ -12,6 +12,7 @@
 
 #include "statusd/store.h"
 #include "redis_args.h"
+#include "redis_async.h"
 #include "redis_reply.h"
 #include "redis_conn.h"
 #include "redis_scripts.h"
@@ -30,6 +31,7 @@ typedef struct rd_store {
     rd_value_index *indexes;   /* set at start-up, read-only once shared */
     size_t nindexes;
     struct rd_sub *sub;        /* the change subscription, or NULL */
+    rd_async *async;           /* the pipelined connection of polls */
 } rd_store;
 
 /* The indexed field of ns, NULL for none. */

@@ -478,6 +478,23 @@ sd_err sd_store_poll(sd_store *s, const char *ns, const char *id, int64_t renew_
     return s->ops->get(s, ns, id, renew_ttl_ms, renew_ttl_ms / SD_POLL_SLACK_DIV, out);
 }
 
+bool sd_store_poll_start(sd_store *s, const char *ns, const char *id, int64_t renew_ttl_ms,
+                         sd_poll *p)
+{
+    p->err = SD_OK;
+    p->retry = false;
+    sd_record_clear(&p->rec);
+    if (s->ops->poll_start == NULL || !sd_store_start_get(ns, id, renew_ttl_ms, &p->rec))
+        return false;
+    return s->ops->poll_start(s, ns, id, renew_ttl_ms, renew_ttl_ms / SD_POLL_SLACK_DIV, p);
+}
+
+void sd_store_poll_stop(sd_store *s)
+{
+    if (s != NULL && s->ops->poll_stop != NULL)
+        s->ops->poll_stop(s);
+}
+
 sd_err sd_store_update(sd_store *s, const char *ns, const char *id, const sd_update *u,
                        sd_record *out)
 {

@@ -346,10 +346,8 @@ static void test_redis_down_refuses_ready_posts_reads_and_cancels_with_503(void 
 {
     fixture *f = *state;
     unsigned port = f->statusd->proc.port;
-    char *id = test_submit_job(port, "{\"query\":\"before\"}");
-    cJSON_Delete(test_wait_job_status(port, id, "completed", 100, TEST_DEADLINE_MS));
     char path[64];
-    test_status_path(path, sizeof path, id);
+    char *id = test_completed_job(port, "{\"query\":\"before\"}", path, sizeof path);
 
     assert_int_equal(test_redis_kill(&f->redis, SIGKILL), 0);
     timed a;
@@ -475,10 +473,8 @@ static void test_redis_stopped_twice_gives_bounded_503s_then_200s(void **state)
 {
     fixture *f = *state;
     unsigned port = f->statusd->proc.port;
-    char *id = test_submit_job(port, "{\"query\":\"stop\"}");
-    cJSON_Delete(test_wait_job_status(port, id, "completed", 100, TEST_DEADLINE_MS));
     char path[64];
-    test_status_path(path, sizeof path, id);
+    char *id = test_completed_job(port, "{\"query\":\"stop\"}", path, sizeof path);
     job_at readable = {port, id};
 
     for (int round = 0; round < 2; round++) {

@@ -4,9 +4,11 @@
  * refused before any store call (404) still answer within 1 s every time
  * (the polls wait on request threads, not on the HTTP threads), and every
  * poll gets an answer; many reads in flight at once over a single
- * Redis connection each get their own job back; and requests pipelined
- * on one HTTP connection are answered in their order, each with its own
- * job.
+ * Redis connection each get their own job back, read pipelined on the
+ * store's one connection for polls (statusd_store_polls_total); requests
+ * pipelined on one HTTP connection are answered in their order, each
+ * with its own job; and statusd stopped with polls in flight to a
+ * stopped Redis answers them and exits cleanly.
  *
  * Each test runs its own redis-server and statusd, both stopped by pid in
  * teardown. The 1 s bound is the feature under test, for answers that
@@ -27,6 +29,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "http_client.h"
 #include "http_test.h"
 #include "redis_fixture.h"
 #include "statusd/util.h"
@@ -67,19 +70,25 @@ typedef struct poller {
     int last_other;
 } poller;
 
+/* One poll by p, counted as answered (200 or 503) or other. */
+static void poll_one(poller *p)
+{
+    http_resp a;
+    int rc = http_do(p->port, "GET", p->path, NULL, NULL, &a);
+    if (rc == 0 && (a.status == 200 || a.status == 503)) {
+        p->answered++;
+    } else {
+        p->other++;
+        p->last_other = rc == 0 ? a.status : -1;
+    }
+    http_resp_free(&a);
+}
+
 static void *poll_main(void *arg)
 {
     poller *p = arg;
     while (!atomic_load(p->stop)) {
-        http_resp a;
-        int rc = http_do(p->port, "GET", p->path, NULL, NULL, &a);
-        if (rc == 0 && (a.status == 200 || a.status == 503)) {
-            p->answered++;
-        } else {
-            p->other++;
-            p->last_other = rc == 0 ? a.status : -1;
-        }
-        http_resp_free(&a);
+        poll_one(p);
         test_sleep_ms(POLL_PAUSE_MS);
     }
     return NULL;
@@ -108,10 +117,8 @@ static void test_health_answers_within_1s_while_redis_is_stopped_and_clients_pol
 {
     fixture *f = *state;
     unsigned port = f->statusd->proc.port;
-    char *id = test_submit_job(port, "{\"query\":\"stall\"}");
-    cJSON_Delete(test_wait_job_status(port, id, "completed", 100, TEST_DEADLINE_MS));
     char path[64];
-    test_status_path(path, sizeof path, id);
+    char *id = test_completed_job(port, "{\"query\":\"stall\"}", path, sizeof path);
 
     atomic_bool stop;
     atomic_init(&stop, false);
@@ -157,6 +164,21 @@ static void test_health_answers_within_1s_while_redis_is_stopped_and_clients_pol
 }
 
 /* ---- many reads in flight on one connection ---- */
+
+/* The value of statusd_store_polls_total{way="<way>"} in /metrics. */
+static long long polls_counted(unsigned port, const char *way)
+{
+    http_resp a;
+    assert_int_equal(http_do(port, "GET", "/metrics", NULL, NULL, &a), 0);
+    assert_int_equal(a.status, 200);
+    char name[96];
+    snprintf(name, sizeof name, "statusd_store_polls_total{way=\"%s\"} ", way);
+    const char *at = strstr(a.body, name);
+    assert_non_null(at);
+    long long n = strtoll(at + strlen(name), NULL, 10);
+    http_resp_free(&a);
+    return n;
+}
 
 /* READ_JOBS completed jobs into ids, job i with the query "job-i". */
 static void submit_numbered_jobs(unsigned port, char *ids[READ_JOBS])
@@ -214,6 +236,7 @@ static void test_concurrent_reads_on_one_redis_connection_each_get_their_own_job
     unsigned port = f->statusd->proc.port;
     char *ids[READ_JOBS];
     submit_numbered_jobs(port, ids);
+    long long before = polls_counted(port, "pipelined");
 
     pthread_t th[READERS];
     reader r[READERS];
@@ -232,8 +255,55 @@ static void test_concurrent_reads_on_one_redis_connection_each_get_their_own_job
     if (wrong != 0)
         fail_msg("%d of %d reads answered another job or failed (%s)", wrong,
                  READ_JOBS * READ_ROUNDS, example);
+    /* Each job was polled within a tenth of its TTL of its completion:
+     * plain reads, which the pipelined connection answers, every one. */
+    long long pipelined = polls_counted(port, "pipelined") - before;
+    if (pipelined < READ_JOBS * READ_ROUNDS)
+        fail_msg("%lld of %d polls were read pipelined", pipelined, READ_JOBS * READ_ROUNDS);
     for (int i = 0; i < READ_JOBS; i++)
         free(ids[i]);
+}
+
+/* ---- stopping with polls in flight ---- */
+
+#define INFLIGHT 8
+
+static void *poll_once_main(void *arg)
+{
+    poll_one(arg);
+    return NULL;
+}
+
+static void test_stop_with_polls_in_flight_to_a_stopped_redis_answers_them_and_exits_0(
+    void **state)
+{
+    fixture *f = *state;
+    unsigned port = f->statusd->proc.port;
+    char path[64];
+    char *id = test_completed_job(port, "{\"query\":\"inflight\"}", path, sizeof path);
+    assert_true(polls_counted(port, "pipelined") > 0);
+
+    assert_int_equal(test_redis_kill(&f->redis, SIGSTOP), 0);
+    pthread_t th[INFLIGHT];
+    poller p[INFLIGHT];
+    for (int i = 0; i < INFLIGHT; i++) {
+        p[i] = (poller){.port = port, .path = path};
+        assert_int_equal(pthread_create(&th[i], NULL, poll_once_main, &p[i]), 0);
+    }
+    test_sleep_ms(300); /* the polls are sent and wait on Redis */
+    /* Within the store's timeout (3 s) for the polls in flight, plus the
+     * drain: far below the bound. */
+    int st = statusd_stop(&f->statusd->proc, SIGTERM, 15000);
+    for (int i = 0; i < INFLIGHT; i++) {
+        pthread_join(th[i], NULL);
+        if (p[i].answered != 1)
+            fail_msg("poll %d got no 200 or 503 (got %d)", i, p[i].last_other);
+    }
+    if (st != 0) {
+        statusd_dump_log(&f->statusd->proc);
+        fail_msg("statusd ended with wait status %d", st);
+    }
+    free(id);
 }
 
 /* ---- requests pipelined on one HTTP connection ---- */
@@ -342,6 +412,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_pipelined_requests_on_one_connection_are_answered_in_order, two_threads_setup,
             redis_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stop_with_polls_in_flight_to_a_stopped_redis_answers_them_and_exits_0,
+            two_threads_setup, redis_fixture_teardown),
     };
     return cmocka_run_group_tests_name("redis_stall", tests, NULL, NULL);
 }

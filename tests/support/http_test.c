@@ -168,6 +168,14 @@ char *test_submit_job(unsigned port, const char *body)
     return copy;
 }
 
+char *test_completed_job(unsigned port, const char *body, char *path, size_t pathlen)
+{
+    char *id = test_submit_job(port, body);
+    cJSON_Delete(test_wait_job_status(port, id, "completed", 100, TEST_DEADLINE_MS));
+    test_status_path(path, pathlen, id);
+    return id;
+}
+
 cJSON *test_get_job(unsigned port, const char *id, http_resp *keep)
 {
     char path[64];

@@ -94,6 +94,11 @@ void test_status_path(char *path, size_t len, const char *id);
  * the job id, which the caller frees. */
 char *test_submit_job(unsigned port, const char *body);
 
+/* test_submit_job, then waits until the job completed; path (at least
+ * 64 bytes) gets its /status path. Returns the id, which the caller
+ * frees. */
+char *test_completed_job(unsigned port, const char *body, char *path, size_t pathlen);
+
 /*
  * GET /status/<id>; asserts 200 and a JSON body, which it returns (the
  * caller frees it with cJSON_Delete). When keep is not NULL the response
