@@ -245,15 +245,16 @@ void sd_config_usage(int fd);
 /*
  * Threads that talk to Redis: the request threads (which run the requests
  * that need a remote store while the HTTP threads go on serving), the
- * workers, and SD_STORE_EXTRA_THREADS more (the main thread and the jobs
- * heartbeat); each holds its own connection.
+ * workers, and SD_STORE_EXTRA_THREADS more (the main thread, the jobs
+ * heartbeat, and the store's loop that pipelines polls); each holds its
+ * own connection.
  *
  * A request thread waits for each of its round trips, so with one per
  * HTTP thread the cores idle while Redis answers: there are
  * SD_REQUEST_THREADS_PER_HTTP_THREAD per HTTP thread, as many of them as
  * redis_pool_size (when set) leaves room for, never fewer than threads.
  */
-#define SD_STORE_EXTRA_THREADS 2
+#define SD_STORE_EXTRA_THREADS 3
 #define SD_REQUEST_THREADS_PER_HTTP_THREAD 4
 int64_t sd_config_request_threads(const sd_config *cfg);
 

@@ -505,7 +505,7 @@ static void test_shipped_conf_documents_redis_setup(void **state)
 }
 
 /* Four request threads per HTTP thread, as many as redis_pool_size
- * leaves room for beside the workers and two more, never fewer than
+ * leaves room for beside the workers and three more, never fewer than
  * threads. */
 static void test_request_threads_four_per_http_thread_within_redis_pool_size(void **state)
 {
@@ -516,7 +516,7 @@ static void test_request_threads_four_per_http_thread_within_redis_pool_size(voi
     assert_set_ok(fx, "redis_pool_size", "100");
     assert_int_equal(sd_config_request_threads(&fx->cfg), 8);
     assert_set_ok(fx, "redis_pool_size", "11");
-    assert_int_equal(sd_config_request_threads(&fx->cfg), 5);
+    assert_int_equal(sd_config_request_threads(&fx->cfg), 4);
     assert_set_ok(fx, "redis_pool_size", "8");
     assert_int_equal(sd_config_request_threads(&fx->cfg), 2);
 }
