@@ -71,8 +71,7 @@ static int serve(const sd_config *cfg)
     }
     size_t nroutes = 0;
     const sd_route *routes = sd_api_routes(&nroutes);
-    http = sd_http_start(&app, routes, nroutes, err, sizeof err);
-    if (http == NULL) {
+    if (sd_http_start(&app, routes, nroutes, &http, err, sizeof err) != SD_OK) {
         sd_error("http: %s", err);
         goto out;
     }

@@ -68,19 +68,21 @@ struct sd_job_metrics {
     kind_row *rows;
 };
 
-sd_metrics *sd_metrics_new(const char *const *route_names, size_t nroutes)
+sd_err sd_metrics_new(const char *const *route_names, size_t nroutes, sd_metrics **out)
 {
+    *out = NULL;
     sd_metrics *m = calloc(1, sizeof *m);
     if (m == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     m->rows = calloc(nroutes + 1, sizeof *m->rows);
     if (m->rows == NULL) {
         free(m);
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     m->names = route_names;
     m->nroutes = nroutes;
-    return m;
+    *out = m;
+    return SD_OK;
 }
 
 void sd_metrics_free(sd_metrics *m)
@@ -239,19 +241,21 @@ void sd_metrics_render(sd_metrics *m, sd_buf *out)
 
 /* ---- jobs ---- */
 
-sd_job_metrics *sd_job_metrics_new(const char *const *kinds, size_t nkinds)
+sd_err sd_job_metrics_new(const char *const *kinds, size_t nkinds, sd_job_metrics **out)
 {
+    *out = NULL;
     sd_job_metrics *m = calloc(1, sizeof *m);
     if (m == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     m->rows = calloc(nkinds + 1, sizeof *m->rows);
     if (m->rows == NULL) {
         free(m);
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     m->kinds = kinds;
     m->nkinds = nkinds;
-    return m;
+    *out = m;
+    return SD_OK;
 }
 
 void sd_job_metrics_free(sd_job_metrics *m)

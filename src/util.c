@@ -98,9 +98,6 @@ bool sd_uuid_valid(const char *s, size_t len)
     return true;
 }
 
-/* What strtoll in base 10 accepts once the first byte is '-' or a digit
- * (no space, no '+'), without its locale lookups: the whole string must
- * be an optional '-' and one or more digits, within int64. */
 sd_err sd_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err == NULL || errlen == 0)
@@ -127,6 +124,9 @@ size_t sd_i64_text(int64_t v, char out[SD_I64_TEXT_LEN])
     return i;
 }
 
+/* What strtoll in base 10 accepts once the first byte is '-' or a digit
+ * (no space, no '+'), without its locale lookups: the whole string must
+ * be an optional '-' and one or more digits, within int64. */
 sd_err sd_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     if (s == NULL)

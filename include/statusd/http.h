@@ -56,10 +56,13 @@ typedef struct sd_route {
 /* The application's route table (api/routes.c). */
 const sd_route *sd_api_routes(size_t *count);
 
-/* Starts the daemon on cfg's address with the given table; NULL with a
- * reason in err on failure (port in use, bad address). */
-sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
-                       char *err, size_t errlen);
+/* Starts the daemon on cfg's address with the given table, in *out
+ * (stopped and freed with sd_http_stop). On failure *out is NULL, err
+ * has the reason and the result says what failed: SD_ERR_INVALID (a bad
+ * access setting), SD_ERR_NOMEM, SD_ERR_INTERNAL (port in use, bad
+ * address, a thread that cannot start). */
+sd_err sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes, sd_http **out,
+                     char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 unsigned sd_http_port(const sd_http *h);
 /* Stops accepting new connections; existing ones are served. */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "statusd/error.h"
 #include "statusd/util.h"
 
 /*
@@ -17,11 +18,11 @@
 
 typedef struct sd_metrics sd_metrics;
 
-/* Counters for nroutes routes, route_names[i] naming route i ("GET
- * /status/:id"); requests that matched no route are counted under
- * "unmatched". NULL on allocation failure. The names must outlive the
- * metrics. */
-sd_metrics *sd_metrics_new(const char *const *route_names, size_t nroutes);
+/* Counters for nroutes routes, in *out, route_names[i] naming route i
+ * ("GET /status/:id"); requests that matched no route are counted under
+ * "unmatched". SD_ERR_NOMEM with *out NULL on allocation failure. The
+ * names must outlive the metrics. */
+sd_err sd_metrics_new(const char *const *route_names, size_t nroutes, sd_metrics **out);
 void sd_metrics_free(sd_metrics *m);
 
 /* One answered request: route index (nroutes for unmatched), HTTP status,
@@ -45,8 +46,9 @@ void sd_metrics_render(sd_metrics *m, sd_buf *out);
  * runs the app carries, by its reports and their timeouts): how
  * each attempt ended, how long it ran and how long the job waited in the
  * queue before it. kinds[0..nkinds) name the kinds (they must outlive
- * the metrics); another kind is counted apart and not shown. NULL on
- * allocation failure; every recording function accepts a NULL m.
+ * the metrics); another kind is counted apart and not shown.
+ * sd_job_metrics_new puts them in *out; SD_ERR_NOMEM with *out NULL on
+ * allocation failure. Every recording function accepts a NULL m.
  */
 typedef struct sd_job_metrics sd_job_metrics;
 
@@ -59,7 +61,7 @@ typedef enum sd_job_outcome {
     SD_JOB_OUTCOMES
 } sd_job_outcome;
 
-sd_job_metrics *sd_job_metrics_new(const char *const *kinds, size_t nkinds);
+sd_err sd_job_metrics_new(const char *const *kinds, size_t nkinds, sd_job_metrics **out);
 void sd_job_metrics_free(sd_job_metrics *m);
 void sd_job_metrics_outcome(sd_job_metrics *m, const char *kind, sd_job_outcome outcome);
 void sd_job_metrics_run(sd_job_metrics *m, const char *kind, int64_t micros);

@@ -55,9 +55,10 @@ typedef struct sd_pool_opts {
 
 typedef struct sd_pool sd_pool;
 
-/* Starts the workers. NULL with errno on failure (EINVAL without fill or
- * run). */
-sd_pool *sd_pool_new(const sd_pool_opts *opts);
+/* Starts the workers of the pool put in *out. SD_ERR_INVALID without fill
+ * or run, SD_ERR_NOMEM, SD_ERR_INTERNAL when a lock or a thread cannot be
+ * made; *out is then NULL. The caller frees it with sd_pool_free. */
+sd_err sd_pool_new(const sd_pool_opts *opts, sd_pool **out);
 
 /* New work may be there: an idle worker fills now. */
 void sd_pool_kick(sd_pool *p);

@@ -529,14 +529,16 @@ static inline void sd_store_free(sd_store *s)
  * drops expired records (0 picks the default); max_bytes: the cap of
  * what it holds, counted as its allocations take from the heap, past
  * which writes that add state fail with SD_ERR_STORE_FULL (0: none).
- * NULL on allocation or thread-creation failure. */
+ * opts may be NULL (every default). The store in *out, freed with
+ * sd_store_free; SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock or the
+ * sweeper's thread cannot be made, with *out NULL. */
 typedef struct sd_memory_opts {
     unsigned shards;
     int64_t sweep_interval_ms;
     int64_t max_bytes;         /* cap of what the store holds, 0 = none */
 } sd_memory_opts;
 
-sd_store *sd_memory_store_new(const sd_memory_opts *opts);
+sd_err sd_memory_store_new(const sd_memory_opts *opts, sd_store **out);
 
 /* The Redis store. Connections are opened lazily, one per calling thread,
  * each with timeout_ms as connect and command timeout. */
@@ -551,11 +553,16 @@ typedef struct sd_redis_opts {
 } sd_redis_opts;
 
 /*
- * Creates the Redis store and checks it can reach the server (connect,
- * AUTH, SELECT, PING on the calling thread). NULL with a one-line reason in
- * err when it cannot; the reason never contains the password.
+ * Creates the Redis store in *out (freed with sd_store_free) and checks it
+ * can reach the server (connect, AUTH, SELECT, PING on the calling
+ * thread). When it cannot, *out is NULL, err gets a one-line reason that
+ * never contains the password, and the result says why: SD_ERR_INVALID
+ * (bad options), SD_ERR_NOMEM, SD_ERR_INTERNAL (a lock), or what the check
+ * failed with (SD_ERR_UNAVAILABLE: unreachable, refused, a script not
+ * loaded).
  */
-sd_store *sd_redis_store_new(const sd_redis_opts *opts, char *err, size_t errlen);
+sd_err sd_redis_store_new(const sd_redis_opts *opts, sd_store **out,
+                          char *err, size_t errlen);
 
 struct sd_config;
 

@@ -128,12 +128,13 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
-sd_watch *sd_watch_new(size_t max, char *err, size_t errlen)
+sd_err sd_watch_new(size_t max, sd_watch **out, char *err, size_t errlen)
 {
+    *out = NULL;
     sd_watch *w = calloc(1, sizeof *w);
     if (w == NULL) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     w->max = max;
     bool ok = pthread_mutex_init(&w->lock, NULL) == 0;
@@ -154,9 +155,10 @@ sd_watch *sd_watch_new(size_t max, char *err, size_t errlen)
             pthread_mutex_destroy(&w->lock);
         }
         free(w);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
-    return w;
+    *out = w;
+    return SD_OK;
 }
 
 void sd_watch_free(sd_watch *w)
@@ -312,9 +314,9 @@ void sd_watch_drain(sd_watch *w)
 
 sd_err sd_api_watch_start(sd_app *app, char *err, size_t errlen)
 {
-    app->watch = sd_watch_new((size_t)app->cfg->max_waiters, err, errlen);
-    if (app->watch == NULL)
-        return SD_ERR_INTERNAL;
+    sd_err e = sd_watch_new((size_t)app->cfg->max_waiters, &app->watch, err, errlen);
+    if (e != SD_OK)
+        return e;
     if (sd_store_on_change(app->store, sd_watch_notify, app->watch) != SD_OK) {
         snprintf(err, errlen, "cannot start the store's change subscription");
         sd_store_on_change(app->store, NULL, NULL);

@@ -53,9 +53,10 @@ typedef struct watch_waiter {
     bool linked;
 } watch_waiter;
 
-/* NULL with a reason when the timer thread cannot start. max: requests
- * held at once (sd_watch_admit). */
-sd_watch *sd_watch_new(size_t max, char *err, size_t errlen);
+/* The watch, in *out; max: requests held at once (sd_watch_admit).
+ * SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock or the timer thread cannot
+ * be made: *out is then NULL and err has the reason. */
+sd_err sd_watch_new(size_t max, sd_watch **out, char *err, size_t errlen);
 /* Stops the timer; no request may be held any more (drain first). */
 void sd_watch_free(sd_watch *w);
 

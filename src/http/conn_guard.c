@@ -87,13 +87,14 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
-sd_guard *sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms,
-                       size_t header_cap, char *err, size_t errlen)
+sd_err sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms, size_t header_cap,
+                    sd_guard **out, char *err, size_t errlen)
 {
+    *out = NULL;
     sd_guard *g = calloc(1, sizeof *g);
     if (g == NULL) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     g->header_ms = header_ms;
     g->idle_ms = idle_ms;
@@ -111,7 +112,7 @@ sd_guard *sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms,
         char buf[128];
         snprintf(err, errlen, "connection guard: %s", strerror_r(e, buf, sizeof buf));
         free(g);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     if ((e = pthread_mutex_init(&g->lock, NULL)) != 0 ||
         (e = pthread_create(&g->watchdog, NULL, watchdog_main, g)) != 0) {
@@ -119,9 +120,10 @@ sd_guard *sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms,
         snprintf(err, errlen, "connection guard: %s", strerror_r(e, buf, sizeof buf));
         pthread_cond_destroy(&g->wake);
         free(g);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
-    return g;
+    *out = g;
+    return SD_OK;
 }
 
 void sd_guard_free(sd_guard *g)

@@ -43,9 +43,11 @@ typedef enum sd_conn_phase {
     SD_CONN_ANSWER
 } sd_conn_phase;
 
-/* Starts the watchdog. NULL with a reason in err. */
-sd_guard *sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms,
-                       size_t header_cap, char *err, size_t errlen);
+/* Starts the watchdog of the guard put in *out. SD_ERR_NOMEM, or
+ * SD_ERR_INTERNAL when a lock or its thread cannot be made: *out is then
+ * NULL and err has the reason. */
+sd_err sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms, size_t header_cap,
+                    sd_guard **out, char *err, size_t errlen);
 /* Stops the watchdog and frees g; every connection must have left it. */
 void sd_guard_free(sd_guard *g);
 

@@ -41,18 +41,20 @@ static cl_entry **find(sd_connlimit *c, const char *key)
     return link;
 }
 
-sd_connlimit *sd_connlimit_new(unsigned limit, unsigned ipv6_prefix)
+sd_err sd_connlimit_new(unsigned limit, unsigned ipv6_prefix, sd_connlimit **out)
 {
+    *out = NULL;
     sd_connlimit *c = calloc(1, sizeof *c);
     if (c == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     c->limit = limit;
     c->ipv6_prefix = ipv6_prefix;
-    return c;
+    *out = c;
+    return SD_OK;
 }
 
 void sd_connlimit_free(sd_connlimit *c)

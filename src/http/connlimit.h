@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "statusd/error.h"
 #include "statusd/netaddr.h"
 
 /*
@@ -23,8 +24,10 @@
 
 typedef struct sd_connlimit sd_connlimit;
 
-/* A counter for limit connections per key (limit >= 1); NULL on NOMEM. */
-sd_connlimit *sd_connlimit_new(unsigned limit, unsigned ipv6_prefix);
+/* A counter for limit connections per key (limit >= 1), in *out.
+ * SD_ERR_NOMEM, or SD_ERR_INTERNAL when its lock cannot be made; *out is
+ * then NULL. */
+sd_err sd_connlimit_new(unsigned limit, unsigned ipv6_prefix, sd_connlimit **out);
 void sd_connlimit_free(sd_connlimit *c);
 
 /* Whether one more connection from sa is under the limit. */

@@ -69,15 +69,16 @@ static void reqpool_end(sd_reqpool *p)
     free(p);
 }
 
-sd_reqpool *sd_reqpool_new(size_t threads, sd_task_fn run, void *arg, char *err,
-                           size_t errlen)
+sd_err sd_reqpool_new(size_t threads, sd_task_fn run, void *arg, sd_reqpool **out,
+                      char *err, size_t errlen)
 {
+    *out = NULL;
     if (threads == 0)
         threads = 1;
     sd_reqpool *p = calloc(1, sizeof *p);
     if (p == NULL) {
         sd_errf(err, errlen, "out of memory");
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     p->run = run;
     p->arg = arg;
@@ -85,30 +86,31 @@ sd_reqpool *sd_reqpool_new(size_t threads, sd_task_fn run, void *arg, char *err,
     if (p->threads == NULL) {
         free(p);
         sd_errf(err, errlen, "out of memory");
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     if (pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p->threads);
         free(p);
         sd_errf(err, errlen, "cannot make a mutex");
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     if (pthread_cond_init(&p->work, NULL) != 0) {
         pthread_mutex_destroy(&p->lock);
         free(p->threads);
         free(p);
         sd_errf(err, errlen, "cannot make a condition variable");
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     for (; p->nthreads < threads; p->nthreads++) {
         int rc = pthread_create(&p->threads[p->nthreads], NULL, reqpool_main, p);
         if (rc != 0) {
             sd_errf(err, errlen, "cannot start a request thread: %s", strerror(rc));
             reqpool_end(p);
-            return NULL;
+            return SD_ERR_INTERNAL;
         }
     }
-    return p;
+    *out = p;
+    return SD_OK;
 }
 
 bool sd_reqpool_push(sd_reqpool *p, sd_task *t)

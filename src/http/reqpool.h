@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "statusd/error.h"
+
 /*
  * Request threads: a few threads that run, first come first served, the
  * tasks the HTTP threads hand them, so that an HTTP thread never waits on
@@ -26,10 +28,11 @@ typedef void (*sd_task_fn)(void *arg, sd_task *t);
 
 typedef struct sd_reqpool sd_reqpool;
 
-/* Starts threads threads (at least 1) running run(arg, task). NULL with a
- * reason in err when memory or threads run out. */
-sd_reqpool *sd_reqpool_new(size_t threads, sd_task_fn run, void *arg, char *err,
-                           size_t errlen);
+/* Starts threads threads (at least 1) running run(arg, task), the pool in
+ * *out. SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock or a thread cannot be
+ * made: *out is then NULL and err has the reason. */
+sd_err sd_reqpool_new(size_t threads, sd_task_fn run, void *arg, sd_reqpool **out,
+                      char *err, size_t errlen);
 
 /* Queues t for a request thread. False once sd_reqpool_stop has begun:
  * the task was not queued and stays the caller's. Safe to call until

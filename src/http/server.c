@@ -658,41 +658,42 @@ static sd_err http_metrics_new(sd_http *h, char *err, size_t errlen)
         h->route_name[i] = p;
         p += sprintf(p, "%s %s", h->routes[i].method, h->routes[i].pattern) + 1;
     }
-    h->metrics = sd_metrics_new(h->route_name, h->nroutes);
-    if (h->metrics == NULL) {
+    sd_err e = sd_metrics_new(h->route_name, h->nroutes, &h->metrics);
+    if (e != SD_OK)
         snprintf(err, errlen, "out of memory");
-        return SD_ERR_NOMEM;
-    }
-    return SD_OK;
+    return e;
 }
 
-sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
-                       char *err, size_t errlen)
+sd_err sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes, sd_http **out,
+                     char *err, size_t errlen)
 {
+    *out = NULL;
     const sd_config *cfg = app->cfg;
     sd_http *h = calloc(1, sizeof *h);
     if (h == NULL) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return SD_ERR_NOMEM;
     }
     h->app = app;
     h->routes = routes;
     h->nroutes = nroutes;
     h->max_body = (size_t)cfg->max_body;
-    if (sd_access_init(&h->access, cfg, err, errlen) != SD_OK ||
-        http_metrics_new(h, err, errlen) != SD_OK) {
+    sd_err e = sd_access_init(&h->access, cfg, err, errlen);
+    if (e == SD_OK)
+        e = http_metrics_new(h, err, errlen);
+    if (e != SD_OK) {
         http_free(h);
-        return NULL;
+        return e;
     }
     app->metrics = h->metrics;
     if (cfg->per_ip_connection_limit > 0) {
-        h->connlimit = sd_connlimit_new((unsigned)cfg->per_ip_connection_limit,
-                                        (unsigned)cfg->ipv6_prefix);
-        if (h->connlimit == NULL) {
+        e = sd_connlimit_new((unsigned)cfg->per_ip_connection_limit,
+                             (unsigned)cfg->ipv6_prefix, &h->connlimit);
+        if (e != SD_OK) {
             snprintf(err, errlen, "out of memory");
             app->metrics = NULL;
             http_free(h);
-            return NULL;
+            return e;
         }
     }
 
@@ -707,27 +708,31 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
     }
     sd_info("open-file limit %d, at most %zu connections, %zu of them waiting for "
             "headers", nofile, limit, limit / 2 > 0 ? limit / 2 : 1);
-    h->guard = sd_guard_new(cfg->header_timeout * 1000, cfg->connection_timeout * 1000,
-                            cfg->body_timeout * 1000, limit / 2, err, errlen);
-    int fd = h->guard != NULL ? sd_listen_open(cfg->bind, (unsigned)cfg->port, err, errlen)
-                              : -1;
-    if (fd < 0) {
+    e = sd_guard_new(cfg->header_timeout * 1000, cfg->connection_timeout * 1000,
+                     cfg->body_timeout * 1000, limit / 2, &h->guard, err, errlen);
+    int fd = -1;
+    if (e == SD_OK) {
+        fd = sd_listen_open(cfg->bind, (unsigned)cfg->port, err, errlen);
+        if (fd < 0)
+            e = SD_ERR_INTERNAL;
+    }
+    if (e != SD_OK) {
         app->metrics = NULL;
         http_free(h);
-        return NULL;
+        return e;
     }
     sd_store_info store;
     sd_store_info_get(app->store, &store);
     if (store.remote) {
         /* Several request threads per HTTP thread (statusd/config.h),
          * each with its own Redis connection. */
-        h->offload = sd_reqpool_new((size_t)sd_config_request_threads(cfg), req_run_offloaded,
-                                    h, err, errlen);
-        if (h->offload == NULL) {
+        e = sd_reqpool_new((size_t)sd_config_request_threads(cfg), req_run_offloaded, h,
+                           &h->offload, err, errlen);
+        if (e != SD_OK) {
             close(fd);
             app->metrics = NULL;
             http_free(h);
-            return NULL;
+            return e;
         }
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
@@ -755,12 +760,13 @@ sd_http *sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes,
                  (long long)cfg->port);
         app->metrics = NULL;
         http_free(h);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info != NULL ? info->port : (unsigned)cfg->port;
-    return h;
+    *out = h;
+    return SD_OK;
 }
 
 unsigned sd_http_port(const sd_http *h) { return h->port; }

@@ -262,6 +262,7 @@ static const sd_handler_ops demo_ops = {
 
 sd_err sd_demo_new(const sd_handler_opts *opts, sd_handler **out)
 {
+    *out = NULL;
     demo_handler *d = calloc(1, sizeof *d);
     if (d == NULL)
         return SD_ERR_NOMEM;

@@ -650,6 +650,7 @@ static const sd_handler_ops exec_ops = {
 sd_err sd_exec_new(const char *args, const sd_handler_opts *opts,
                    sd_handler **out, char *err, size_t errlen)
 {
+    *out = NULL;
     char **argv = NULL;
     sd_err rc = sd_handler_split_words(args, &argv, err, errlen);
     if (rc != SD_OK)

@@ -474,6 +474,7 @@ static const sd_handler_ops http_ops = {
 
 sd_err sd_http_handler_new(const char *url, sd_handler **out, char *err, size_t errlen)
 {
+    *out = NULL;
     pthread_once(&curl_once, curl_setup);
     if (!curl_ready) {
         sd_errf(err, errlen, "libcurl could not be initialised");

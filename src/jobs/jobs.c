@@ -101,24 +101,26 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
     }
     for (size_t i = 0; i < j->nkinds; i++)
         j->kind_names[i] = j->kinds[i].kind;
-    j->metrics = sd_job_metrics_new(j->kind_names, j->nkinds);
-    if (j->metrics == NULL ||
-        (j->workers > 0 &&
-         ((j->take_buf = calloc(j->workers, sizeof *j->take_buf)) == NULL ||
-          (j->progress = job_progress_table_new(j->workers, cfg->progress_interval_ms)) ==
-              NULL))) {
+    e = sd_job_metrics_new(j->kind_names, j->nkinds, &j->metrics);
+    if (e == SD_OK && j->workers > 0) {
+        j->take_buf = calloc(j->workers, sizeof *j->take_buf);
+        e = j->take_buf == NULL ? SD_ERR_NOMEM
+                                : job_progress_table_new(j->workers, cfg->progress_interval_ms,
+                                                         &j->progress);
+    }
+    if (e != SD_OK) {
         snprintf(err, errlen, "out of memory");
         sd_jobs_free(j);
-        return SD_ERR_NOMEM;
+        return e;
     }
     sd_pool_opts popts = {.workers = j->workers, .fill = job_fill, .run = job_run,
                           .leftover = job_leftover, .arg = j,
                           .poll_min_ms = JOB_POLL_MIN_MS, .poll_max_ms = JOB_POLL_MAX_MS};
-    j->pool = sd_pool_new(&popts);
-    if (j->pool == NULL) {
+    e = sd_pool_new(&popts, &j->pool);
+    if (e != SD_OK) {
         snprintf(err, errlen, "cannot start %zu workers", j->workers);
         sd_jobs_free(j);
-        return SD_ERR_INTERNAL;
+        return e;
     }
     if (job_beat_start(j) != SD_OK) {
         snprintf(err, errlen, "cannot start the heartbeat thread");

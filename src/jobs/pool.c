@@ -283,17 +283,16 @@ out_attr:
     return rc;
 }
 
-/* ENOMEM, or pthread_create's error after the threads already started
- * were stopped and joined. */
-sd_pool *sd_pool_new(const sd_pool_opts *opts)
+/* A failed start: the threads already started were stopped and joined
+ * first. */
+sd_err sd_pool_new(const sd_pool_opts *opts, sd_pool **out)
 {
-    if (opts == NULL || opts->fill == NULL || opts->run == NULL) {
-        errno = EINVAL;
-        return NULL;
-    }
+    *out = NULL;
+    if (opts == NULL || opts->fill == NULL || opts->run == NULL)
+        return SD_ERR_INVALID;
     sd_pool *p = calloc(1, sizeof *p);
     if (p == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     p->o = *opts;
     if (p->o.poll_min_ms <= 0)
         p->o.poll_min_ms = POLL_MIN_DEFAULT_MS;
@@ -309,15 +308,13 @@ sd_pool *sd_pool_new(const sd_pool_opts *opts)
         if (p->ring == NULL || p->fill_buf == NULL || p->threads == NULL ||
             p->slots == NULL) {
             pool_release(p, false);
-            errno = ENOMEM;
-            return NULL;
+            return SD_ERR_NOMEM;
         }
     }
     int rc = pool_sync_init(p);
     if (rc != 0) {
         pool_release(p, false);
-        errno = rc;
-        return NULL;
+        return rc == ENOMEM ? SD_ERR_NOMEM : SD_ERR_INTERNAL;
     }
     p->poll_at = sd_mono_ms();
     for (size_t i = 0; i < p->workers; i++) {
@@ -329,11 +326,11 @@ sd_pool *sd_pool_new(const sd_pool_opts *opts)
                      strerror(rc));
             pool_join(p, i);
             pool_release(p, true);
-            errno = rc;
-            return NULL;
+            return SD_ERR_INTERNAL;
         }
     }
-    return p;
+    *out = p;
+    return SD_OK;
 }
 
 void sd_pool_kick(sd_pool *p)

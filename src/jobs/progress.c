@@ -42,18 +42,20 @@ size_t job_pending_assign(const job_pending *p, char prog[16], sd_assign *a)
     return n;
 }
 
-job_progress_table *job_progress_table_new(size_t slots, int64_t interval_ms)
+sd_err job_progress_table_new(size_t slots, int64_t interval_ms, job_progress_table **out)
 {
+    *out = NULL;
     job_progress_table *t = calloc(1, sizeof *t + slots * sizeof t->run[0]);
     if (t == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     if (pthread_mutex_init(&t->lock, NULL) != 0) {
         free(t);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     t->interval_ms = interval_ms;
     t->slots = slots;
-    return t;
+    *out = t;
+    return SD_OK;
 }
 
 void job_progress_table_free(job_progress_table *t)

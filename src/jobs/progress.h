@@ -44,8 +44,9 @@ typedef sd_err (*job_progress_write)(void *arg, const job_pending *p);
 typedef struct job_progress job_progress;
 typedef struct job_progress_table job_progress_table;
 
-/* A table of `slots` runs at most (the workers); NULL when out of memory. */
-job_progress_table *job_progress_table_new(size_t slots, int64_t interval_ms);
+/* A table of `slots` runs at most (the workers), in *out. SD_ERR_NOMEM, or
+ * SD_ERR_INTERNAL when its lock cannot be made; *out is then NULL. */
+sd_err job_progress_table_new(size_t slots, int64_t interval_ms, job_progress_table **out);
 void job_progress_table_free(job_progress_table *t);
 
 /* The state of run (id, owner), from the start of its handler to

@@ -91,9 +91,10 @@ static sd_store *redis_open(const sd_config *cfg, char *err, size_t errlen)
         .password = t.password, .timeout_ms = cfg->redis_timeout_ms,
         .prefix = cfg->key_prefix,
     };
-    sd_store *s = sd_redis_store_new(&opts, why, sizeof why);
+    sd_store *s = NULL;
+    sd_err e = sd_redis_store_new(&opts, &s, why, sizeof why);
     memset(&t, 0, sizeof t); /* the password */
-    if (s == NULL)
+    if (e != SD_OK)
         snprintf(err, errlen, "cannot use Redis at %s: %s", where, why);
     return s;
 }
@@ -117,10 +118,10 @@ sd_err sd_store_open(const sd_config *cfg, sd_store **out, bool *fallback,
         *fallback = true;
     }
     sd_memory_opts mopts = {.max_bytes = memory_cap(cfg)};
-    *out = sd_memory_store_new(&mopts);
-    if (*out == NULL) {
+    sd_err e = sd_memory_store_new(&mopts, out);
+    if (e != SD_OK) {
         snprintf(err, errlen, "cannot create the memory store");
-        return SD_ERR_NOMEM;
+        return e;
     }
     if (mopts.max_bytes > 0)
         sd_info("memory store: holds at most %lld bytes (memory_max_bytes%s)",

@@ -342,21 +342,23 @@ static const sd_store_ops mem_ops = {
     .free = mem_free,
 };
 
-sd_store *sd_memory_store_new(const sd_memory_opts *opts)
+sd_err sd_memory_store_new(const sd_memory_opts *opts, sd_store **out)
 {
+    *out = NULL;
     mem_store *m = calloc(1, sizeof *m);
     if (m == NULL)
-        return NULL;
-    m->table = memtable_new(opts != NULL ? opts->shards : 0,
+        return SD_ERR_NOMEM;
+    sd_err e = memtable_new(opts != NULL ? opts->shards : 0,
                             opts != NULL ? opts->sweep_interval_ms : 0,
-                            opts != NULL ? opts->max_bytes : 0);
-    m->queues = m->table != NULL ? mq_queues_new(m->table) : NULL;
-    if (m->table == NULL || m->queues == NULL) {
+                            opts != NULL ? opts->max_bytes : 0, &m->table);
+    if (e == SD_OK)
+        e = mq_queues_new(m->table, &m->queues);
+    if (e != SD_OK) {
         memtable_free(m->table);
-        mq_queues_free(m->queues);
         free(m);
-        return NULL;
+        return e;
     }
     m->base.ops = &mem_ops;
-    return &m->base;
+    *out = &m->base;
+    return SD_OK;
 }

@@ -74,19 +74,21 @@ static mq_entry *held(mq_queue *q, const char *item, const char *owner)
 
 /* ---- the set of queues ---- */
 
-mq_queues *mq_queues_new(memtable *table)
+sd_err mq_queues_new(memtable *table, mq_queues **out)
 {
+    *out = NULL;
     mq_queues *qs = calloc(1, sizeof *qs);
     if (qs == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     qs->table = table;
     qs->budget = memtable_budget(table);
     if (pthread_mutex_init(&qs->grow, NULL) != 0) {
         free(qs);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
     atomic_init(&qs->head, NULL);
-    return qs;
+    *out = qs;
+    return SD_OK;
 }
 
 void mq_queues_clear(mq_queues *qs)

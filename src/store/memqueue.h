@@ -15,9 +15,10 @@
 
 typedef struct mq_queues mq_queues;
 
-/* An empty set of queues whose record changes go to table and whose
- * items count in its byte count; NULL on NOMEM. */
-mq_queues *mq_queues_new(memtable *table);
+/* An empty set of queues, in *out, whose record changes go to table and
+ * whose items count in its byte count. SD_ERR_NOMEM, or SD_ERR_INTERNAL
+ * when its lock cannot be made; *out is then NULL. */
+sd_err mq_queues_new(memtable *table, mq_queues **out);
 /* Frees every queue and item. No other thread may use them any more. */
 void mq_queues_free(mq_queues *qs);
 /* Drops every item of every queue (the store's clear). */

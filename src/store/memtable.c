@@ -521,11 +521,14 @@ static void shards_free(mt_shard *shards, unsigned n)
     free(shards);
 }
 
-memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes)
+sd_err memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes,
+                    memtable **out)
 {
+    *out = NULL;
     memtable *t = calloc(1, sizeof *t);
     if (t == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
+    sd_err e = SD_ERR_NOMEM;
     mb_init(&t->budget, max_bytes);
     t->nshards = shard_count(shards);
     t->shards = calloc(t->nshards, sizeof *t->shards);
@@ -542,15 +545,21 @@ memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_b
         mb_add(&t->budget, (int64_t)mb_cost(s->nbuckets * sizeof *s->buckets));
         if (pthread_mutex_init(&s->lock, NULL) != 0) {
             free(s->buckets);
+            e = SD_ERR_INTERNAL;
             goto fail_shards;
         }
     }
-    if (mns_init(&t->ns) != 0)
+    if (mns_init(&t->ns) != 0) {
+        e = SD_ERR_INTERNAL;
         goto fail_shards;
+    }
     if (mt_sweeper_start(&t->sweeper, t,
-                         sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS) != 0)
+                         sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS) != 0) {
+        e = SD_ERR_INTERNAL;
         goto fail_namespaces;
-    return t;
+    }
+    *out = t;
+    return SD_OK;
 
 fail_namespaces:
     mns_free(&t->ns);
@@ -558,7 +567,7 @@ fail_shards:
     shards_free(t->shards, ready);
 fail_table:
     free(t);
-    return NULL;
+    return e;
 }
 
 void memtable_free(memtable *t)

@@ -138,9 +138,11 @@ typedef struct mt_shard mt_shard;
 
 /* A table of `shards` shards (rounded up to a power of two, at most 4096;
  * 0 = 64) whose sweeper runs every sweep_interval_ms (<= 0 = 1000),
- * holding at most max_bytes (0 = no cap; see membudget.h). NULL on
- * allocation or thread-creation failure. */
-memtable *memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes);
+ * holding at most max_bytes (0 = no cap; see membudget.h), in *out.
+ * SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock or the sweeper's thread
+ * cannot be made; *out is then NULL. */
+sd_err memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_bytes,
+                    memtable **out);
 /* Stops the sweeper (promptly: it waits on a condition variable) and frees
  * every record. */
 void memtable_free(memtable *t);

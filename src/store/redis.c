@@ -642,8 +642,8 @@ static sd_err rd_share_changes(sd_store *st, sd_store_change_fn fn, void *arg)
 {
     rd_store *s = store_of(st);
     rd_sub_stop(s->sub);
-    s->sub = fn != NULL ? rd_sub_start(s->pool, s->prefix, fn, arg) : NULL;
-    return fn == NULL || s->sub != NULL ? SD_OK : SD_ERR_NOMEM;
+    s->sub = NULL;
+    return fn != NULL ? rd_sub_start(s->pool, s->prefix, fn, arg, &s->sub) : SD_OK;
 }
 
 static void rd_free(sd_store *st)
@@ -715,33 +715,35 @@ static void warn_if_evicting(rd_pool *pool)
         freeReplyObject(r);
 }
 
-sd_store *sd_redis_store_new(const sd_redis_opts *opts, char *err, size_t errlen)
+sd_err sd_redis_store_new(const sd_redis_opts *opts, sd_store **out,
+                          char *err, size_t errlen)
 {
+    *out = NULL;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    if (opts == NULL || !sd_store_name_ok(opts->prefix)) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "redis: a non-empty key prefix is required");
-        return NULL;
-    }
+    if (opts == NULL || !sd_store_name_ok(opts->prefix))
+        return sd_errf(err, errlen, "redis: a non-empty key prefix is required");
     rd_store *s = calloc(1, sizeof *s);
     if (s == NULL || (s->prefix = strdup(opts->prefix)) == NULL) {
         free(s);
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "redis: out of memory");
-        return NULL;
+        sd_errf(err, errlen, "redis: out of memory");
+        return SD_ERR_NOMEM;
     }
     s->prefix_len = strlen(s->prefix);
     s->base.ops = &rd_ops;
-    s->pool = rd_pool_new(opts, err, errlen);
-    if (s->pool == NULL || rd_pool_check(s->pool, err, errlen) != SD_OK) {
+    sd_err e = rd_pool_new(opts, &s->pool, err, errlen);
+    if (e == SD_OK)
+        e = rd_pool_check(s->pool, err, errlen);
+    if (e != SD_OK) {
         rd_free(&s->base);
-        return NULL;
+        return e;
     }
     warn_if_evicting(s->pool);
-    if (rd_async_new(s->pool, &s->async, err, errlen) != SD_OK) {
+    e = rd_async_new(s->pool, &s->async, err, errlen);
+    if (e != SD_OK) {
         rd_free(&s->base);
-        return NULL;
+        return e;
     }
-    return &s->base;
+    *out = &s->base;
+    return SD_OK;
 }

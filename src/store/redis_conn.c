@@ -555,20 +555,18 @@ static void pool_strings_free(rd_pool *p)
         free(p->text[i]);
 }
 
-rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen)
+sd_err rd_pool_new(const sd_redis_opts *opts, rd_pool **out, char *err, size_t errlen)
 {
-    if (opts == NULL || opts->host == NULL || opts->host[0] == '\0') {
-        sd_errf(err, errlen, "redis: no host given");
-        return NULL;
-    }
+    *out = NULL;
+    if (opts == NULL || opts->host == NULL || opts->host[0] == '\0')
+        return sd_errf(err, errlen, "redis: no host given");
     if (opts->port <= 0 || opts->port > 65535 || opts->db < 0 ||
-        opts->timeout_ms <= 0 || opts->timeout_ms > RD_TIMEOUT_MAX_MS) {
-        sd_errf(err, errlen, "redis: port, db or timeout out of range");
-        return NULL;
-    }
+        opts->timeout_ms <= 0 || opts->timeout_ms > RD_TIMEOUT_MAX_MS)
+        return sd_errf(err, errlen, "redis: port, db or timeout out of range");
+    sd_err e = SD_ERR_NOMEM;
     rd_pool *p = calloc(1, sizeof *p);
     if (p == NULL)
-        goto nomem;
+        goto fail;
     atomic_init(&p->connected_ms, 0);
     atomic_init(&p->stalled_until_ms, 0);
     atomic_init(&p->stall_backoff_ms, 0);
@@ -588,20 +586,22 @@ rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen)
         ok = (p->text[i] = rd_script_text((rd_script_id)i)) != NULL;
     if (!ok)
         goto fail_strings;
+    e = SD_ERR_INTERNAL;
     if (pthread_mutex_init(&p->lock, NULL) != 0)
         goto fail_strings;
     if (pthread_key_create(&p->key, conn_destroy) != 0) {
         pthread_mutex_destroy(&p->lock);
         goto fail_strings;
     }
-    return p;
+    *out = p;
+    return SD_OK;
 
 fail_strings:
     pool_strings_free(p);
     free(p);
-nomem:
+fail:
     sd_errf(err, errlen, "redis: out of memory or threads");
-    return NULL;
+    return e;
 }
 
 sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)

@@ -28,10 +28,11 @@
 
 typedef struct rd_pool rd_pool;
 
-/* A pool for the server opts names, with no connection yet. Copies what
- * it keeps of opts. NULL with a reason in err (never the password) for
- * bad options or on allocation failure. */
-rd_pool *rd_pool_new(const sd_redis_opts *opts, char *err, size_t errlen);
+/* A pool for the server opts names, with no connection yet, in *out.
+ * Copies what it keeps of opts. SD_ERR_INVALID for bad options,
+ * SD_ERR_NOMEM, SD_ERR_INTERNAL when a lock or the thread key cannot be
+ * made: *out is then NULL and err has a reason (never the password). */
+sd_err rd_pool_new(const sd_redis_opts *opts, rd_pool **out, char *err, size_t errlen);
 
 /* Opens the calling thread's connection, checks it with PING and loads
  * every script. Call once, before the pool is shared. On failure err gets

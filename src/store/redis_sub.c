@@ -146,17 +146,23 @@ static void *sub_main(void *arg)
     return NULL;
 }
 
-rd_sub *rd_sub_start(rd_pool *pool, const char *prefix, sd_store_change_fn fn, void *arg)
+sd_err rd_sub_start(rd_pool *pool, const char *prefix, sd_store_change_fn fn, void *arg,
+                    rd_sub **out)
 {
+    *out = NULL;
     rd_sub *s = calloc(1, sizeof *s);
     if (s == NULL)
-        return NULL;
+        return SD_ERR_NOMEM;
     s->pool = pool;
     s->fn = fn;
     s->arg = arg;
     s->prefix = strdup(prefix);
-    s->prefix_len = s->prefix != NULL ? strlen(s->prefix) : 0;
-    bool ok = s->prefix != NULL && sd_cond_init_mono(&s->wake) == 0;
+    if (s->prefix == NULL) {
+        free(s);
+        return SD_ERR_NOMEM;
+    }
+    s->prefix_len = strlen(s->prefix);
+    bool ok = sd_cond_init_mono(&s->wake) == 0;
     if (ok && pthread_mutex_init(&s->lock, NULL) != 0) {
         pthread_cond_destroy(&s->wake);
         ok = false;
@@ -169,9 +175,10 @@ rd_sub *rd_sub_start(rd_pool *pool, const char *prefix, sd_store_change_fn fn, v
     if (!ok) {
         free(s->prefix);
         free(s);
-        return NULL;
+        return SD_ERR_INTERNAL;
     }
-    return s;
+    *out = s;
+    return SD_OK;
 }
 
 void rd_sub_stop(rd_sub *s)

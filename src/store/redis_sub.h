@@ -20,9 +20,11 @@
 
 typedef struct rd_sub rd_sub;
 
-/* Starts the subscriber for keys under prefix, calling fn(arg, ns, id).
- * NULL when the thread cannot start (out of memory). */
-rd_sub *rd_sub_start(rd_pool *pool, const char *prefix, sd_store_change_fn fn, void *arg);
+/* Starts the subscriber for keys under prefix, calling fn(arg, ns, id),
+ * in *out. SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock or its thread
+ * cannot be made; *out is then NULL. */
+sd_err rd_sub_start(rd_pool *pool, const char *prefix, sd_store_change_fn fn, void *arg,
+                    rd_sub **out);
 
 /* Stops the subscriber (fn is not called after this returns), frees it. */
 void rd_sub_stop(rd_sub *s);

@@ -41,9 +41,9 @@ static int memory_setup(void **state)
     if (f == NULL)
         return -1;
     sd_memory_opts opts = {0, 0, 0};
-    f->store = sd_memory_store_new(&opts);
+    sd_err e = sd_memory_store_new(&opts, &f->store);
     *state = f;
-    return f->store != NULL ? 0 : -1;
+    return e == SD_OK ? 0 : -1;
 }
 
 static int redis_setup(void **state)
@@ -55,11 +55,11 @@ static int redis_setup(void **state)
     snprintf(prefix, sizeof prefix, "sdt:idem%u:", ++prefix_seq);
     sd_redis_opts o = {"127.0.0.1", (int)server.port, 0, NULL, NULL, 5000, prefix};
     char err[256];
-    f->store = sd_redis_store_new(&o, err, sizeof err);
-    if (f->store == NULL)
+    sd_err e = sd_redis_store_new(&o, &f->store, err, sizeof err);
+    if (e != SD_OK)
         fprintf(stderr, "sd_redis_store_new: %s\n", err);
     *state = f;
-    return f->store != NULL ? 0 : -1;
+    return e == SD_OK ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -69,10 +69,21 @@ static sd_store *store_for(const test_redis *r, const char *prefix, int64_t time
 {
     sd_redis_opts o = opts_for(r, prefix, timeout_ms);
     char err[256];
-    sd_store *s = sd_redis_store_new(&o, err, sizeof err);
-    if (s == NULL)
+    sd_store *s = NULL;
+    if (sd_redis_store_new(&o, &s, err, sizeof err) != SD_OK)
         fprintf(stderr, "sd_redis_store_new: %s\n", err);
     return s;
+}
+
+/* sd_redis_store_new with o, which must fail: its result, once checked
+ * that it left no store. */
+static sd_err store_refused(const sd_redis_opts *o, char *err, size_t errlen)
+{
+    static sd_store stale;
+    sd_store *s = &stale;
+    sd_err e = sd_redis_store_new(o, &s, err, errlen);
+    assert_null(s);
+    return e;
 }
 
 static sd_store *make_redis_store(void *arg)
@@ -800,17 +811,18 @@ static void test_password_is_used_and_never_shown(void **state)
 
     o.password = wrong;
     memset(err, 0, sizeof err);
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_UNAVAILABLE);
     assert_true(err[0] != '\0');
     assert_null(strstr(err, wrong));
     assert_null(strstr(err, SERVER_PASSWORD));
 
     o.password = NULL;
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_UNAVAILABLE);
     assert_true(err[0] != '\0');
 
     o.password = SERVER_PASSWORD;
-    sd_store *s = sd_redis_store_new(&o, err, sizeof err);
+    sd_store *s = NULL;
+    assert_int_equal(sd_redis_store_new(&o, &s, err, sizeof err), SD_OK);
     assert_non_null(s);
     assert_int_equal(sd_store_ping(s), SD_OK);
     sd_store_info info;
@@ -821,7 +833,7 @@ static void test_password_is_used_and_never_shown(void **state)
     sd_store_free(s);
 
     o.username = "default";
-    s = sd_redis_store_new(&o, err, sizeof err);
+    assert_int_equal(sd_redis_store_new(&o, &s, err, sizeof err), SD_OK);
     assert_non_null(s);
     assert_int_equal(put(s, "ns", "r1", "v", 0), SD_OK);
     assert_value(s, "ns", "r1", "v");
@@ -851,7 +863,8 @@ static void test_selected_db_holds_the_keys(void **state)
     sd_redis_opts o = opts_for(f->server, "sdt:db:", STORE_TIMEOUT_MS);
     o.db = 5;
     char err[256];
-    sd_store *s = sd_redis_store_new(&o, err, sizeof err);
+    sd_store *s = NULL;
+    assert_int_equal(sd_redis_store_new(&o, &s, err, sizeof err), SD_OK);
     assert_non_null(s);
     assert_int_equal(put(s, "ns", "r1", "v", 0), SD_OK);
     assert_int_equal(raw_int(RAW(f->raw, "EXISTS", "sdt:db:{ns:r1}")), 0);
@@ -875,7 +888,7 @@ static void test_unreachable_server_fails_creation(void **state)
     assert_true(nobody.port != 0);
     sd_redis_opts o = opts_for(&nobody, "sdt:x:", STORE_TIMEOUT_MS);
     char err[256] = "";
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_UNAVAILABLE);
     assert_non_null(strstr(err, "cannot connect"));
 }
 
@@ -883,31 +896,32 @@ static void test_bad_options_fail_creation(void **state)
 {
     fixture *f = *state;
     char err[256];
-    assert_null(sd_redis_store_new(NULL, err, sizeof err));
+    assert_int_equal(store_refused(NULL, err, sizeof err), SD_ERR_INVALID);
     assert_true(err[0] != '\0');
     sd_redis_opts good = opts_for(f->server, "sdt:opt:", STORE_TIMEOUT_MS), o;
     o = good;
     o.prefix = "";
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     o = good;
     o.prefix = NULL;
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     o = good;
     o.host = NULL;
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     o = good;
     o.port = 0;
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     o = good;
     o.port = 70000;
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     o = good;
     o.db = -1;
-    assert_null(sd_redis_store_new(&o, err, sizeof err));
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     o = good;
     o.timeout_ms = 0;
-    assert_null(sd_redis_store_new(&o, NULL, 0));
-    sd_store *s = sd_redis_store_new(&good, NULL, 0);
+    assert_int_equal(store_refused(&o, NULL, 0), SD_ERR_INVALID);
+    sd_store *s = NULL;
+    assert_int_equal(sd_redis_store_new(&good, &s, NULL, 0), SD_OK);
     assert_non_null(s);
     sd_store_free(s);
 }

@@ -79,7 +79,8 @@ static void test_key_of_what_is_no_address(void **state)
 static void test_connections_of_one_64_share_the_limit(void **state)
 {
     (void)state;
-    sd_connlimit *c = sd_connlimit_new(2, 64);
+    sd_connlimit *c = NULL;
+    assert_int_equal(sd_connlimit_new(2, 64, &c), SD_OK);
     assert_non_null(c);
     struct sockaddr_storage a, b, other, v4;
     addr_of("2001:db8:1:2::a", &a);
@@ -116,7 +117,8 @@ static void test_connections_of_one_64_share_the_limit(void **state)
 static void test_prefix_128_counts_each_ipv6_address_alone(void **state)
 {
     (void)state;
-    sd_connlimit *c = sd_connlimit_new(1, 128);
+    sd_connlimit *c = NULL;
+    assert_int_equal(sd_connlimit_new(1, 128, &c), SD_OK);
     assert_non_null(c);
     struct sockaddr_storage a, b;
     addr_of("2001:db8:1:2::a", &a);

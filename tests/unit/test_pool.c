@@ -275,16 +275,15 @@ static void record_leftover(void *arg, sd_pool_item *item)
     check(pthread_mutex_unlock(&f->lock));
 }
 
-/* A pool of workers over the fixture's source; poll_min_ms 0 is the
- * pool's default. */
-static sd_pool *pool_start(fixture *f, size_t workers, sd_pool_run_fn run,
-                           int64_t poll_min_ms, int64_t poll_max_ms)
+/* A pool of workers over the fixture's source, in f->pool; poll_min_ms 0
+ * is the pool's default. */
+static sd_err pool_start(fixture *f, size_t workers, sd_pool_run_fn run,
+                         int64_t poll_min_ms, int64_t poll_max_ms)
 {
     sd_pool_opts o = {.workers = workers, .fill = fill_source, .run = run,
                       .leftover = record_leftover, .arg = f,
                       .poll_min_ms = poll_min_ms, .poll_max_ms = poll_max_ms};
-    f->pool = sd_pool_new(&o);
-    return f->pool;
+    return sd_pool_new(&o, &f->pool);
 }
 
 /* A drain on its own thread, so the test can act while it waits. */
@@ -362,18 +361,16 @@ static int teardown(void **state)
 static void test_new_rejects_missing_options_fill_or_run(void **state)
 {
     fixture *f = *state;
-    errno = 0;
-    assert_null(sd_pool_new(NULL));
-    assert_int_equal(errno, EINVAL);
+    sd_pool *p = NULL;
+    assert_int_equal(sd_pool_new(NULL, &p), SD_ERR_INVALID);
+    assert_null(p);
     sd_pool_opts o = {.workers = 2, .fill = NULL, .run = run_gated, .arg = f};
-    errno = 0;
-    assert_null(sd_pool_new(&o));
-    assert_int_equal(errno, EINVAL);
+    assert_int_equal(sd_pool_new(&o, &p), SD_ERR_INVALID);
+    assert_null(p);
     o.fill = fill_source;
     o.run = NULL;
-    errno = 0;
-    assert_null(sd_pool_new(&o));
-    assert_int_equal(errno, EINVAL);
+    assert_int_equal(sd_pool_new(&o, &p), SD_ERR_INVALID);
+    assert_null(p);
     assert_int_equal(f->fills, 0);
 }
 
@@ -382,12 +379,10 @@ static void test_new_stops_started_workers_when_one_cannot_start(void **state)
     fixture *f = *state;
     atomic_store(&create_calls, 0);
     atomic_store(&create_fail_at, 2);
-    errno = 0;
-    sd_pool *p = pool_start(f, 4, run_gated, 0, 0);
-    int saved = errno;
+    sd_err e = pool_start(f, 4, run_gated, 0, 0);
     atomic_store(&create_fail_at, -1);
-    assert_null(p);
-    assert_int_equal(saved, EAGAIN);
+    assert_int_equal(e, SD_ERR_INTERNAL);
+    assert_null(f->pool);
     assert_int_equal(atomic_load(&create_calls), 3);
     assert_int_equal(f->started, 0);
 }
@@ -403,7 +398,7 @@ static void test_each_item_runs_exactly_once(void **state)
     assert_non_null(f->counts);
     for (size_t i = 0; i < ITEMS; i++)
         atomic_init(&f->counts[i], 0u);
-    assert_non_null(pool_start(f, 4, run_count, 0, 0));
+    assert_int_equal(pool_start(f, 4, run_count, 0, 0), SD_OK);
 
     for (size_t i = 0; i < ITEMS; i++) {
         char item[SD_POOL_ITEM_MAX];
@@ -430,7 +425,7 @@ static void test_fill_asks_for_as_many_items_as_workers_are_idle(void **state)
         snprintf(item, sizeof item, "i%d", i);
         source_add(f, item);
     }
-    assert_non_null(pool_start(f, 4, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 4, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 4));
     assert_true(wait_stats(f->pool, 0, 4));
     assert_int_equal(f->fills, 1);
@@ -466,7 +461,7 @@ static void test_kick_fills_at_once_without_polling(void **state)
 {
     fixture *f = *state;
     grant(f, -1);
-    assert_non_null(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->fills, 1));   /* the start: found nothing */
     source_add(f, "late");
     sd_pool_kick(f->pool);
@@ -479,7 +474,7 @@ static void test_idle_pool_polls_with_a_doubling_interval(void **state)
 {
     fixture *f = *state;
     grant(f, -1);
-    assert_non_null(pool_start(f, 3, run_gated, 10, 40));
+    assert_int_equal(pool_start(f, 3, run_gated, 10, 40), SD_OK);
     assert_true(wait_count(f, &f->fills, 6));
     /* Gaps between idle fills are at least 10, 20, then 40 ms. */
     static const int64_t least[] = {10, 20, 40, 40, 40};
@@ -498,7 +493,7 @@ static void test_pool_without_workers_never_fills(void **state)
 {
     fixture *f = *state;
     source_add(f, "a");
-    assert_non_null(pool_start(f, 0, run_gated, 1, 1));
+    assert_int_equal(pool_start(f, 0, run_gated, 1, 1), SD_OK);
     sd_pool_kick(f->pool);
     assert_false(sd_pool_cancel(f->pool, "a", NULL, SD_RUN_CANCEL));
     size_t waiting = 99, busy = 99;
@@ -520,7 +515,7 @@ static void test_cancel_sets_the_flag_of_the_named_and_tagged_run(void **state)
     fixture *f = *state;
     source_add(f, "job-1");
     source_add(f, "job-2");
-    assert_non_null(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 2));
 
     /* With a tag, only the run of that tag: another run of the name is
@@ -544,7 +539,7 @@ static void test_cancel_is_false_for_unknown_items_and_does_not_carry_over(void 
 {
     fixture *f = *state;
     source_add(f, "a");
-    assert_non_null(pool_start(f, 1, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 1, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 1));
     source_add(f, "b");   /* still in the source: not the pool's yet */
 
@@ -569,7 +564,7 @@ static void test_running_lists_name_and_tag_of_items_that_run_now(void **state)
     fixture *f = *state;
     source_add(f, "r1");
     source_add(f, "r2");
-    assert_non_null(pool_start(f, 3, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 3, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 2));
 
     sd_pool_item items[4];
@@ -599,7 +594,7 @@ static void test_run_may_kick_cancel_and_read_stats(void **state)
 {
     fixture *f = *state;
     /* run_chain reads f->pool: the work comes once it is set. */
-    assert_non_null(pool_start(f, 1, run_chain, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 1, run_chain, NEVER_MS, NEVER_MS), SD_OK);
     source_add(f, "5");
     sd_pool_kick(f->pool);
     assert_true(wait_done(f, 6));
@@ -613,7 +608,7 @@ static void test_drain_hands_back_a_fill_in_progress_and_waits_for_runs(void **s
 {
     fixture *f = *state;
     source_add(f, "a");
-    assert_non_null(pool_start(f, 3, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 3, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 1));
     /* The next fill blocks inside the fill function. */
     set_fill_gate(f, true);
@@ -650,7 +645,7 @@ static void test_drain_flags_runs_past_timeout_with_shutdown(void **state)
     fixture *f = *state;
     source_add(f, "a");
     source_add(f, "b");
-    assert_non_null(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 2));
     source_add(f, "c");   /* never filled: it stays in the source */
 
@@ -669,7 +664,7 @@ static void test_drain_with_negative_timeout_flags_only_running_items(void **sta
     fixture *f = *state;
     grant(f, 1);
     source_add(f, "quick");
-    assert_non_null(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->finished, 1));
     assert_true(wait_stats(f->pool, 0, 0));
     source_add(f, "slow");
@@ -687,7 +682,7 @@ static void test_drain_with_negative_timeout_flags_only_running_items(void **sta
 static void test_nothing_is_filled_after_a_drain(void **state)
 {
     fixture *f = *state;
-    assert_non_null(pool_start(f, 2, run_gated, 1, 1));
+    assert_int_equal(pool_start(f, 2, run_gated, 1, 1), SD_OK);
     assert_true(wait_count(f, &f->fills, 1));
     assert_int_equal(sd_pool_drain(f->pool, 0), 0);
     size_t fills = f->fills;
@@ -705,7 +700,7 @@ static void test_second_drain_returns_after_the_first_finished(void **state)
 {
     fixture *f = *state;
     source_add(f, "a");
-    assert_non_null(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 1));
     set_fill_gate(f, true);
     source_add(f, "b");
@@ -733,7 +728,7 @@ static void test_free_without_drain_stops_running_items(void **state)
 {
     fixture *f = *state;
     source_add(f, "a");
-    assert_non_null(pool_start(f, 1, run_gated, NEVER_MS, NEVER_MS));
+    assert_int_equal(pool_start(f, 1, run_gated, NEVER_MS, NEVER_MS), SD_OK);
     assert_true(wait_count(f, &f->started, 1));
     source_add(f, "b");
 

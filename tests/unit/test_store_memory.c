@@ -21,7 +21,8 @@
 
 static sd_store *make_memory_store(void *arg)
 {
-    return sd_memory_store_new(arg);
+    sd_store *s = NULL;
+    return sd_memory_store_new(arg, &s) == SD_OK ? s : NULL;
 }
 
 static void sleep_ms(int64_t ms)
@@ -49,16 +50,20 @@ static int64_t count_of(sd_store *s, const char *ns)
 static int setup_fast_sweep(void **state)
 {
     sd_memory_opts opts = {0, 20, 0};
-    *state = sd_memory_store_new(&opts);
-    return *state != NULL ? 0 : -1;
+    sd_store *s = NULL;
+    sd_err e = sd_memory_store_new(&opts, &s);
+    *state = s;
+    return e == SD_OK ? 0 : -1;
 }
 
 /* A store whose sweeper would next run in an hour. */
 static int setup_slow_sweep(void **state)
 {
     sd_memory_opts opts = {4, 3600 * 1000, 0};
-    *state = sd_memory_store_new(&opts);
-    return *state != NULL ? 0 : -1;
+    sd_store *s = NULL;
+    sd_err e = sd_memory_store_new(&opts, &s);
+    *state = s;
+    return e == SD_OK ? 0 : -1;
 }
 
 static int teardown_store(void **state)
@@ -120,7 +125,8 @@ static void test_free_stops_a_long_sweep_interval_at_once(void **state)
      * until the suite's timeout; the condition variable ends it now. */
     for (int i = 0; i < 5; i++) {
         sd_memory_opts opts = {0, 3600 * 1000, 0};
-        sd_store *s = sd_memory_store_new(&opts);
+        sd_store *s = NULL;
+        assert_int_equal(sd_memory_store_new(&opts, &s), SD_OK);
         assert_non_null(s);
         assert_int_equal(put(s, "ns", "r", 1), SD_OK);
         sd_store_free(s);
@@ -132,7 +138,8 @@ static void test_free_while_sweeping_releases_everything(void **state)
     (void)state;
     for (int round = 0; round < 10; round++) {
         sd_memory_opts opts = {2, 1, 0};
-        sd_store *s = sd_memory_store_new(&opts);
+        sd_store *s = NULL;
+        assert_int_equal(sd_memory_store_new(&opts, &s), SD_OK);
         assert_non_null(s);
         const char *items[] = {"a", "b"};
         size_t lens[] = {1, 1};
@@ -155,7 +162,8 @@ static void test_shard_counts_round_up_and_hold_many_records(void **state)
     static const unsigned shards[] = {1, 3, 100000};
     for (size_t k = 0; k < sizeof shards / sizeof *shards; k++) {
         sd_memory_opts opts = {shards[k], 0, 0};
-        sd_store *s = sd_memory_store_new(&opts);
+        sd_store *s = NULL;
+        assert_int_equal(sd_memory_store_new(&opts, &s), SD_OK);
         assert_non_null(s);
         for (int i = 0; i < 5000; i++) {
             char id[16];
@@ -174,7 +182,8 @@ static void test_shard_counts_round_up_and_hold_many_records(void **state)
 static void test_default_options_give_a_working_store(void **state)
 {
     (void)state;
-    sd_store *s = sd_memory_store_new(NULL);
+    sd_store *s = NULL;
+    assert_int_equal(sd_memory_store_new(NULL, &s), SD_OK);
     assert_non_null(s);
     assert_int_equal(sd_store_ping(s), SD_OK);
     assert_int_equal(put(s, "ns", "r", 0), SD_OK);

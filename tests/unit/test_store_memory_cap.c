@@ -23,7 +23,8 @@
 static sd_store *store_with_cap(int64_t max_bytes)
 {
     sd_memory_opts opts = {4, 20, max_bytes};
-    sd_store *s = sd_memory_store_new(&opts);
+    sd_store *s = NULL;
+    assert_int_equal(sd_memory_store_new(&opts, &s), SD_OK);
     assert_non_null(s);
     return s;
 }

@@ -20,8 +20,10 @@
 static int setup_store(void **state)
 {
     sd_memory_opts opts = {4, 3600 * 1000, 0};
-    *state = sd_memory_store_new(&opts);
-    return *state != NULL ? 0 : -1;
+    sd_store *s = NULL;
+    sd_err e = sd_memory_store_new(&opts, &s);
+    *state = s;
+    return e == SD_OK ? 0 : -1;
 }
 
 static int teardown_store(void **state)
