@@ -13,7 +13,8 @@
  * Timeout. Redis answers in order, so "no reply for timeout while
  * commands are due" is a stall: a tick (a tenth of the timeout, 5 ms to
  * 100 ms) checks the time of the last reply (or of the first send after
- * an idle spell). A stall marks the pool stalled (redis_conn.c), whose
+ * an idle spell), and that nothing waits unread on the socket (replies
+ * that came in time while this thread was not scheduled are no stall). A stall marks the pool stalled (redis_conn.c), whose
  * calls then fail at once and probe; the context is freed, its commands
  * get RD_ASYNC_TIMEOUT, and sends are refused until a new connection is
  * up. A connection that the server closed gives RD_ASYNC_LOST to the
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -354,6 +356,15 @@ static void ra_on_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* True when bytes from the server wait on ac's socket: replies that came
+ * in time and are not read yet (this thread was not scheduled, and the
+ * tick ran before the read), so no stall. */
+static bool ra_replies_waiting(const redisAsyncContext *ac)
+{
+    char b;
+    return recv(ac->c.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static void ra_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -371,7 +382,8 @@ static void ra_on_tick(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
-    if (a->ac != NULL && a->up && a->inflight > 0 && now - a->progress_ms > a->timeout_ms) {
+    if (a->ac != NULL && a->up && a->inflight > 0 && now - a->progress_ms > a->timeout_ms &&
+        !ra_replies_waiting(a->ac)) {
         rd_pool_mark_stalled(a->pool);
         a->up = false; /* a stall is not a drop of a connection that was up */
         ra_drop(a, RD_ASYNC_TIMEOUT, "no reply within the timeout");
