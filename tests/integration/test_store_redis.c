@@ -535,7 +535,7 @@ static void test_job_steps_cost_one_script_each_and_bounded_commands(void **stat
     enum { JOBS = 8 };
     fixture *f = *state;
     assert_int_equal(sd_store_index(f->store, "job", "status"), SD_OK);
-    char ids[JOBS][8];
+    char ids[JOBS][16];
     long long scripts0, types0, scripts, types;
     long long cmds0 = commands_run(f->raw, &scripts0, &types0);
     for (int i = 0; i < JOBS; i++) {
