@@ -605,6 +605,27 @@ static void test_job_steps_cost_one_script_each_and_bounded_commands(void **stat
     sd_record_clear(&r);
 }
 
+/* A change with a renewal sets the key's expiry even when the record's
+ * index entry already holds it (here: capped by the same deadline), so
+ * a TTL cut outside statusd is put right by the next write. */
+static void test_renewing_change_sets_the_key_expiry_the_index_already_has(void **state)
+{
+    fixture *f = *state;
+    char deadline[24];
+    snprintf(deadline, sizeof deadline, "%lld", (long long)(sd_now_ms() + 60000));
+    sd_assign a[] = {{SD_FIELD_DEADLINE, SD_ASSIGN_SET, deadline, strlen(deadline), 0},
+                     {"f", SD_ASSIGN_SET, "v1", 2, 0}};
+    sd_update u = {.mode = SD_UPDATE_UPSERT, .assign = a, .assign_count = 2, .ttl_ms = 600000};
+    assert_int_equal(sd_store_update(f->store, "job", "d1", &u, NULL), SD_OK);
+    char *k = key_of(f, "{job:d1}");
+    raw_int(RAW(f->raw, "PEXPIRE", k, "5000"));
+    a[1].value = "v2";
+    assert_int_equal(sd_store_update(f->store, "job", "d1", &u, NULL), SD_OK);
+    assert_in_range(raw_int(RAW(f->raw, "PTTL", k)), 30000, 60000);
+    assert_value(f->store, "job", "d1", "v2");
+    free(k);
+}
+
 /* ---- faults ---- */
 
 /* A get on the stopped server: SD_ERR_UNAVAILABLE within the timeout. */
@@ -1053,6 +1074,7 @@ int main(void)
         ON_STORE(test_expired_records_leave_the_indexes),
         ON_STORE(test_records_removed_behind_the_store_leave_listing),
         ON_STORE(test_job_steps_cost_one_script_each_and_bounded_commands),
+        ON_STORE(test_renewing_change_sets_the_key_expiry_the_index_already_has),
         ON_STORE(test_threads_incr_through_redis_lose_nothing),
         ON_STORE(test_one_connection_per_thread_all_freed_with_the_store),
         ON_STORE(test_info_reports_redis_url_and_name),

@@ -15,11 +15,12 @@ end
 -- Reply {code} or {code, expiry, name, value, ...}; code 0 ok, 1 not
 -- found, 2 exists, 3 conflict, 4 invalid.
 --
--- Writes only what changes: the fields whose value moves, the expiry
--- and its index entries when the expiry moves (a change without a
--- renewal writes none of them), the value index when the value moves;
--- the lex index only for a record it creates (a live record's entry is
--- there: every script that writes the exp index writes both).
+-- Writes only what changes: the fields whose value moves, the expiry's
+-- index entries when the expiry moves (a change without a renewal
+-- writes none of them), the value index when the value moves; the lex
+-- index only for a record it creates (a live record's entry is there:
+-- every script that writes the exp index writes both). A renewal always
+-- sets the key's own expiry.
 local function upd_apply(key, expk, lexk, id, now, s)
   local t, exp, all = rec_read(key, expk, lexk, id, now, s.mode ~= 'e')
   if t and s.mode == 'c' then return {2} end
@@ -110,12 +111,13 @@ local function upd_apply(key, expk, lexk, id, now, s)
   for i = 1, #dels, 200 do
     redis.call('HDEL', key, unpack(dels, i, math.min(i + 199, #dels)))
   end
+  -- The key's expiry is set on every renewal, whatever the index says:
+  -- the index does not see a TTL changed behind the store's back.
+  if s.base ~= '0' then redis.call('PEXPIREAT', key, exp) end
   local same = t ~= nil and exp == old_exp
   if not t then
-    if exp ~= '0' then redis.call('PEXPIREAT', key, exp) end
     index_put(expk, lexk, id, exp)
   elseif not same then
-    redis.call('PEXPIREAT', key, exp)
     redis.call('ZADD', expk, exp, id)
   end
   ix_put(id, h[IXF], exp, same)
