@@ -1,10 +1,12 @@
 /* Clocks, time formatting, ids, number parsing and the growable buffer. */
 #include "statusd/util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <uuid/uuid.h>
@@ -75,10 +77,33 @@ void sd_format_time(int64_t epoch_ms, char out[SD_TIME_LEN])
     put_digits(out + 20, (unsigned)(epoch_ms % 1000), 3);
 }
 
+bool sd_random_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(p + got, n - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* 128 random bits from one getrandom call (libuuid's random generator
+ * makes five more per id to reseed its fallback), marked as version 4,
+ * variant 1; libuuid only when the kernel has none to give. */
 void sd_uuid_new(char out[SD_UUID_LEN + 1])
 {
     uuid_t u;
-    uuid_generate_random(u);
+    if (sd_random_bytes(u, sizeof u)) {
+        u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
+        u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
+    } else {
+        uuid_generate_random(u);
+    }
     uuid_unparse_lower(u, out);
 }
 

@@ -22,6 +22,10 @@ int64_t sd_mono_us(void);   /* monotonic clock, microseconds */
 /* RFC 3339 UTC with milliseconds into out (SD_TIME_LEN bytes). */
 void sd_format_time(int64_t epoch_ms, char out[SD_TIME_LEN]);
 
+/* n bytes from the kernel's random source (getrandom, retried on EINTR
+ * and short reads). false when it has none to give. */
+bool sd_random_bytes(void *buf, size_t n);
+
 /* A new random (v4) UUID, lower case, NUL-terminated. */
 void sd_uuid_new(char out[SD_UUID_LEN + 1]);
 /* True when s[0..len) is a canonical lower-case UUID (any version). */

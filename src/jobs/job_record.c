@@ -4,12 +4,10 @@
  */
 #include "job_record.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "statusd/json.h"
@@ -66,15 +64,8 @@ sd_err job_token_new(char out[JOB_TOKEN_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[JOB_TOKEN_LEN / 2];
-    size_t got = 0;
-    while (got < sizeof raw) {
-        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return SD_ERR_INTERNAL;
-        got += (size_t)n;
-    }
+    if (!sd_random_bytes(raw, sizeof raw))
+        return SD_ERR_INTERNAL;
     for (size_t i = 0; i < sizeof raw; i++) {
         out[2 * i] = hex[raw[i] >> 4];
         out[2 * i + 1] = hex[raw[i] & 15];

@@ -17,8 +17,9 @@
  * <prefix>exp:<ns> (a sorted set of ids scored by expiry in epoch ms,
  * +inf for none: what count reads) and <prefix>lex:<ns> (the same ids,
  * score 0, listed in byte order with ZRANGEBYLEX: what scan reads). Every
- * script that creates, renews or deletes a record updates both in the
- * same step. Scripts that walk an index (scan, count) derive record keys
+ * script that creates or deletes a record updates both in the same step,
+ * and one that moves its expiry rescores its exp entry (a live record's
+ * lex entry stays as it is). Scripts that walk an index (scan, count) derive record keys
  * from a prefix argument, and first drop entries whose expiry has passed;
  * scan also checks each id it returns against its record, so a record
  * removed behind the store's back (an eviction, an operator's DEL) leaves

@@ -497,6 +497,146 @@ static void test_records_removed_behind_the_store_leave_listing(void **state)
     assert_int_equal(sd_store_get(f->store, "ns", "r1", 0, &r), SD_ERR_NOT_FOUND);
 }
 
+/* ---- the cost of a job ---- */
+
+/* Commands run on the server so far: every command's calls in INFO
+ * commandstats, those a script runs included; in *scripts, EVALSHA's.
+ * INFO itself and EVALSHA are left out of the total. */
+static long long commands_run(redisContext *c, long long *scripts, long long *types)
+{
+    const char *argv[] = {"INFO", "commandstats"};
+    size_t lens[] = {4, 12};
+    redisReply *rep = redisCommandArgv(c, 2, argv, lens);
+    assert_non_null(rep);
+    assert_int_equal(rep->type, REDIS_REPLY_STRING);
+    long long total = 0;
+    *scripts = 0;
+    *types = 0;
+    for (const char *p = strstr(rep->str, "cmdstat_"); p != NULL;
+         p = strstr(p + 1, "cmdstat_")) {
+        const char *name = p + 8, *calls = strstr(p, ":calls=");
+        assert_non_null(calls);
+        long long n = strtoll(calls + 7, NULL, 10);
+        size_t len = (size_t)(calls - name);
+        if (len == 7 && memcmp(name, "evalsha", 7) == 0)
+            *scripts += n;
+        else if (!(len == 4 && memcmp(name, "info", 4) == 0))
+            total += n;
+        if (len == 4 && memcmp(name, "type", 4) == 0)
+            *types += n;
+    }
+    freeReplyObject(rep);
+    return total;
+}
+
+/*
+ * A job's three steps as statusd makes them (submit: push creating the
+ * record counted by status; start: one take for the batch, queued ->
+ * processing, attempts + 1; end: ack, processing -> completed) cost one
+ * script each (the take one per batch) and, inside them, the commands of
+ * the writes that change something: no TYPE for a live record, no write
+ * of a field or an index entry that stays as it is. The bound is what
+ * these steps need with their index upkeep, when each lands in another
+ * millisecond (17 to push, 15 to start with a share of the batch's
+ * moves, 17 to end); with a TYPE, a rewrite of every index and of every
+ * field named on each step they cost 58.
+ */
+static void test_job_steps_cost_one_script_each_and_bounded_commands(void **state)
+{
+    enum { JOBS = 8 };
+    fixture *f = *state;
+    assert_int_equal(sd_store_index(f->store, "job", "status"), SD_OK);
+    char ids[JOBS][16];
+    long long scripts0, types0, scripts, types;
+    long long cmds0 = commands_run(f->raw, &scripts0, &types0);
+    for (int i = 0; i < JOBS; i++) {
+        snprintf(ids[i], sizeof ids[i], "j%d", i);
+        sd_assign a[] = {{"status", SD_ASSIGN_SET, "queued", 6, 0},
+                         {"kind", SD_ASSIGN_SET, "research", 8, 0},
+                         {"attempts", SD_ASSIGN_SET, "0", 1, 0}};
+        sd_update u = {.mode = SD_UPDATE_CREATE, .assign = a, .assign_count = 3,
+                       .ttl_ms = 600000};
+        sd_queue_rec rec = {"job", &u, NULL, SD_OK};
+        assert_int_equal(sd_queue_push(f->store, "jobs", ids[i], 0, 100, &rec), SD_OK);
+        assert_int_equal(rec.err, SD_OK);
+    }
+    static const char *const queued[] = {"queued"};
+    sd_assign start[] = {{"status", SD_ASSIGN_SET, "processing", 10, 0},
+                         {"attempts", SD_ASSIGN_INCR, NULL, 0, 1},
+                         {"run", SD_ASSIGN_SET, "w:1", 3, 0},
+                         {"error", SD_ASSIGN_DEL, NULL, 0, 0}};
+    sd_update su = {.mode = SD_UPDATE_EXISTING, .cond_field = "status", .cond_values = queued,
+                    .cond_count = 1, .assign = start, .assign_count = 4, .ttl_ms = 600000};
+    sd_queue_rec srec = {"job", &su, NULL, SD_OK};
+    sd_queue_take t = {.owner = "w:1", .lease_ms = 60000, .max = JOBS};
+    sd_queue_item items[JOBS];
+    size_t n = 0;
+    assert_int_equal(sd_queue_take_items(f->store, "jobs", &t, &srec, items, &n), SD_OK);
+    assert_int_equal(n, JOBS);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(sd_record_get(&items[i].rec, "attempts", NULL), "1");
+    sd_queue_items_clear(items, n);
+    static const char *const owner[] = {"w:1"};
+    sd_assign end[] = {{"status", SD_ASSIGN_SET, "completed", 9, 0},
+                       {"result", SD_ASSIGN_SET, "{}", 2, 0},
+                       {"run", SD_ASSIGN_DEL, NULL, 0, 0}};
+    sd_update eu = {.mode = SD_UPDATE_EXISTING, .cond_field = "run", .cond_values = owner,
+                    .cond_count = 1, .assign = end, .assign_count = 3, .ttl_ms = 600000};
+    for (int i = 0; i < JOBS; i++) {
+        sd_queue_rec erec = {"job", &eu, NULL, SD_OK};
+        assert_int_equal(sd_queue_ack(f->store, "jobs", ids[i], "w:1", &erec), SD_OK);
+        assert_int_equal(erec.err, SD_OK);
+    }
+    long long cmds = commands_run(f->raw, &scripts, &types) - cmds0;
+    scripts -= scripts0;
+    fprintf(stderr, "%d jobs: %lld scripts, %lld commands in them (%.1f a job)\n", JOBS,
+            scripts, cmds, (double)cmds / JOBS);
+    assert_int_equal(scripts, 2 * JOBS + 1);
+    assert_int_equal(types - types0, 0);
+    assert_true(cmds <= 49 * JOBS);
+
+    /* What the steps left is what they would have left rewriting it all. */
+    int64_t count = -1;
+    assert_int_equal(sd_store_count_by(f->store, "job", "completed", &count), SD_OK);
+    assert_int_equal(count, JOBS);
+    assert_int_equal(sd_store_count_by(f->store, "job", "queued", &count), SD_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(sd_store_count(f->store, "job", &count), SD_OK);
+    assert_int_equal(count, JOBS);
+    sd_page p = SD_PAGE_INIT;
+    assert_int_equal(sd_store_scan(f->store, "job", NULL, 100, &p), SD_OK);
+    assert_int_equal(p.count, JOBS);
+    sd_page_clear(&p);
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_store_get(f->store, "job", "j0", 0, &r), SD_OK);
+    assert_string_equal(sd_record_get(&r, "status", NULL), "completed");
+    assert_string_equal(sd_record_get(&r, "attempts", NULL), "1");
+    assert_null(sd_record_get(&r, "run", NULL));
+    assert_in_range(r.expires_ms, sd_now_ms() + 500000, sd_now_ms() + 600000);
+    sd_record_clear(&r);
+}
+
+/* A change with a renewal sets the key's expiry even when the record's
+ * index entry already holds it (here: capped by the same deadline), so
+ * a TTL cut outside statusd is put right by the next write. */
+static void test_renewing_change_sets_the_key_expiry_the_index_already_has(void **state)
+{
+    fixture *f = *state;
+    char deadline[24];
+    snprintf(deadline, sizeof deadline, "%lld", (long long)(sd_now_ms() + 60000));
+    sd_assign a[] = {{SD_FIELD_DEADLINE, SD_ASSIGN_SET, deadline, strlen(deadline), 0},
+                     {"f", SD_ASSIGN_SET, "v1", 2, 0}};
+    sd_update u = {.mode = SD_UPDATE_UPSERT, .assign = a, .assign_count = 2, .ttl_ms = 600000};
+    assert_int_equal(sd_store_update(f->store, "job", "d1", &u, NULL), SD_OK);
+    char *k = key_of(f, "{job:d1}");
+    raw_int(RAW(f->raw, "PEXPIRE", k, "5000"));
+    a[1].value = "v2";
+    assert_int_equal(sd_store_update(f->store, "job", "d1", &u, NULL), SD_OK);
+    assert_in_range(raw_int(RAW(f->raw, "PTTL", k)), 30000, 60000);
+    assert_value(f->store, "job", "d1", "v2");
+    free(k);
+}
+
 /* ---- faults ---- */
 
 /* A get on the stopped server: SD_ERR_UNAVAILABLE within the timeout. */
@@ -948,6 +1088,8 @@ int main(void)
         ON_STORE(test_clear_leaves_keys_outside_the_prefix),
         ON_STORE(test_expired_records_leave_the_indexes),
         ON_STORE(test_records_removed_behind_the_store_leave_listing),
+        ON_STORE(test_job_steps_cost_one_script_each_and_bounded_commands),
+        ON_STORE(test_renewing_change_sets_the_key_expiry_the_index_already_has),
         ON_STORE(test_threads_incr_through_redis_lose_nothing),
         ON_STORE(test_one_connection_per_thread_all_freed_with_the_store),
         ON_STORE(test_info_reports_redis_url_and_name),

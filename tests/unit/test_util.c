@@ -32,6 +32,13 @@ static void test_uuid_new_is_canonical_v4(void **state)
     assert_true(sd_uuid_valid(a, strlen(a)));
     assert_string_not_equal(a, b);
     assert_int_equal(a[14], '4');
+    /* Every id carries the version and the RFC 4122 variant. */
+    for (int i = 0; i < 1000; i++) {
+        sd_uuid_new(a);
+        assert_true(sd_uuid_valid(a, strlen(a)));
+        assert_int_equal(a[14], '4');
+        assert_non_null(strchr("89ab", a[19]));
+    }
 }
 
 static void test_uuid_valid_rejects_non_canonical_forms(void **state)

@@ -15,8 +15,10 @@ local function ix_order_key(v)
 end
 
 -- Counts id under value v with expiry exp ('0': none), out of the set
--- of any other value; v nil counts it under none.
-local function ix_put(id, v, exp)
+-- of any other value; v nil counts it under none. same: exp is the
+-- expiry id is already scored with, so an id staying under its value
+-- needs no write.
+local function ix_put(id, v, exp, same)
   if IXF == '' then return end
   local old = redis.call('HGET', IXR, id)
   if old and old ~= v then
@@ -30,6 +32,7 @@ local function ix_put(id, v, exp)
     end
     return
   end
+  if same and old == v then return end
   local score = exp
   if exp == '0' then score = '+inf' end
   redis.call('ZADD', ix_key(v), score, id)

@@ -98,3 +98,16 @@ local function sub(a, b)
   local nb, mb = mag(b)
   return add(a, signed(not nb, mb))
 end
+
+-- i64(add(i64(a), b)) for b canonical: nil when a is not a whole
+-- decimal int64 or the sum leaves the range. Canonical texts of at most
+-- 15 digits, the counters' common case, add as Lua numbers, exact there.
+local function i64_add(a, b)
+  if #a <= 15 and #b <= 15 and (a == '0' or string.find(a, '^%-?[1-9]%d*$'))
+     and (b == '0' or string.find(b, '^%-?[1-9]%d*$')) then
+    return string.format('%.0f', tonumber(a) + tonumber(b))
+  end
+  local x = i64(a)
+  if x == nil then return nil end
+  return i64(add(x, b))
+end

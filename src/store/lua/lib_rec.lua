@@ -53,6 +53,33 @@ local function live(key, expk, lexk, id, now)
   return t, exp
 end
 
+-- A record as a change needs it: live()'s type and expiry, and a hash's
+-- fields (HGETALL's list; {} for anything else). A live hash with its
+-- index entry, the common case, costs HGETALL and ZSCORE. A missing
+-- record with create set (the change writes one) skips live()'s repair
+-- of stale index entries: the write puts the id in every index anew,
+-- and a change that writes nothing calls live() itself. fresh: the
+-- record is missing (the exp and lex entries may be stale).
+local function rec_read(key, expk, lexk, id, now, create)
+  local all = redis.pcall('HGETALL', key)
+  if type(all) == 'table' and all.err == nil then
+    if #all == 0 and create then return nil, '0', all, true end
+    local exp = #all > 0 and redis.call('ZSCORE', expk, id)
+    if exp == 'inf' or exp == '+inf' then return 'hash', '0', all, false end
+    if exp then
+      exp = string.format('%.0f', tonumber(exp))
+      if now <= tonumber(exp) then return 'hash', exp, all, false end
+    end
+  end
+  local t, exp = live(key, expk, lexk, id, now)
+  if t == 'hash' then
+    all = redis.call('HGETALL', key)
+  else
+    all = {}
+  end
+  return t, exp, all, t == nil
+end
+
 -- base (now + ttl, from the client) capped by a deadline field value.
 local function capped(base, deadline)
   local d = i64(deadline)

@@ -14,19 +14,25 @@ end
 -- Applies spec s to the record (key, id) by the client's clock now.
 -- Reply {code} or {code, expiry, name, value, ...}; code 0 ok, 1 not
 -- found, 2 exists, 3 conflict, 4 invalid.
+--
+-- Writes only what changes: the fields whose value moves, the expiry's
+-- index entries when the expiry moves (a change without a renewal
+-- writes none of them), the value index when the value moves; the lex
+-- index only for a record it creates (a live record's entry is there:
+-- every script that writes the exp index writes both). A renewal always
+-- sets the key's own expiry.
 local function upd_apply(key, expk, lexk, id, now, s)
-  local t, exp = live(key, expk, lexk, id, now)
+  local t, exp, all = rec_read(key, expk, lexk, id, now, s.mode ~= 'e')
   if t and s.mode == 'c' then return {2} end
   if t and t ~= 'hash' then return {3} end
   if not t and s.mode == 'e' then return {1} end
-  local h, names, seen = {}, {}, {}
-  if t then
-    local all = redis.call('HGETALL', key)
-    for i = 1, #all, 2 do
-      h[all[i]] = all[i + 1]
-      names[#names + 1] = all[i]
-      seen[all[i]] = true
-    end
+  local old_exp = exp
+  local h, was, names, seen = {}, {}, {}, {}
+  for i = 1, #all, 2 do
+    h[all[i]] = all[i + 1]
+    was[all[i]] = all[i + 1]
+    names[#names + 1] = all[i]
+    seen[all[i]] = true
   end
   local function fields(r)
     if s.want then
@@ -53,10 +59,7 @@ local function upd_apply(key, expk, lexk, id, now, s)
     elseif op == 'n' then
       if h[f] == nil then h[f] = v end
     elseif op == 'i' then
-      local cur = '0'
-      if h[f] ~= nil then cur = i64(h[f]) end
-      if cur == nil then return {4} end
-      h[f] = i64(add(cur, v))
+      h[f] = i64_add(h[f] or '0', v)
       if h[f] == nil then return {4} end
     elseif op == 'd' then
       h[f] = nil
@@ -71,7 +74,7 @@ local function upd_apply(key, expk, lexk, id, now, s)
     if h[f] ~= nil then n = n + 1 end
   end
   if s.base ~= '0' then
-    exp = capped(s.base, h[DEADLINE])
+    exp = capped_fast(s.base, h[DEADLINE])
   elseif not t then
     exp = '0'
   end
@@ -80,16 +83,24 @@ local function upd_apply(key, expk, lexk, id, now, s)
     if t then
       drop(key, expk, lexk, id)
       redis.call('PUBLISH', key, '')
+    else
+      -- rec_read left stale index entries of a missing record for the
+      -- write to replace; with no write, they go now.
+      live(key, expk, lexk, id, now)
     end
     return reply
   end
   local sets, dels = {}, {}
   for _, f in ipairs(changed) do
-    if h[f] ~= nil then
-      sets[#sets + 1] = f
-      sets[#sets + 1] = h[f]
-    else
-      dels[#dels + 1] = f
+    -- A field left with the value it had (or deleted while absent) is
+    -- not written.
+    if h[f] ~= was[f] then
+      if h[f] ~= nil then
+        sets[#sets + 1] = f
+        sets[#sets + 1] = h[f]
+      else
+        dels[#dels + 1] = f
+      end
     end
   end
   -- Sets before deletes: the hash never becomes empty on the way, which
@@ -100,9 +111,16 @@ local function upd_apply(key, expk, lexk, id, now, s)
   for i = 1, #dels, 200 do
     redis.call('HDEL', key, unpack(dels, i, math.min(i + 199, #dels)))
   end
+  -- The key's expiry is set on every renewal, whatever the index says:
+  -- the index does not see a TTL changed behind the store's back.
   if s.base ~= '0' then redis.call('PEXPIREAT', key, exp) end
-  index_put(expk, lexk, id, exp)
-  ix_put(id, h[IXF], exp)
+  local same = t ~= nil and exp == old_exp
+  if not t then
+    index_put(expk, lexk, id, exp)
+  elseif not same then
+    redis.call('ZADD', expk, exp, id)
+  end
+  ix_put(id, h[IXF], exp, same)
   -- Every change is told on the channel named by the record's key, for
   -- the requests other instances hold on it (redis_sub.c).
   redis.call('PUBLISH', key, '')

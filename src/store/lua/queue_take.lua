@@ -18,17 +18,27 @@ if ARGV[10] == '1' then
     end
   end
 end
+-- Due items move in batches: one ZREM, ZADD and HSET for each (of at
+-- most 500 items, within Lua's stack for unpack).
 while n < max do
-  local batch = redis.call('ZRANGEBYSCORE', QW, '-inf', ARGV[8], 'LIMIT', 0, max - n)
+  local batch = redis.call('ZRANGEBYSCORE', QW, '-inf', ARGV[8], 'LIMIT', 0,
+                           math.min(max - n, 500))
   if #batch == 0 then break end
+  redis.call('ZREM', QW, unpack(batch))
+  local leases, owners = {}, {}
   for _, item in ipairs(batch) do
-    redis.call('ZREM', QW, item)
     local r = q_rec(11, item)
     if r == nil or r[1] == 0 then
-      redis.call('ZADD', QL, lend, item)
-      redis.call('HSET', QO, item, owner)
+      leases[#leases + 1] = lend
+      leases[#leases + 1] = item
+      owners[#owners + 1] = item
+      owners[#owners + 1] = owner
       put(item, r)
     end
+  end
+  if #leases > 0 then
+    redis.call('ZADD', QL, unpack(leases))
+    redis.call('HSET', QO, unpack(owners))
   end
 end
 return out
