@@ -114,10 +114,12 @@ sd_err sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms, size_t 
         free(g);
         return SD_ERR_INTERNAL;
     }
-    if ((e = pthread_mutex_init(&g->lock, NULL)) != 0 ||
-        (e = pthread_create(&g->watchdog, NULL, watchdog_main, g)) != 0) {
+    bool locked = (e = pthread_mutex_init(&g->lock, NULL)) == 0;
+    if (!locked || (e = pthread_create(&g->watchdog, NULL, watchdog_main, g)) != 0) {
         char buf[128];
         snprintf(err, errlen, "connection guard: %s", strerror_r(e, buf, sizeof buf));
+        if (locked)
+            pthread_mutex_destroy(&g->lock);
         pthread_cond_destroy(&g->wake);
         free(g);
         return SD_ERR_INTERNAL;
