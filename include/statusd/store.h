@@ -555,6 +555,9 @@ typedef struct sd_redis_opts {
     const char *password;      /* NULL or "": no AUTH */
     int64_t timeout_ms;        /* connect and command timeout */
     const char *prefix;        /* key prefix, e.g. "statusd:" */
+    int64_t conns;             /* connections the calls share, pipelined;
+                                * 0 = 2 (the polls' and the subscriber's
+                                * are two more) */
 } sd_redis_opts;
 
 /*
