@@ -107,7 +107,7 @@ static const key_def keys[] = {
     {FIELD(redis_timeout_ms), INT(10, 60000), "500",
      "milliseconds to connect or run a command", {NULL}},
     {FIELD(redis_pool_size), INT(0, 10000), "0",
-     "most Redis connections, 0 = one per thread", {"REDIS_CONNECTION_POOL_SIZE", NULL}},
+     "Redis connections every request shares, 0 = 2", {"REDIS_CONNECTION_POOL_SIZE", NULL}},
     {FIELD(key_prefix), STR(config_check_key_prefix), "statusd:",
      "prefix of every Redis key, [A-Za-z0-9:._-]", {NULL}},
     /* jobs */

@@ -599,13 +599,7 @@ sd_err sd_config_build(sd_config *cfg, int argc, char **argv, char *const *envp,
 
 int64_t sd_config_request_threads(const sd_config *cfg)
 {
-    int64_t want = cfg->threads * SD_REQUEST_THREADS_PER_HTTP_THREAD;
-    if (cfg->redis_pool_size > 0) {
-        int64_t room = cfg->redis_pool_size - cfg->workers - SD_STORE_EXTRA_THREADS;
-        if (room < want)
-            want = room > cfg->threads ? room : cfg->threads;
-    }
-    return want;
+    return cfg->threads * SD_REQUEST_THREADS_PER_HTTP_THREAD;
 }
 
 void sd_config_usage(int fd)

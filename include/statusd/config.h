@@ -92,7 +92,7 @@ typedef struct sd_config {
     int64_t redis_db;
     char redis_password[256];         /* secret; fills a redis_url without one */
     int64_t redis_timeout_ms;         /* ms, connect and command timeout */
-    int64_t redis_pool_size;          /* most connections, 0 = one per thread */
+    int64_t redis_pool_size;          /* connections the calls share, 0 = 2 */
     char key_prefix[65];              /* [A-Za-z0-9:._-]{1,64} */
 
     /* jobs */
@@ -243,18 +243,12 @@ void sd_config_report(const sd_config *cfg, int fd);
 void sd_config_usage(int fd);
 
 /*
- * Threads that talk to Redis: the request threads (which run the requests
- * that need a remote store while the HTTP threads go on serving), the
- * workers, and SD_STORE_EXTRA_THREADS more (the main thread, the jobs
- * heartbeat, and the store's loop that pipelines polls); each holds its
- * own connection.
- *
- * A request thread waits for each of its round trips, so with one per
- * HTTP thread the cores idle while Redis answers: there are
- * SD_REQUEST_THREADS_PER_HTTP_THREAD per HTTP thread, as many of them as
- * redis_pool_size (when set) leaves room for, never fewer than threads.
+ * The request threads run the requests that need a remote store while
+ * the HTTP threads go on serving. A request thread waits for each of its
+ * round trips, so with one per HTTP thread the cores idle while Redis
+ * answers: there are SD_REQUEST_THREADS_PER_HTTP_THREAD per HTTP thread.
+ * They share the store's connections with the workers (redis_pool_size).
  */
-#define SD_STORE_EXTRA_THREADS 3
 #define SD_REQUEST_THREADS_PER_HTTP_THREAD 4
 int64_t sd_config_request_threads(const sd_config *cfg);
 

@@ -108,6 +108,9 @@ bool sd_jobs_get_start(sd_jobs *j, const char *id, sd_poll *p);
 /* The answer of a poll that sd_jobs_get_start started, once its done ran
  * and p->retry is false: as sd_jobs_get's. Clears p->rec. */
 sd_err sd_jobs_get_finish(const char *id, sd_poll *p, sd_job_view *view);
+/* sd_jobs_get for a poll that sd_jobs_get_start started and that came
+ * back with p->retry: without the reads p->read_done says were made. */
+sd_err sd_jobs_get_again(sd_jobs *j, const char *id, const sd_poll *p, sd_job_view *view);
 
 /* Cancels a queued or processing job: its status becomes canceled at once
  * and a running handler is stopped. SD_ERR_CONFLICT (view = the job) when

@@ -233,7 +233,11 @@ typedef struct sd_store sd_store;
  *              clear), when retry is false;
  *   retry      the store did not answer this way (something to write or
  *              repair, or the connection went before the reply): the
- *              caller calls sd_store_poll, which does.
+ *              caller calls sd_store_poll, which does;
+ *   read_done  with retry: the reads were made and showed something to
+ *              write or repair (a renewal due, a record gone or
+ *              damaged): the caller calls sd_store_get instead, which
+ *              decides and writes without making them again.
  */
 typedef struct sd_poll {
     void (*done)(void *arg);   /* set by the caller */
@@ -241,6 +245,7 @@ typedef struct sd_poll {
     sd_err err;
     sd_record rec;
     bool retry;
+    bool read_done;
 } sd_poll;
 
 /* A change notice (see sd_store_on_change). */
@@ -550,6 +555,9 @@ typedef struct sd_redis_opts {
     const char *password;      /* NULL or "": no AUTH */
     int64_t timeout_ms;        /* connect and command timeout */
     const char *prefix;        /* key prefix, e.g. "statusd:" */
+    int64_t conns;             /* connections the calls share, pipelined;
+                                * 0 = 2 (the polls' and the subscriber's
+                                * are two more) */
 } sd_redis_opts;
 
 /*

@@ -375,6 +375,17 @@ static void status_get_again(sd_req *r, void *arg)
     api_status_get(r);
 }
 
+/* A poll whose read did not answer, on a request thread. */
+static void status_read_again(sd_req *r, void *arg)
+{
+    status_read *sr = arg;
+    sd_metrics_poll(sd_req_app(r)->metrics, false);
+    sd_job_view v = SD_JOB_VIEW_INIT;
+    sd_err err = sd_jobs_get_again(sd_req_app(r)->jobs, sr->id, &sr->poll, &v);
+    status_answer(r, sr->id, err, &v);
+    sd_job_view_clear(&v);
+}
+
 /* Resumed with the store's answer, on the HTTP thread. */
 static void status_read_answer(sd_req *r, void *arg)
 {
@@ -382,7 +393,7 @@ static void status_read_answer(sd_req *r, void *arg)
     if (sr->poll.retry) {
         /* The store wants to write or repair, or the read was lost: the
          * poll again, where it may wait. */
-        sd_req_blocking(r, status_get_again, NULL);
+        sd_req_blocking(r, status_read_again, sr);
         return;
     }
     sd_metrics_poll(sd_req_app(r)->metrics, true);

@@ -229,14 +229,29 @@ sd_err sd_jobs_submit(sd_jobs *j, const char *kind, const char *input,
     return job_create(j, id, kind, input, input_len, external, view, run_token);
 }
 
-sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)
+/* Reads a job for a poll, renewing it: the store's poll (which skips a
+ * renewal within its slack), or, with decide, its get, which decides
+ * and writes in one step (a poll whose reads showed a renewal due or a
+ * record gone or damaged). */
+static sd_err job_read(sd_jobs *j, const char *id, bool decide, sd_job_view *view)
 {
     sd_record rec = SD_RECORD_INIT;
-    sd_err err = sd_store_poll(j->store, JOB_NS, id, j->ttl_ms, &rec);
+    sd_err err = decide ? sd_store_get(j->store, JOB_NS, id, j->ttl_ms, &rec)
+                        : sd_store_poll(j->store, JOB_NS, id, j->ttl_ms, &rec);
     if (err == SD_OK)
         err = job_view_build(id, &rec, view);
     sd_record_clear(&rec);
     return err;
+}
+
+sd_err sd_jobs_get(sd_jobs *j, const char *id, sd_job_view *view)
+{
+    return job_read(j, id, false, view);
+}
+
+sd_err sd_jobs_get_again(sd_jobs *j, const char *id, const sd_poll *p, sd_job_view *view)
+{
+    return job_read(j, id, p->read_done, view);
 }
 
 bool sd_jobs_get_start(sd_jobs *j, const char *id, sd_poll *p)

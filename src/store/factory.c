@@ -71,16 +71,6 @@ static int64_t memory_cap(const sd_config *cfg)
 
 static sd_store *redis_open(const sd_config *cfg, char *err, size_t errlen)
 {
-    int64_t needed = cfg->threads + cfg->workers + SD_STORE_EXTRA_THREADS;
-    if (cfg->redis_pool_size > 0 && cfg->redis_pool_size < needed) {
-        snprintf(err, errlen,
-                 "redis_pool_size %lld is below the %lld connections statusd needs "
-                 "(one per thread: request threads, at least threads %lld, + workers "
-                 "%lld + %d); raise it or lower threads/workers",
-                 (long long)cfg->redis_pool_size, (long long)needed,
-                 (long long)cfg->threads, (long long)cfg->workers, SD_STORE_EXTRA_THREADS);
-        return NULL;
-    }
     sd_redis_target t;
     if (redis_target(cfg, &t, err, errlen) != SD_OK)
         return NULL;
@@ -89,7 +79,7 @@ static sd_store *redis_open(const sd_config *cfg, char *err, size_t errlen)
     sd_redis_opts opts = {
         .host = t.host, .port = t.port, .db = t.db, .username = t.username,
         .password = t.password, .timeout_ms = cfg->redis_timeout_ms,
-        .prefix = cfg->key_prefix,
+        .prefix = cfg->key_prefix, .conns = cfg->redis_pool_size,
     };
     sd_store *s = NULL;
     sd_err e = sd_redis_store_new(&opts, &s, why, sizeof why);

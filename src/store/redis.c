@@ -218,6 +218,7 @@ static void poll_done(void *arg)
     } else if (p->err == SD_OK) {
         sd_record_clear(&p->rec);
         p->retry = true;
+        p->read_done = !c->lost;
     } else {
         sd_record_clear(&p->rec);
     }

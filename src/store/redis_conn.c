@@ -1,12 +1,19 @@
 /*
  * Connections of the Redis store (see redis_conn.h).
  *
- * Design. Each thread that calls the store gets its own rd_conn, kept in
- * thread-local state (a pthread key of the pool) so the command path
- * takes no lock; the pool's registry of conns, under a mutex, is touched
- * only when a thread first calls and when it exits (the key's destructor
- * frees its conn) so that rd_pool_free can free the conns of threads
- * still alive, such as the main thread.
+ * Design. The threads that call the store share a few connections, the
+ * lanes (redis_pool_size, 2 by default); a thread keeps to the lane it
+ * was given on its first call. Calls are pipelined on a lane by flat
+ * combining: a call is queued on its lane under the lane's lock; when no
+ * round trip is going on there, the calling thread leads one: it takes
+ * every call queued, sends all their commands in one write, reads the
+ * replies in order and hands each call its own, then wakes the next
+ * leader if calls queued meanwhile. The others sleep on a condition
+ * variable of their own until a leader answered them. So an idle lane
+ * costs a call what a connection of its own would (the caller does its
+ * round trip itself), and a busy one carries many threads' commands in
+ * one write and one read, on both sides of the socket, without a thread
+ * of its own. A hiredis context is touched only by its lane's leader.
  *
  * Timeouts. Every context is opened with redisConnectWithTimeout and
  * then given the same timeout for commands with redisSetTimeout. A
@@ -26,13 +33,13 @@
  * server, so sending it on the fresh connection runs it once. A peek is
  * one system call, next to a round trip of tens of microseconds.
  *
- * Backoff. After a failed connect, a thread's calls fail at once with
+ * Backoff. After a failed connect, a lane's calls fail at once with
  * SD_ERR_UNAVAILABLE until its backoff passes (50 ms, doubling up to
  * 2 s, reset by a successful connect), so an outage costs each request a
  * fast 503 rather than a connect attempt. A connect that succeeds on any
- * thread ends every other thread's backoff too (the pool's connected_ms):
+ * lane ends every other lane's backoff too (the pool's connected_ms):
  * once the server is back, a request must not get a 503 only because its
- * thread failed last and still waits out its own backoff.
+ * lane failed last and still waits out its own backoff.
  *
  * Stalls. A server that stops answering (stopped, swapping, a long
  * script) still accepts connections, so the backoff above never starts
@@ -41,13 +48,16 @@
  * So a command that times out marks the whole pool stalled: calls fail
  * at once with SD_ERR_UNAVAILABLE for a backoff (50 ms, doubling up to
  * 2 s), then one call at a time (the probe) is sent while the others
- * still fail at once; a probe that gets its reply ends the stall. A call
- * thus waits at most one timeout, however many are queued. Refused
- * connects (a server that is down) are the per-thread backoff's.
+ * still fail at once; a probe that gets its reply ends the stall. Calls
+ * queued behind a round trip that timed out fail when their turn comes,
+ * unsent. A call thus waits at most about one timeout, however many are
+ * queued. Refused connects (a server that is down) are the lanes'
+ * backoff's.
  */
 #include "redis_conn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -67,13 +77,23 @@
 #define RD_SHA_LEN 40
 
 typedef struct rd_conn {
-    struct rd_conn *prev, *next;   /* the pool's registry, under its lock */
     rd_pool *pool;
     redisContext *ctx;             /* NULL until (re)connected */
     int64_t backoff_ms;            /* 0 unless the last connect failed */
     int64_t retry_at_ms;           /* monotonic; no connect before it */
     int64_t failed_ms;             /* monotonic, of the last failed connect */
 } rd_conn;
+
+#define RD_LANES_DEFAULT 2
+#define RD_CONNS_MAX 10000
+
+/* A connection the threads share, and the calls waiting for it. */
+typedef struct rd_lane {
+    pthread_mutex_t lock;
+    struct rd_call *head, *tail;   /* under lock: waiting to go out */
+    bool leading;                  /* under lock: a batch is going out */
+    rd_conn conn;                  /* the leader's only */
+} rd_lane;
 
 struct rd_pool {
     char *host;
@@ -82,13 +102,13 @@ struct rd_pool {
     char *username;                /* NULL: AUTH with the password only */
     char *password;                /* NULL: no AUTH */
     struct timeval timeout;
-    pthread_key_t key;             /* this thread's rd_conn */
-    pthread_mutex_t lock;          /* guards conns */
-    rd_conn *conns;
     _Atomic int64_t connected_ms;  /* monotonic, of the last connect that worked */
     _Atomic int64_t stalled_until_ms;  /* 0: not stalled; else no probe before it */
     _Atomic int64_t stall_backoff_ms;  /* the current stall's backoff */
     atomic_bool probing;           /* a call is probing a stalled server */
+    rd_lane *lanes;
+    size_t nlanes;
+    atomic_uint next_lane;
     char *text[RD_SCRIPT_N];
     char sha[RD_SCRIPT_N][RD_SHA_LEN + 1];   /* set by rd_pool_check */
 };
@@ -238,53 +258,7 @@ int rd_pool_auth(const rd_pool *p, const char *argv[3], size_t lens[3])
     return argc;
 }
 
-/* ---- per-thread connections ---- */
-
-static void conn_unlink_locked(rd_pool *p, rd_conn *c)
-{
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        p->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-}
-
-/* The key's destructor: a thread that used the pool exits. */
-static void conn_destroy(void *arg)
-{
-    rd_conn *c = arg;
-    rd_pool *p = c->pool;
-    pthread_mutex_lock(&p->lock);
-    conn_unlink_locked(p, c);
-    pthread_mutex_unlock(&p->lock);
-    if (c->ctx != NULL)
-        redisFree(c->ctx);
-    free(c);
-}
-
-/* The calling thread's conn, registered on first use; NULL on NOMEM. */
-static rd_conn *conn_mine(rd_pool *p)
-{
-    rd_conn *c = pthread_getspecific(p->key);
-    if (c != NULL)
-        return c;
-    c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return NULL;
-    c->pool = p;
-    if (pthread_setspecific(p->key, c) != 0) {
-        free(c);
-        return NULL;
-    }
-    pthread_mutex_lock(&p->lock);
-    c->next = p->conns;
-    if (p->conns != NULL)
-        p->conns->prev = c;
-    p->conns = c;
-    pthread_mutex_unlock(&p->lock);
-    return c;
-}
+/* ---- the lanes' connections ---- */
 
 /* True when the server has closed c's connection (or sent what nobody
  * asked for): peeked without blocking, nothing is consumed. */
@@ -297,16 +271,11 @@ static bool conn_stale(const redisContext *ctx)
     return true;
 }
 
-/* The calling thread's conn with an open context, connecting when it has
- * none (or the one it had went stale) and its backoff allows. warn: log the first failure of a streak
- * (calls on the request path; store creation reports its own). */
-static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t whylen)
+/* Opens c's context when it has none (or the one it had went stale) and
+ * its backoff allows. warn: log the first failure of a streak (calls on
+ * the request path; store creation reports its own). */
+static sd_err conn_ready_on(rd_pool *p, rd_conn *c, bool warn, char *why, size_t whylen)
 {
-    rd_conn *c = conn_mine(p);
-    if (c == NULL) {
-        sd_errf(why, whylen, "out of memory");
-        return SD_ERR_NOMEM;
-    }
     if (c->ctx != NULL && conn_stale(c->ctx)) {
         sd_info("redis store: connection to %s:%d closed by the server; opening a new one",
                 p->host, p->port);
@@ -335,7 +304,6 @@ static sd_err conn_ready(rd_pool *p, rd_conn **out, bool warn, char *why, size_t
         c->backoff_ms = 0;
         atomic_store_explicit(&p->connected_ms, sd_mono_ms(), memory_order_relaxed);
     }
-    *out = c;
     return SD_OK;
 }
 
@@ -424,12 +392,17 @@ static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *l
 
 /* SCRIPT LOAD of script id on c; SD_ERR_INTERNAL when the server's
  * digest is not the one the pool has (or, with sha NULL, stores it). */
+static sd_err lane_call(rd_pool *p, bool probe, size_t n, const rd_cmd *cmds,
+                        redisReply **out);
+
+/* (c NULL: on the calling thread's lane.) */
 static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
 {
     const char *argv[3] = {"SCRIPT", "LOAD", p->text[id]};
     size_t lens[3] = {6, 4, strlen(p->text[id])};
     redisReply *r = NULL;
-    sd_err err = conn_send(c, 3, argv, lens, &r);
+    rd_cmd cmd = {3, argv, lens};
+    sd_err err = c != NULL ? conn_send(c, 3, argv, lens, &r) : lane_call(p, false, 1, &cmd, &r);
     if (err != SD_OK)
         return err;
     if (r->type == REDIS_REPLY_ERROR) {
@@ -446,21 +419,146 @@ static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
     return err;
 }
 
+/* ---- lanes: connections the threads share ---- */
+
+/* One thread's call on a lane, on its stack until done. */
+typedef struct rd_call {
+    struct rd_call *next;
+    size_t n;
+    const rd_cmd *cmds;
+    redisReply **out;
+    sd_err err;
+    bool probe;                    /* the one call sent while stalled */
+    bool done;
+    pthread_cond_t cond;
+} rd_call;
+
+/* The lane of the calling thread: threads are spread over the lanes in
+ * the order they first call. */
+static rd_lane *lane_mine(rd_pool *p)
+{
+    static _Thread_local unsigned mine = UINT_MAX;
+    if (mine == UINT_MAX)
+        mine = atomic_fetch_add_explicit(&p->next_lane, 1, memory_order_relaxed);
+    return &p->lanes[mine % p->nlanes];
+}
+
+/* The leader's round trip: every command of every call of the batch in
+ * one write, then their replies in order. A call whose replies all came
+ * is answered; on a transport failure the others fail alike (as
+ * conn_send_n). */
+static void lane_send(rd_pool *p, rd_lane *l, rd_call *batch)
+{
+    /* Calls that waited behind a round trip that stalled fail at once,
+     * so that none waits more than about one timeout; a probe goes. */
+    bool probe = false;
+    for (rd_call *c = batch; c != NULL; c = c->next)
+        probe |= c->probe;
+    char why[256];
+    sd_err err = rd_pool_stalled(p) && !probe
+                     ? SD_ERR_UNAVAILABLE
+                     : conn_ready_on(p, &l->conn, true, why, sizeof why);
+    redisContext *ctx = l->conn.ctx;
+    for (rd_call *c = batch; err == SD_OK && c != NULL; c = c->next)
+        for (size_t i = 0; err == SD_OK && i < c->n; i++)
+            if (redisAppendCommandArgv(ctx, c->cmds[i].argc, c->cmds[i].argv,
+                                       c->cmds[i].lens) != REDIS_OK)
+                err = ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
+    rd_call *c = batch;
+    for (; err == SD_OK && c != NULL; c = c->next) {
+        for (size_t i = 0; i < c->n; i++) {
+            void *r = NULL;
+            if (redisGetReply(ctx, &r) != REDIS_OK) {
+                err = ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
+                break;
+            }
+            c->out[i] = r;
+        }
+        if (err == SD_OK)
+            c->err = SD_OK;
+        else
+            break;
+    }
+    if (err == SD_OK)
+        return;
+    if (ctx != NULL && l->conn.ctx != NULL) {
+        int saved = errno;
+        if (ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
+            pool_stalled(p);
+        sd_warn("redis store: connection dropped: %s", ctx->errstr);
+        redisFree(ctx);
+        l->conn.ctx = NULL;
+    }
+    for (; c != NULL; c = c->next) {
+        for (size_t i = 0; i < c->n; i++) {
+            freeReplyObject(c->out[i]);
+            c->out[i] = NULL;
+        }
+        c->err = err;
+    }
+}
+
+/* Sends the n commands on the calling thread's lane and waits for their
+ * replies: when no call is going out on it, this thread leads, taking
+ * every call waiting there into one round trip; otherwise it waits for a
+ * leader to carry its call. */
+static sd_err lane_call(rd_pool *p, bool probe, size_t n, const rd_cmd *cmds,
+                        redisReply **out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    rd_lane *l = lane_mine(p);
+    rd_call me = {.n = n, .cmds = cmds, .out = out, .err = SD_ERR_UNAVAILABLE,
+                  .probe = probe};
+    if (pthread_cond_init(&me.cond, NULL) != 0)
+        return SD_ERR_INTERNAL;
+    pthread_mutex_lock(&l->lock);
+    if (l->tail != NULL)
+        l->tail->next = &me;
+    else
+        l->head = &me;
+    l->tail = &me;
+    while (!me.done) {
+        if (l->leading) {
+            pthread_cond_wait(&me.cond, &l->lock);
+            continue;
+        }
+        l->leading = true;
+        rd_call *batch = l->head;
+        l->head = l->tail = NULL;
+        pthread_mutex_unlock(&l->lock);
+        lane_send(p, l, batch);
+        pthread_mutex_lock(&l->lock);
+        for (rd_call *c = batch; c != NULL;) {
+            rd_call *next = c->next;
+            c->done = true;
+            if (c != &me)
+                pthread_cond_signal(&c->cond);
+            c = next;
+        }
+        l->leading = false;
+        if (l->head != NULL)
+            pthread_cond_signal(&l->head->cond);
+    }
+    pthread_mutex_unlock(&l->lock);
+    pthread_cond_destroy(&me.cond);
+    return me.err;
+}
+
 /* ---- commands ---- */
 
-/* Sends argv on the calling thread's conn, connecting as conn_ready
- * allows (and warns): *c gets the conn, *r the reply as conn_send gives
- * it. What commands and scripts on the request path share. */
-static sd_err send_mine_n(rd_pool *p, rd_conn **c, size_t n, const rd_cmd *cmds,
-                          redisReply **r)
+/* Sends the commands on the calling thread's lane (lane_call) as the
+ * stall allows: *r gets the replies. What commands and scripts on the
+ * request path share. */
+static sd_err send_n(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **r)
 {
     bool probe;
-    if (!pool_may_send(p, &probe))
+    if (!pool_may_send(p, &probe)) {
+        for (size_t i = 0; i < n; i++)
+            r[i] = NULL;
         return SD_ERR_UNAVAILABLE;
-    char why[256];
-    sd_err err = conn_ready(p, c, true, why, sizeof why);
-    if (err == SD_OK)
-        err = conn_send_n(*c, n, cmds, r);
+    }
+    sd_err err = lane_call(p, probe, n, cmds, r);
     if (err == SD_OK)
         pool_answered(p);
     if (probe)
@@ -468,11 +566,11 @@ static sd_err send_mine_n(rd_pool *p, rd_conn **c, size_t n, const rd_cmd *cmds,
     return err;
 }
 
-static sd_err send_mine(rd_pool *p, rd_conn **c, int argc, const char **argv,
-                        const size_t *lens, redisReply **r)
+static sd_err send_one(rd_pool *p, int argc, const char **argv, const size_t *lens,
+                       redisReply **r)
 {
     rd_cmd cmd = {argc, argv, lens};
-    return send_mine_n(p, c, 1, &cmd, r);
+    return send_n(p, 1, &cmd, r);
 }
 
 /* Hands the reply r of command what to *out, or, when it is an error
@@ -492,9 +590,8 @@ sd_err rd_command(rd_pool *p, int argc, const char **argv, const size_t *lens,
                   redisReply **out)
 {
     *out = NULL;
-    rd_conn *c = NULL;
     redisReply *r = NULL;
-    sd_err err = send_mine(p, &c, argc, argv, lens, &r);
+    sd_err err = send_one(p, argc, argv, lens, &r);
     if (err != SD_OK)
         return err;
     return reply_hand(r, argv[0], out);
@@ -506,8 +603,7 @@ sd_err rd_pipeline(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **out)
         out[i] = NULL;
     if (n == 0 || n > RD_PIPELINE_MAX)
         return SD_ERR_INTERNAL;
-    rd_conn *c = NULL;
-    return send_mine_n(p, &c, n, cmds, out);
+    return send_n(p, n, cmds, out);
 }
 
 sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
@@ -520,16 +616,15 @@ sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
     lens[0] = 7;
     argv[1] = p->sha[id];
     lens[1] = RD_SHA_LEN;
-    rd_conn *c = NULL;
     redisReply *r = NULL;
-    sd_err err = send_mine(p, &c, argc, argv, lens, &r);
+    sd_err err = send_one(p, argc, argv, lens, &r);
     if (err == SD_OK && is_error(r, "NOSCRIPT")) {
         /* The server restarted or flushed its scripts: load it again. */
         freeReplyObject(r);
         r = NULL;
-        err = script_load(p, c, id, NULL);
+        err = script_load(p, NULL, id, NULL);
         if (err == SD_OK)
-            err = conn_send(c, argc, argv, lens, &r);
+            err = send_one(p, argc, argv, lens, &r);
     }
     if (err != SD_OK)
         return err;
@@ -561,8 +656,9 @@ sd_err rd_pool_new(const sd_redis_opts *opts, rd_pool **out, char *err, size_t e
     if (opts == NULL || opts->host == NULL || opts->host[0] == '\0')
         return sd_errf(err, errlen, "redis: no host given");
     if (opts->port <= 0 || opts->port > 65535 || opts->db < 0 ||
-        opts->timeout_ms <= 0 || opts->timeout_ms > RD_TIMEOUT_MAX_MS)
-        return sd_errf(err, errlen, "redis: port, db or timeout out of range");
+        opts->timeout_ms <= 0 || opts->timeout_ms > RD_TIMEOUT_MAX_MS ||
+        opts->conns < 0 || opts->conns > RD_CONNS_MAX)
+        return sd_errf(err, errlen, "redis: port, db, timeout or connections out of range");
     sd_err e = SD_ERR_NOMEM;
     rd_pool *p = calloc(1, sizeof *p);
     if (p == NULL)
@@ -584,19 +680,23 @@ sd_err rd_pool_new(const sd_redis_opts *opts, rd_pool **out, char *err, size_t e
     }
     for (size_t i = 0; ok && i < RD_SCRIPT_N; i++)
         ok = (p->text[i] = rd_script_text((rd_script_id)i)) != NULL;
-    if (!ok)
+    p->nlanes = opts->conns > 0 ? (size_t)opts->conns : RD_LANES_DEFAULT;
+    if (!ok || (p->lanes = calloc(p->nlanes, sizeof *p->lanes)) == NULL)
         goto fail_strings;
     e = SD_ERR_INTERNAL;
-    if (pthread_mutex_init(&p->lock, NULL) != 0)
-        goto fail_strings;
-    if (pthread_key_create(&p->key, conn_destroy) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        goto fail_strings;
+    for (size_t i = 0; i < p->nlanes; i++) {
+        if (pthread_mutex_init(&p->lanes[i].lock, NULL) != 0) {
+            while (i-- > 0)
+                pthread_mutex_destroy(&p->lanes[i].lock);
+            goto fail_strings;
+        }
+        p->lanes[i].conn.pool = p;
     }
     *out = p;
     return SD_OK;
 
 fail_strings:
+    free(p->lanes);
     pool_strings_free(p);
     free(p);
 fail:
@@ -606,9 +706,10 @@ fail:
 
 sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
 {
-    rd_conn *c = NULL;
+    /* Before the pool is shared: on the first lane's connection. */
+    rd_conn *c = &p->lanes[0].conn;
     char why[256];
-    sd_err e = conn_ready(p, &c, false, why, sizeof why);
+    sd_err e = conn_ready_on(p, c, false, why, sizeof why);
     if (e != SD_OK) {
         sd_errf(err, errlen, "redis: %s", why);
         return e;
@@ -630,7 +731,7 @@ sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
     }
     for (size_t i = 0; i < RD_SCRIPT_N; i++) {
         /* The connection may have dropped on a failed load. */
-        e = conn_ready(p, &c, false, why, sizeof why);
+        e = conn_ready_on(p, c, false, why, sizeof why);
         if (e == SD_OK)
             e = script_load(p, c, (rd_script_id)i, p->sha[i]);
         if (e != SD_OK) {
@@ -646,20 +747,12 @@ void rd_pool_free(rd_pool *p)
 {
     if (p == NULL)
         return;
-    /* After the key is gone no destructor runs; free every conn here. */
-    pthread_key_delete(p->key);
-    pthread_mutex_lock(&p->lock);
-    rd_conn *c = p->conns;
-    p->conns = NULL;
-    pthread_mutex_unlock(&p->lock);
-    while (c != NULL) {
-        rd_conn *next = c->next;
-        if (c->ctx != NULL)
-            redisFree(c->ctx);
-        free(c);
-        c = next;
+    for (size_t i = 0; i < p->nlanes; i++) {
+        if (p->lanes[i].conn.ctx != NULL)
+            redisFree(p->lanes[i].conn.ctx);
+        pthread_mutex_destroy(&p->lanes[i].lock);
     }
-    pthread_mutex_destroy(&p->lock);
+    free(p->lanes);
     pool_strings_free(p);
     free(p);
 }

@@ -2,13 +2,16 @@
 #define STATUSD_STORE_REDIS_CONN_H
 
 /*
- * The connections of the Redis store: one hiredis context per calling
- * thread (a context is not thread-safe), opened lazily, each with the
- * store's timeout as connect and command timeout, authenticated and on
- * the configured database. It knows nothing of records; redis.c does.
+ * The connections of the Redis store: a few hiredis contexts (the lanes)
+ * that every calling thread shares, each call's commands pipelined with
+ * the other threads' on its lane (a context is not thread-safe: only the
+ * thread leading a lane's round trip touches it), opened lazily, each
+ * with the store's timeout as connect and command timeout, authenticated
+ * and on the configured database. It knows nothing of records; redis.c
+ * does.
  *
  * Errors come back on two channels that never mix: the transport (the
- * context failed: it is freed and the thread's next call opens a fresh
+ * context failed: it is freed and the lane's next call opens a fresh
  * one, after a capped exponential backoff when opening failed) and error
  * replies the server sent (mapped to the store's errors by class).
  *
@@ -30,21 +33,21 @@ typedef struct rd_pool rd_pool;
 
 /* A pool for the server opts names, with no connection yet, in *out.
  * Copies what it keeps of opts. SD_ERR_INVALID for bad options,
- * SD_ERR_NOMEM, SD_ERR_INTERNAL when a lock or the thread key cannot be
- * made: *out is then NULL and err has a reason (never the password). */
+ * SD_ERR_NOMEM, SD_ERR_INTERNAL when a lock cannot be made: *out is
+ * then NULL and err has a reason (never the password). */
 sd_err rd_pool_new(const sd_redis_opts *opts, rd_pool **out, char *err, size_t errlen);
 
-/* Opens the calling thread's connection, checks it with PING and loads
+/* Opens the first lane's connection, checks it with PING and loads
  * every script. Call once, before the pool is shared. On failure err gets
  * a one-line reason without the password. */
 sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen);
 
-/* Frees every connection (of threads still alive too) and the pool. No
- * other thread may be using the pool or exiting while this runs. */
+/* Frees every connection and the pool. No other thread may be using
+ * the pool while this runs. */
 void rd_pool_free(rd_pool *p);
 
-/* Sends one command on the calling thread's connection. SD_OK with a
- * reply that is not an error reply (the caller frees it with
+/* Sends one command on the calling thread's lane, pipelined with other
+ * threads' calls, and waits for its reply. SD_OK with a reply that is not an error reply (the caller frees it with
  * freeReplyObject); otherwise *out is NULL and the result is
  * SD_ERR_UNAVAILABLE (no connection, transport failure or timeout, or a
  * server state such as LOADING, OOM, READONLY), SD_ERR_NOMEM, or
@@ -62,7 +65,7 @@ typedef struct rd_cmd {
 #define RD_PIPELINE_MAX 8
 
 /* Sends n (1..RD_PIPELINE_MAX) commands in one round trip on the calling
- * thread's connection. SD_OK with every reply in out[0..n), error
+ * thread's lane. SD_OK with every reply in out[0..n), error
  * replies included (the caller tells them apart and frees each);
  * otherwise every out[i] is NULL and the result is a transport failure's
  * as rd_command's. Not atomic: another client's command may run between
@@ -76,7 +79,7 @@ sd_err rd_pipeline(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **out);
 sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
                  size_t *lens, redisReply **out);
 
-/* A context of the caller's own, not the thread's (for a subscription):
+/* A context of the caller's own, not a lane's (for a subscription):
  * connected, authenticated, on the pool's database, with the pool's
  * command timeout; the caller frees it with redisFree. Errors as
  * rd_command, with a reason in why (never the password). */

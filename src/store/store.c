@@ -483,6 +483,7 @@ bool sd_store_poll_start(sd_store *s, const char *ns, const char *id, int64_t re
 {
     p->err = SD_OK;
     p->retry = false;
+    p->read_done = false;
     sd_record_clear(&p->rec);
     if (s->ops->poll_start == NULL || !sd_store_start_get(ns, id, renew_ttl_ms, &p->rec))
         return false;

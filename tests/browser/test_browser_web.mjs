@@ -17,8 +17,11 @@ function readmeExample() {
   return m[1];
 }
 
+// Stages of 400 ms: progress is written at most every progress_interval_ms
+// (250), so each stage after the first is in the store for a whole step, long
+// enough for a page on a loaded machine to see it between 0% and 100%.
 async function openDemo(args = []) {
-  const sd = await startStatusd(['--set', 'demo_step_ms=150', '--set', 'ratelimit_submit=0',
+  const sd = await startStatusd(['--set', 'demo_step_ms=400', '--set', 'ratelimit_submit=0',
                                  ...args]);
   const browser = await startBrowser();
   const page = await browser.newPage();

@@ -7,7 +7,7 @@
  * Redis connection each get their own job back, read pipelined on the
  * store's one connection for polls (statusd_store_polls_total); requests
  * pipelined on one HTTP connection are answered in their order, each
- * with its own job; and statusd stopped with polls in flight to a
+ * with its own job; a poll of a missing job reads it once; and statusd stopped with polls in flight to a
  * stopped Redis answers them and exits cleanly.
  *
  * Each test runs its own redis-server and statusd, both stopped by pid in
@@ -405,6 +405,36 @@ static void test_pipelined_requests_on_one_connection_are_answered_in_order(void
         free(ids[i]);
 }
 
+/* ---- a poll the plain reads cannot answer ---- */
+
+#define MISSING_POLLS 20
+
+/* The poll of a job that is not there: the pipelined reads find no
+ * record, and the get script that answers 404 on a request thread does
+ * not make them again. PEXPIRETIME is one of those reads and no script
+ * sends it, so the server counts exactly one per poll. */
+static void test_poll_of_a_missing_job_makes_its_reads_once(void **state)
+{
+    fixture *f = *state;
+    unsigned port = f->statusd->proc.port;
+    redisContext *raw = test_redis_connect(&f->redis);
+    assert_non_null(raw);
+    long long before = test_redis_info(raw, "commandstats", "cmdstat_pexpiretime:calls=");
+    for (int i = 0; i < MISSING_POLLS; i++) {
+        char id[SD_UUID_LEN + 1], path[64];
+        sd_uuid_new(id);
+        test_status_path(path, sizeof path, id);
+        http_resp a;
+        assert_int_equal(http_do(port, "GET", path, NULL, NULL, &a), 0);
+        assert_int_equal(a.status, 404);
+        http_resp_free(&a);
+    }
+    long long reads =
+        test_redis_info(raw, "commandstats", "cmdstat_pexpiretime:calls=") - before;
+    redisFree(raw);
+    assert_int_equal(reads, MISSING_POLLS);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -421,6 +451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_stop_with_polls_in_flight_to_a_stopped_redis_answers_them_and_exits_0,
             two_threads_setup, redis_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_poll_of_a_missing_job_makes_its_reads_once,
+                                        two_threads_setup, redis_fixture_teardown),
     };
     return cmocka_run_group_tests_name("redis_stall", tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * one round trip per poll, script reloading, what clear leaves alone,
  * self-repairing indexes, faults (a stopped, a killed and a restarted
  * server, a backoff after failed connects, a server refusing writes),
- * one connection per thread, authentication and options.
+ * a few connections shared by every thread (replies matched to their
+ * calls), authentication and options.
  *
  * One server runs for the whole group; the fault and password tests run
  * their own. The only upper bound on elapsed time is the one the command
@@ -62,7 +63,7 @@ static void sleep_ms(int64_t ms)
 static sd_redis_opts opts_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
 {
     return (sd_redis_opts){"127.0.0.1", (int)r->port, 0, NULL, r->password,
-                           timeout_ms, prefix};
+                           timeout_ms, prefix, 0};
 }
 
 static sd_store *store_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
@@ -843,23 +844,34 @@ static void test_threads_incr_through_redis_lose_nothing(void **state)
     sd_record_clear(&r);
 }
 
-#define HOLDERS 3
+#define HOLDERS 8
 
 typedef struct holder {
     sd_store *s;
+    int n;
     pthread_mutex_t *lock;
     pthread_cond_t *cond;
     int *ready;
     int *release;
     sd_err err;
+    bool own_value;          /* the get answered this thread's own write */
 } holder;
 
-/* Makes one call (opening this thread's connection), then waits, alive,
- * until released. */
+/* Makes calls (a write, then a read of it), then waits, alive, until
+ * released. */
 static void *holder_main(void *arg)
 {
     holder *h = arg;
-    h->err = put(h->s, "ns", "held", "v", 0);
+    char id[32], value[32];
+    snprintf(id, sizeof id, "held-%d", h->n);
+    snprintf(value, sizeof value, "value-%d", h->n);
+    h->err = put(h->s, "ns", id, value, 0);
+    sd_record r = SD_RECORD_INIT;
+    if (h->err == SD_OK)
+        h->err = sd_store_get(h->s, "ns", id, 0, &r);
+    const char *got = sd_record_get(&r, "f", NULL);
+    h->own_value = got != NULL && strcmp(got, value) == 0;
+    sd_record_clear(&r);
     pthread_mutex_lock(h->lock);
     (*h->ready)++;
     pthread_cond_broadcast(h->cond);
@@ -879,42 +891,139 @@ static bool clients_at(redisContext *raw, long long want)
     return n == want;
 }
 
-static void test_one_connection_per_thread_all_freed_with_the_store(void **state)
+/* A store opens its two shared connections (the default) and the polls'
+ * one, however many threads call it; all close with the store. */
+static void test_threads_share_the_stores_few_connections_all_freed_with_it(void **state)
 {
     fixture *f = *state;
+    long long before = info_number(f->raw, "clients", "connected_clients:");
     sd_store *s = store_for(f->server, "sdt:held:", STORE_TIMEOUT_MS);
     assert_non_null(s);
-    /* The raw connection, the fixture's store's, and this store's first
-     * and its pipelined one (up before the store is handed out). */
-    long long base = info_number(f->raw, "clients", "connected_clients:");
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
     int ready = 0, release = 0;
     pthread_t threads[HOLDERS];
     holder h[HOLDERS];
     for (int i = 0; i < HOLDERS; i++) {
-        h[i] = (holder){s, &lock, &cond, &ready, &release, SD_ERR_INTERNAL};
+        h[i] = (holder){s, i, &lock, &cond, &ready, &release, SD_ERR_INTERNAL, false};
         assert_int_equal(pthread_create(&threads[i], NULL, holder_main, &h[i]), 0);
     }
     pthread_mutex_lock(&lock);
     while (ready < HOLDERS)
         pthread_cond_wait(&cond, &lock);
     pthread_mutex_unlock(&lock);
-    for (int i = 0; i < HOLDERS; i++)
+    for (int i = 0; i < HOLDERS; i++) {
         assert_int_equal(h[i].err, SD_OK);
-    assert_true(clients_at(f->raw, base + HOLDERS));
+        assert_true(h[i].own_value);
+    }
+    /* Every thread alive, each having called: at most the two lanes and
+     * the polls' connection. */
+    long long opened = info_number(f->raw, "clients", "connected_clients:") - before;
+    if (opened > 3)
+        fail_msg("%lld connections for %d threads", opened, HOLDERS);
 
-    /* Freed while its threads still live: their connections close too. */
+    /* Freed while its threads still live: its connections close. */
     assert_int_equal(sd_store_clear(s, NULL), SD_OK);
     sd_store_free(s);
-    assert_true(clients_at(f->raw, base - 2));
+    assert_true(clients_at(f->raw, before));
     pthread_mutex_lock(&lock);
     release = 1;
     pthread_cond_broadcast(&cond);
     pthread_mutex_unlock(&lock);
     for (int i = 0; i < HOLDERS; i++)
         assert_int_equal(pthread_join(threads[i], NULL), 0);
-    assert_true(clients_at(f->raw, base - 2));
+    assert_true(clients_at(f->raw, before));
+}
+
+#define MATCH_THREADS 16
+#define MATCH_ROUNDS 100
+
+typedef struct matcher {
+    sd_store *s;
+    int n;
+    int wrong;
+    char last_wrong[128];
+} matcher;
+
+/* Writes records of its own, reads each back and reads one that does not
+ * exist: replies of three shapes, in flight beside the other threads'. */
+static void *match_main(void *arg)
+{
+    matcher *m = arg;
+    for (int i = 0; i < MATCH_ROUNDS; i++) {
+        char id[48], value[48], missing[48];
+        snprintf(id, sizeof id, "m-%d-%d", m->n, i % 10);
+        snprintf(value, sizeof value, "thread-%d-round-%d", m->n, i);
+        snprintf(missing, sizeof missing, "absent-%d-%d", m->n, i);
+        sd_err put_err = put(m->s, "match", id, value, 60000);
+        sd_record r = SD_RECORD_INIT;
+        sd_err get_err = sd_store_get(m->s, "match", id, 0, &r);
+        const char *got = sd_record_get(&r, "f", NULL);
+        sd_record none = SD_RECORD_INIT;
+        sd_err miss_err = sd_store_get(m->s, "match", missing, 0, &none);
+        if (put_err != SD_OK || get_err != SD_OK || got == NULL || strcmp(got, value) != 0 ||
+            miss_err != SD_ERR_NOT_FOUND || none.count != 0) {
+            m->wrong++;
+            snprintf(m->last_wrong, sizeof m->last_wrong, "%s: %s/%s/%s, got %.40s", id,
+                     sd_err_name(put_err), sd_err_name(get_err), sd_err_name(miss_err),
+                     got != NULL ? got : "(none)");
+        }
+        sd_record_clear(&r);
+        sd_record_clear(&none);
+    }
+    return NULL;
+}
+
+/* Sixteen threads on two connections: their calls meet and go out
+ * together (the server's commands far outnumber its reads of client
+ * sockets), and each thread gets its own replies. */
+static void test_concurrent_calls_on_shared_connections_get_their_own_replies(void **state)
+{
+    fixture *f = *state;
+    long long reads0 = info_number(f->raw, "stats", "total_reads_processed:");
+    pthread_t th[MATCH_THREADS];
+    matcher m[MATCH_THREADS];
+    for (int i = 0; i < MATCH_THREADS; i++) {
+        m[i] = (matcher){.s = f->store, .n = i};
+        assert_int_equal(pthread_create(&th[i], NULL, match_main, &m[i]), 0);
+    }
+    int wrong = 0;
+    const char *example = "";
+    for (int i = 0; i < MATCH_THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        wrong += m[i].wrong;
+        if (m[i].wrong > 0)
+            example = m[i].last_wrong;
+    }
+    if (wrong != 0)
+        fail_msg("%d of %d rounds got a reply that was not theirs (%s)", wrong,
+                 MATCH_THREADS * MATCH_ROUNDS, example);
+    long long reads = info_number(f->raw, "stats", "total_reads_processed:") - reads0;
+    long long calls = 3LL * MATCH_THREADS * MATCH_ROUNDS;
+    if (reads >= calls)
+        fail_msg("%lld reads of client sockets for %lld calls: none went out together",
+                 reads, calls);
+}
+
+/* A call right after the server closed the store's connections (as a
+ * restart does) runs once and succeeds: its commands never went out on
+ * the closed connection. */
+static void test_call_after_the_server_closed_the_connections_runs_once(void **state)
+{
+    fixture *f = *state;
+    sd_assign a = {"n", SD_ASSIGN_INCR, NULL, 0, 1};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 60000, false};
+    for (int round = 1; round <= 5; round++) {
+        redisReply *r = RAW(f->raw, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        freeReplyObject(r);
+        assert_int_equal(sd_store_update(f->store, "ns", "once", &u, NULL), SD_OK);
+        sd_record rec = SD_RECORD_INIT;
+        assert_int_equal(sd_store_get(f->store, "ns", "once", 0, &rec), SD_OK);
+        int64_t v = 0;
+        assert_int_equal(sd_record_get_i64(&rec, "n", &v), SD_OK);
+        assert_int_equal(v, round);
+        sd_record_clear(&rec);
+    }
 }
 
 /* ---- authentication, options and info ---- */
@@ -1060,6 +1169,12 @@ static void test_bad_options_fail_creation(void **state)
     o = good;
     o.timeout_ms = 0;
     assert_int_equal(store_refused(&o, NULL, 0), SD_ERR_INVALID);
+    o = good;
+    o.conns = -1;
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
+    o = good;
+    o.conns = 10001;
+    assert_int_equal(store_refused(&o, err, sizeof err), SD_ERR_INVALID);
     sd_store *s = NULL;
     assert_int_equal(sd_redis_store_new(&good, &s, NULL, 0), SD_OK);
     assert_non_null(s);
@@ -1091,7 +1206,9 @@ int main(void)
         ON_STORE(test_job_steps_cost_one_script_each_and_bounded_commands),
         ON_STORE(test_renewing_change_sets_the_key_expiry_the_index_already_has),
         ON_STORE(test_threads_incr_through_redis_lose_nothing),
-        ON_STORE(test_one_connection_per_thread_all_freed_with_the_store),
+        ON_STORE(test_threads_share_the_stores_few_connections_all_freed_with_it),
+        ON_STORE(test_concurrent_calls_on_shared_connections_get_their_own_replies),
+        ON_STORE(test_call_after_the_server_closed_the_connections_runs_once),
         ON_STORE(test_info_reports_redis_url_and_name),
         ON_STORE(test_selected_db_holds_the_keys),
         ON_STORE(test_bad_options_fail_creation),
