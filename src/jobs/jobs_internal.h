@@ -112,7 +112,7 @@ typedef struct job_next {
 /* The ack of a run's item (id, leased to owner, with its change rec) and
  * the take of one job into nx->slot, in one store step (ack_take);
  * returns the ack's result. Sets nx->tried, and nx->lost when the step
- * got no answer. */
+ * may have landed without its answer. */
 sd_err job_ack_take(job_next *nx, const char *id, const char *owner, sd_queue_rec *rec);
 
 /* After an ack_take that got no answer (nx->lost): takes back, with

@@ -140,7 +140,10 @@ sd_err job_ack_take(job_next *nx, const char *id, const char *owner, sd_queue_re
     snprintf(nx->owner, sizeof nx->owner, "%s:n%" PRIu64, nx->j->instance,
              (uint64_t)atomic_fetch_add(&nx->j->next_seq, 1));
     sd_err err = next_take(nx, id, owner, rec);
-    if (err != SD_OK && err != SD_ERR_NOT_FOUND && err != SD_ERR_INVALID)
+    /* Refused (not held, bad arguments, no room: the store changed
+     * nothing) or answered: nothing to resume. */
+    if (err != SD_OK && err != SD_ERR_NOT_FOUND && err != SD_ERR_INVALID &&
+        err != SD_ERR_STORE_FULL)
         nx->lost = true;
     return err;
 }
