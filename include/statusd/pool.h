@@ -13,7 +13,8 @@
  * jobs or stores: an idle worker calls the fill function for as many
  * items as there are idle workers (one fill at a time), and each item is
  * handed to the run function with a cancel flag (SD_RUN_* values of
- * handler.h) that sd_pool_cancel() and the drain set.
+ * handler.h) that sd_pool_cancel() and the drain set. A run may also
+ * bring the next item of its own worker as it ends (sd_pool_run_fn).
  *
  * When to fill: at once after sd_pool_kick() (new work was made here),
  * and otherwise by polling: after a fill that found nothing the next one
@@ -36,8 +37,13 @@ typedef struct sd_pool_item {
 typedef size_t (*sd_pool_fill_fn)(void *arg, sd_pool_item *items, size_t max);
 
 /* Runs one item on a worker thread; cancel stays valid until it returns.
- * Owns item->data from here on. */
-typedef void (*sd_pool_run_fn)(void *arg, sd_pool_item *item, const atomic_int *cancel);
+ * Owns item->data from here on. A run that can get its worker's next
+ * item in the step that ends this one (when sd_pool_wants_next says the
+ * pool wants one) makes it in *next, as fill would, and returns true:
+ * the same worker runs it at once, with no fill and no wake-up (or,
+ * when a drain began meanwhile, it goes to leftover). Else false. */
+typedef bool (*sd_pool_run_fn)(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                               sd_pool_item *next);
 
 /* An item filled but never run (the pool stopped first); owns
  * item->data. */
@@ -62,6 +68,11 @@ sd_err sd_pool_new(const sd_pool_opts *opts, sd_pool **out);
 
 /* New work may be there: an idle worker fills now. */
 void sd_pool_kick(sd_pool *p);
+
+/* For a run about to end: true when its worker should bring its next
+ * item (the run function's next), because no drain began and no filled
+ * item waits for a worker. */
+bool sd_pool_wants_next(sd_pool *p);
 
 /* Sets the cancel flag of the runs of the item named name, running now or
  * filled and about to run; with tag not NULL, only of those with that

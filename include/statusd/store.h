@@ -379,6 +379,18 @@ typedef struct sd_store_ops {
     sd_err (*queue_ack)(sd_store *s, const char *queue, const char *item,
                         const char *owner, sd_queue_rec *rec);
 
+    /* An ack and a take in one step, what a worker ending a run does to
+     * start its next one in a single round trip: acks item as queue_ack
+     * does (SD_ERR_NOT_FOUND when owner does not hold it: then nothing
+     * changes, rec is not tried and nothing is taken), then takes as
+     * queue_take does with t (never t->resume) and take_rec into
+     * items[0..*n). rec and take_rec, when both given, change records
+     * of one namespace. A take that cannot go on (out of memory) takes
+     * no more and the ack stands: the result is the ack's. */
+    sd_err (*queue_ack_take)(sd_store *s, const char *queue, const char *item,
+                             const char *owner, sd_queue_rec *rec, const sd_queue_take *t,
+                             const sd_queue_rec *take_rec, sd_queue_item *items, size_t *n);
+
     /* Puts item, leased to owner, back to waiting, due delay_ms from now
      * (no capacity check: it was accepted already). SD_ERR_NOT_FOUND when
      * owner does not hold it (nothing changes, rec is not tried). rec
@@ -513,6 +525,11 @@ sd_err sd_queue_renew(sd_store *s, const char *queue, const char *item, const ch
                       int64_t lease_ms, sd_queue_rec *rec);
 sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item, const char *owner,
                     sd_queue_rec *rec);
+/* queue_ack_take; a take that would resume, or changes of two
+ * namespaces, are SD_ERR_INVALID. */
+sd_err sd_queue_ack_take(sd_store *s, const char *queue, const char *item, const char *owner,
+                         sd_queue_rec *rec, const sd_queue_take *t,
+                         const sd_queue_rec *take_rec, sd_queue_item *items, size_t *n);
 sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
                         const char *owner, int64_t delay_ms, sd_queue_rec *rec);
 sd_err sd_queue_remove(sd_store *s, const char *queue, const char *item,

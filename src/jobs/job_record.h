@@ -41,6 +41,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "statusd/handler.h"
 #include "statusd/jobs.h"
@@ -75,6 +76,13 @@
 #define JOB_F_COMPLETIONS "completions"
 #define JOB_F_TOKEN "token"
 #define JOB_F_OLD_TOKENS "old_tokens"
+
+/* An assignment of the NUL-terminated value to name. */
+static inline sd_assign job_set_text(const char *name, const char *value)
+{
+    return (sd_assign){.name = name, .op = SD_ASSIGN_SET, .value = value,
+                       .len = strlen(value)};
+}
 
 /* The handler of kind, or NULL. */
 sd_handler *job_handler_for(const sd_jobs *j, const char *kind);

@@ -93,6 +93,7 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
     atomic_init(&j->recovered, 0);
     atomic_init(&j->lost, 0);
     atomic_init(&j->returned, 0);
+    atomic_init(&j->next_seq, 0);
 
     e = jobs_handlers(j, cfg, err, errlen);
     if (e != SD_OK) {

@@ -57,6 +57,7 @@ struct sd_jobs {
     uint64_t take_seq;             /* numbers lease owners */
     bool take_lost;                /* the last take got no answer: resume */
     sd_queue_item *take_buf;       /* `workers` items */
+    atomic_uint_fast64_t next_seq; /* numbers the owners of takes that end runs */
 
     /* the runs' coalesced progress (progress.h), read by the heartbeat */
     job_progress_table *progress;
@@ -80,12 +81,56 @@ struct sd_jobs {
     sd_pool_item *beat_buf;        /* `workers` items */
 };
 
-/* worker.c: the pool's fill, run and leftover functions, and the drain of
- * a queue nobody else will run (the memory store's). */
+/* take.c: taking jobs from the queue, each started (queued ->
+ * processing, attempts + 1, run = the take's lease owner) in the step
+ * that takes it. */
+
+/* What the pool item of a taken job carries (its data): the record as
+ * the take left it. Freed with job_taken_free, which clears item->data. */
+typedef struct job_taken {
+    sd_record rec;
+} job_taken;
+
+void job_taken_free(sd_pool_item *item);
+
+/* The pool's fill: a batch of jobs for the idle workers. */
 size_t job_fill(void *arg, sd_pool_item *items, size_t max);
-void job_run(void *arg, sd_pool_item *item, const atomic_int *cancel);
+
+/* The job a run may take as it ends (sd_pool_run_fn's next): the pool's
+ * room for its worker's next item (slot; NULL: take nothing), and that
+ * take's lease owner, <instance>:n<seq>, one per take, so that a take
+ * whose answer was lost gets back exactly what it took. */
+typedef struct job_next {
+    sd_jobs *j;
+    sd_pool_item *slot;
+    char owner[SD_QUEUE_OWNER_MAX];
+    bool tried;            /* an ack_take ran: retries ack alone */
+    bool lost;             /* it got no answer: what it took is resumed */
+    bool taken;            /* *slot holds the next item */
+} job_next;
+
+/* The ack of a run's item (id, leased to owner, with its change rec) and
+ * the take of one job into nx->slot, in one store step (ack_take);
+ * returns the ack's result. Sets nx->tried, and nx->lost when the step
+ * may have landed without its answer. */
+sd_err job_ack_take(job_next *nx, const char *id, const char *owner, sd_queue_rec *rec);
+
+/* After an ack_take that got no answer (nx->lost): takes back, with
+ * resume, the job it may have taken, or another, retried through
+ * job_persist while cancel allows. */
+void job_next_resume(job_next *nx, const atomic_int *cancel);
+
+/* worker.c: the pool's run and leftover functions, the drain of a queue
+ * nobody else will run (the memory store's), and the give-back of a job
+ * taken but not run to its end. */
+bool job_run(void *arg, sd_pool_item *item, const atomic_int *cancel, sd_pool_item *next);
 void job_leftover(void *arg, sd_pool_item *item);
 void job_cancel_waiting(sd_jobs *j);
+
+/* Hands a started job back to the queue, its attempt not counted, or,
+ * when no other instance shares the queue, cancels it: the instance
+ * stops. started: its handler ran. */
+void job_give_back(sd_jobs *j, const char *id, const char *owner, bool started);
 
 /* lease.c: the heartbeat thread, which renews the leases of running jobs
  * and reaps expired ones (every instance, workers or not). */

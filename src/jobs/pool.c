@@ -13,10 +13,18 @@
  * Filling is leader/followers: an idle worker that finds the ring empty
  * and no fill in progress becomes the filler, asks for as many items as
  * there are idle workers, puts what it got in the ring and wakes the
- * others. At most one fill runs at a time, so the ring (room for one item
- * per worker) never overflows and the store sees one request per idle
- * spell rather than one per worker. The run, fill and leftover functions
- * are called without the lock, so they may kick, cancel or read stats.
+ * others, one per item it got. At most one fill runs at a time, so
+ * the ring (room for one item per worker) never overflows and the store
+ * sees one request per idle spell rather than one per worker. The run,
+ * fill and leftover functions are called without the lock, so they may
+ * kick, cancel or read stats.
+ *
+ * A busy worker need not come back for work: a run that ends in a store
+ * step can take its worker's next item in that same step (when the pool
+ * wants one: no drain, nothing in the ring), and the worker runs it at
+ * once. The slot stays busy throughout, so the ring's bound holds, and
+ * nobody is woken. Under load, a job then costs one fill-free step to
+ * end and start, and the ring and the fill serve the idle workers only.
  *
  * Idle polling: a fill that found nothing sets the next poll time
  * poll_min_ms ahead, doubling the interval up to poll_max_ms; idle
@@ -178,9 +186,39 @@ static void pool_fill(sd_pool *p)
         p->poll_at = now + p->poll_ms;
         p->poll_ms = p->poll_ms * 2 > p->o.poll_max_ms ? p->o.poll_max_ms : p->poll_ms * 2;
     }
-    pool_wake_all(&p->work);
+    /* One wake-up per item: the filler takes the first, the others go to
+     * as many idle workers, and the last wakes one more (if any waits),
+     * which fills again at once, as there may be more. Waking them all
+     * would cost each idle worker a wake-up for nothing. A worker left
+     * waiting through a fill that found nothing wakes on its own timer
+     * (pool_worker), so polling goes on. */
+    for (size_t i = 0; i < n; i++)
+        pool_check(pthread_cond_signal(&p->work), "pthread_cond_signal");
     if (p->stopping)
         pool_wake_all(&p->idle);
+}
+
+/* Runs the slot's item, then each next item its runs bring (see
+ * sd_pool_run_fn), while no drain begins; called and returning without
+ * the lock, the slot busy. A next item brought once a drain began goes
+ * to leftover. */
+static void pool_run(sd_pool *p, pool_slot *slot)
+{
+    sd_pool_item next;
+    while (p->o.run(p->o.arg, &slot->item, &slot->cancel, &next)) {
+        pool_lock(p);
+        bool stopping = p->stopping;
+        if (!stopping) {
+            slot->item = next;
+            atomic_store(&slot->cancel, SD_RUN_GO);
+        }
+        pool_unlock(p);
+        if (stopping) {
+            if (p->o.leftover != NULL)
+                p->o.leftover(p->o.arg, &next);
+            return;
+        }
+    }
 }
 
 /* Worker: runs items and fills until a drain begins. The slot's item and
@@ -203,7 +241,7 @@ static void *pool_worker(void *opaque)
             p->busy++;
             pool_unlock(p);
 
-            p->o.run(p->o.arg, &slot->item, &slot->cancel);
+            pool_run(p, slot);
 
             pool_lock(p);
             slot->busy = false;
@@ -216,7 +254,7 @@ static void *pool_worker(void *opaque)
         if (!p->filling && (p->kicked || wait <= 0))
             pool_fill(p);
         else if (p->filling)
-            pool_wait(p, &p->work);
+            (void)pool_wait_ms(p, &p->work, p->poll_ms);
         else
             (void)pool_wait_ms(p, &p->work, wait);
     }
@@ -341,6 +379,14 @@ void sd_pool_kick(sd_pool *p)
         pool_check(pthread_cond_signal(&p->work), "pthread_cond_signal");
     }
     pool_unlock(p);
+}
+
+bool sd_pool_wants_next(sd_pool *p)
+{
+    pool_lock(p);
+    bool wants = !p->stopping && p->count == 0;
+    pool_unlock(p);
+    return wants;
 }
 
 static bool item_is(const sd_pool_item *item, const char *name, const char *tag)

@@ -1,16 +1,9 @@
 /*
  * Runs of jobs: what the worker pool calls (see jobs_internal.h).
  *
- * fill takes due jobs from the store's queue, as many as there are idle
- * workers, and starts each in the same store step (queued -> processing,
- * attempts + 1, run = the take's lease owner): one round trip hands out a
- * batch of jobs with their records. A take whose answer was lost (the
- * store went away after it applied) is retried with the same owner and
- * gets its jobs back (resume), so an outage does not strand them until
- * their leases run out.
- *
- * A run then ends in one store step that also settles its queue item,
- * every one conditioned on the record's run field and on the lease:
+ * A run starts with a job take.c took and started. It ends in one store
+ * step that also settles its queue item, every one conditioned on the
+ * record's run field and on the lease:
  *   completed           ack + completed (completions + 1)
  *   failed, attempts    release after a backoff + queued, the error kept
  *   left                until the next run starts
@@ -20,7 +13,8 @@
  *                       attempt not counted; memory: ack + canceled
  * A run that lost its lease (reaped as dead while it still ran) finds
  * the item no longer its own and changes nothing: the job's next run
- * owns it.
+ * owns it. An ack, while the pool wants work, also takes the worker's
+ * next job in the same step (take.c), which the pool then runs at once.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -32,11 +26,6 @@
 #include "statusd/util.h"
 
 #include "jobs_internal.h"
-
-/* What a filled item carries: the record as the take left it. */
-typedef struct job_taken {
-    sd_record rec;
-} job_taken;
 
 static const char *const PROCESSING[] = {"processing"};
 
@@ -63,14 +52,20 @@ typedef struct run_step {
     bool release;          /* release (after delay_ms), else ack */
     int64_t delay_ms;
     sd_queue_rec *rec;     /* the record change, or NULL */
+    job_next *next;        /* an ack's: the next job it may take, or NULL */
 } run_step;
 
+/* An ack also takes the worker's next job, on its first try, when the
+ * pool wants one. */
 static sd_err run_step_do(void *arg)
 {
     run_step *s = arg;
     if (s->release)
         return sd_queue_release(s->j->store, JOB_QUEUE, s->id, s->owner, s->delay_ms,
                                 s->rec);
+    job_next *nx = s->next;
+    if (nx != NULL && nx->slot != NULL && !nx->tried && sd_pool_wants_next(s->j->pool))
+        return job_ack_take(nx, s->id, s->owner, s->rec);
     return sd_queue_ack(s->j->store, JOB_QUEUE, s->id, s->owner, s->rec);
 }
 
@@ -134,12 +129,6 @@ static void change_add(run_change *c, sd_assign a)
     c->a[c->u.assign_count++] = a;
 }
 
-static sd_assign set_text(const char *name, const char *value)
-{
-    return (sd_assign){.name = name, .op = SD_ASSIGN_SET, .value = value,
-                       .len = strlen(value)};
-}
-
 /* Adds the progress and stage still pending of the run (pend, may be
  * NULL) to its last change; prog holds the progress's text. */
 static void change_add_pending(run_change *c, const job_pending *pend, char prog[16])
@@ -154,7 +143,7 @@ static void change_add_pending(run_change *c, const job_pending *pend, char prog
  * landed. */
 static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char *status,
                        const char *result, const char *code, const char *message,
-                       const job_pending *pend, const atomic_int *cancel)
+                       const job_pending *pend, const atomic_int *cancel, job_next *next)
 {
     run_change c;
     change_init(&c, j, owner, status);
@@ -166,8 +155,8 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
     else
         change_add_pending(&c, pend, prog);
     if (completed) {
-        change_add(&c, set_text(JOB_F_PROGRESS, "100"));
-        change_add(&c, set_text(JOB_F_RESULT, result != NULL ? result : "null"));
+        change_add(&c, job_set_text(JOB_F_PROGRESS, "100"));
+        change_add(&c, job_set_text(JOB_F_RESULT, result != NULL ? result : "null"));
         change_add(&c, (sd_assign){.name = JOB_F_COMPLETIONS, .op = SD_ASSIGN_INCR, .incr = 1});
     }
     if (code != NULL) {
@@ -179,7 +168,7 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
         change_add(&c, (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET,
                                    .value = err_text.data, .len = err_text.len});
     }
-    run_step s = {j, id, owner, false, 0, &c.rec};
+    run_step s = {j, id, owner, false, 0, &c.rec, next};
     bool landed = run_settle(&s, cancel, status);
     sd_buf_free(&err_text);
     return landed;
@@ -190,9 +179,9 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
 static void run_end(sd_jobs *j, const char *id, const char *owner, const char *kind,
                     int64_t attempts, const char *status, const char *result,
                     const char *code, const char *message, const job_pending *pend,
-                    const atomic_int *cancel)
+                    const atomic_int *cancel, job_next *next)
 {
-    if (!run_finish(j, id, owner, status, result, code, message, pend, cancel))
+    if (!run_finish(j, id, owner, status, result, code, message, pend, cancel, next))
         return;
     if (code != NULL)
         job_log(status, id, kind, attempts, "%s: %s", code, message != NULL ? message : "");
@@ -250,9 +239,9 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, const char 
     }
     change_add(&c, (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET, .value = err_text.data,
                                .len = err_text.len});
-    change_add(&c, set_text(JOB_F_RETRY_MS, retry_at));
-    change_add(&c, set_text(JOB_F_DUE_MS, retry_at));
-    run_step s = {j, id, owner, true, delay, &c.rec};
+    change_add(&c, job_set_text(JOB_F_RETRY_MS, retry_at));
+    change_add(&c, job_set_text(JOB_F_DUE_MS, retry_at));
+    run_step s = {j, id, owner, true, delay, &c.rec, NULL};
     if (run_settle(&s, cancel, "queued for a retry")) {
         atomic_fetch_add(&j->retries, 1);
         job_log("retried", id, kind, attempts, "attempt failed (%s: %s); next in %" PRId64 " ms",
@@ -261,22 +250,19 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, const char 
     sd_buf_free(&err_text);
 }
 
-/* Hands a started job back to the queue, its attempt not counted, or,
- * when no other instance shares the queue, cancels it: the instance
- * stops. */
-static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool started)
+void job_give_back(sd_jobs *j, const char *id, const char *owner, bool started)
 {
     if (!j->shared) {
         (void)run_finish(j, id, owner, "canceled", NULL, "shutdown",
                          started ? "the instance stopped before the job finished"
                                  : "the instance stopped before the job started",
-                         NULL, NULL);
+                         NULL, NULL, NULL);
         return;
     }
     run_change c;
     change_init(&c, j, owner, "queued");
     change_add(&c, (sd_assign){.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_INCR, .incr = -1});
-    run_step s = {j, id, owner, true, 0, &c.rec};
+    run_step s = {j, id, owner, true, 0, &c.rec, NULL};
     if (run_settle(&s, NULL, "handed back")) {
         atomic_fetch_add(&j->returned, 1);
         sd_info("job %s: handed back to the queue for another instance", id);
@@ -290,24 +276,25 @@ static void run_give_back(sd_jobs *j, const char *id, const char *owner, bool st
  * lease to run out and the job to be run again, and the handoff item to
  * find a record that is no longer this run's. */
 static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
-                         const job_pending *pend, const atomic_int *cancel)
+                         const job_pending *pend, const atomic_int *cancel, job_next *next)
 {
     sd_err err = job_handoff_queue(j, id);
     if (err != SD_OK) {
         sd_warn("job %s: handed off, but its timeout not queued: %s", id, sd_err_name(err));
         (void)run_finish(j, id, owner, "failed", NULL, "handler_failed",
-                         "the app took the job, but statusd could not track it", pend, cancel);
+                         "the app took the job, but statusd could not track it", pend, cancel,
+                         next);
         return;
     }
     char now[24], prog[16];
     job_i64(now, sd_now_ms());
-    sd_assign a[4] = {set_text(JOB_F_UPDATED_MS, now), set_text(JOB_F_HEARTBEAT_MS, now)};
+    sd_assign a[4] = {job_set_text(JOB_F_UPDATED_MS, now), job_set_text(JOB_F_HEARTBEAT_MS, now)};
     size_t n = 2 + job_pending_assign(pend, prog, a + 2);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &owner,
                    .cond_count = 1, .assign = a, .assign_count = n,
                    .ttl_ms = j->ttl_ms, .settles = true};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
-    run_step s = {j, id, owner, false, 0, &rec};
+    run_step s = {j, id, owner, false, 0, &rec, next};
     if (run_settle(&s, cancel, "handed off"))
         sd_debug("job %s: handed off to the app", id);
 }
@@ -337,7 +324,7 @@ static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
         sd_buf_free(&olds);
         return SD_ERR_NOMEM;
     }
-    sd_assign a[2] = {set_text(JOB_F_TOKEN, token)};
+    sd_assign a[2] = {job_set_text(JOB_F_TOKEN, token)};
     size_t n = 1;
     if (olds.len > 0)
         a[n++] = (sd_assign){.name = JOB_F_OLD_TOKENS, .op = SD_ASSIGN_SET, .value = olds.data,
@@ -354,9 +341,10 @@ static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
 }
 
 /* Removes the item of a run that has nothing more to say. */
-static void run_drop(sd_jobs *j, const char *id, const char *owner, const atomic_int *cancel)
+static void run_drop(sd_jobs *j, const char *id, const char *owner, const atomic_int *cancel,
+                     job_next *next)
 {
-    run_step s = {j, id, owner, false, 0, NULL};
+    run_step s = {j, id, owner, false, 0, NULL, next};
     sd_err err = job_persist(cancel, run_step_do, &s, id);
     if (err != SD_OK && err != SD_ERR_NOT_FOUND)
         sd_warn("job %s: its queue item was not removed: %s", id, sd_err_name(err));
@@ -379,8 +367,8 @@ static sd_err report_write(void *arg, const job_pending *p)
     char now[24], prog[16];
     job_i64(now, sd_now_ms());
     sd_assign a[4];
-    a[0] = set_text(JOB_F_UPDATED_MS, now);
-    a[1] = set_text(JOB_F_HEARTBEAT_MS, now);
+    a[0] = job_set_text(JOB_F_UPDATED_MS, now);
+    a[1] = job_set_text(JOB_F_HEARTBEAT_MS, now);
     size_t n = 2 + job_pending_assign(p, prog, a + 2);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                    .cond_values = &ctx->owner, .cond_count = 1,
@@ -406,85 +394,9 @@ static void run_report(void *arg, int progress, const char *stage)
 
 /* ---- the pool's functions ---- */
 
-/* The change that starts a run: queued -> processing under owner. */
-typedef struct start_change {
-    char now[24];
-    sd_assign a[9];
-    sd_update u;
-} start_change;
-
-static void start_init(start_change *c, const sd_jobs *j, const char *owner)
-{
-    static const char *const queued[] = {"queued"};
-    job_i64(c->now, sd_now_ms());
-    size_t n = 0;
-    c->a[n++] = set_text(JOB_F_STATUS, "processing");
-    c->a[n++] = (sd_assign){.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_INCR, .incr = 1};
-    c->a[n++] = set_text(JOB_F_RUN, owner);
-    c->a[n++] = set_text(JOB_F_PROGRESS, "0");
-    c->a[n++] = (sd_assign){.name = JOB_F_STAGE, .op = SD_ASSIGN_DEL};
-    c->a[n++] = (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_DEL};
-    c->a[n++] = (sd_assign){.name = JOB_F_RETRY_MS, .op = SD_ASSIGN_DEL};
-    c->a[n++] = set_text(JOB_F_UPDATED_MS, c->now);
-    c->a[n++] = set_text(JOB_F_HEARTBEAT_MS, c->now);
-    c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS,
-                       .cond_values = queued, .cond_count = 1, .assign = c->a,
-                       .assign_count = n, .ttl_ms = j->ttl_ms};
-}
-
-size_t job_fill(void *arg, sd_pool_item *items, size_t max)
-{
-    sd_jobs *j = arg;
-    char owner[SD_QUEUE_OWNER_MAX];
-    snprintf(owner, sizeof owner, "%s:%" PRIu64, j->instance, j->take_seq);
-    start_change c;
-    start_init(&c, j, owner);
-    sd_queue_rec rec = {JOB_NS, &c.u, NULL, SD_OK};
-    sd_queue_take t = {.owner = owner, .lease_ms = j->lease_ms, .max = max,
-                       .resume = j->take_lost};
-    size_t n = 0;
-    sd_err err = sd_queue_take_items(j->store, JOB_QUEUE, &t, &rec, j->take_buf, &n);
-    if (err != SD_OK) {
-        if (!j->take_lost)
-            sd_debug("jobs: taking from the queue failed: %s", sd_err_name(err));
-        j->take_lost = true;
-        return 0;
-    }
-    j->take_lost = false;
-    if (n > 0)
-        j->take_seq++;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        sd_queue_item *got = &j->take_buf[i];
-        job_taken *d = malloc(sizeof *d);
-        if (d == NULL) {
-            /* It cannot be handed over: back to the queue, uncounted. */
-            sd_warn("job %s: out of memory; handed back", got->item);
-            run_give_back(j, got->item, owner, false);
-            sd_record_clear(&got->rec);
-            continue;
-        }
-        d->rec = got->rec;
-        got->rec = (sd_record)SD_RECORD_INIT;
-        memcpy(items[k].name, got->item, SD_POOL_ITEM_MAX);
-        memcpy(items[k].tag, owner, SD_POOL_ITEM_MAX);
-        items[k].data = d;
-        k++;
-    }
-    return k;
-}
-
-static void taken_free(sd_pool_item *item)
-{
-    job_taken *d = item->data;
-    sd_record_clear(&d->rec);
-    free(d);
-    item->data = NULL;
-}
-
 /* Runs the handler of a started job and ends the run by its outcome. */
 static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_record *rec,
-                        const atomic_int *cancel)
+                        const atomic_int *cancel, job_next *next)
 {
     const char *kind = sd_record_get(rec, JOB_F_KIND, NULL);
     size_t input_len = 0;
@@ -494,7 +406,7 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
     sd_handler *h = kind != NULL ? job_handler_for(j, kind) : NULL;
     if (h == NULL || input == NULL) {
         run_end(j, id, owner, kind, attempts, "failed", NULL, "no_handler",
-                "no handler for this job kind", NULL, cancel);
+                "no handler for this job kind", NULL, cancel, next);
         return;
     }
     char token[JOB_TOKEN_LEN + 1];
@@ -503,20 +415,20 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
                       : SD_OK;
     if (terr == SD_ERR_CONFLICT || terr == SD_ERR_NOT_FOUND) {
         /* The run no longer owns the job (canceled, reaped). */
-        run_drop(j, id, owner, cancel);
+        run_drop(j, id, owner, cancel, next);
         return;
     }
     if (terr != SD_OK) {
         /* The job is still this run's: hand it back when stopping, else
          * end the run as a failed one, retried like any other. */
         if (atomic_load(cancel) == SD_RUN_SHUTDOWN)
-            run_give_back(j, id, owner, true);
+            job_give_back(j, id, owner, true);
         else if (attempts < j->max_attempts)
             run_retry(j, id, owner, kind, attempts, 0, "handler_failed",
                       "the run's token could not be stored", cancel);
         else
             run_end(j, id, owner, kind, attempts, "failed", NULL, "handler_failed",
-                    "the run's token could not be stored", NULL, cancel);
+                    "the run's token could not be stored", NULL, cancel, next);
         return;
     }
     run_ctx ctx = {j, id, owner, job_progress_begin(j->progress, id, owner)};
@@ -543,7 +455,7 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
     case SD_OUTCOME_COMPLETED:
         sd_job_metrics_outcome(j->metrics, kind, SD_JOB_COMPLETED);
         run_end(j, id, owner, kind, attempts, "completed", out.result, NULL, NULL, &pend,
-                cancel);
+                cancel, next);
         break;
     case SD_OUTCOME_FAILED:
         sd_job_metrics_outcome(j->metrics, kind, retry ? SD_JOB_RETRIED : SD_JOB_FAILED);
@@ -552,27 +464,28 @@ static void run_handler(sd_jobs *j, const char *id, const char *owner, const sd_
                       out.error_message, cancel);
         else
             run_end(j, id, owner, kind, attempts, "failed", NULL, code, out.error_message,
-                    &pend, cancel);
+                    &pend, cancel, next);
         break;
     case SD_OUTCOME_CANCELED:
         if (atomic_load(cancel) == SD_RUN_SHUTDOWN) {
-            run_give_back(j, id, owner, true);
+            job_give_back(j, id, owner, true);
         } else {
             sd_job_metrics_outcome(j->metrics, kind, SD_JOB_CANCELED);
-            run_drop(j, id, owner, cancel);
+            run_drop(j, id, owner, cancel, next);
         }
         break;
     case SD_OUTCOME_HANDED_OFF:
-        run_hand_off(j, id, owner, &pend, cancel);
+        run_hand_off(j, id, owner, &pend, cancel, next);
         break;
     }
     free(stage);
     sd_outcome_clear(&out);
 }
 
-void job_run(void *arg, sd_pool_item *item, const atomic_int *cancel)
+bool job_run(void *arg, sd_pool_item *item, const atomic_int *cancel, sd_pool_item *next)
 {
     sd_jobs *j = arg;
+    job_next nx = {.j = j, .slot = next};
     job_taken *d = item->data;
     const char *id = item->name, *owner = item->tag;
     const char *status = sd_record_get(&d->rec, JOB_F_STATUS, NULL);
@@ -581,17 +494,19 @@ void job_run(void *arg, sd_pool_item *item, const atomic_int *cancel)
         strcmp(run, owner) != 0 || atomic_load(cancel) == SD_RUN_CANCEL)
         /* A resumed job that moved on meanwhile, or canceled before it
          * started: nothing to run. */
-        run_drop(j, id, owner, cancel);
+        run_drop(j, id, owner, cancel, &nx);
     else
-        run_handler(j, id, owner, &d->rec, cancel);
-    taken_free(item);
+        run_handler(j, id, owner, &d->rec, cancel, &nx);
+    job_taken_free(item);
+    job_next_resume(&nx, cancel);
+    return nx.taken;
 }
 
 void job_leftover(void *arg, sd_pool_item *item)
 {
     sd_jobs *j = arg;
-    run_give_back(j, item->name, item->tag, false);
-    taken_free(item);
+    job_give_back(j, item->name, item->tag, false);
+    job_taken_free(item);
 }
 
 #define CANCEL_BATCH 64
@@ -609,10 +524,10 @@ void job_cancel_waiting(sd_jobs *j)
         return;
     }
     sd_assign a[] = {
-        set_text(JOB_F_STATUS, "canceled"),
+        job_set_text(JOB_F_STATUS, "canceled"),
         {.name = JOB_F_ERROR, .op = SD_ASSIGN_SET, .value = err_text.data, .len = err_text.len},
-        set_text(JOB_F_UPDATED_MS, now),
-        set_text(JOB_F_HEARTBEAT_MS, now),
+        job_set_text(JOB_F_UPDATED_MS, now),
+        job_set_text(JOB_F_HEARTBEAT_MS, now),
         {.name = JOB_F_RETRY_MS, .op = SD_ASSIGN_DEL},
     };
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS, .cond_values = queued,

@@ -119,6 +119,13 @@ static sd_err mem_queue_ack(sd_store *s, const char *queue, const char *item,
     return mq_ack(queues_of(s), queue, item, owner, rec);
 }
 
+static sd_err mem_queue_ack_take(sd_store *s, const char *queue, const char *item,
+                                 const char *owner, sd_queue_rec *rec, const sd_queue_take *t,
+                                 const sd_queue_rec *take_rec, sd_queue_item *items, size_t *n)
+{
+    return mq_ack_take(queues_of(s), queue, item, owner, rec, t, take_rec, items, n);
+}
+
 static sd_err mem_queue_release(sd_store *s, const char *queue, const char *item,
                                 const char *owner, int64_t delay_ms, sd_queue_rec *rec)
 {
@@ -333,6 +340,7 @@ static const sd_store_ops mem_ops = {
     .queue_take = mem_queue_take,
     .queue_renew = mem_queue_renew,
     .queue_ack = mem_queue_ack,
+    .queue_ack_take = mem_queue_ack_take,
     .queue_release = mem_queue_release,
     .queue_remove = mem_queue_remove,
     .queue_reap = mem_queue_reap,

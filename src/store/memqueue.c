@@ -254,6 +254,36 @@ static mq_entry *next_due(mq_queue *q, int64_t limit)
     return e != NULL && e->at <= limit ? e : NULL;
 }
 
+/* Takes due items of the locked q into items from *k on, as take does
+ * (t->resume aside). SD_ERR_NOMEM when it had to stop early. */
+static sd_err take_due(mq_queues *qs, mq_queue *q, const sd_queue_take *t,
+                       const sd_queue_rec *rec, int64_t now, sd_queue_item *items, size_t *k)
+{
+    int64_t lease_end = after(now, t->lease_ms), limit = after(now, t->ahead_ms);
+    mq_entry *e;
+    while (*k < t->max && (e = next_due(q, limit)) != NULL) {
+        sd_queue_item *out = &items[*k];
+        if (!mq_set_reserve(&q->items, MQ_LEASED, false))
+            return SD_ERR_NOMEM;
+        if (rec != NULL) {
+            sd_err c = md_update(qs->table, rec->ns, e->item, rec->u, false, &out->rec);
+            if (c == SD_ERR_NOMEM)
+                return c;
+            if (c != SD_OK) {
+                /* Nothing to run: the record is gone or past this step. */
+                sd_record_clear(&out->rec);
+                mq_set_drop(&q->items, e);
+                continue;
+            }
+        }
+        memcpy(e->owner, t->owner, strlen(t->owner) + 1);
+        memcpy(out->item, e->item, sizeof out->item);
+        mq_set_move(&q->items, e, MQ_LEASED, lease_end);
+        (*k)++;
+    }
+    return SD_OK;
+}
+
 sd_err mq_take(mq_queues *qs, const char *queue, const sd_queue_take *t,
                const sd_queue_rec *rec, sd_queue_item *items, size_t *n)
 {
@@ -261,35 +291,10 @@ sd_err mq_take(mq_queues *qs, const char *queue, const sd_queue_take *t,
     mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_OK;
-    int64_t lease_end = after(now, t->lease_ms), limit = after(now, t->ahead_ms);
     size_t k = 0;
-    sd_err err = SD_OK;
     if (t->resume)
-        take_resume(qs, q, t, rec, lease_end, items, &k);
-    mq_entry *e;
-    while (k < t->max && (e = next_due(q, limit)) != NULL) {
-        if (!mq_set_reserve(&q->items, MQ_LEASED, false)) {
-            err = SD_ERR_NOMEM;
-            break;
-        }
-        if (rec != NULL) {
-            sd_err c = md_update(qs->table, rec->ns, e->item, rec->u, false, &items[k].rec);
-            if (c == SD_ERR_NOMEM) {
-                err = c;
-                break;
-            }
-            if (c != SD_OK) {
-                /* Nothing to run: the record is gone or past this step. */
-                sd_record_clear(&items[k].rec);
-                mq_set_drop(&q->items, e);
-                continue;
-            }
-        }
-        memcpy(e->owner, t->owner, strlen(t->owner) + 1);
-        memcpy(items[k].item, e->item, sizeof items[k].item);
-        mq_set_move(&q->items, e, MQ_LEASED, lease_end);
-        k++;
-    }
+        take_resume(qs, q, t, rec, after(now, t->lease_ms), items, &k);
+    sd_err err = take_due(qs, q, t, rec, now, items, &k);
     mq_unlock(q);
     *n = k;
     return k > 0 ? SD_OK : err;
@@ -312,6 +317,19 @@ sd_err mq_renew(mq_queues *qs, const char *queue, const char *item, const char *
     return err;
 }
 
+/* ack's step on the locked q. */
+static sd_err ack_held(mq_queues *qs, mq_queue *q, const char *item, const char *owner,
+                       sd_queue_rec *rec)
+{
+    mq_entry *e = held(q, item, owner);
+    sd_err err = e == NULL ? SD_ERR_NOT_FOUND : SD_OK;
+    if (e != NULL && rec_try(qs, rec, item, false) == SD_ERR_NOMEM)
+        err = SD_ERR_NOMEM;
+    if (err == SD_OK)
+        mq_set_drop(&q->items, e);
+    return err;
+}
+
 sd_err mq_ack(mq_queues *qs, const char *queue, const char *item, const char *owner,
               sd_queue_rec *rec)
 {
@@ -319,13 +337,25 @@ sd_err mq_ack(mq_queues *qs, const char *queue, const char *item, const char *ow
     mq_queue *q = queue_open(qs, queue, &now);
     if (q == NULL)
         return SD_ERR_NOT_FOUND;
-    mq_entry *e = held(q, item, owner);
-    sd_err err = e == NULL ? SD_ERR_NOT_FOUND : SD_OK;
-    if (e != NULL && rec_try(qs, rec, item, false) == SD_ERR_NOMEM)
-        err = SD_ERR_NOMEM;
-    if (err == SD_OK)
-        mq_set_drop(&q->items, e);
+    sd_err err = ack_held(qs, q, item, owner, rec);
     mq_unlock(q);
+    return err;
+}
+
+sd_err mq_ack_take(mq_queues *qs, const char *queue, const char *item, const char *owner,
+                   sd_queue_rec *rec, const sd_queue_take *t, const sd_queue_rec *take_rec,
+                   sd_queue_item *items, size_t *n)
+{
+    int64_t now;
+    mq_queue *q = queue_open(qs, queue, &now);
+    if (q == NULL)
+        return SD_ERR_NOT_FOUND;
+    size_t k = 0;
+    sd_err err = ack_held(qs, q, item, owner, rec);
+    if (err == SD_OK)
+        (void)take_due(qs, q, t, take_rec, now, items, &k);
+    mq_unlock(q);
+    *n = k;
     return err;
 }
 

@@ -34,6 +34,9 @@ sd_err mq_renew(mq_queues *qs, const char *queue, const char *item, const char *
                 int64_t lease_ms, sd_queue_rec *rec);
 sd_err mq_ack(mq_queues *qs, const char *queue, const char *item, const char *owner,
               sd_queue_rec *rec);
+sd_err mq_ack_take(mq_queues *qs, const char *queue, const char *item, const char *owner,
+                  sd_queue_rec *rec, const sd_queue_take *t, const sd_queue_rec *take_rec,
+                  sd_queue_item *items, size_t *n);
 sd_err mq_release(mq_queues *qs, const char *queue, const char *item, const char *owner,
                   int64_t delay_ms, sd_queue_rec *rec);
 sd_err mq_remove(mq_queues *qs, const char *queue, const char *item, sd_queue_rec *rec);

@@ -680,6 +680,7 @@ static const sd_store_ops rd_ops = {
     .queue_take = rd_queue_take,
     .queue_renew = rd_queue_renew,
     .queue_ack = rd_queue_ack,
+    .queue_ack_take = rd_queue_ack_take,
     .queue_release = rd_queue_release,
     .queue_remove = rd_queue_remove,
     .queue_reap = rd_queue_reap,

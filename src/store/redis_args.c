@@ -321,6 +321,11 @@ void rd_args_update(rd_args *a, const sd_update *u, int64_t now, bool want)
     }
 }
 
+size_t rd_args_update_count(const sd_update *u)
+{
+    return 5 + (u->cond_field != NULL ? u->cond_count : 0) + 3 * u->assign_count;
+}
+
 /* KEYS exp index, lex index; ARGV now, record key prefix, value index:
  * how the scripts over a namespace start. */
 void rd_args_namespace(rd_args *a, const char *prefix, const char *ns, int64_t now,

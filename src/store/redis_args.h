@@ -95,6 +95,8 @@ void rd_args_queue(rd_args *a, const char *prefix, const char *queue, const char
 /* Appends the spec of update u (mode, expiry base, want, condition,
  * assignments) as the update script and the queue scripts read it. */
 void rd_args_update(rd_args *a, const sd_update *u, int64_t now, bool want);
+/* How many arguments rd_args_update appends for u. */
+size_t rd_args_update_count(const sd_update *u);
 
 /* now + ttl_ms, saturating at the largest expiry the store keeps (a
  * sorted-set score is a double: 2^53 - 1). */

@@ -116,6 +116,39 @@ sd_err rd_queue_ack(sd_store *st, const char *queue, const char *item, const cha
     return run_queue(s, RD_SCRIPT_QACK, &a, rec);
 }
 
+/* The ack's change and the take's follow each other at the end of the
+ * arguments; the script finds where the take's starts from ARGV[12]: 13
+ * plus the ack change's length (its flag, then its spec). */
+sd_err rd_queue_ack_take(sd_store *st, const char *queue, const char *item, const char *owner,
+                         sd_queue_rec *rec, const sd_queue_take *t, const sd_queue_rec *take_rec,
+                         sd_queue_item *items, size_t *n)
+{
+    rd_store *s = store_of(st);
+    int64_t now = sd_now_ms();
+    size_t max = t->max > (size_t)INT32_MAX ? (size_t)INT32_MAX : t->max;
+    rd_args a;
+    args_start(&a, s, queue, rec != NULL ? rec : take_rec, now);
+    rd_args_str(&a, item);
+    rd_args_str(&a, owner);
+    rd_args_str(&a, t->owner);
+    rd_args_i64(&a, rd_expiry_after(now, t->lease_ms));
+    rd_args_i64(&a, rd_expiry_after(now, t->ahead_ms));
+    rd_args_i64(&a, (int64_t)max);
+    rd_args_i64(&a, 13 + 1 + (rec != NULL ? (int64_t)rd_args_update_count(rec->u) : 0));
+    args_change(&a, rec, now, rec != NULL && rec->out != NULL);
+    args_change(&a, take_rec, now, true);
+    redisReply *r = NULL;
+    sd_err err = rd_store_run(s, RD_SCRIPT_QACK_TAKE, &a, &r);
+    if (err == SD_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
+        err = rd_bad_reply("queue_ack_take");
+    if (err == SD_OK)
+        err = rd_reply_queue(r->element[0], rec);
+    if (err == SD_OK)
+        err = rd_reply_take(r->element[1], items, max, n);
+    freeReplyObject(r);
+    return err;
+}
+
 sd_err rd_queue_release(sd_store *st, const char *queue, const char *item,
                         const char *owner, int64_t delay_ms, sd_queue_rec *rec)
 {

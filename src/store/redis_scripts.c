@@ -9,7 +9,8 @@
  * client's clock, the indexes, the deadline cap), lib_upd (an sd_update
  * applied to one record: the update script's body, and that of the queue
  * scripts that change a record in their step), lib_q (a queue's keys and
- * clock) and lib_qrec (a queue step's record change and reply). A body
+ * clock), lib_qrec (a queue step's record change and reply) and
+ * lib_qtake (a take's moves, for take and ack_take). A body
  * opens with its KEYS, ARGV and reply.
  *
  * Keys (see redis_args.h; <ns> has ':' and '%' percent-encoded). A
@@ -49,7 +50,7 @@
 /* Constants the scripts share with the C code, as Lua locals. */
 static const char prelude[] = "local DEADLINE = '" SD_FIELD_DEADLINE "'\n";
 
-#define SCRIPT_PARTS 7
+#define SCRIPT_PARTS 8
 
 typedef struct script_def {
     const char *name;
@@ -71,9 +72,11 @@ static const script_def scripts[RD_SCRIPT_N] = {
     [RD_SCRIPT_SCAN_BY] = {"scan_by", {REC_PARTS, rd_lua_scan_by}},
     [RD_SCRIPT_RATE] = {"rate", {rd_lua_lib_num, rd_lua_rate}},
     [RD_SCRIPT_QPUSH] = {"queue_push", {QREC_PARTS, rd_lua_queue_push}},
-    [RD_SCRIPT_QTAKE] = {"queue_take", {QREC_PARTS, rd_lua_queue_take}},
+    [RD_SCRIPT_QTAKE] = {"queue_take", {QREC_PARTS, rd_lua_lib_qtake, rd_lua_queue_take}},
     [RD_SCRIPT_QRENEW] = {"queue_renew", {QREC_PARTS, rd_lua_queue_renew}},
     [RD_SCRIPT_QACK] = {"queue_ack", {QREC_PARTS, rd_lua_queue_ack}},
+    [RD_SCRIPT_QACK_TAKE] = {"queue_ack_take",
+                             {QREC_PARTS, rd_lua_lib_qtake, rd_lua_queue_ack_take}},
     [RD_SCRIPT_QRELEASE] = {"queue_release", {QREC_PARTS, rd_lua_queue_release}},
     [RD_SCRIPT_QREMOVE] = {"queue_remove", {QREC_PARTS, rd_lua_queue_remove}},
     [RD_SCRIPT_QREAP] = {"queue_reap", {rd_lua_lib_q, rd_lua_queue_reap}},

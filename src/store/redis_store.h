@@ -50,6 +50,9 @@ sd_err rd_queue_renew(sd_store *s, const char *queue, const char *item, const ch
                       int64_t lease_ms, sd_queue_rec *rec);
 sd_err rd_queue_ack(sd_store *s, const char *queue, const char *item, const char *owner,
                     sd_queue_rec *rec);
+sd_err rd_queue_ack_take(sd_store *s, const char *queue, const char *item, const char *owner,
+                        sd_queue_rec *rec, const sd_queue_take *t, const sd_queue_rec *take_rec,
+                        sd_queue_item *items, size_t *n);
 sd_err rd_queue_release(sd_store *s, const char *queue, const char *item,
                         const char *owner, int64_t delay_ms, sd_queue_rec *rec);
 sd_err rd_queue_remove(sd_store *s, const char *queue, const char *item, sd_queue_rec *rec);

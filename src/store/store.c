@@ -640,6 +640,22 @@ sd_err sd_queue_ack(sd_store *s, const char *queue, const char *item, const char
     return rec_changed(s, s->ops->queue_ack(s, queue, item, owner, rec), rec, item);
 }
 
+sd_err sd_queue_ack_take(sd_store *s, const char *queue, const char *item, const char *owner,
+                         sd_queue_rec *rec, const sd_queue_take *t,
+                         const sd_queue_rec *take_rec, sd_queue_item *items, size_t *n)
+{
+    if (!held_args_ok(queue, item, owner, rec) || t == NULL || t->resume ||
+        !sd_store_start_queue_take(queue, t, take_rec, items, n) ||
+        (rec != NULL && take_rec != NULL && strcmp(rec->ns, take_rec->ns) != 0))
+        return SD_ERR_INVALID;
+    sd_err err = rec_changed(s, s->ops->queue_ack_take(s, queue, item, owner, rec, t, take_rec,
+                                                       items, n),
+                             rec, item);
+    for (size_t i = 0; err == SD_OK && take_rec != NULL && i < *n; i++)
+        changed(s, SD_OK, take_rec->ns, items[i].item);
+    return err;
+}
+
 sd_err sd_queue_release(sd_store *s, const char *queue, const char *item,
                         const char *owner, int64_t delay_ms, sd_queue_rec *rec)
 {

@@ -117,22 +117,6 @@ static int teardown(void **state)
     return rc;
 }
 
-/* GET /stats into a parsed body; asserts 200. */
-static cJSON *stats_of(unsigned port)
-{
-    http_resp r;
-    assert_int_equal(http_do(port, "GET", "/stats", NULL, NULL, &r), 0);
-    assert_int_equal(r.status, 200);
-    cJSON *s = test_body_json(&r);
-    http_resp_free(&r);
-    return s;
-}
-
-static int stat_of(const cJSON *s, const char *group, const char *key)
-{
-    return test_jint(cJSON_GetObjectItemCaseSensitive(s, group), key);
-}
-
 /* The record's field as Redis holds it, as a number; -1 when absent. */
 static long long record_field(redisContext *c, const char *id, const char *field)
 {
@@ -179,10 +163,10 @@ static void test_jobs_posted_to_an_api_only_instance_complete_on_another(void **
         cJSON_Delete(v);
         free(ids[i]);
     }
-    cJSON *s = stats_of(a);
-    assert_int_equal(stat_of(s, "workers", "total"), 0);
-    assert_int_equal(stat_of(s, "workers", "busy"), 0);
-    assert_int_equal(stat_of(s, "jobs", "completed"), JOBS);
+    cJSON *s = test_get_stats(a);
+    assert_int_equal(test_stat(s, "workers", "total"), 0);
+    assert_int_equal(test_stat(s, "workers", "busy"), 0);
+    assert_int_equal(test_stat(s, "jobs", "completed"), JOBS);
     cJSON_Delete(s);
 }
 
@@ -198,9 +182,9 @@ static void test_memory_store_without_workers_refuses_jobs(void **state)
     test_assert_problem(&r, 503, "store-unavailable", "workers");
     assert_non_null(http_header(&r, "Retry-After"));
     http_resp_free(&r);
-    cJSON *s = stats_of(f->sd[0]->proc.port);
-    assert_int_equal(stat_of(s, "jobs", "queued"), 0);
-    assert_int_equal(stat_of(s, "queue", "depth"), 0);
+    cJSON *s = test_get_stats(f->sd[0]->proc.port);
+    assert_int_equal(test_stat(s, "jobs", "queued"), 0);
+    assert_int_equal(test_stat(s, "queue", "depth"), 0);
     cJSON_Delete(s);
 }
 
@@ -227,9 +211,9 @@ static void test_job_running_longer_than_its_lease_keeps_it(void **state)
     assert_int_equal(test_jint(v, "attempts"), 1);
     cJSON_Delete(v);
     for (int i = 0; i < 2; i++) {
-        cJSON *s = stats_of(i == 0 ? a : b);
-        assert_int_equal(stat_of(s, "recovery", "requeued"), 0);
-        assert_int_equal(stat_of(s, "recovery", "worker_lost"), 0);
+        cJSON *s = test_get_stats(i == 0 ? a : b);
+        assert_int_equal(test_stat(s, "recovery", "requeued"), 0);
+        assert_int_equal(test_stat(s, "recovery", "worker_lost"), 0);
         cJSON_Delete(s);
     }
     free(id);
@@ -269,10 +253,10 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
         assert_true(test_jnull(v, "retry_at"));
         cJSON_Delete(v);
     }
-    cJSON *s = stats_of(b);
-    assert_int_equal(stat_of(s, "recovery", "requeued"), JOBS);
-    assert_int_equal(stat_of(s, "recovery", "worker_lost"), 0);
-    assert_int_equal(stat_of(s, "queue", "leased"), 0);
+    cJSON *s = test_get_stats(b);
+    assert_int_equal(test_stat(s, "recovery", "requeued"), JOBS);
+    assert_int_equal(test_stat(s, "recovery", "worker_lost"), 0);
+    assert_int_equal(test_stat(s, "queue", "leased"), 0);
     /* the runs this instance ended: each job's lost run and its second */
     const cJSON *research = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(s, "outcomes"), "research");
@@ -283,7 +267,7 @@ static void test_jobs_in_flight_on_a_killed_instance_complete_elsewhere(void **s
      * most; then only b counts as alive */
     int alive = -1;
     for (int waited = 0; waited < TEST_DEADLINE_MS && alive != 1; waited += 50) {
-        s = stats_of(b);
+        s = test_get_stats(b);
         alive = test_jint(s, "instances");
         cJSON_Delete(s);
         if (alive != 1)
@@ -450,11 +434,11 @@ static void test_thousand_jobs_through_three_instances_one_killed_all_complete_o
         again += attempts > 1;
     }
     redisFree(c);
-    cJSON *s = stats_of(a);
-    assert_int_equal(stat_of(s, "jobs", "completed"), MANY_JOBS);
-    assert_int_equal(stat_of(s, "jobs", "failed"), 0);
-    assert_int_equal(stat_of(s, "queue", "depth"), 0);
-    assert_int_equal(stat_of(s, "queue", "leased"), 0);
+    cJSON *s = test_get_stats(a);
+    assert_int_equal(test_stat(s, "jobs", "completed"), MANY_JOBS);
+    assert_int_equal(test_stat(s, "jobs", "failed"), 0);
+    assert_int_equal(test_stat(s, "queue", "depth"), 0);
+    assert_int_equal(test_stat(s, "queue", "leased"), 0);
     cJSON_Delete(s);
     print_message("%d of %d jobs ran again after the kill\n", again, MANY_JOBS);
     free(ids);

@@ -305,6 +305,21 @@ void test_assert_job_error(const cJSON *view, const char *code, const char *mess
         assert_true(strlen(got) > 0);
 }
 
+cJSON *test_get_stats(unsigned port)
+{
+    http_resp r;
+    assert_int_equal(http_do(port, "GET", "/stats", NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    cJSON *s = test_body_json(&r);
+    http_resp_free(&r);
+    return s;
+}
+
+int test_stat(const cJSON *stats, const char *group, const char *key)
+{
+    return test_jint(cJSON_GetObjectItemCaseSensitive(stats, group), key);
+}
+
 bool test_health_ok(unsigned port)
 {
     http_resp r;

@@ -148,6 +148,13 @@ void test_cancel_job(unsigned port, const char *id);
  * message asserts only that there is a non-empty one. */
 void test_assert_job_error(const cJSON *view, const char *code, const char *message);
 
+/* GET /stats; asserts 200 and a JSON body, which it returns (the caller
+ * frees it with cJSON_Delete). */
+cJSON *test_get_stats(unsigned port);
+
+/* The integer figure group.key of a /stats body. */
+int test_stat(const cJSON *stats, const char *group, const char *key);
+
 /* True when GET /health answers 200. Asserts nothing. */
 bool test_health_ok(unsigned port);
 

@@ -159,6 +159,16 @@ void sc_assert_count_by_becomes(sd_store *s, const char *ns, const char *value,
     assert_int_equal(n, want);
 }
 
+void sc_assert_queue_stats(sd_store *s, const char *queue, int64_t ready, int64_t delayed,
+                           int64_t leased)
+{
+    sd_queue_stats st;
+    assert_int_equal(sd_queue_stats_get(s, queue, &st), SD_OK);
+    assert_int_equal(st.ready, ready);
+    assert_int_equal(st.delayed, delayed);
+    assert_int_equal(st.leased, leased);
+}
+
 /* ---- the registry ---- */
 
 const struct CMUnitTest *sd_store_contract_tests(size_t *count)
@@ -166,7 +176,7 @@ const struct CMUnitTest *sd_store_contract_tests(size_t *count)
     static struct CMUnitTest all[MAX_CASES];
     const struct CMUnitTest *(*const parts[])(size_t *) = {sc_hash_tests, sc_data_tests,
                                                            sc_index_tests, sc_queue_tests,
-                                                           sc_scan_by_tests};
+                                                           sc_ack_take_tests, sc_scan_by_tests};
     size_t n = 0;
     for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
         size_t k = 0;

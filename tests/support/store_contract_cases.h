@@ -23,6 +23,7 @@ const struct CMUnitTest *sc_hash_tests(size_t *count);
 const struct CMUnitTest *sc_data_tests(size_t *count);
 const struct CMUnitTest *sc_index_tests(size_t *count);
 const struct CMUnitTest *sc_queue_tests(size_t *count);
+const struct CMUnitTest *sc_ack_take_tests(size_t *count);
 const struct CMUnitTest *sc_scan_by_tests(size_t *count);
 
 void sc_sleep_ms(int64_t ms);
@@ -47,6 +48,9 @@ void sc_assert_field(const sd_record *r, const char *name, const char *want);
 /* Reads SC_NS/id without renewal and checks one field. */
 void sc_assert_stored(sd_store *s, const char *id, const char *name, const char *want);
 void sc_assert_absent(sd_store *s, const char *id);
+/* Asserts the counts of queue's items: ready, delayed, leased. */
+void sc_assert_queue_stats(sd_store *s, const char *queue, int64_t ready, int64_t delayed,
+                           int64_t leased);
 /* Polls count(ns) until it equals want; fails after a long deadline. */
 void sc_assert_count_becomes(sd_store *s, const char *ns, int64_t want);
 /* Polls count_by(ns, value) until it equals want; fails after a long

@@ -48,11 +48,7 @@ static void push(sd_store *s, const char *item, int64_t delay_ms)
 
 static void assert_stats(sd_store *s, int64_t ready, int64_t delayed, int64_t leased)
 {
-    sd_queue_stats st;
-    assert_int_equal(sd_queue_stats_get(s, Q, &st), SD_OK);
-    assert_int_equal(st.ready, ready);
-    assert_int_equal(st.delayed, delayed);
-    assert_int_equal(st.leased, leased);
+    sc_assert_queue_stats(s, Q, ready, delayed, leased);
 }
 
 /* A change: status must be one of from (cond on "status"), then status =

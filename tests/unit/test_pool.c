@@ -209,8 +209,10 @@ static size_t fill_source(void *arg, sd_pool_item *items, size_t max)
 
 /* Records its start, then returns once a permit is granted (consuming it)
  * or its cancel flag is set, recording the flag it returns with. */
-static void run_gated(void *arg, sd_pool_item *item, const atomic_int *cancel)
+static bool run_gated(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                      sd_pool_item *next)
 {
+    (void)next;
     fixture *f = arg;
     check(pthread_mutex_lock(&f->lock));
     size_t me = f->started++;
@@ -228,11 +230,14 @@ static void run_gated(void *arg, sd_pool_item *item, const atomic_int *cancel)
     f->finished++;
     check(pthread_cond_broadcast(&f->changed));
     check(pthread_mutex_unlock(&f->lock));
+    return false;
 }
 
 /* Counts a run of the item numbered by its name. */
-static void run_count(void *arg, sd_pool_item *item, const atomic_int *cancel)
+static bool run_count(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                      sd_pool_item *next)
 {
+    (void)next;
     fixture *f = arg;
     int64_t n;
     (void)cancel;
@@ -240,28 +245,78 @@ static void run_count(void *arg, sd_pool_item *item, const atomic_int *cancel)
         abort();
     atomic_fetch_add(&f->counts[n], 1u);
     atomic_fetch_add(&f->done, 1);
+    return false;
 }
 
 /* Item "n" adds "n-1" to the source and kicks from inside the run, down
  * to "0", reading stats and canceling an unknown item on the way. */
-static void run_chain(void *arg, sd_pool_item *item, const atomic_int *cancel)
+static bool run_chain(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                      sd_pool_item *next)
 {
+    (void)next;
     fixture *f = arg;
     int64_t n;
     (void)cancel;
     if (sd_parse_i64(item->name, 0, 100, &n) != SD_OK)
         abort();
     if (n > 0) {
-        char next[SD_POOL_ITEM_MAX];
-        snprintf(next, sizeof next, "%lld", (long long)(n - 1));
+        char name[SD_POOL_ITEM_MAX];
+        snprintf(name, sizeof name, "%lld", (long long)(n - 1));
         size_t busy = 0;
         sd_pool_stats(f->pool, NULL, &busy);
         if (busy != 1 || sd_pool_cancel(f->pool, "nobody", NULL, SD_RUN_CANCEL))
             abort();
-        source_add(f, next);
+        source_add(f, name);
         sd_pool_kick(f->pool);
     }
     atomic_fetch_add(&f->done, 1);
+    return false;
+}
+
+/* Takes the source's next item into *next (tag "next:<name>"); false
+ * when it is empty. */
+static bool source_next(fixture *f, sd_pool_item *next)
+{
+    check(pthread_mutex_lock(&f->lock));
+    bool got = f->src_count > 0;
+    if (got) {
+        snprintf(next->name, SD_POOL_ITEM_MAX, "%s", f->source[f->src_head]);
+        snprintf(next->tag, SD_POOL_ITEM_MAX, "next:%.50s", next->name);
+        next->data = NULL;
+        f->src_head = (f->src_head + 1) % SOURCE_MAX;
+        f->src_count--;
+    }
+    check(pthread_mutex_unlock(&f->lock));
+    return got;
+}
+
+/* Records its run, then brings the source's next item when the pool
+ * wants one, as a worker that ends a run in a step that takes the next. */
+static bool run_bring(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                      sd_pool_item *next)
+{
+    fixture *f = arg;
+    (void)cancel;
+    check(pthread_mutex_lock(&f->lock));
+    size_t me = f->started++;
+    if (me < RECORDS_MAX) {
+        snprintf(f->started_items[me], SD_POOL_ITEM_MAX, "%s", item->name);
+        snprintf(f->started_tags[me], SD_POOL_ITEM_MAX, "%s", item->tag);
+    }
+    f->finished++;
+    check(pthread_cond_broadcast(&f->changed));
+    check(pthread_mutex_unlock(&f->lock));
+    atomic_fetch_add(&f->done, 1);
+    return sd_pool_wants_next(f->pool) && source_next(f, next);
+}
+
+/* run_gated, then brings the source's next item whatever the pool says:
+ * as a step that asked before a drain began and answered after. */
+static bool run_gated_bring(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                            sd_pool_item *next)
+{
+    (void)run_gated(arg, item, cancel, NULL);
+    return source_next(arg, next);
 }
 
 static void record_leftover(void *arg, sd_pool_item *item)
@@ -602,6 +657,73 @@ static void test_run_may_kick_cancel_and_read_stats(void **state)
     assert_int_equal(f->nleft, 0);
 }
 
+/* ---- next items brought by runs ---- */
+
+static void test_run_that_brings_its_next_item_runs_it_at_once_without_a_fill(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(pool_start(f, 1, run_bring, NEVER_MS, NEVER_MS), SD_OK);
+    /* The start's fill finds nothing; the kick's takes "a", and each run
+     * brings the next. */
+    assert_true(wait_count(f, &f->fills, 1));
+    for (int i = 0; i < 5; i++) {
+        char item[SD_POOL_ITEM_MAX];
+        snprintf(item, sizeof item, "%c", 'a' + i);
+        source_add(f, item);
+    }
+    sd_pool_kick(f->pool);
+    assert_true(wait_done(f, 5));
+    /* A third fill once the chain ran dry (the last fill found items, so
+     * the idle worker asks at once), and no more: one a run would be six. */
+    assert_true(wait_count(f, &f->fills, 3));
+    assert_true(wait_stats(f->pool, 0, 0));
+    assert_int_equal(locked(f, &f->fills), 3);
+    assert_string_equal(f->started_items[0], "a");
+    assert_string_equal(f->started_tags[0], "tag:a");
+    for (size_t i = 1; i < 5; i++) {
+        char want[SD_POOL_ITEM_MAX];
+        snprintf(want, sizeof want, "%c", (char)('a' + i));
+        assert_string_equal(f->started_items[i], want);
+        snprintf(want, sizeof want, "next:%c", (char)('a' + i));
+        assert_string_equal(f->started_tags[i], want);
+    }
+    assert_int_equal(sd_pool_drain(f->pool, LIVENESS_MS), 0);
+    assert_int_equal(f->nleft, 0);
+}
+
+static void test_pool_wants_next_items_until_a_drain_begins(void **state)
+{
+    fixture *f = *state;
+    source_add(f, "a");
+    source_add(f, "b");
+    source_add(f, "c");
+    /* Both workers busy, on "a" and "b", and nothing filled waits. */
+    assert_int_equal(pool_start(f, 2, run_gated, NEVER_MS, NEVER_MS), SD_OK);
+    assert_true(wait_count(f, &f->started, 2));
+    assert_true(sd_pool_wants_next(f->pool));
+    drain_call c;
+    drain_start(&c, f, -1);
+    assert_false(sd_pool_wants_next(f->pool));
+    assert_int_equal(pthread_join(c.thread, NULL), 0);
+}
+
+static void test_next_item_brought_once_a_drain_began_goes_to_leftover(void **state)
+{
+    fixture *f = *state;
+    source_add(f, "a");
+    assert_int_equal(pool_start(f, 1, run_gated_bring, NEVER_MS, NEVER_MS), SD_OK);
+    assert_true(wait_count(f, &f->started, 1));
+    source_add(f, "b");
+    drain_call c;
+    drain_start(&c, f, LIVENESS_MS);
+    grant(f, 1);   /* "a" ends, bringing "b" */
+    assert_int_equal(pthread_join(c.thread, NULL), 0);
+    assert_int_equal(c.stopped, 0);
+    assert_int_equal(f->started, 1);
+    assert_int_equal(f->nleft, 1);
+    assert_string_equal(f->left[0], "b");
+}
+
 /* ---- drain ---- */
 
 static void test_drain_hands_back_a_fill_in_progress_and_waits_for_runs(void **state)
@@ -755,6 +877,9 @@ int main(void)
         T(test_cancel_is_false_for_unknown_items_and_does_not_carry_over),
         T(test_running_lists_name_and_tag_of_items_that_run_now),
         T(test_run_may_kick_cancel_and_read_stats),
+        T(test_run_that_brings_its_next_item_runs_it_at_once_without_a_fill),
+        T(test_pool_wants_next_items_until_a_drain_begins),
+        T(test_next_item_brought_once_a_drain_began_goes_to_leftover),
         T(test_drain_hands_back_a_fill_in_progress_and_waits_for_runs),
         T(test_drain_flags_runs_past_timeout_with_shutdown),
         T(test_drain_with_negative_timeout_flags_only_running_items),

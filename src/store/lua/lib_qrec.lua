@@ -1,10 +1,11 @@
--- The change whose flag is at ARGV[i], applied to item's record: its
--- reply, or nil when the flag says there is no change.
-local q_spec = nil
-local function q_rec(i, item)
+-- The change whose flag is at ARGV[i] (its spec ending at ARGV[last],
+-- default the end of ARGV), applied to item's record: its reply, or nil
+-- when the flag says there is no change.
+local q_specs = {}
+local function q_rec(i, item, last)
   if ARGV[i] ~= '1' then return nil end
-  if q_spec == nil then q_spec = upd_spec(i + 1) end
-  return upd_apply(ARGV[1] .. item .. '}', KEYS[4], KEYS[5], item, NOW, q_spec)
+  if q_specs[i] == nil then q_specs[i] = upd_spec(i + 1, last) end
+  return upd_apply(ARGV[1] .. item .. '}', KEYS[4], KEYS[5], item, NOW, q_specs[i])
 end
 
 -- item's record as it stands, as a change's reply would give it.

@@ -3,12 +3,13 @@
 -- ARGV at i: mode (e, c, u), expiry base ('0': keep), want ('1': reply
 -- with the fields), number of condition values (-1: no condition),
 -- condition field, the values, then one (op, name, arg) triple per
--- assignment to the end of ARGV, op one of s, n, i, d.
-local function upd_spec(i)
+-- assignment to ARGV[last] (default: the end of ARGV), op one of s, n,
+-- i, d.
+local function upd_spec(i, last)
   local n = tonumber(ARGV[i + 3])
   return {mode = ARGV[i], base = ARGV[i + 1], want = ARGV[i + 2] == '1',
           ncond = n, cfield = ARGV[i + 4], cond = i + 5,
-          ops = i + 5 + math.max(n, 0)}
+          ops = i + 5 + math.max(n, 0), last = last or #ARGV}
 end
 
 -- Applies spec s to the record (key, id) by the client's clock now.
@@ -52,7 +53,7 @@ local function upd_apply(key, expk, lexk, id, now, s)
   -- Every assignment is applied to h first; nothing is written until
   -- all of them are known to be valid.
   local changed, touched = {}, {}
-  for i = s.ops, #ARGV - 2, 3 do
+  for i = s.ops, s.last - 2, 3 do
     local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     if op == 's' then
       h[f] = v
