@@ -725,7 +725,7 @@ sd_err sd_http_start(sd_app *app, const sd_route *routes, size_t nroutes, sd_htt
     sd_store_info_get(app->store, &store);
     if (store.remote) {
         /* Several request threads per HTTP thread (statusd/config.h),
-         * each with its own Redis connection. */
+         * sharing the store's connections. */
         e = sd_reqpool_new((size_t)sd_config_request_threads(cfg), req_run_offloaded, h,
                            &h->offload, err, errlen);
         if (e != SD_OK) {

@@ -459,31 +459,34 @@ static void lane_send(rd_pool *p, rd_lane *l, rd_call *batch)
                      ? SD_ERR_UNAVAILABLE
                      : conn_ready_on(p, &l->conn, true, why, sizeof why);
     redisContext *ctx = l->conn.ctx;
-    for (rd_call *c = batch; err == SD_OK && c != NULL; c = c->next)
-        for (size_t i = 0; err == SD_OK && i < c->n; i++)
-            if (redisAppendCommandArgv(ctx, c->cmds[i].argc, c->cmds[i].argv,
-                                       c->cmds[i].lens) != REDIS_OK)
-                err = ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
+    bool failed = false;           /* the transport failed: ctx goes */
+    bool timed_out = false;
+    for (rd_call *c = batch; !failed && err == SD_OK && c != NULL; c = c->next)
+        for (size_t i = 0; !failed && i < c->n; i++)
+            failed = redisAppendCommandArgv(ctx, c->cmds[i].argc, c->cmds[i].argv,
+                                            c->cmds[i].lens) != REDIS_OK;
     rd_call *c = batch;
-    for (; err == SD_OK && c != NULL; c = c->next) {
-        for (size_t i = 0; i < c->n; i++) {
+    for (; !failed && err == SD_OK && c != NULL; c = c->next) {
+        for (size_t i = 0; !failed && i < c->n; i++) {
             void *r = NULL;
-            if (redisGetReply(ctx, &r) != REDIS_OK) {
-                err = ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
-                break;
-            }
+            failed = redisGetReply(ctx, &r) != REDIS_OK;
+            timed_out = failed && ctx->err == REDIS_ERR_IO &&
+                        (errno == EAGAIN || errno == EWOULDBLOCK);
             c->out[i] = r;
         }
-        if (err == SD_OK)
-            c->err = SD_OK;
-        else
+        if (failed)
             break;
+        c->err = SD_OK;
     }
-    if (err == SD_OK)
+    if (!failed && err == SD_OK) {
+        /* Every reply came: a stall, if any, is over (a batch cut short
+         * by a timeout answers some calls, but ends no stall). */
+        pool_answered(p);
         return;
-    if (ctx != NULL && l->conn.ctx != NULL) {
-        int saved = errno;
-        if (ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
+    }
+    if (failed) {
+        err = ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
+        if (timed_out)
             pool_stalled(p);
         sd_warn("redis store: connection dropped: %s", ctx->errstr);
         redisFree(ctx);
@@ -559,8 +562,6 @@ static sd_err send_n(rd_pool *p, size_t n, const rd_cmd *cmds, redisReply **r)
         return SD_ERR_UNAVAILABLE;
     }
     sd_err err = lane_call(p, probe, n, cmds, r);
-    if (err == SD_OK)
-        pool_answered(p);
     if (probe)
         atomic_store(&p->probing, false);
     return err;
