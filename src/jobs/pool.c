@@ -355,6 +355,10 @@ sd_err sd_pool_new(const sd_pool_opts *opts, sd_pool **out)
         return rc == ENOMEM ? SD_ERR_NOMEM : SD_ERR_INTERNAL;
     }
     p->poll_at = sd_mono_ms();
+    /* Set before the first worker starts: work waiting in the store is
+     * filled and run at once, and a run reaches its pool through the
+     * owner's pointer (sd_pool_wants_next, sd_pool_cancel). */
+    *out = p;
     for (size_t i = 0; i < p->workers; i++) {
         p->slots[i].pool = p;
         atomic_init(&p->slots[i].cancel, SD_RUN_GO);
@@ -364,10 +368,10 @@ sd_err sd_pool_new(const sd_pool_opts *opts, sd_pool **out)
                      strerror(rc));
             pool_join(p, i);
             pool_release(p, true);
+            *out = NULL;
             return SD_ERR_INTERNAL;
         }
     }
-    *out = p;
     return SD_OK;
 }
 

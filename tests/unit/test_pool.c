@@ -57,6 +57,7 @@ typedef struct fixture {
     atomic_uint *counts;           /* run_count: runs per item number */
     size_t ncounts;
     atomic_size_t done;            /* run_count / run_chain: runs ended */
+    size_t unset_seen;             /* run_sees_pool: runs that found pool unset */
     sd_pool *pool;
 } fixture;
 
@@ -245,6 +246,25 @@ static bool run_count(void *arg, sd_pool_item *item, const atomic_int *cancel,
         abort();
     atomic_fetch_add(&f->counts[n], 1u);
     atomic_fetch_add(&f->done, 1);
+    return false;
+}
+
+/* Counts the runs that find f->pool, through which a run reaches its
+ * pool, not yet set. */
+static bool run_sees_pool(void *arg, sd_pool_item *item, const atomic_int *cancel,
+                          sd_pool_item *next)
+{
+    (void)item;
+    (void)cancel;
+    (void)next;
+    fixture *f = arg;
+    sd_pool *p = f->pool;
+    check(pthread_mutex_lock(&f->lock));
+    if (p == NULL)
+        f->unset_seen++;
+    f->finished++;
+    check(pthread_cond_broadcast(&f->changed));
+    check(pthread_mutex_unlock(&f->lock));
     return false;
 }
 
@@ -657,6 +677,24 @@ static void test_run_may_kick_cancel_and_read_stats(void **state)
     assert_int_equal(f->nleft, 0);
 }
 
+#define EARLY_WORKERS 32
+
+/* Work waiting when the pool starts is filled and run by the first
+ * workers while the others are still being started: those runs find the
+ * pool's pointer set already. */
+static void test_runs_of_work_waiting_at_start_find_their_pool_set(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < EARLY_WORKERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%d", i);
+        source_add(f, name);
+    }
+    assert_int_equal(pool_start(f, EARLY_WORKERS, run_sees_pool, NEVER_MS, NEVER_MS), SD_OK);
+    assert_true(wait_count(f, &f->finished, EARLY_WORKERS));
+    assert_int_equal(locked(f, &f->unset_seen), 0);
+}
+
 /* ---- next items brought by runs ---- */
 
 static void test_run_that_brings_its_next_item_runs_it_at_once_without_a_fill(void **state)
@@ -877,6 +915,7 @@ int main(void)
         T(test_cancel_is_false_for_unknown_items_and_does_not_carry_over),
         T(test_running_lists_name_and_tag_of_items_that_run_now),
         T(test_run_may_kick_cancel_and_read_stats),
+        T(test_runs_of_work_waiting_at_start_find_their_pool_set),
         T(test_run_that_brings_its_next_item_runs_it_at_once_without_a_fill),
         T(test_pool_wants_next_items_until_a_drain_begins),
         T(test_next_item_brought_once_a_drain_began_goes_to_leftover),
