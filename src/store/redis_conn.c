@@ -350,75 +350,6 @@ static void pool_answered(rd_pool *p)
         sd_info("redis store: %s:%d answers again", p->host, p->port);
 }
 
-/* The transport channel: sends the n commands on c in one round trip
- * and reads their replies into out[0..n). SD_OK with every reply, each
- * of which may be an error reply; on failure the context is freed (the
- * next call opens a fresh one) and every out[i] is NULL. */
-static sd_err conn_send_n(rd_conn *c, size_t n, const rd_cmd *cmds, redisReply **out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = NULL;
-    int rc = REDIS_OK;
-    for (size_t i = 0; rc == REDIS_OK && i < n; i++)
-        rc = redisAppendCommandArgv(c->ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens);
-    for (size_t i = 0; rc == REDIS_OK && i < n; i++) {
-        void *r = NULL;
-        rc = redisGetReply(c->ctx, &r);
-        out[i] = r;
-    }
-    if (rc == REDIS_OK)
-        return SD_OK;
-    for (size_t i = 0; i < n; i++) {
-        freeReplyObject(out[i]);
-        out[i] = NULL;
-    }
-    int saved = errno;
-    if (c->ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK))
-        pool_stalled(c->pool);
-    sd_err err = c->ctx->err == REDIS_ERR_OOM ? SD_ERR_NOMEM : SD_ERR_UNAVAILABLE;
-    sd_warn("redis store: %s: connection dropped: %s", cmds[0].argv[0], c->ctx->errstr);
-    redisFree(c->ctx);
-    c->ctx = NULL;
-    return err;
-}
-
-/* conn_send_n of one command. */
-static sd_err conn_send(rd_conn *c, int argc, const char **argv, const size_t *lens,
-                        redisReply **out)
-{
-    rd_cmd cmd = {argc, argv, lens};
-    return conn_send_n(c, 1, &cmd, out);
-}
-
-/* SCRIPT LOAD of script id on c; SD_ERR_INTERNAL when the server's
- * digest is not the one the pool has (or, with sha NULL, stores it). */
-static sd_err lane_call(rd_pool *p, bool probe, size_t n, const rd_cmd *cmds,
-                        redisReply **out);
-
-/* (c NULL: on the calling thread's lane.) */
-static sd_err script_load(rd_pool *p, rd_conn *c, rd_script_id id, char *sha)
-{
-    const char *argv[3] = {"SCRIPT", "LOAD", p->text[id]};
-    size_t lens[3] = {6, 4, strlen(p->text[id])};
-    redisReply *r = NULL;
-    rd_cmd cmd = {3, argv, lens};
-    sd_err err = c != NULL ? conn_send(c, 3, argv, lens, &r) : lane_call(p, false, 1, &cmd, &r);
-    if (err != SD_OK)
-        return err;
-    if (r->type == REDIS_REPLY_ERROR) {
-        err = reply_error(r, "SCRIPT LOAD");
-    } else if (r->type != REDIS_REPLY_STRING || r->len != RD_SHA_LEN) {
-        err = SD_ERR_INTERNAL;
-    } else if (sha != NULL) {
-        memcpy(sha, r->str, RD_SHA_LEN + 1);
-    } else if (memcmp(r->str, p->sha[id], RD_SHA_LEN) != 0) {
-        sd_error("redis store: script %s has a new digest", rd_script_name(id));
-        err = SD_ERR_INTERNAL;
-    }
-    freeReplyObject(r);
-    return err;
-}
-
 /* ---- lanes: connections the threads share ---- */
 
 /* One thread's call on a lane, on its stack until done. */
@@ -445,8 +376,8 @@ static rd_lane *lane_mine(rd_pool *p)
 
 /* The leader's round trip: every command of every call of the batch in
  * one write, then their replies in order. A call whose replies all came
- * is answered; on a transport failure the others fail alike (as
- * conn_send_n). */
+ * is answered; on a transport failure the others fail alike, and the
+ * context is freed (the lane's next call opens a fresh one). */
 static void lane_send(rd_pool *p, rd_lane *l, rd_call *batch)
 {
     /* Calls that waited behind a round trip that stalled fail at once,
@@ -548,6 +479,32 @@ static sd_err lane_call(rd_pool *p, bool probe, size_t n, const rd_cmd *cmds,
     return me.err;
 }
 
+/* SCRIPT LOAD of script id on the calling thread's lane; SD_ERR_INTERNAL
+ * when the server's digest is not the one the pool has (or, with sha
+ * NULL, stores it). */
+static sd_err script_load(rd_pool *p, rd_script_id id, char *sha)
+{
+    const char *argv[3] = {"SCRIPT", "LOAD", p->text[id]};
+    size_t lens[3] = {6, 4, strlen(p->text[id])};
+    rd_cmd cmd = {3, argv, lens};
+    redisReply *r = NULL;
+    sd_err err = lane_call(p, false, 1, &cmd, &r);
+    if (err != SD_OK)
+        return err;
+    if (r->type == REDIS_REPLY_ERROR) {
+        err = reply_error(r, "SCRIPT LOAD");
+    } else if (r->type != REDIS_REPLY_STRING || r->len != RD_SHA_LEN) {
+        err = SD_ERR_INTERNAL;
+    } else if (sha != NULL) {
+        memcpy(sha, r->str, RD_SHA_LEN + 1);
+    } else if (memcmp(r->str, p->sha[id], RD_SHA_LEN) != 0) {
+        sd_error("redis store: script %s has a new digest", rd_script_name(id));
+        err = SD_ERR_INTERNAL;
+    }
+    freeReplyObject(r);
+    return err;
+}
+
 /* ---- commands ---- */
 
 /* Sends the commands on the calling thread's lane (lane_call) as the
@@ -623,7 +580,7 @@ sd_err rd_script(rd_pool *p, rd_script_id id, int argc, const char **argv,
         /* The server restarted or flushed its scripts: load it again. */
         freeReplyObject(r);
         r = NULL;
-        err = script_load(p, NULL, id, NULL);
+        err = script_load(p, id, NULL);
         if (err == SD_OK)
             err = send_one(p, argc, argv, lens, &r);
     }
@@ -707,18 +664,18 @@ fail:
 
 sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
 {
-    /* Before the pool is shared: on the first lane's connection. */
-    rd_conn *c = &p->lanes[0].conn;
+    /* Opened here first, for the reason when it cannot be. */
     char why[256];
-    sd_err e = conn_ready_on(p, c, false, why, sizeof why);
+    sd_err e = conn_ready_on(p, &lane_mine(p)->conn, false, why, sizeof why);
     if (e != SD_OK) {
         sd_errf(err, errlen, "redis: %s", why);
         return e;
     }
     const char *argv[1] = {"PING"};
     size_t lens[1] = {4};
+    rd_cmd cmd = {1, argv, lens};
     redisReply *r = NULL;
-    e = conn_send(c, 1, argv, lens, &r);
+    e = lane_call(p, false, 1, &cmd, &r);
     if (e == SD_OK && r->type == REDIS_REPLY_ERROR) {
         reply_code(r, why, sizeof why);
         e = SD_ERR_UNAVAILABLE;
@@ -731,10 +688,7 @@ sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen)
         return e;
     }
     for (size_t i = 0; i < RD_SCRIPT_N; i++) {
-        /* The connection may have dropped on a failed load. */
-        e = conn_ready_on(p, c, false, why, sizeof why);
-        if (e == SD_OK)
-            e = script_load(p, c, (rd_script_id)i, p->sha[i]);
+        e = script_load(p, (rd_script_id)i, p->sha[i]);
         if (e != SD_OK) {
             sd_errf(err, errlen, "redis: cannot load script %s (%s)",
                 rd_script_name((rd_script_id)i), sd_err_name(e));

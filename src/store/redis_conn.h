@@ -37,7 +37,7 @@ typedef struct rd_pool rd_pool;
  * then NULL and err has a reason (never the password). */
 sd_err rd_pool_new(const sd_redis_opts *opts, rd_pool **out, char *err, size_t errlen);
 
-/* Opens the first lane's connection, checks it with PING and loads
+/* Opens the calling thread's lane, checks it with PING and loads
  * every script. Call once, before the pool is shared. On failure err gets
  * a one-line reason without the password. */
 sd_err rd_pool_check(rd_pool *p, char *err, size_t errlen);
