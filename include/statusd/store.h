@@ -114,6 +114,12 @@ typedef struct sd_update {
      * (memory_max_bytes) does not refuse it, so accepted work can always
      * end. Redis's maxmemory applies to every write. */
     bool settles;
+    /* With ttl_ms: the renewal of a live record is left out when it would
+     * move the record's expiry forward by no more than slack_ms (0: every
+     * change renews), as a poll's is (sd_store_poll), so a record changed
+     * often costs no expiry write per change; one the deadline field caps
+     * is renewed. >= 0. */
+    int64_t slack_ms;
 } sd_update;
 
 /* A list record as read. Owned by the caller; release with sd_list_clear(). */

@@ -204,7 +204,7 @@ static sd_err meta_write(sd_store *st, const sd_config *cfg, const char *user_id
         {"created_ms", SD_ASSIGN_SETNX, created, strlen(created), 0},
     };
     const sd_update u = {mode, NULL, NULL, 0, assign, 2,
-                         cfg->conversation_ttl * 1000 + META_GRACE_MS, false};
+                         cfg->conversation_ttl * 1000 + META_GRACE_MS, false, 0};
     sd_record rec = SD_RECORD_INIT;
     sd_err err = sd_store_update(st, CHAT_META_NS, user_id, &u, &rec);
     if (err == SD_OK) {

@@ -81,6 +81,8 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
     j->workers = (size_t)cfg->workers;
     j->capacity = cfg->queue_capacity;
     j->ttl_ms = cfg->job_ttl * 1000;
+    /* Changes renew a job as polls do: only past a tenth of job_ttl. */
+    j->slack_ms = j->ttl_ms / SD_POLL_SLACK_DIV;
     j->max_age_ms = cfg->job_max_age * 1000;
     j->timeout_ms = cfg->job_timeout * 1000;
     j->lease_ms = cfg->job_lease * 1000;
@@ -190,7 +192,7 @@ static sd_err job_create(sd_jobs *j, const char *id, const char *kind, const cha
                              .len = strlen(now)};
     }
     sd_update u = {.mode = SD_UPDATE_CREATE, .assign = a, .assign_count = n,
-                   .ttl_ms = j->ttl_ms};
+                   .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms};
     sd_record rec = SD_RECORD_INIT;
     sd_queue_rec qr = {JOB_NS, &u, &rec, SD_OK};
     sd_err err = external ? sd_queue_push(j->store, HANDOFF_QUEUE, id, j->timeout_ms, 0, &qr)
@@ -287,7 +289,8 @@ sd_err sd_jobs_cancel(sd_jobs *j, const char *id, sd_job_view *view)
     };
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS,
                    .cond_values = from, .cond_count = 2, .assign = a,
-                   .assign_count = sizeof a / sizeof a[0], .ttl_ms = j->ttl_ms};
+                   .assign_count = sizeof a / sizeof a[0], .ttl_ms = j->ttl_ms,
+                   .slack_ms = j->slack_ms};
     sd_record rec = SD_RECORD_INIT;
     sd_queue_rec qr = {JOB_NS, &u, &rec, SD_ERR_INTERNAL};
     sd_err err = sd_queue_remove(j->store, JOB_QUEUE, id, &qr);
@@ -367,7 +370,7 @@ sd_err sd_jobs_retry(sd_jobs *j, const char *id, sd_job_view *view, char *why,
     };
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS, .cond_values = from,
                    .cond_count = 2, .assign = a, .assign_count = sizeof a / sizeof a[0],
-                   .ttl_ms = j->ttl_ms};
+                   .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms};
     sd_record_clear(&rec);
     sd_queue_rec qr = {JOB_NS, &u, &rec, SD_OK};
     err = sd_queue_push(j->store, JOB_QUEUE, id, 0, j->capacity, &qr);

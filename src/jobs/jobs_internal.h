@@ -44,6 +44,7 @@ struct sd_jobs {
     bool shared;                   /* other processes take from the queue */
     int64_t capacity;
     int64_t ttl_ms;
+    int64_t slack_ms;              /* a change's renewal left out within it */
     int64_t max_age_ms;
     int64_t timeout_ms;
     int64_t lease_ms;

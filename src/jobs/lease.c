@@ -55,7 +55,7 @@ static sd_err beat_write(void *arg, const job_pending *p)
     n += job_pending_assign(p, prog, a + n);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                    .cond_values = &b->owner, .cond_count = 1, .assign = a,
-                   .assign_count = n, .ttl_ms = b->j->ttl_ms};
+                   .assign_count = n, .ttl_ms = b->j->ttl_ms, .slack_ms = b->j->slack_ms};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
     b->err = sd_queue_renew(b->j->store, JOB_QUEUE, b->id, b->owner, b->j->lease_ms, &rec);
     b->rec_err = rec.err;
@@ -148,7 +148,7 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
     end_assign(a, next, &err_text, now);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &run,
                    .cond_count = 1, .assign = a, .assign_count = END_ASSIGNS,
-                   .ttl_ms = j->ttl_ms, .settles = true};
+                   .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms, .settles = true};
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = last ? sd_queue_ack(j->store, JOB_QUEUE, id, owner, &qr)
                : sd_queue_release(j->store, JOB_QUEUE, id, owner, 0, &qr);
@@ -232,7 +232,7 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
     end_assign(a, "failed", &err_text, now);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_HEARTBEAT_MS,
                    .cond_values = &beat, .cond_count = 1, .assign = a,
-                   .assign_count = END_ASSIGNS, .ttl_ms = j->ttl_ms};
+                   .assign_count = END_ASSIGNS, .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms};
     sd_queue_rec qr = {JOB_NS, &u, NULL, SD_ERR_INTERNAL};
     err = sd_queue_ack(j->store, HANDOFF_QUEUE, id, owner, &qr);
     if (err == SD_OK && qr.err == SD_OK) {

@@ -129,7 +129,8 @@ sd_err sd_jobs_report(sd_jobs *j, const char *id, const char *token,
         sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &run,
                        .cond_count = 1, .assign = a,
                        .assign_count = report_assign(rep, now, progress, a),
-                       .ttl_ms = j->ttl_ms, .settles = rep->status != NULL};
+                       .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms,
+                       .settles = rep->status != NULL};
         sd_record after = SD_RECORD_INIT;
         err = sd_store_update(j->store, JOB_NS, id, &u, &after);
         if (err == SD_OK) {

@@ -53,7 +53,7 @@ static void start_init(start_change *c, const sd_jobs *j, const char *owner)
     c->a[n++] = job_set_text(JOB_F_HEARTBEAT_MS, c->now);
     c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS,
                        .cond_values = queued, .cond_count = 1, .assign = c->a,
-                       .assign_count = n, .ttl_ms = j->ttl_ms};
+                       .assign_count = n, .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms};
     c->rec = (sd_queue_rec){JOB_NS, &c->u, NULL, SD_OK};
 }
 

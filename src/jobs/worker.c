@@ -120,7 +120,8 @@ static void change_init(run_change *c, const sd_jobs *j, const char *owner, cons
                                 .len = strlen(c->now)};
     c->u = (sd_update){.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                        .cond_values = &c->owner, .cond_count = 1, .assign = c->a,
-                       .assign_count = n, .ttl_ms = j->ttl_ms, .settles = true};
+                       .assign_count = n, .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms,
+                       .settles = true};
     c->rec = (sd_queue_rec){JOB_NS, &c->u, NULL, SD_OK};
 }
 
@@ -292,7 +293,7 @@ static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
     size_t n = 2 + job_pending_assign(pend, prog, a + 2);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &owner,
                    .cond_count = 1, .assign = a, .assign_count = n,
-                   .ttl_ms = j->ttl_ms, .settles = true};
+                   .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms, .settles = true};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
     run_step s = {j, id, owner, false, 0, &rec, next};
     if (run_settle(&s, cancel, "handed off"))
@@ -331,7 +332,7 @@ static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
                              .len = olds.len};
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN, .cond_values = &owner,
                    .cond_count = 1, .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms,
-                   .settles = true};
+                   .slack_ms = j->slack_ms, .settles = true};
     token_step ts = {j, id, &u};
     sd_err err = job_persist(cancel, token_step_do, &ts, id);
     sd_buf_free(&olds);
@@ -372,7 +373,7 @@ static sd_err report_write(void *arg, const job_pending *p)
     size_t n = 2 + job_pending_assign(p, prog, a + 2);
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_RUN,
                    .cond_values = &ctx->owner, .cond_count = 1,
-                   .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms};
+                   .assign = a, .assign_count = n, .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms};
     return sd_store_update(j->store, JOB_NS, ctx->id, &u, NULL);
 }
 
@@ -532,7 +533,7 @@ void job_cancel_waiting(sd_jobs *j)
     };
     sd_update u = {.mode = SD_UPDATE_EXISTING, .cond_field = JOB_F_STATUS, .cond_values = queued,
                    .cond_count = 1, .assign = a, .assign_count = sizeof a / sizeof a[0],
-                   .ttl_ms = j->ttl_ms};
+                   .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
     sd_queue_take t = {.owner = owner, .lease_ms = j->lease_ms, .ahead_ms = INT64_MAX,
                        .max = CANCEL_BATCH};

@@ -112,8 +112,12 @@ sd_err md_update(memtable *t, const char *ns, const char *id, const sd_update *u
             goto done;
         }
         int64_t exp = e != NULL ? e->expires_ms : 0;
-        if (u->ttl_ms > 0)
-            exp = mrec_capped_expiry(st.f, st.n, now, u->ttl_ms);
+        if (u->ttl_ms > 0) {
+            int64_t want = mrec_capped_expiry(st.f, st.n, now, u->ttl_ms);
+            bool by_deadline = want != mrec_expiry_after(now, u->ttl_ms);
+            if (e == NULL || !sd_renew_skippable(exp, want, by_deadline, u->slack_ms))
+                exp = want;
+        }
         bool gone = st.n == 0 || (u->ttl_ms > 0 && exp <= now);
         mt_value *counted = NULL;
         if (out != NULL)

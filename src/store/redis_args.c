@@ -294,6 +294,7 @@ void rd_args_update(rd_args *a, const sd_update *u, int64_t now, bool want)
     rd_args_str(a, u->mode == SD_UPDATE_EXISTING ? "e"
                    : u->mode == SD_UPDATE_CREATE ? "c" : "u");
     rd_args_i64(a, u->ttl_ms > 0 ? rd_expiry_after(now, u->ttl_ms) : 0);
+    rd_args_i64(a, u->ttl_ms > 0 ? u->slack_ms : 0);
     rd_args_str(a, want ? "1" : "0");
     if (u->cond_field != NULL) {
         rd_args_i64(a, (int64_t)u->cond_count);
@@ -323,7 +324,7 @@ void rd_args_update(rd_args *a, const sd_update *u, int64_t now, bool want)
 
 size_t rd_args_update_count(const sd_update *u)
 {
-    return 5 + (u->cond_field != NULL ? u->cond_count : 0) + 3 * u->assign_count;
+    return 6 + (u->cond_field != NULL ? u->cond_count : 0) + 3 * u->assign_count;
 }
 
 /* KEYS exp index, lex index; ARGV now, record key prefix, value index:

@@ -196,7 +196,7 @@ static bool sd_store_start_update(const char *ns, const char *id, const sd_updat
                            sd_record *out)
 {
     if (!sd_store_name_ok(ns) || !sd_store_name_ok(id) || u == NULL || u->ttl_ms < 0 ||
-        (u->assign_count > 0 && u->assign == NULL) ||
+        u->slack_ms < 0 || (u->assign_count > 0 && u->assign == NULL) ||
         (u->cond_count > 0 && u->cond_values == NULL) ||
         (u->mode != SD_UPDATE_EXISTING && u->mode != SD_UPDATE_CREATE &&
          u->mode != SD_UPDATE_UPSERT))

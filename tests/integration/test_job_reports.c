@@ -166,7 +166,21 @@ static void test_external_job_without_reports_fails_with_timeout_and_no_retry(vo
     http_resp_free(&r);
 }
 
-static void test_reports_keep_the_run_alive_and_renew_the_ttl(void **state)
+/* job_ttl 20 s: a change renews a job only when that moves expires_at
+ * by more than a tenth of it, 2 s. */
+static const char *const short_ttl[] = {"--set", "job_ttl=20", NULL};
+
+static int short_ttl_memory_setup(void **state)
+{
+    return app_setup_with(state, false, short_ttl);
+}
+
+static int short_ttl_redis_setup(void **state)
+{
+    return app_setup_with(state, true, short_ttl);
+}
+
+static void test_reports_keep_the_run_alive_and_renew_the_ttl_past_its_slack(void **state)
 {
     app_fixture *f = *state;
     unsigned port = f->sd->proc.port;
@@ -174,6 +188,15 @@ static void test_reports_keep_the_run_alive_and_renew_the_ttl(void **state)
     cJSON *v = test_get_job(port, j.id, NULL);
     char expires[64];
     snprintf(expires, sizeof expires, "%s", test_jstr(v, "expires_at"));
+    cJSON_Delete(v);
+    /* a report within the slack leaves expires_at where it was */
+    test_sleep_ms(50);
+    v = report(port, j.id, j.token, "{\"progress\":1}", 200);
+    assert_string_equal(test_jstr(v, "expires_at"), expires);
+    cJSON_Delete(v);
+    v = test_get_job(port, j.id, NULL);
+    assert_int_equal(test_jint(v, "progress"), 1);
+    assert_string_equal(test_jstr(v, "expires_at"), expires);
     cJSON_Delete(v);
     /* reports every 0.5 s for twice job_timeout (3 s): the run lives on */
     for (int i = 1; i <= 12; i++) {
@@ -401,7 +424,8 @@ int main(void)
         ON_BOTH(test_external_job_starts_processing_with_a_token_only_in_its_202),
         ON_BOTH(test_app_may_fail_the_job_with_its_own_error),
         ON_BOTH(test_external_job_without_reports_fails_with_timeout_and_no_retry),
-        ON_BOTH(test_reports_keep_the_run_alive_and_renew_the_ttl),
+        TEST_ON_BOTH(test_reports_keep_the_run_alive_and_renew_the_ttl_past_its_slack,
+                     short_ttl_memory_setup, short_ttl_redis_setup, app_teardown),
         ON_BOTH(test_missing_and_wrong_tokens_are_401),
         ON_BOTH(test_token_of_an_earlier_run_is_409_stale_run),
         ON_BOTH(test_report_on_a_finished_job_is_409_job_finished),

@@ -94,7 +94,7 @@ sd_assign sc_del(const char *name)
 sd_err sc_update(sd_store *s, const char *id, sd_update_mode mode, int64_t ttl_ms,
                   const sd_assign *a, size_t n, sd_record *out)
 {
-    sd_update u = {mode, NULL, NULL, 0, a, n, ttl_ms, false};
+    sd_update u = {mode, NULL, NULL, 0, a, n, ttl_ms, false, 0};
     return sd_store_update(s, SC_NS, id, &u, out);
 }
 

@@ -183,7 +183,7 @@ static void test_scan_pages_list_every_id_once(void **state)
     sd_store *s = *state;
     put_scan_ids(s, "id", SCAN_IDS);
     sd_assign a = sc_set("a", "1");
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_update(s, "elsewhere", "id-000x", &u, NULL), SD_OK);
     int seen[SCAN_IDS] = {0}, foreign = 0;
     int pages = scan_all(s, seen, &foreign, NULL);
@@ -233,7 +233,7 @@ static void test_count_is_per_namespace(void **state)
 {
     sd_store *s = *state;
     sd_assign a = sc_set("a", "1");
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
     const char *one[] = {"x"};
     sc_put1(s, "r1", "a", "1", 0);
     sc_put1(s, "r2", "a", "1", 0);
@@ -256,7 +256,7 @@ static void test_clear_deletes_every_record(void **state)
 {
     sd_store *s = *state;
     sd_assign a = sc_set("a", "1");
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
     const char *one[] = {"x"};
     put_scan_ids(s, "id", 4);
     assert_int_equal(sd_store_update(s, "other", "r1", &u, NULL), SD_OK);

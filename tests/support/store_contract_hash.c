@@ -26,7 +26,7 @@ static void test_bad_arguments_are_invalid(void **state)
     sd_store *s = *state;
     sd_record r = SD_RECORD_INIT;
     sd_assign a = sc_set("f", "v");
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_get(s, NULL, "x", 0, &r), SD_ERR_INVALID);
     assert_int_equal(sd_store_get(s, SC_NS, "", 0, &r), SD_ERR_INVALID);
     assert_int_equal(sd_store_get(s, "", "x", 0, &r), SD_ERR_INVALID);
@@ -106,7 +106,7 @@ static sd_err cond_update(sd_store *s, const char *const *vals, size_t nvals,
                           const char *new_status, sd_record *out)
 {
     sd_assign a[] = {sc_set("status", new_status), sc_set("touched", "yes")};
-    sd_update u = {SD_UPDATE_EXISTING, "status", vals, nvals, a, 2, 0, false};
+    sd_update u = {SD_UPDATE_EXISTING, "status", vals, nvals, a, 2, 0, false, 0};
     return sd_store_update(s, SC_NS, "job", &u, out);
 }
 
@@ -156,7 +156,7 @@ static void test_condition_not_checked_when_upsert_creates(void **state)
     sd_store *s = *state;
     const char *vals[] = {"queued"};
     sd_assign a = sc_set("status", "processing");
-    sd_update u = {SD_UPDATE_UPSERT, "status", vals, 1, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_UPSERT, "status", vals, 1, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_update(s, SC_NS, "job", &u, NULL), SD_OK);
     sc_assert_stored(s, "job", "status", "processing");
     assert_int_equal(sd_store_update(s, SC_NS, "job", &u, NULL), SD_ERR_CONFLICT);
@@ -348,6 +348,71 @@ static void test_poll_renewal_within_a_tenth_of_the_ttl_keeps_the_expiry(void **
     sd_record_clear(&r);
 }
 
+/* An update with slack_ms leaves out a renewal that would move a live
+ * record's expiry forward by no more than the slack, and writes its
+ * fields all the same; a renewal past the slack, one that shortens the
+ * expiry, and one the deadline caps are made. A negative slack is
+ * refused. */
+static void test_update_renewal_within_its_slack_keeps_the_expiry(void **state)
+{
+    sd_store *s = *state;
+    char dl[32];
+    int64_t t0 = sd_now_ms();
+    deadline_text(dl, sizeof dl, t0 + 600000);
+    sd_assign a[] = {sc_set("a", "1"), sc_set(SD_FIELD_DEADLINE, dl)};
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sc_update(s, "r1", SD_UPDATE_CREATE, 60000, a, 2, &r), SD_OK);
+    int64_t created = r.expires_ms;
+    sd_record_clear(&r);
+    sc_sleep_ms(20);
+
+    sd_assign b = sc_set("a", "2");
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .assign = &b, .assign_count = 1,
+                   .ttl_ms = 60000, .slack_ms = 6000};
+    assert_int_equal(sd_store_update(s, SC_NS, "r1", &u, &r), SD_OK);
+    assert_int_equal(r.expires_ms, created);
+    sc_assert_field(&r, "a", "2");
+    sd_record_clear(&r);
+    assert_int_equal(sd_store_get(s, SC_NS, "r1", 0, &r), SD_OK);
+    assert_int_equal(r.expires_ms, created);
+    sc_assert_field(&r, "a", "2");
+    sd_record_clear(&r);
+
+    /* Past the slack: renewed. */
+    u.slack_ms = 10;
+    int64_t before = sd_now_ms();
+    assert_int_equal(sd_store_update(s, SC_NS, "r1", &u, &r), SD_OK);
+    assert_in_range(r.expires_ms, before + 60000, sd_now_ms() + 60000);
+    assert_true(r.expires_ms > created);
+    int64_t renewed = r.expires_ms;
+    sd_record_clear(&r);
+    assert_int_equal(sd_store_get(s, SC_NS, "r1", 0, &r), SD_OK);
+    assert_int_equal(r.expires_ms, renewed);
+    sd_record_clear(&r);
+
+    /* Capped by the deadline, though within the slack: renewed to it. */
+    u.ttl_ms = 700000;
+    u.slack_ms = 600000;
+    assert_int_equal(sd_store_update(s, SC_NS, "r1", &u, &r), SD_OK);
+    assert_int_equal(r.expires_ms, t0 + 600000);
+    sd_record_clear(&r);
+
+    /* A shorter TTL moves the expiry back, whatever the slack. */
+    u.ttl_ms = 1000;
+    u.slack_ms = 60000;
+    before = sd_now_ms();
+    assert_int_equal(sd_store_update(s, SC_NS, "r1", &u, &r), SD_OK);
+    assert_in_range(r.expires_ms, before + 1000, sd_now_ms() + 1000);
+    sd_record_clear(&r);
+    assert_int_equal(sd_store_get(s, SC_NS, "r1", 0, &r), SD_OK);
+    assert_in_range(r.expires_ms, before + 1000, sd_now_ms() + 1000);
+    sc_assert_field(&r, "a", "2");
+    sd_record_clear(&r);
+
+    u.slack_ms = -1;
+    assert_int_equal(sd_store_update(s, SC_NS, "r1", &u, &r), SD_ERR_INVALID);
+}
+
 static void test_update_ttl_capped_by_deadline(void **state)
 {
     sd_store *s = *state;
@@ -468,6 +533,7 @@ static const struct CMUnitTest hash_tests[] = {
     SC_CASE(test_record_created_without_ttl_never_expires),
     SC_CASE(test_get_renews_ttl),
     SC_CASE(test_poll_renewal_within_a_tenth_of_the_ttl_keeps_the_expiry),
+    SC_CASE(test_update_renewal_within_its_slack_keeps_the_expiry),
     SC_CASE(test_update_ttl_capped_by_deadline),
     SC_CASE(test_get_renewal_capped_by_deadline),
     SC_CASE(test_later_deadline_does_not_shorten_ttl),

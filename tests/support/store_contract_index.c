@@ -58,7 +58,7 @@ static void test_count_by_counts_each_value_after_creates(void **state)
     size_t lens[] = {6};
     assert_int_equal(sd_store_list_append(s, SC_NS, "l1", items, lens, 1, 0, 0, NULL), SD_OK);
     sd_assign a = sc_set(FIELD, "queued");
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_update(s, "elsewhere", "r1", &u, NULL), SD_OK);
 
     assert_int_equal(count_by(s, "queued"), 2);
@@ -89,7 +89,7 @@ static void test_values_and_namespaces_with_separators_count_apart(void **state)
     assert_int_equal(sd_store_index(s, "x", FIELD), SD_OK);
     assert_int_equal(sd_store_index(s, "x:y", FIELD), SD_OK);
     sd_assign a = sc_set(FIELD, "y:v");
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_update(s, "x", "r1", &u, NULL), SD_OK);
     int64_t got = -1;
     assert_int_equal(sd_store_count_by(s, "x", "y:v", &got), SD_OK);
@@ -148,7 +148,7 @@ static void test_failed_updates_do_not_move_counts(void **state)
 
     const char *running[] = {"running"};
     sd_assign done = sc_set(FIELD, "done");
-    sd_update cond = {SD_UPDATE_EXISTING, FIELD, running, 1, &done, 1, 0, false};
+    sd_update cond = {SD_UPDATE_EXISTING, FIELD, running, 1, &done, 1, 0, false, 0};
     sd_record r = SD_RECORD_INIT;
     assert_int_equal(sd_store_update(s, SC_NS, "r1", &cond, &r), SD_ERR_CONFLICT);
     sc_assert_field(&r, FIELD, "queued");
@@ -360,7 +360,7 @@ static void *flip_worker(void *arg)
         const char *from[] = {flip_values[(w->index + k + 1) % FLIP_VALUES]};
         sd_assign set = sc_set(FIELD, value);
         sd_assign del_set[] = {sc_del(FIELD), sc_set(FIELD, value)};
-        sd_update u = {SD_UPDATE_EXISTING, NULL, NULL, 0, &set, 1, 0, false};
+        sd_update u = {SD_UPDATE_EXISTING, NULL, NULL, 0, &set, 1, 0, false, 0};
         sd_err err;
         switch (k % 4) {
         case 0:

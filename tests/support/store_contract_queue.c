@@ -68,7 +68,7 @@ static void change_init(change *c, const char *from, const char *to, sd_update_m
     c->a[0] = sc_set("status", to);
     c->a[1] = sc_incr("runs", 1);
     c->u = (sd_update){mode, from != NULL ? "status" : NULL, from != NULL ? &any[k] : NULL,
-                       from != NULL ? 1 : 0, c->a, 2, 60000, false};
+                       from != NULL ? 1 : 0, c->a, 2, 60000, false, 0};
     c->rec = (sd_queue_rec){SC_NS, &c->u, NULL, NOT_TRIED};
 }
 
@@ -433,7 +433,7 @@ static void test_remove_changes_the_record_and_takes_out_a_waiting_item(void **s
     take_one(s, "w", "j2");
     static const char *const live[] = {"queued", "running"};
     sd_assign a = sc_set("status", "canceled");
-    sd_update u = {SD_UPDATE_EXISTING, "status", live, 2, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_EXISTING, "status", live, 2, &a, 1, 0, false, 0};
     sd_record out = SD_RECORD_INIT;
     sd_queue_rec rec = {SC_NS, &u, &out, NOT_TRIED};
     assert_int_equal(sd_queue_remove(s, Q, "j1", &rec), SD_OK);
@@ -474,7 +474,7 @@ static void test_queue_operations_refuse_bad_arguments(void **state)
     assert_int_equal(sd_queue_push(s, Q, "a", -1, 0, NULL), SD_ERR_INVALID);
     assert_int_equal(sd_queue_push(s, Q, "a", 0, -1, NULL), SD_ERR_INVALID);
     sd_assign bad = {NULL, SD_ASSIGN_SET, "v", 1, 0};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &bad, 1, 0, false};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &bad, 1, 0, false, 0};
     sd_queue_rec rec = {SC_NS, &u, NULL, NOT_TRIED};
     assert_int_equal(sd_queue_push(s, Q, "a", 0, 0, &rec), SD_ERR_INVALID);
     sd_queue_rec no_ns = {"", &u, NULL, NOT_TRIED};

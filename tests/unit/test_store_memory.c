@@ -35,7 +35,7 @@ static void sleep_ms(int64_t ms)
 static sd_err put(sd_store *s, const char *ns, const char *id, int64_t ttl_ms)
 {
     sd_assign a = {"f", SD_ASSIGN_SET, "v", 1, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, ttl_ms, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, ttl_ms, false, 0};
     return sd_store_update(s, ns, id, &u, NULL);
 }
 
@@ -95,7 +95,7 @@ static void test_count_keeps_unswept_record_until_access_expires_it(void **state
 {
     sd_store *s = *state;
     sd_assign a = {"f", SD_ASSIGN_SET, "v", 1, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 30, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 30, false, 0};
     sd_record r = SD_RECORD_INIT;
     assert_int_equal(sd_store_update(s, "lazy", "r1", &u, &r), SD_OK);
     while (sd_now_ms() <= r.expires_ms + 20)

@@ -39,7 +39,7 @@ static int64_t held(sd_store *s)
 static sd_err put(sd_store *s, const char *id, const char *value, int64_t ttl_ms)
 {
     sd_assign a = {"data", SD_ASSIGN_SET, value, strlen(value), 0};
-    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms, false};
+    sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, ttl_ms, false, 0};
     return sd_store_update(s, "session", id, &u, NULL);
 }
 
@@ -172,7 +172,7 @@ static void test_full_store_refuses_writes_with_store_full_and_keeps_what_it_hel
     assert_int_equal(sd_store_list_append(s, "chat", "u", &item, &len, 1, 0, 0, NULL),
                      SD_ERR_STORE_FULL);
     sd_assign st = {"status", SD_ASSIGN_SET, "queued", 6, 0};
-    sd_update create = {SD_UPDATE_CREATE, NULL, NULL, 0, &st, 1, 0, false};
+    sd_update create = {SD_UPDATE_CREATE, NULL, NULL, 0, &st, 1, 0, false, 0};
     sd_queue_rec qr = {"jobs", &create, NULL, SD_OK};
     assert_int_equal(sd_queue_push(s, "jobs", "j9", 0, 0, &qr), SD_ERR_STORE_FULL);
     sd_rate rate;
@@ -207,14 +207,14 @@ static void test_accepted_job_completes_on_a_full_store(void **state)
     (void)state;
     sd_store *s = store_with_cap(SMALL_CAP);
     sd_assign queued = {"status", SD_ASSIGN_SET, "queued", 6, 0};
-    sd_update create = {SD_UPDATE_CREATE, NULL, NULL, 0, &queued, 1, 0, false};
+    sd_update create = {SD_UPDATE_CREATE, NULL, NULL, 0, &queued, 1, 0, false, 0};
     sd_queue_rec rec = {"job", &create, NULL, SD_OK};
     assert_int_equal(sd_queue_push(s, "jobs", "j1", 0, 0, &rec), SD_OK);
     fill(s, "s", 0);
     assert_int_equal(sd_queue_push(s, "jobs", "j2", 0, 0, &rec), SD_ERR_STORE_FULL);
 
     sd_assign running = {"status", SD_ASSIGN_SET, "running", 7, 0};
-    sd_update start = {SD_UPDATE_EXISTING, NULL, NULL, 0, &running, 1, 0, false};
+    sd_update start = {SD_UPDATE_EXISTING, NULL, NULL, 0, &running, 1, 0, false, 0};
     sd_queue_rec start_rec = {"job", &start, NULL, SD_OK};
     sd_queue_take t = {.owner = "w", .lease_ms = 60000, .max = 1};
     sd_queue_item it[1];
@@ -230,7 +230,7 @@ static void test_accepted_job_completes_on_a_full_store(void **state)
     result[sizeof result - 1] = '\0';
     sd_assign done[] = {{"status", SD_ASSIGN_SET, "done", 4, 0},
                         {"result", SD_ASSIGN_SET, result, strlen(result), 0}};
-    sd_update finish = {SD_UPDATE_EXISTING, NULL, NULL, 0, done, 2, 0, false};
+    sd_update finish = {SD_UPDATE_EXISTING, NULL, NULL, 0, done, 2, 0, false, 0};
     sd_queue_rec finish_rec = {"job", &finish, NULL, SD_OK};
     assert_int_equal(sd_queue_ack(s, "jobs", "j1", "w", &finish_rec), SD_OK);
     assert_int_equal(finish_rec.err, SD_OK);
@@ -257,7 +257,7 @@ static void test_settling_writes_and_hand_offs_pass_a_full_store(void **state)
     memset(result, 'r', sizeof result - 1);
     result[sizeof result - 1] = '\0';
     sd_assign a = {"result", SD_ASSIGN_SET, result, strlen(result), 0};
-    sd_update grow = {SD_UPDATE_EXISTING, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update grow = {SD_UPDATE_EXISTING, NULL, NULL, 0, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_update(s, "session", "job", &grow, NULL), SD_ERR_STORE_FULL);
     sd_update end = grow;
     end.settles = true;
@@ -270,7 +270,7 @@ static void test_settling_writes_and_hand_offs_pass_a_full_store(void **state)
     /* A push with a record change is new work: refused; without one (a
      * hand-off of work already accepted) or with a settling one: taken. */
     sd_assign st = {"status", SD_ASSIGN_SET, "queued", 6, 0};
-    sd_update create = {SD_UPDATE_CREATE, NULL, NULL, 0, &st, 1, 0, false};
+    sd_update create = {SD_UPDATE_CREATE, NULL, NULL, 0, &st, 1, 0, false, 0};
     sd_queue_rec rec = {"jobs", &create, NULL, SD_OK};
     assert_int_equal(sd_queue_push(s, "q", "new", 0, 0, &rec), SD_ERR_STORE_FULL);
     assert_int_equal(sd_queue_push(s, "handoff", "job", 0, 0, NULL), SD_OK);

@@ -35,7 +35,7 @@ static int teardown_store(void **state)
 static sd_err apply(sd_store *s, const char *id, sd_update_mode mode, const sd_assign *a,
                     size_t n, int64_t ttl_ms, sd_record *out)
 {
-    sd_update u = {mode, NULL, NULL, 0, a, n, ttl_ms, false};
+    sd_update u = {mode, NULL, NULL, 0, a, n, ttl_ms, false, 0};
     return sd_store_update(s, "rec", id, &u, out);
 }
 
@@ -277,7 +277,7 @@ static void test_same_names_in_two_namespaces_read_back_apart(void **state)
 {
     sd_store *s = *state;
     sd_assign a = {"data", SD_ASSIGN_SET, "first", 5, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
     assert_int_equal(sd_store_update(s, "one", "x", &u, NULL), SD_OK);
     a.value = "second";
     a.len = 6;
@@ -319,7 +319,7 @@ static void *pool_worker(void *arg)
         pool_name(name, sizeof name, run->thread, j);
         snprintf(value, sizeof value, "%d", j);
         sd_assign a = {name, SD_ASSIGN_SET, value, strlen(value), 0};
-        sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 0, false};
+        sd_update u = {SD_UPDATE_UPSERT, NULL, NULL, 0, &a, 1, 0, false, 0};
         if (sd_store_update(run->s, "rec", id, &u, NULL) != SD_OK)
             run->failures++;
         snprintf(id, sizeof id, "thread-%d", (run->thread + 1) % POOL_THREADS);

@@ -1,15 +1,15 @@
 -- Record updates (sd_update), for the update script and for queue
 -- scripts that change a record in the same step. A spec is read from
--- ARGV at i: mode (e, c, u), expiry base ('0': keep), want ('1': reply
--- with the fields), number of condition values (-1: no condition),
--- condition field, the values, then one (op, name, arg) triple per
--- assignment to ARGV[last] (default: the end of ARGV), op one of s, n,
--- i, d.
+-- ARGV at i: mode (e, c, u), expiry base ('0': keep), renewal slack
+-- (ms, '0': none), want ('1': reply with the fields), number of
+-- condition values (-1: no condition), condition field, the values, then
+-- one (op, name, arg) triple per assignment to ARGV[last] (default: the
+-- end of ARGV), op one of s, n, i, d.
 local function upd_spec(i, last)
-  local n = tonumber(ARGV[i + 3])
-  return {mode = ARGV[i], base = ARGV[i + 1], want = ARGV[i + 2] == '1',
-          ncond = n, cfield = ARGV[i + 4], cond = i + 5,
-          ops = i + 5 + math.max(n, 0), last = last or #ARGV}
+  local n = tonumber(ARGV[i + 4])
+  return {mode = ARGV[i], base = ARGV[i + 1], slack = tonumber(ARGV[i + 2]),
+          want = ARGV[i + 3] == '1', ncond = n, cfield = ARGV[i + 5], cond = i + 6,
+          ops = i + 6 + math.max(n, 0), last = last or #ARGV}
 end
 
 -- Applies spec s to the record (key, id) by the client's clock now.
@@ -20,8 +20,8 @@ end
 -- index entries when the expiry moves (a change without a renewal
 -- writes none of them), the value index when the value moves; the lex
 -- index only for a record it creates (a live record's entry is there:
--- every script that writes the exp index writes both). A renewal always
--- sets the key's own expiry.
+-- every script that writes the exp index writes both). A renewal the
+-- slack does not leave out always sets the key's own expiry.
 local function upd_apply(key, expk, lexk, id, now, s)
   local t, exp, all = rec_read(key, expk, lexk, id, now, s.mode ~= 'e')
   if t and s.mode == 'c' then return {2} end
@@ -74,8 +74,19 @@ local function upd_apply(key, expk, lexk, id, now, s)
   for _, f in ipairs(names) do
     if h[f] ~= nil then n = n + 1 end
   end
-  if s.base ~= '0' then
+  local renew = s.base ~= '0'
+  if renew then
     exp = capped_fast(s.base, h[DEADLINE])
+    -- A renewal that would move a live record's expiry forward by no
+    -- more than the slack is left out, unless the deadline caps it
+    -- (sd_renew_skippable).
+    if t and s.slack > 0 and old_exp ~= '0' and exp == s.base then
+      local d = tonumber(exp) - tonumber(old_exp)
+      if d >= 0 and d <= s.slack then
+        exp = old_exp
+        renew = false
+      end
+    end
   elseif not t then
     exp = '0'
   end
@@ -112,9 +123,9 @@ local function upd_apply(key, expk, lexk, id, now, s)
   for i = 1, #dels, 200 do
     redis.call('HDEL', key, unpack(dels, i, math.min(i + 199, #dels)))
   end
-  -- The key's expiry is set on every renewal, whatever the index says:
-  -- the index does not see a TTL changed behind the store's back.
-  if s.base ~= '0' then redis.call('PEXPIREAT', key, exp) end
+  -- The key's expiry is set on every renewal made, whatever the index
+  -- says: the index does not see a TTL changed behind the store's back.
+  if renew then redis.call('PEXPIREAT', key, exp) end
   local same = t ~= nil and exp == old_exp
   if not t then
     index_put(expk, lexk, id, exp)
