@@ -8,7 +8,8 @@
  * the loop's thread touches the hiredis context and libevent: it takes
  * the whole queue at once and appends every command to the context's
  * output buffer, which goes out in one write; replies are read in
- * batches and handed to the callbacks in order.
+ * batches and handed to the callbacks in order, each built in an arena
+ * (redis_arena.h) and used up in its callback.
  *
  * Timeout. Redis answers in order, so "no reply for timeout while
  * commands are due" is a stall: a tick (a tenth of the timeout, 5 ms to
@@ -45,6 +46,7 @@
 
 #include "statusd/log.h"
 #include "statusd/util.h"
+#include "redis_arena.h"
 
 #define RA_BACKOFF_FIRST_MS 50
 #define RA_BACKOFF_MAX_MS 2000
@@ -95,6 +97,7 @@ struct rd_async {
     struct event *wake_ev;
     struct event *tick_ev;
     redisAsyncContext *ac;          /* NULL between connections */
+    rd_arena *arena;                /* where ac's replies are built */
     bool up;                        /* ac answered its PING */
     bool was_up;                    /* a connection was up before this attempt */
     bool failing;                   /* a streak of failed attempts, warned once */
@@ -249,6 +252,7 @@ static void ra_connect(rd_async *a)
         return;
     }
     ac->data = a;
+    rd_arena_attach(a->arena, ac->c.reader);
     if (redisLibeventAttach(ac, a->base) != REDIS_OK) {
         redisAsyncFree(ac);
         ra_backoff(a, "cannot attach to the event loop");
@@ -464,6 +468,7 @@ static void ra_free_parts(rd_async *a)
         event_base_free(a->base);
     if (a->wake_fd >= 0)
         close(a->wake_fd);
+    rd_arena_free(a->arena);
     pthread_cond_destroy(&a->first);
     pthread_mutex_destroy(&a->lock);
     free(a);
@@ -500,7 +505,8 @@ sd_err rd_async_new(rd_pool *pool, rd_async **out, char *err, size_t errlen)
     tick = tick < RA_TICK_MIN_MS ? RA_TICK_MIN_MS : tick > RA_TICK_MAX_MS ? RA_TICK_MAX_MS : tick;
     struct timeval tv = {.tv_sec = (time_t)(tick / 1000),
                          .tv_usec = (suseconds_t)(tick % 1000 * 1000)};
-    if (a->wake_fd < 0 || (a->base = event_base_new()) == NULL ||
+    if (a->wake_fd < 0 || (a->arena = rd_arena_new()) == NULL ||
+        (a->base = event_base_new()) == NULL ||
         (a->wake_ev = event_new(a->base, a->wake_fd, EV_READ | EV_PERSIST, ra_on_wake, a)) ==
             NULL ||
         (a->tick_ev = event_new(a->base, -1, EV_PERSIST, ra_on_tick, a)) == NULL ||
