@@ -39,7 +39,11 @@
  * fast 503 rather than a connect attempt. A connect that succeeds on any
  * lane ends every other lane's backoff too (the pool's connected_ms):
  * once the server is back, a request must not get a 503 only because its
- * lane failed last and still waits out its own backoff.
+ * lane failed last and still waits out its own backoff. A connect refused
+ * at once (the host answered that nothing listens: a server restarting)
+ * starts no backoff: such an attempt costs a round trip, not a timeout,
+ * so the next call tries again, and the first call after the server is
+ * back succeeds instead of failing until a backoff runs out.
  *
  * Stalls. A server that stops answering (stopped, swapping, a long
  * script) still accepts connections, so the backoff above never starts
@@ -73,6 +77,7 @@
 
 #define RD_BACKOFF_FIRST_MS 50
 #define RD_BACKOFF_MAX_MS 2000
+#define RD_REFUSED_MS 20          /* a connect failing sooner was refused */
 #define RD_TIMEOUT_MAX_MS (3600LL * 1000)
 #define RD_SHA_LEN 40
 
@@ -82,6 +87,7 @@ typedef struct rd_conn {
     int64_t backoff_ms;            /* 0 unless the last connect failed */
     int64_t retry_at_ms;           /* monotonic; no connect before it */
     int64_t failed_ms;             /* monotonic, of the last failed connect */
+    bool refused;                  /* the last connect was refused at once */
 } rd_conn;
 
 #define RD_LANES_DEFAULT 2
@@ -189,9 +195,15 @@ static sd_err setup_call(redisContext *c, int argc, const char **argv,
 
 /* A fresh context with the command timeout set, authenticated and on
  * the pool's database, in *out; why gets the reason on failure. */
-static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen)
+/* *refused (optional): the connect itself was refused, or failed within
+ * RD_REFUSED_MS. */
+static sd_err conn_open(rd_pool *p, redisContext **out, bool *refused, char *why,
+                        size_t whylen)
 {
     *out = NULL;
+    if (refused != NULL)
+        *refused = false;
+    int64_t start = sd_mono_ms();
     redisContext *c = redisConnectWithTimeout(p->host, p->port, p->timeout);
     if (c == NULL) {
         sd_errf(why, whylen, "out of memory");
@@ -199,6 +211,9 @@ static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen
     }
     if (c->err != 0) {
         sd_errf(why, whylen, "cannot connect to %s:%d: %s", p->host, p->port, c->errstr);
+        if (refused != NULL)
+            *refused = strstr(c->errstr, strerror(ECONNREFUSED)) != NULL ||
+                       sd_mono_ms() - start < RD_REFUSED_MS;
         redisFree(c);
         return SD_ERR_UNAVAILABLE;
     }
@@ -230,7 +245,7 @@ static sd_err conn_open(rd_pool *p, redisContext **out, char *why, size_t whylen
 
 sd_err rd_pool_open(rd_pool *p, redisContext **out, char *why, size_t whylen)
 {
-    return conn_open(p, out, why, whylen);
+    return conn_open(p, out, NULL, why, whylen);
 }
 
 const char *rd_pool_host(const rd_pool *p) { return p->host; }
@@ -284,11 +299,11 @@ static sd_err conn_ready_on(rd_pool *p, rd_conn *c, bool warn, char *why, size_t
     }
     if (c->ctx == NULL) {
         bool back = atomic_load_explicit(&p->connected_ms, memory_order_relaxed) > c->failed_ms;
-        if (c->backoff_ms > 0 && sd_mono_ms() < c->retry_at_ms && !back) {
+        if (c->backoff_ms > 0 && sd_mono_ms() < c->retry_at_ms && !back && !c->refused) {
             sd_errf(why, whylen, "not connected (retrying after a backoff)");
             return SD_ERR_UNAVAILABLE;
         }
-        sd_err err = conn_open(p, &c->ctx, why, whylen);
+        sd_err err = conn_open(p, &c->ctx, &c->refused, why, whylen);
         if (err != SD_OK) {
             if (warn && c->backoff_ms == 0)
                 sd_warn("redis store: %s; retrying with backoff", why);

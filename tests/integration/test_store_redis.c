@@ -759,6 +759,31 @@ static void test_killed_server_is_unavailable_then_recovers_on_restart(void **st
     assert_int_equal(sd_store_ping(f->store), SD_OK);
 }
 
+/* A connect the server's host refuses (nothing listens: a restart) costs
+ * a round trip, and starts no backoff: however many were refused while
+ * the server was down, the first call once it is back succeeds. With a
+ * backoff doubling at each refusal, calls spread over 1.6 s would leave
+ * the lane waiting more than a second after the last. */
+static void test_first_call_after_a_restart_succeeds_after_refused_connects(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f->store, "job", "r1", "v", 0), SD_OK);
+    redisFree(f->raw);
+    f->raw = NULL;
+    assert_int_equal(test_redis_kill(&f->own, SIGKILL), 0);
+    sd_record r = SD_RECORD_INIT;
+    int64_t until = sd_mono_ms() + 1600;
+    while (sd_mono_ms() < until) {
+        assert_int_equal(sd_store_get(f->store, "job", "r1", 0, &r), SD_ERR_UNAVAILABLE);
+        sleep_ms(20);
+    }
+    assert_int_equal(test_redis_restart(&f->own), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(put(f->store, "job", "r2", "after", 0), SD_OK);
+    assert_value(f->store, "job", "r2", "after");
+    f->raw = raw_connect(f->server);
+}
+
 /* A listening socket on 127.0.0.1:port that never accepts by itself: a
  * connect to it completes, and then nothing answers. */
 static int listen_on(unsigned port)
@@ -1236,6 +1261,8 @@ int main(void)
         ON_OWN(test_server_at_maxmemory_refuses_writes_as_full_and_nothing_changes,
                setup_own_server),
         ON_OWN(test_failed_connects_back_off_then_recover, setup_own_password_server),
+        ON_OWN(test_first_call_after_a_restart_succeeds_after_refused_connects,
+               setup_own_server),
         ON_OWN(test_killed_server_is_unavailable_then_recovers_on_restart,
                setup_own_aof_server),
     };
