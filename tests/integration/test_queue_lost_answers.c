@@ -1,0 +1,151 @@
+/*
+ * Store steps of runs whose answer is lost: Redis applied the step, then
+ * the connection broke before its reply reached statusd. A fault proxy
+ * (fault_proxy.h) between statusd and its own redis-server keeps the
+ * reply of the first ack_take (the step that ends a run and takes the
+ * worker's next job; its next-take owner "<instance>:n0" marks it) and
+ * closes that connection once Redis has answered. statusd retries the
+ * step as a plain ack, which finds the item gone, then takes back with
+ * resume, by the same owner, the job the lost step took: every job runs
+ * once, now, not after its lease of 60 s runs out.
+ *
+ * Redis only: the memory store answers in the process and never loses
+ * an answer.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "fault_proxy.h"
+#include "http_test.h"
+#include "redis_server.h"
+#include "statusd/util.h"
+
+#define JOBS 3
+/* Far below the lease: a job that waited for its lease to run out, or
+ * ran a second time, cannot end within it. */
+#define LEASE_S 60
+#define BOUND_MS 15000
+
+typedef struct fixture {
+    test_redis redis;
+    fault_proxy *proxy;
+    test_statusd *statusd;
+} fixture;
+
+/* Its own redis-server, the proxy in front of it, and statusd on the
+ * proxy with one worker and a lease of 60 s. */
+static int lost_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    if (test_redis_start(&f->redis) != 0) {
+        free(f);
+        return -1;
+    }
+    f->proxy = fault_proxy_start(f->redis.port);
+    if (f->proxy == NULL) {
+        test_redis_stop(&f->redis);
+        free(f);
+        return -1;
+    }
+    char url[128], lease[32];
+    snprintf(url, sizeof url, "redis_url=redis://127.0.0.1:%u/0", fault_proxy_port(f->proxy));
+    snprintf(lease, sizeof lease, "job_lease=%d", LEASE_S);
+    const char *const args[] = {"--store", "redis", "--set", url, "--set", lease,
+                                "--set", "workers=1", "--set", "demo_step_ms=300", NULL};
+    f->statusd = test_statusd_start(NULL, args);
+    if (f->statusd == NULL) {
+        fault_proxy_stop(f->proxy);
+        test_redis_stop(&f->redis);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int lost_teardown(void **state)
+{
+    fixture *f = *state;
+    int rc = test_statusd_stop(f->statusd);
+    fault_proxy_stop(f->proxy);
+    test_redis_stop(&f->redis);
+    free(f);
+    return rc;
+}
+
+/* Asserts that the job completed, with its own result (its query was
+ * q-<i>) in its first run, within what is left of BOUND_MS from t0. */
+static void assert_completed_once(unsigned port, const char *id, int i, int64_t t0)
+{
+    int64_t left = BOUND_MS - (sd_mono_ms() - t0);
+    cJSON *v = test_wait_job_status(port, id, "completed", 100, left > 0 ? (int)left : 1);
+    assert_int_equal(test_jint(v, "attempts"), 1);
+    assert_true(test_jnull(v, "error"));
+    const char *summary = test_jstr(cJSON_GetObjectItemCaseSensitive(v, "result"), "summary");
+    assert_non_null(summary);
+    char want[64];
+    snprintf(want, sizeof want, "Demo summary for \"q-%d\":", i);
+    assert_true(strncmp(summary, want, strlen(want)) == 0);
+    cJSON_Delete(v);
+}
+
+static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once(
+    void **state)
+{
+    fixture *f = *state;
+    unsigned port = f->statusd->proc.port;
+    /* The first command that carries "<instance>:n0" is the first
+     * ack_take, as the owner of its take (later ones carry it as the run
+     * owner of the job it took; the proxy fires once). */
+    fault_proxy_arm(f->proxy, ":n0\r\n", 5);
+    /* The worker runs the first job (3 stages of 300 ms) while the
+     * others are submitted; its end takes the second. */
+    char *ids[JOBS];
+    int64_t t0 = sd_mono_ms();
+    for (int i = 0; i < JOBS; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"query\":\"q-%d\"}", i);
+        ids[i] = test_submit_job(port, body);
+    }
+    for (int i = 0; i < JOBS; i++)
+        assert_completed_once(port, ids[i], i, t0);
+
+    /* The step was lost after Redis ran it: its reply, kept from
+     * statusd, named the job it took. */
+    assert_int_equal(fault_proxy_fired(f->proxy), 1);
+    assert_true(fault_proxy_dropped_has(f->proxy, ids[1]) ||
+                fault_proxy_dropped_has(f->proxy, ids[2]));
+
+    /* Nothing left leased or requeued by the reaper. */
+    cJSON *s = test_get_stats(port);
+    assert_int_equal(test_stat(s, "jobs", "completed"), JOBS);
+    assert_int_equal(test_stat(s, "queue", "leased"), 0);
+    assert_int_equal(test_stat(s, "recovery", "requeued"), 0);
+    assert_int_equal(test_stat(s, "recovery", "worker_lost"), 0);
+    cJSON_Delete(s);
+
+    for (int i = 0; i < JOBS; i++)
+        free(ids[i]);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    static const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once, lost_setup,
+            lost_teardown),
+    };
+    return cmocka_run_group_tests_name("queue_lost_answers", tests, NULL, NULL);
+}
