@@ -7,7 +7,9 @@
  * closes that connection once Redis has answered. statusd retries the
  * step as a plain ack, which finds the item gone, then takes back with
  * resume, by the same owner, the job the lost step took: every job runs
- * once, now, not after its lease of 60 s runs out.
+ * once, now, not after its lease of 60 s runs out; and the retry that
+ * found the item gone, its own step having landed, says so (at debug)
+ * instead of logging a lost lease.
  *
  * Redis only: the memory store answers in the process and never loses
  * an answer.
@@ -42,7 +44,7 @@ typedef struct fixture {
 } fixture;
 
 /* Its own redis-server, the proxy in front of it, and statusd on the
- * proxy with one worker and a lease of 60 s. */
+ * proxy with one worker, a lease of 60 s and debug logs. */
 static int lost_setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -62,7 +64,8 @@ static int lost_setup(void **state)
     snprintf(url, sizeof url, "redis_url=redis://127.0.0.1:%u/0", fault_proxy_port(f->proxy));
     snprintf(lease, sizeof lease, "job_lease=%d", LEASE_S);
     const char *const args[] = {"--store", "redis", "--set", url, "--set", lease,
-                                "--set", "workers=1", "--set", "demo_step_ms=300", NULL};
+                                "--set", "workers=1", "--set", "demo_step_ms=300",
+                                "--set", "log_level=debug", NULL};
     f->statusd = test_statusd_start(NULL, args);
     if (f->statusd == NULL) {
         fault_proxy_stop(f->proxy);
@@ -104,7 +107,8 @@ static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once
     void **state)
 {
     fixture *f = *state;
-    unsigned port = f->statusd->proc.port;
+    const statusd_proc *sd = &f->statusd->proc;
+    unsigned port = sd->port;
     /* The first command that carries "<instance>:n0" is the first
      * ack_take, as the owner of its take (later ones carry it as the run
      * owner of the job it took; the proxy fires once). */
@@ -135,6 +139,12 @@ static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once
     assert_int_equal(test_stat(s, "recovery", "worker_lost"), 0);
     cJSON_Delete(s);
 
+    /* The end of the first job landed: not logged as a lost lease. */
+    if (statusd_log_has(sd, "its lease was lost", NULL) ||
+        !statusd_log_has(sd, ids[0], "landed before its answer was lost")) {
+        statusd_dump_log(sd);
+        fail_msg("the lost answer of the first job's end is logged wrongly");
+    }
     for (int i = 0; i < JOBS; i++)
         free(ids[i]);
 }
