@@ -9,7 +9,9 @@
  * resume, by the same owner, the job the lost step took: every job runs
  * once, now, not after its lease of 60 s runs out; and the retry that
  * found the item gone, its own step having landed, says so (at debug)
- * instead of logging a lost lease.
+ * instead of logging a lost lease. The same for the release of a failed
+ * run (marked by the retry_ms it sets): the retry it queued counts, as
+ * an answered one would.
  *
  * Redis only: the memory store answers in the process and never loses
  * an answer.
@@ -44,8 +46,9 @@ typedef struct fixture {
 } fixture;
 
 /* Its own redis-server, the proxy in front of it, and statusd on the
- * proxy with one worker, a lease of 60 s and debug logs. */
-static int lost_setup(void **state)
+ * proxy with one worker, a lease of 60 s, debug logs and sets (at most
+ * 4 "key=value" strings, NULL-terminated). */
+static int lost_setup(void **state, const char *const *sets)
 {
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -63,9 +66,14 @@ static int lost_setup(void **state)
     char url[128], lease[32];
     snprintf(url, sizeof url, "redis_url=redis://127.0.0.1:%u/0", fault_proxy_port(f->proxy));
     snprintf(lease, sizeof lease, "job_lease=%d", LEASE_S);
-    const char *const args[] = {"--store", "redis", "--set", url, "--set", lease,
-                                "--set", "workers=1", "--set", "demo_step_ms=300",
-                                "--set", "log_level=debug", NULL};
+    const char *args[24] = {"--store", "redis", "--set", url, "--set", lease,
+                            "--set", "workers=1", "--set", "log_level=debug"};
+    size_t n = 10;
+    for (size_t i = 0; i < 4 && sets[i] != NULL; i++) {
+        args[n++] = "--set";
+        args[n++] = sets[i];
+    }
+    args[n] = NULL;
     f->statusd = test_statusd_start(NULL, args);
     if (f->statusd == NULL) {
         fault_proxy_stop(f->proxy);
@@ -75,6 +83,20 @@ static int lost_setup(void **state)
     }
     *state = f;
     return 0;
+}
+
+/* Runs of 3 stages of 300 ms: the others are submitted during the
+ * first. */
+static int ack_take_setup(void **state)
+{
+    return lost_setup(state, (const char *const[]){"demo_step_ms=300", NULL});
+}
+
+/* A failed run is retried once, a second after it failed. */
+static int release_setup(void **state)
+{
+    return lost_setup(state, (const char *const[]){"demo_step_ms=50", "max_attempts=2",
+                                                   "retry_backoff_ms=1000", NULL});
 }
 
 static int lost_teardown(void **state)
@@ -103,6 +125,27 @@ static void assert_completed_once(unsigned port, const char *id, int i, int64_t 
     cJSON_Delete(v);
 }
 
+/* Asserts that the proxy lost exactly one answer. */
+static void assert_fired_once(fixture *f)
+{
+    int fired = fault_proxy_fired(f->proxy);
+    if (fired != 1) {
+        statusd_dump_log(&f->statusd->proc);
+        fail_msg("the proxy lost %d answers, not 1", fired);
+    }
+}
+
+/* Asserts that the log says the step of the job's run landed before its
+ * answer was lost, and nowhere that a run lost its lease. */
+static void assert_logged_landed(const statusd_proc *sd, const char *id)
+{
+    if (statusd_log_has(sd, "its lease was lost", NULL) ||
+        !statusd_log_has(sd, id, "landed before its answer was lost")) {
+        statusd_dump_log(sd);
+        fail_msg("the lost answer of job %s's step is logged wrongly", id);
+    }
+}
+
 static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once(
     void **state)
 {
@@ -127,7 +170,7 @@ static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once
 
     /* The step was lost after Redis ran it: its reply, kept from
      * statusd, named the job it took. */
-    assert_int_equal(fault_proxy_fired(f->proxy), 1);
+    assert_fired_once(f);
     assert_true(fault_proxy_dropped_has(f->proxy, ids[1]) ||
                 fault_proxy_dropped_has(f->proxy, ids[2]));
 
@@ -140,13 +183,38 @@ static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once
     cJSON_Delete(s);
 
     /* The end of the first job landed: not logged as a lost lease. */
-    if (statusd_log_has(sd, "its lease was lost", NULL) ||
-        !statusd_log_has(sd, ids[0], "landed before its answer was lost")) {
-        statusd_dump_log(sd);
-        fail_msg("the lost answer of the first job's end is logged wrongly");
-    }
+    assert_logged_landed(sd, ids[0]);
     for (int i = 0; i < JOBS; i++)
         free(ids[i]);
+}
+
+static void test_release_whose_answer_is_lost_is_a_retry_that_landed(void **state)
+{
+    fixture *f = *state;
+    const statusd_proc *sd = &f->statusd->proc;
+    unsigned port = sd->port;
+    /* The release of a failed run sets retry_ms ("s" "retry_ms"); a take
+     * deletes it ("d"). */
+    static const char release[] = "$1\r\ns\r\n$8\r\nretry_ms\r\n";
+    fault_proxy_arm(f->proxy, release, sizeof release - 1);
+    int64_t t0 = sd_mono_ms();
+    char *id = test_submit_job(port, "{\"query\":\"q\",\"params\":{\"fail\":true}}");
+    cJSON *v = test_wait_job_status(port, id, "failed", 0, BOUND_MS);
+    assert_true(sd_mono_ms() - t0 < BOUND_MS);
+    assert_int_equal(test_jint(v, "attempts"), 2);
+    test_assert_job_error(v, "demo_failure", NULL);
+    cJSON_Delete(v);
+    assert_fired_once(f);
+
+    /* The retry counts once, with its lifecycle line, as an answered one. */
+    cJSON *s = test_get_stats(port);
+    assert_int_equal(test_stat(s, "recovery", "retries"), 1);
+    assert_int_equal(test_stat(s, "recovery", "requeued"), 0);
+    assert_int_equal(test_stat(s, "queue", "leased"), 0);
+    cJSON_Delete(s);
+    assert_true(statusd_log_has(sd, "job retried", id));
+    assert_logged_landed(sd, id);
+    free(id);
 }
 
 int main(void)
@@ -154,7 +222,10 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once, lost_setup,
+            test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once,
+            ack_take_setup, lost_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_release_whose_answer_is_lost_is_a_retry_that_landed, release_setup,
             lost_teardown),
     };
     return cmocka_run_group_tests_name("queue_lost_answers", tests, NULL, NULL);

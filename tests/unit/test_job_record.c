@@ -88,6 +88,26 @@ static void test_value_set_is_compared_by_length_too(void **state)
     assert_false(shows_end(FIELDS("status", "completed", "updated_ms", "1796673688872")));
 }
 
+static void test_last_assignment_of_a_field_counts(void **state)
+{
+    (void)state;
+    /* A retry's change: due now, then due at the retry's time. */
+    sd_assign a[] = {
+        {.name = JOB_F_STATUS, .op = SD_ASSIGN_SET, .value = "queued", .len = 6},
+        {.name = JOB_F_DUE_MS, .op = SD_ASSIGN_SET, .value = "1000", .len = 4},
+        {.name = JOB_F_RUN, .op = SD_ASSIGN_DEL},
+        {.name = JOB_F_DUE_MS, .op = SD_ASSIGN_SET, .value = "2000", .len = 4},
+    };
+    sd_update u = {.mode = SD_UPDATE_EXISTING, .assign = a, .assign_count = 4};
+    sd_record r = SD_RECORD_INIT;
+    assert_int_equal(sd_record_set(&r, "status", "queued", 6), SD_OK);
+    assert_int_equal(sd_record_set(&r, "due_ms", "2000", 4), SD_OK);
+    assert_true(job_record_shows(&r, &u));
+    assert_int_equal(sd_record_set(&r, "due_ms", "1000", 4), SD_OK);
+    assert_false(job_record_shows(&r, &u));
+    sd_record_clear(&r);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -97,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_record_another_run_changed_does_not_show_it),
         cmocka_unit_test(test_record_requeued_by_the_reaper_does_not_show_it),
         cmocka_unit_test(test_value_set_is_compared_by_length_too),
+        cmocka_unit_test(test_last_assignment_of_a_field_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
