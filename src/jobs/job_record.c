@@ -52,7 +52,8 @@ bool job_record_shows(const sd_record *rec, const sd_update *u)
         const char *v = sd_record_get(rec, a->name, &len);
         if (a->op == SD_ASSIGN_DEL && v != NULL)
             return false;
-        if (a->op == SD_ASSIGN_SET && (v == NULL || len != a->len || memcmp(v, a->value, len) != 0))
+        if (a->op == SD_ASSIGN_SET &&
+            (v == NULL || len != a->len || memcmp(v, a->value, len) != 0))
             return false;
     }
     return true;

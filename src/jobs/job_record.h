@@ -112,9 +112,8 @@ void job_log(const char *event, const char *id, const char *kind, int64_t attemp
 /* Whether rec shows the change u made: it holds every value u sets and
  * none of the fields u deletes, the last assignment of a field counting
  * (increments and set-if-absent are not looked at: what they leave
- * depends on the record before). A step
- * whose answer was lost is known by this to have landed, its record
- * change carrying the times of that step. */
+ * depends on the record before). A step whose answer was lost is known
+ * by this to have landed, its change carrying the times of that step. */
 bool job_record_shows(const sd_record *rec, const sd_update *u);
 
 /*

@@ -110,7 +110,7 @@ static bool run_settle(run_step *s, const atomic_int *cancel, const char *what)
             return true;
         }
         if (read != SD_OK && read != SD_ERR_NOT_FOUND) {
-            sd_warn("job %s: %s or not: the store's answer was lost and the job not read: %s",
+            sd_warn("job %s: not known whether %s: the answer was lost, the job not read: %s",
                     s->id, what, sd_err_name(read));
             return false;
         }
