@@ -11,7 +11,8 @@
  * found the item gone, its own step having landed, says so (at debug)
  * instead of logging a lost lease. The same for the release of a failed
  * run (marked by the retry_ms it sets): the retry it queued counts, as
- * an answered one would.
+ * an answered one would. And the heartbeat, renewing the lease of a run
+ * whose end is held unanswered, does not warn that it was reaped.
  *
  * Redis only: the memory store answers in the process and never loses
  * an answer.
@@ -38,6 +39,11 @@
  * ran a second time, cannot end within it. */
 #define LEASE_S 60
 #define BOUND_MS 15000
+/* How long the proxy holds a lost answer after Redis sent it; the long
+ * one outlasts a beat of the heartbeat (every second), and the store's
+ * command timeout is then raised above it. */
+#define HOLD_MS 100
+#define LONG_HOLD_MS 1500
 
 typedef struct fixture {
     test_redis redis;
@@ -90,6 +96,15 @@ static int lost_setup(void **state, const char *const *sets)
 static int ack_take_setup(void **state)
 {
     return lost_setup(state, (const char *const[]){"demo_step_ms=300", NULL});
+}
+
+/* As ack_take_setup, with a command timeout of 5 s, above the long
+ * hold, and a Redis connection for each thread, so that the heartbeat's
+ * renewals do not wait behind the held answer. */
+static int long_hold_setup(void **state)
+{
+    return lost_setup(state, (const char *const[]){"demo_step_ms=300", "redis_timeout_ms=5000",
+                                                   "redis_pool_size=16", NULL});
 }
 
 /* A failed run is retried once, a second after it failed. */
@@ -146,16 +161,19 @@ static void assert_logged_landed(const statusd_proc *sd, const char *id)
     }
 }
 
-static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once(
-    void **state)
+/*
+ * Loses the answer of the first ack_take, the proxy closing its
+ * connection hold_ms after Redis answered, and asserts that every job
+ * completed once, now, and that the first job's end is logged as landed.
+ */
+static void lose_first_ack_take(fixture *f, int hold_ms)
 {
-    fixture *f = *state;
     const statusd_proc *sd = &f->statusd->proc;
     unsigned port = sd->port;
     /* The first command that carries "<instance>:n0" is the first
      * ack_take, as the owner of its take (later ones carry it as the run
      * owner of the job it took; the proxy fires once). */
-    fault_proxy_arm(f->proxy, ":n0\r\n", 5);
+    fault_proxy_arm(f->proxy, ":n0\r\n", 5, hold_ms);
     /* The worker runs the first job (3 stages of 300 ms) while the
      * others are submitted; its end takes the second. */
     char *ids[JOBS];
@@ -188,6 +206,25 @@ static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once
         free(ids[i]);
 }
 
+static void test_ack_take_whose_answer_is_lost_runs_the_job_it_took_now_and_once(
+    void **state)
+{
+    lose_first_ack_take(*state, HOLD_MS);
+}
+
+/* The heartbeat renews the lease of the first job while its end is held
+ * (at least once: it beats every second): the item is gone, the end
+ * having landed, but no handler is running and no lease was reaped. */
+static void test_heartbeat_while_a_run_ends_unanswered_warns_of_no_reaped_lease(void **state)
+{
+    fixture *f = *state;
+    lose_first_ack_take(f, LONG_HOLD_MS);
+    if (statusd_log_has(&f->statusd->proc, "reaped as dead", NULL)) {
+        statusd_dump_log(&f->statusd->proc);
+        fail_msg("a run that ended was warned of as reaped");
+    }
+}
+
 static void test_release_whose_answer_is_lost_is_a_retry_that_landed(void **state)
 {
     fixture *f = *state;
@@ -196,7 +233,7 @@ static void test_release_whose_answer_is_lost_is_a_retry_that_landed(void **stat
     /* The release of a failed run sets retry_ms ("s" "retry_ms"); a take
      * deletes it ("d"). */
     static const char release[] = "$1\r\ns\r\n$8\r\nretry_ms\r\n";
-    fault_proxy_arm(f->proxy, release, sizeof release - 1);
+    fault_proxy_arm(f->proxy, release, sizeof release - 1, HOLD_MS);
     int64_t t0 = sd_mono_ms();
     char *id = test_submit_job(port, "{\"query\":\"q\",\"params\":{\"fail\":true}}");
     cJSON *v = test_wait_job_status(port, id, "failed", 0, BOUND_MS);
@@ -227,6 +264,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_release_whose_answer_is_lost_is_a_retry_that_landed, release_setup,
             lost_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_heartbeat_while_a_run_ends_unanswered_warns_of_no_reaped_lease,
+            long_hold_setup, lost_teardown),
     };
     return cmocka_run_group_tests_name("queue_lost_answers", tests, NULL, NULL);
 }

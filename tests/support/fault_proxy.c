@@ -32,6 +32,7 @@ typedef struct pair {
     size_t tail_len;
     bool holding;                  /* the pattern went through: the server's bytes are kept */
     int64_t last_ms;               /* holding: when the server last sent, 0 before it did */
+    int hold_ms;                   /* holding: how long the server must then stay quiet */
 } pair;
 
 struct fault_proxy {
@@ -44,6 +45,7 @@ struct fault_proxy {
     bool stop;
     char pattern[PATTERN_MAX];
     size_t pattern_len;            /* 0: disarmed */
+    int hold_ms;
     int fired;
     char dropped[DROPPED_MAX];     /* what the last firing kept from the client */
     size_t dropped_len;
@@ -91,6 +93,7 @@ static bool pattern_met(fault_proxy *p, pair *c, const char *buf, size_t len)
     if (met) {
         p->pattern_len = 0;
         p->dropped_len = 0;
+        c->hold_ms = p->hold_ms;
     }
     pthread_mutex_unlock(&p->lock);
     c->tail_len = n < sizeof c->tail ? n : sizeof c->tail;
@@ -142,7 +145,7 @@ static void fire_quiet(fault_proxy *p)
     for (size_t i = 0; i < PAIRS_MAX; i++) {
         pair *c = &p->pairs[i];
         if (c->cfd < 0 || !c->holding || c->last_ms == 0 ||
-            now - c->last_ms < FAULT_PROXY_QUIET_MS)
+            now - c->last_ms < c->hold_ms)
             continue;
         pair_close(c);
         pthread_mutex_lock(&p->lock);
@@ -273,13 +276,14 @@ unsigned fault_proxy_port(const fault_proxy *p)
     return p->port;
 }
 
-void fault_proxy_arm(fault_proxy *p, const void *pattern, size_t len)
+void fault_proxy_arm(fault_proxy *p, const void *pattern, size_t len, int hold_ms)
 {
-    if (len == 0 || len > PATTERN_MAX)
+    if (len == 0 || len > PATTERN_MAX || hold_ms < 1)
         return;
     pthread_mutex_lock(&p->lock);
     memcpy(p->pattern, pattern, len);
     p->pattern_len = len;
+    p->hold_ms = hold_ms;
     pthread_mutex_unlock(&p->lock);
 }
 

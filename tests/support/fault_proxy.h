@@ -12,19 +12,17 @@
  * the first connection whose client-to-server bytes hold the pattern (in
  * one read, or across two) has them forwarded, and from there on what the
  * server sends back is kept, not forwarded: once the server has answered
- * and then stayed quiet for FAULT_PROXY_QUIET_MS, both ends of that
+ * and then stayed quiet for the armed hold time, both ends of that
  * connection are closed. The server has run the command, the client never
  * hears of it. The proxy is then disarmed and forwards every connection,
  * new ones too, as before.
  *
  *     fault_proxy *p = fault_proxy_start(redis_port);
- *     fault_proxy_arm(p, ":n0\r\n", 5);
+ *     fault_proxy_arm(p, ":n0\r\n", 5, 100);
  *     ... point the client at fault_proxy_port(p) ...
  *     assert_int_equal(fault_proxy_fired(p), 1);
  *     fault_proxy_stop(p);
  */
-
-#define FAULT_PROXY_QUIET_MS 100
 
 typedef struct fault_proxy fault_proxy;
 
@@ -35,9 +33,11 @@ fault_proxy *fault_proxy_start(unsigned server_port);
 /* Where the proxy listens, on 127.0.0.1. */
 unsigned fault_proxy_port(const fault_proxy *p);
 
-/* Arms the proxy with pattern (len bytes, 1..64, copied); replaces an
- * earlier pattern not yet met. */
-void fault_proxy_arm(fault_proxy *p, const void *pattern, size_t len);
+/* Arms the proxy with pattern (len bytes, 1..64, copied) and the time
+ * the server must stay quiet after answering before the connection is
+ * closed, hold_ms (at least 1; it must stay below the client's command
+ * timeout); replaces an earlier pattern not yet met. */
+void fault_proxy_arm(fault_proxy *p, const void *pattern, size_t len, int hold_ms);
 
 /* How many connections the proxy has closed on a pattern. */
 int fault_proxy_fired(fault_proxy *p);
