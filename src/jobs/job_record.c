@@ -33,6 +33,32 @@ sd_err job_error_json(sd_buf *b, const char *code, const char *message)
     return sd_buf_ok(b) ? SD_OK : SD_ERR_NOMEM;
 }
 
+/* Whether an assignment after the i-th of u names the same field. */
+static bool assigned_later(const sd_update *u, size_t i)
+{
+    for (size_t k = i + 1; k < u->assign_count; k++)
+        if (strcmp(u->assign[k].name, u->assign[i].name) == 0)
+            return true;
+    return false;
+}
+
+bool job_record_shows(const sd_record *rec, const sd_update *u)
+{
+    for (size_t i = 0; i < u->assign_count; i++) {
+        const sd_assign *a = &u->assign[i];
+        if (assigned_later(u, i))
+            continue;
+        size_t len = 0;
+        const char *v = sd_record_get(rec, a->name, &len);
+        if (a->op == SD_ASSIGN_DEL && v != NULL)
+            return false;
+        if (a->op == SD_ASSIGN_SET &&
+            (v == NULL || len != a->len || memcmp(v, a->value, len) != 0))
+            return false;
+    }
+    return true;
+}
+
 sd_err job_persist(const atomic_int *cancel, sd_err (*step)(void *arg), void *arg,
                    const char *id)
 {

@@ -40,6 +40,7 @@
  */
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -107,6 +108,13 @@ sd_err job_error_json(sd_buf *b, const char *code, const char *message);
  * started, which end nothing). */
 void job_log(const char *event, const char *id, const char *kind, int64_t attempt,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Whether rec shows the change u made: it holds every value u sets and
+ * none of the fields u deletes, the last assignment of a field counting
+ * (increments and set-if-absent are not looked at: what they leave
+ * depends on the record before). A step whose answer was lost is known
+ * by this to have landed, its change carrying the times of that step. */
+bool job_record_shows(const sd_record *rec, const sd_update *u);
 
 /*
  * Runs a store step of a run until it gets an answer: while the store is

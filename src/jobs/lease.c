@@ -74,9 +74,14 @@ static void beat_renew(sd_jobs *j)
         (void)job_progress_beat(j->progress, id, owner, beat_write, &b);
         sd_err err = b.err;
         /* Only this run is stopped: the item may have ended since the
-         * list was taken, and a later run of the job started here. */
+         * list was taken, and a later run of the job started here. A
+         * run whose handler returned is ending: its end step may have
+         * landed (its answer perhaps lost, and retried), and that step
+         * tells whether the lease was lost, so only a running handler
+         * is warned of here. */
         if (err == SD_ERR_NOT_FOUND) {
-            if (sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL))
+            bool handler = job_progress_running(j->progress, id, owner);
+            if (sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL) && handler)
                 sd_warn("job %s: lease lost (reaped as dead); stopping its handler", id);
         } else if (err == SD_OK && b.rec_err != SD_OK) {
             sd_pool_cancel(j->pool, id, owner, SD_RUN_CANCEL);

@@ -161,16 +161,23 @@ sd_err job_progress_report(job_progress *p, int progress, const char *stage,
     return err;
 }
 
+/* The state of run (id, owner), or NULL; the caller holds t->lock. */
+static job_progress *run_find(const job_progress_table *t, const char *id, const char *owner)
+{
+    for (size_t i = 0; i < t->slots; i++)
+        if (t->run[i] != NULL && strcmp(t->run[i]->id, id) == 0 &&
+            strcmp(t->run[i]->owner, owner) == 0)
+            return t->run[i];
+    return NULL;
+}
+
 sd_err job_progress_beat(job_progress_table *t, const char *id, const char *owner,
                          job_progress_write write, void *arg)
 {
     job_progress *p = NULL;
     if (t != NULL) {
         pthread_mutex_lock(&t->lock);
-        for (size_t i = 0; i < t->slots && p == NULL; i++)
-            if (t->run[i] != NULL && strcmp(t->run[i]->id, id) == 0 &&
-                strcmp(t->run[i]->owner, owner) == 0)
-                p = t->run[i];
+        p = run_find(t, id, owner);
     }
     sd_err err;
     if (p != NULL) {
@@ -184,6 +191,16 @@ sd_err job_progress_beat(job_progress_table *t, const char *id, const char *owne
     if (t != NULL)
         pthread_mutex_unlock(&t->lock);
     return err;
+}
+
+bool job_progress_running(job_progress_table *t, const char *id, const char *owner)
+{
+    if (t == NULL)
+        return false;
+    pthread_mutex_lock(&t->lock);
+    bool running = run_find(t, id, owner) != NULL;
+    pthread_mutex_unlock(&t->lock);
+    return running;
 }
 
 void job_progress_end(job_progress_table *t, job_progress *p, job_pending *out, char **stage)

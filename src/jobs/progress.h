@@ -73,6 +73,10 @@ sd_err job_progress_report(job_progress *p, int progress, const char *stage,
 sd_err job_progress_beat(job_progress_table *t, const char *id, const char *owner,
                          job_progress_write write, void *arg);
 
+/* Whether run (id, owner) has a state here: its handler runs (from
+ * job_progress_begin to job_progress_end, a state having been had). */
+bool job_progress_running(job_progress_table *t, const char *id, const char *owner);
+
 /*
  * Ends the run's state: *out gets what is pending, for the change that
  * ends the run, its stage owned by *stage (the caller frees it); a later

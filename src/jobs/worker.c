@@ -15,6 +15,10 @@
  * the item no longer its own and changes nothing: the job's next run
  * owns it. An ack, while the pool wants work, also takes the worker's
  * next job in the same step (take.c), which the pool then runs at once.
+ * A step whose answer was lost (the store applied it, the connection
+ * dropped) is retried, and its retry finds the item gone as after a
+ * lost lease: the record, which shows the step's change or not, tells
+ * the two apart.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -53,6 +57,7 @@ typedef struct run_step {
     int64_t delay_ms;
     sd_queue_rec *rec;     /* the record change, or NULL */
     job_next *next;        /* an ack's: the next job it may take, or NULL */
+    bool unanswered;       /* a try got no answer: it may have landed */
 } run_step;
 
 /* An ack also takes the worker's next job, on its first try, when the
@@ -60,13 +65,34 @@ typedef struct run_step {
 static sd_err run_step_do(void *arg)
 {
     run_step *s = arg;
-    if (s->release)
-        return sd_queue_release(s->j->store, JOB_QUEUE, s->id, s->owner, s->delay_ms,
-                                s->rec);
+    sd_err err;
     job_next *nx = s->next;
-    if (nx != NULL && nx->slot != NULL && !nx->tried && sd_pool_wants_next(s->j->pool))
-        return job_ack_take(nx, s->id, s->owner, s->rec);
-    return sd_queue_ack(s->j->store, JOB_QUEUE, s->id, s->owner, s->rec);
+    if (s->release)
+        err = sd_queue_release(s->j->store, JOB_QUEUE, s->id, s->owner, s->delay_ms, s->rec);
+    else if (nx != NULL && nx->slot != NULL && !nx->tried && sd_pool_wants_next(s->j->pool))
+        err = job_ack_take(nx, s->id, s->owner, s->rec);
+    else
+        err = sd_queue_ack(s->j->store, JOB_QUEUE, s->id, s->owner, s->rec);
+    if (err == SD_ERR_UNAVAILABLE)
+        s->unanswered = true;
+    return err;
+}
+
+/*
+ * The item of a step that a try may have settled without an answer is
+ * gone: either that try landed (the retry found its own work done) or
+ * the run lost its lease. The record tells them apart: a landed step
+ * left its change there, times and all, which another run's or the
+ * reaper's change cannot have. *shows says whether it does; the error
+ * is the read's.
+ */
+static sd_err run_record_shows(const run_step *s, bool *shows)
+{
+    sd_record rec = SD_RECORD_INIT;
+    sd_err err = sd_store_get(s->j->store, JOB_NS, s->id, 0, &rec);
+    *shows = err == SD_OK && job_record_shows(&rec, s->rec->u);
+    sd_record_clear(&rec);
+    return err;
 }
 
 /* Runs the step and logs what did not land. Returns whether the change
@@ -76,6 +102,19 @@ static bool run_settle(run_step *s, const atomic_int *cancel, const char *what)
     if (s->rec != NULL)
         s->rec->err = SD_ERR_INTERNAL;
     sd_err err = job_persist(cancel, run_step_do, s, s->id);
+    if (err == SD_ERR_NOT_FOUND && s->unanswered && s->rec != NULL) {
+        bool shows = false;
+        sd_err read = run_record_shows(s, &shows);
+        if (shows) {
+            sd_debug("job %s: %s; the step landed before its answer was lost", s->id, what);
+            return true;
+        }
+        if (read != SD_OK && read != SD_ERR_NOT_FOUND) {
+            sd_warn("job %s: not known whether %s: the answer was lost, the job not read: %s",
+                    s->id, what, sd_err_name(read));
+            return false;
+        }
+    }
     if (err == SD_ERR_NOT_FOUND) {
         sd_info("job %s: not %s: its lease was lost; another run owns the job", s->id,
                 what);
@@ -169,7 +208,7 @@ static bool run_finish(sd_jobs *j, const char *id, const char *owner, const char
         change_add(&c, (sd_assign){.name = JOB_F_ERROR, .op = SD_ASSIGN_SET,
                                    .value = err_text.data, .len = err_text.len});
     }
-    run_step s = {j, id, owner, false, 0, &c.rec, next};
+    run_step s = {.j = j, .id = id, .owner = owner, .rec = &c.rec, .next = next};
     bool landed = run_settle(&s, cancel, status);
     sd_buf_free(&err_text);
     return landed;
@@ -242,7 +281,8 @@ static void run_retry(sd_jobs *j, const char *id, const char *owner, const char 
                                .len = err_text.len});
     change_add(&c, job_set_text(JOB_F_RETRY_MS, retry_at));
     change_add(&c, job_set_text(JOB_F_DUE_MS, retry_at));
-    run_step s = {j, id, owner, true, delay, &c.rec, NULL};
+    run_step s = {.j = j, .id = id, .owner = owner, .release = true, .delay_ms = delay,
+                  .rec = &c.rec};
     if (run_settle(&s, cancel, "queued for a retry")) {
         atomic_fetch_add(&j->retries, 1);
         job_log("retried", id, kind, attempts, "attempt failed (%s: %s); next in %" PRId64 " ms",
@@ -263,7 +303,7 @@ void job_give_back(sd_jobs *j, const char *id, const char *owner, bool started)
     run_change c;
     change_init(&c, j, owner, "queued");
     change_add(&c, (sd_assign){.name = JOB_F_ATTEMPTS, .op = SD_ASSIGN_INCR, .incr = -1});
-    run_step s = {j, id, owner, true, 0, &c.rec, NULL};
+    run_step s = {.j = j, .id = id, .owner = owner, .release = true, .rec = &c.rec};
     if (run_settle(&s, NULL, "handed back")) {
         atomic_fetch_add(&j->returned, 1);
         sd_info("job %s: handed back to the queue for another instance", id);
@@ -295,7 +335,7 @@ static void run_hand_off(sd_jobs *j, const char *id, const char *owner,
                    .cond_count = 1, .assign = a, .assign_count = n,
                    .ttl_ms = j->ttl_ms, .slack_ms = j->slack_ms, .settles = true};
     sd_queue_rec rec = {JOB_NS, &u, NULL, SD_OK};
-    run_step s = {j, id, owner, false, 0, &rec, next};
+    run_step s = {.j = j, .id = id, .owner = owner, .rec = &rec, .next = next};
     if (run_settle(&s, cancel, "handed off"))
         sd_debug("job %s: handed off to the app", id);
 }
@@ -345,7 +385,7 @@ static sd_err run_token_set(sd_jobs *j, const char *id, const char *owner,
 static void run_drop(sd_jobs *j, const char *id, const char *owner, const atomic_int *cancel,
                      job_next *next)
 {
-    run_step s = {j, id, owner, false, 0, NULL, next};
+    run_step s = {.j = j, .id = id, .owner = owner, .next = next};
     sd_err err = job_persist(cancel, run_step_do, &s, id);
     if (err != SD_OK && err != SD_ERR_NOT_FOUND)
         sd_warn("job %s: its queue item was not removed: %s", id, sd_err_name(err));

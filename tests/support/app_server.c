@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_client.h"
+
 #define MAX_CONNS 64
 #define MAX_REQUESTS 256
 #define HEAD_MAX 8192
@@ -46,20 +48,6 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 static bool send_answer(int fd, int status, const char *reason, const char *headers,
                         const char *body)
 {
@@ -67,15 +55,15 @@ static bool send_answer(int fd, int status, const char *reason, const char *head
     size_t len = body != NULL ? strlen(body) : 0;
     snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n\r\n", status,
              reason, headers, len);
-    return send_all(fd, head, strlen(head)) && (len == 0 || send_all(fd, body, len));
+    return http_send_all(fd, head, strlen(head)) && (len == 0 || http_send_all(fd, body, len));
 }
 
 static bool send_chunk(int fd, const char *data)
 {
     char size[32];
     snprintf(size, sizeof size, "%zx\r\n", strlen(data));
-    return send_all(fd, size, strlen(size)) && send_all(fd, data, strlen(data)) &&
-           send_all(fd, "\r\n", 2);
+    return http_send_all(fd, size, strlen(size)) && http_send_all(fd, data, strlen(data)) &&
+           http_send_all(fd, "\r\n", 2);
 }
 
 /* Waits for the gate; false when the client went away (or the app
@@ -134,23 +122,23 @@ static bool answer(app_server *a, int fd, const app_request *rq)
     if (strcmp(rq->path, "/ndjson") == 0 || strcmp(rq->path, "/ndjson-error") == 0) {
         static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
                                    "Transfer-Encoding: chunked\r\n\r\n";
-        if (!send_all(fd, head, sizeof head - 1) ||
+        if (!http_send_all(fd, head, sizeof head - 1) ||
             !send_chunk(fd, "{\"progress\":30,\"stage\":\"analyzing\"}\n"))
             return false;
         if (strcmp(rq->path, "/ndjson-error") == 0)
             return send_chunk(fd, "{\"error\":{\"code\":\"quota\",\"message\":\"out of "
                                   "credits\"}}\n") &&
-                   send_all(fd, "0\r\n\r\n", 5);
+                   http_send_all(fd, "0\r\n\r\n", 5);
         if (!wait_gate(a, fd))
             return false;
         return send_chunk(fd, "not a report, the app's own output\n") &&
                send_chunk(fd, "{\"progress\":90}\n{\"result\":") &&
-               send_chunk(fd, "{\"lines\":3}}") && send_all(fd, "0\r\n\r\n", 5);
+               send_chunk(fd, "{\"lines\":3}}") && http_send_all(fd, "0\r\n\r\n", 5);
     }
     if (strcmp(rq->path, "/slow") == 0) {
         static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                    "Content-Length: 100\r\n\r\n";
-        if (!send_all(fd, head, sizeof head - 1))
+        if (!http_send_all(fd, head, sizeof head - 1))
             return false;
         if (!wait_gate(a, fd)) {
             pthread_mutex_lock(&a->lock);

@@ -70,19 +70,19 @@ int http_connect_from(const char *source, unsigned port, int timeout_ms)
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
+bool http_send_all(int fd, const void *buf, size_t n)
 {
+    const char *p = buf;
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
         p += w;
         n -= (size_t)w;
     }
-    return 0;
+    return true;
 }
 
 /* A read buffer over the socket. */
@@ -253,9 +253,9 @@ int http_request(int fd, const char *method, const char *path,
         return -1;
     memcpy(head + n, "\r\n", 3);
     n += 2;
-    if (send_all(fd, head, (size_t)n) != 0)
+    if (!http_send_all(fd, head, (size_t)n))
         return -1;
-    if (body != NULL && body_len > 0 && send_all(fd, body, body_len) != 0)
+    if (body != NULL && body_len > 0 && !http_send_all(fd, body, body_len))
         return -1;
     return read_response(fd, strcmp(method, "HEAD") == 0, out);
 }
@@ -314,7 +314,7 @@ size_t http_raw(unsigned port, const void *raw, size_t len, char *out,
         return 0;
     /* A server may answer and close before taking all of the bytes (a
      * request line too long, say): what it sent is read even then. */
-    (void)send_all(fd, raw, len);
+    (void)http_send_all(fd, raw, len);
     while (got + 1 < outlen) {
         ssize_t r = recv(fd, out + got, outlen - got - 1, 0);
         if (r < 0 && errno == EINTR)

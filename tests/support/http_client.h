@@ -55,6 +55,10 @@ const char *http_header(const http_resp *r, const char *name);
 
 void http_resp_free(http_resp *r);
 
+/* Sends all n bytes on the socket fd, without SIGPIPE; false on an
+ * error (the peer gone). */
+bool http_send_all(int fd, const void *buf, size_t n);
+
 /* Sends raw bytes and reads whatever comes back until the peer closes or
  * timeout_ms passes; returns the bytes read (NUL-terminated in out). */
 size_t http_raw(unsigned port, const void *raw, size_t len, char *out,
