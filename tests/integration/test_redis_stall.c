@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -268,12 +269,9 @@ static void test_concurrent_reads_on_one_redis_connection_each_get_their_own_job
 
 #define INFLIGHT 8
 
-static void *poll_once_main(void *arg)
-{
-    poll_one(arg);
-    return NULL;
-}
-
+/* The polls are sent, each on its own connection, before the stop: they
+ * wait on the stopped Redis, and their answers are read once statusd has
+ * exited. */
 static void test_stop_with_polls_in_flight_to_a_stopped_redis_answers_them_and_exits_0(
     void **state)
 {
@@ -290,20 +288,25 @@ static void test_stop_with_polls_in_flight_to_a_stopped_redis_answers_them_and_e
     assert_true(polls_counted(port, "pipelined") > 0);
 
     assert_int_equal(test_redis_kill(&f->redis, SIGSTOP), 0);
-    pthread_t th[INFLIGHT];
-    poller p[INFLIGHT];
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+    int fd[INFLIGHT];
     for (int i = 0; i < INFLIGHT; i++) {
-        p[i] = (poller){.port = port, .path = path};
-        assert_int_equal(pthread_create(&th[i], NULL, poll_once_main, &p[i]), 0);
+        fd[i] = http_connect(port, 20000);
+        assert_true(fd[i] >= 0);
+        assert_true(http_send_all(fd[i], req, (size_t)n));
     }
-    test_sleep_ms(300); /* the polls are sent and wait on Redis */
+    test_sleep_ms(500); /* the polls are read and wait on Redis */
     /* Within the store's timeout (3 s) for the polls in flight, plus the
      * drain: far below the bound. */
     int st = statusd_stop(&f->statusd->proc, SIGTERM, 15000);
     for (int i = 0; i < INFLIGHT; i++) {
-        pthread_join(th[i], NULL);
-        if (p[i].answered != 1)
-            fail_msg("poll %d got no 200 or 503 (got %d)", i, p[i].last_other);
+        http_resp a;
+        int rc = http_read_response(fd[i], false, &a);
+        if (rc != 0 || (a.status != 200 && a.status != 503))
+            fail_msg("poll %d got no 200 or 503 (got %d)", i, rc == 0 ? a.status : -1);
+        http_resp_free(&a);
+        close(fd[i]);
     }
     if (st != 0) {
         statusd_dump_log(&f->statusd->proc);

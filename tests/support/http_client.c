@@ -158,7 +158,7 @@ static int rbuf_take(rbuf *b, size_t n, char **out_body, size_t *out_len)
     return 0;
 }
 
-static int read_response(int fd, bool head, http_resp *out)
+int http_read_response(int fd, bool head, http_resp *out)
 {
     rbuf b = {fd, NULL, 0, 0, 0};
     int rc = -1;
@@ -257,7 +257,7 @@ int http_request(int fd, const char *method, const char *path,
         return -1;
     if (body != NULL && body_len > 0 && !http_send_all(fd, body, body_len))
         return -1;
-    return read_response(fd, strcmp(method, "HEAD") == 0, out);
+    return http_read_response(fd, strcmp(method, "HEAD") == 0, out);
 }
 
 int http_do(unsigned port, const char *method, const char *path,

@@ -41,6 +41,10 @@ int http_request(int fd, const char *method, const char *path,
                  const char *extra_headers, const char *body, size_t body_len,
                  http_resp *out);
 
+/* Reads one response from fd (for HEAD, no body): 0, or -1 on a
+ * transport error or timeout. */
+int http_read_response(int fd, bool head, http_resp *out);
+
 /* Connects, sends one request, closes. Body and content type are JSON
  * when body is given unless extra_headers says otherwise. */
 int http_do(unsigned port, const char *method, const char *path,
