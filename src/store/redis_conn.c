@@ -77,7 +77,6 @@
 
 #define RD_BACKOFF_FIRST_MS 50
 #define RD_BACKOFF_MAX_MS 2000
-#define RD_REFUSED_MS 20          /* a connect failing sooner was refused */
 #define RD_TIMEOUT_MAX_MS (3600LL * 1000)
 #define RD_SHA_LEN 40
 
@@ -194,16 +193,17 @@ static sd_err setup_call(redisContext *c, int argc, const char **argv,
 }
 
 /* A fresh context with the command timeout set, authenticated and on
- * the pool's database, in *out; why gets the reason on failure. */
-/* *refused (optional): the connect itself was refused, or failed within
- * RD_REFUSED_MS. */
+ * the pool's database, in *out; why gets the reason on failure, and
+ * *refused (optional) whether the host refused the connect itself
+ * (nothing listens on the port). A name that does not resolve, or a host
+ * that does not answer, is not that: either may cost a lookup or a
+ * timeout. */
 static sd_err conn_open(rd_pool *p, redisContext **out, bool *refused, char *why,
                         size_t whylen)
 {
     *out = NULL;
     if (refused != NULL)
         *refused = false;
-    int64_t start = sd_mono_ms();
     redisContext *c = redisConnectWithTimeout(p->host, p->port, p->timeout);
     if (c == NULL) {
         sd_errf(why, whylen, "out of memory");
@@ -212,8 +212,8 @@ static sd_err conn_open(rd_pool *p, redisContext **out, bool *refused, char *why
     if (c->err != 0) {
         sd_errf(why, whylen, "cannot connect to %s:%d: %s", p->host, p->port, c->errstr);
         if (refused != NULL)
-            *refused = strstr(c->errstr, strerror(ECONNREFUSED)) != NULL ||
-                       sd_mono_ms() - start < RD_REFUSED_MS;
+            *refused = c->err == REDIS_ERR_IO &&
+                       strstr(c->errstr, strerror(ECONNREFUSED)) != NULL;
         redisFree(c);
         return SD_ERR_UNAVAILABLE;
     }
