@@ -386,76 +386,7 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
     return err;
 }
 
-/* ---- value indexes ---- */
-
-static sd_err rd_index(sd_store *st, const char *ns, const char *field)
-{
-    rd_store *s = store_of(st);
-    const char *have = rd_store_index_field(s, ns);
-    if (have != NULL)
-        return strcmp(have, field) == 0 ? SD_OK : SD_ERR_INVALID;
-    if (s->nindexes >= SIZE_MAX / sizeof *s->indexes - 1)
-        return SD_ERR_NOMEM;
-    rd_value_index *ix = realloc(s->indexes, (s->nindexes + 1) * sizeof *ix);
-    if (ix == NULL)
-        return SD_ERR_NOMEM;
-    s->indexes = ix;
-    rd_value_index add = {strdup(ns), strdup(field)};
-    if (add.ns == NULL || add.field == NULL) {
-        free(add.ns);
-        free(add.field);
-        return SD_ERR_NOMEM;
-    }
-    s->indexes[s->nindexes++] = add;
-    return SD_OK;
-}
-
-/* The arguments of a script reading ns's value index at value, into *a;
- * false when ns has no index. */
-static bool value_args(rd_store *s, const char *ns, const char *value, rd_args *a)
-{
-    const char *field = rd_store_index_field(s, ns);
-    if (field == NULL)
-        return false;
-    rd_args_namespace(a, s->prefix, ns, sd_now_ms(), field);
-    rd_args_str(a, value);
-    return true;
-}
-
-static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64_t *out)
-{
-    rd_store *s = store_of(st);
-    rd_args a;
-    if (!value_args(s, ns, value, &a))
-        return SD_ERR_INVALID;
-    redisReply *r = NULL;
-    sd_err err = rd_store_run(s, RD_SCRIPT_COUNT_BY, &a, &r);
-    if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
-        err = rd_bad_reply("count_by");
-    if (err == SD_OK)
-        *out = r->integer;
-    freeReplyObject(r);
-    return err;
-}
-
-static sd_err rd_scan_by(sd_store *st, const char *ns, const char *value, int64_t before,
-                         size_t limit, sd_page *out)
-{
-    rd_store *s = store_of(st);
-    rd_args a;
-    if (!value_args(s, ns, value, &a))
-        return SD_ERR_INVALID;
-    rd_args_i64(&a, before);
-    rd_args_i64(&a, (int64_t)limit);
-    redisReply *r = NULL;
-    sd_err err = rd_store_run(s, RD_SCRIPT_SCAN_BY, &a, &r);
-    if (err == SD_OK)
-        err = rd_reply_keyed_page(r, limit, out);
-    freeReplyObject(r);
-    return err;
-}
-
-/* ---- clear ---- */
+/* ---- clear, and keys by prefix ---- */
 
 /* True for the namespace indexes and the queues, which clear removes but
  * does not count (records, rate-limit state and probes count, as in the
@@ -473,9 +404,13 @@ static bool is_index_key(const rd_store *s, const redisReply *k)
     return false;
 }
 
-/* UNLINKs the keys of a SCAN batch that are (index true) or are not
- * indexes, adding how many existed to *n. */
-static sd_err unlink_batch(rd_store *s, const redisReply *keys, bool index, int64_t *n)
+/* Which keys of a SCAN batch a caller of unlink_batch removes. */
+typedef bool (*key_pick)(const rd_store *s, const redisReply *k, const void *arg);
+
+/* UNLINKs the keys of a SCAN batch that pick(s, key, arg) takes, adding
+ * how many existed to *n. */
+static sd_err unlink_batch(rd_store *s, const redisReply *keys, key_pick pick,
+                           const void *arg, int64_t *n)
 {
     if (keys->elements > (size_t)INT_MAX - 1)
         return SD_ERR_INTERNAL;
@@ -489,7 +424,7 @@ static sd_err unlink_batch(rd_store *s, const redisReply *keys, bool index, int6
     int argc = 1;
     for (size_t i = 0; i < keys->elements; i++) {
         const redisReply *k = keys->element[i];
-        if (k->type == REDIS_REPLY_STRING && is_index_key(s, k) == index) {
+        if (k->type == REDIS_REPLY_STRING && pick(s, k, arg)) {
             argv[argc] = k->str;
             lens[argc++] = k->len;
         }
@@ -510,14 +445,16 @@ done:
     return err;
 }
 
-/* SCAN MATCH <prefix>* (glob characters of the prefix escaped) COUNT 500,
- * each batch UNLINKed: only statusd's own keys, never FLUSHDB. Not one
- * atomic step: a write racing with clear may survive it. */
-static sd_err rd_clear(sd_store *st, int64_t *deleted)
+/* Calls each(s, keys, ctx) for every batch of SCAN MATCH <start>* COUNT
+ * 500 (glob characters of start escaped): only keys under start, never a
+ * KEYS or FLUSHDB. Not one atomic step: keys written meanwhile may be
+ * missed. */
+static sd_err scan_prefix(rd_store *s, const char *start,
+                          sd_err (*each)(rd_store *s, const redisReply *keys, void *ctx),
+                          void *ctx)
 {
-    rd_store *s = store_of(st);
     sd_buf pat = SD_BUF_INIT;
-    for (const char *p = s->prefix; *p != '\0'; p++) {
+    for (const char *p = start; *p != '\0'; p++) {
         if (strchr("*?[]\\", *p) != NULL)
             sd_buf_putc(&pat, '\\');
         sd_buf_putc(&pat, *p);
@@ -526,7 +463,6 @@ static sd_err rd_clear(sd_store *st, int64_t *deleted)
     if (!sd_buf_ok(&pat))
         return SD_ERR_NOMEM;
     char cursor[32] = "0";
-    int64_t records = 0, indexes = 0;
     sd_err err;
     do {
         const char *argv[] = {"SCAN", cursor, "MATCH", pat.data, "COUNT", RD_CLEAR_BATCH};
@@ -542,15 +478,182 @@ static sd_err rd_clear(sd_store *st, int64_t *deleted)
             err = rd_bad_reply("SCAN");
         } else {
             memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-            err = unlink_batch(s, r->element[1], false, &records);
-            if (err == SD_OK)
-                err = unlink_batch(s, r->element[1], true, &indexes);
+            err = each(s, r->element[1], ctx);
         }
         freeReplyObject(r);
     } while (err == SD_OK && strcmp(cursor, "0") != 0);
     sd_buf_free(&pat);
+    return err;
+}
+
+static bool pick_record(const rd_store *s, const redisReply *k, const void *arg)
+{
+    (void)arg;
+    return !is_index_key(s, k);
+}
+
+static bool pick_index(const rd_store *s, const redisReply *k, const void *arg)
+{
+    (void)arg;
+    return is_index_key(s, k);
+}
+
+/* How many records (and, not counted, indexes) clear has removed. */
+typedef struct clear_count {
+    int64_t records, indexes;
+} clear_count;
+
+static sd_err clear_batch(rd_store *s, const redisReply *keys, void *ctx)
+{
+    clear_count *c = ctx;
+    sd_err err = unlink_batch(s, keys, pick_record, NULL, &c->records);
+    return err == SD_OK ? unlink_batch(s, keys, pick_index, NULL, &c->indexes) : err;
+}
+
+/* Every key under the prefix, each SCAN batch UNLINKed: only statusd's
+ * own keys, never FLUSHDB. Not one atomic step: a write racing with
+ * clear may survive it. */
+static sd_err rd_clear(sd_store *st, int64_t *deleted)
+{
+    rd_store *s = store_of(st);
+    clear_count c = {0, 0};
+    sd_err err = scan_prefix(s, s->prefix, clear_batch, &c);
     if (err == SD_OK && deleted != NULL)
-        *deleted = records;
+        *deleted = c.records;
+    return err;
+}
+
+/* ---- value indexes ---- */
+
+/*
+ * Keys that an earlier statusd kept for a value index and this one does
+ * not: <prefix>ixr:<ns>:s (each id's order key, now the score of its
+ * entry in its value's ordered set) and the sets <prefix>ix:<ns>:<v>
+ * scored by expiry (count_by now counts the ordered sets, whose names end
+ * in ":o"; an encoded value holds no ':'). Nothing reads them; an earlier
+ * instance still running beside this one writes them again, and the next
+ * start removes them.
+ */
+static bool pick_legacy_set(const rd_store *s, const redisReply *k, const void *arg)
+{
+    (void)s;
+    (void)arg;
+    return k->len < 2 || memcmp(k->str + k->len - 2, ":o", 2) != 0;
+}
+
+static sd_err unlink_legacy(rd_store *s, const redisReply *keys, void *ctx)
+{
+    return unlink_batch(s, keys, pick_legacy_set, NULL, ctx);
+}
+
+/* Removes ns's keys of the earlier layout; *n gets how many there were. */
+static sd_err drop_legacy_index(rd_store *s, const char *ns, int64_t *n)
+{
+    *n = 0;
+    char *seqs = rd_ns_key_own(s->prefix, "ixr:", ns, ":s");
+    char *sets = rd_ns_key_own(s->prefix, "ix:", ns, ":");
+    sd_err err = SD_ERR_NOMEM;
+    if (seqs != NULL && sets != NULL) {
+        const char *argv[] = {"UNLINK", seqs};
+        size_t lens[] = {6, strlen(seqs)};
+        redisReply *r = NULL;
+        err = rd_command(s->pool, 2, argv, lens, &r);
+        if (err == SD_OK && r->type != REDIS_REPLY_INTEGER)
+            err = rd_bad_reply("UNLINK");
+        if (err == SD_OK)
+            *n += r->integer;
+        freeReplyObject(r);
+    }
+    if (err == SD_OK)
+        err = scan_prefix(s, sets, unlink_legacy, n);
+    free(seqs);
+    free(sets);
+    return err;
+}
+
+static sd_err rd_index(sd_store *st, const char *ns, const char *field)
+{
+    rd_store *s = store_of(st);
+    const char *have = rd_store_index_field(s, ns);
+    if (have != NULL)
+        return strcmp(have, field) == 0 ? SD_OK : SD_ERR_INVALID;
+    if (s->nindexes >= SIZE_MAX / sizeof *s->indexes - 1)
+        return SD_ERR_NOMEM;
+    rd_value_index *ix = realloc(s->indexes, (s->nindexes + 1) * sizeof *ix);
+    if (ix == NULL)
+        return SD_ERR_NOMEM;
+    s->indexes = ix;
+    rd_value_index add = {strdup(ns), strdup(field)};
+    if (add.ns == NULL || add.field == NULL) {
+        free(add.ns);
+        free(add.field);
+        return SD_ERR_NOMEM;
+    }
+    s->indexes[s->nindexes++] = add;
+    /* Best effort: an unreachable Redis must not stop a start, and the
+     * keys are only memory; the next start tries again. */
+    int64_t gone = 0;
+    sd_err err = drop_legacy_index(s, ns, &gone);
+    if (err != SD_OK)
+        sd_warn("redis: the value index of '%s': cannot remove the keys of the earlier "
+                "layout (%s); the next start tries again", ns, sd_err_name(err));
+    else if (gone > 0)
+        sd_info("redis: the value index of '%s': removed %lld keys of the earlier layout",
+                ns, (long long)gone);
+    return SD_OK;
+}
+
+/* The arguments of a script reading ns's value index at value, into *a;
+ * false when ns has no index. */
+static bool value_args(rd_store *s, const char *ns, const char *value, rd_args *a)
+{
+    const char *field = rd_store_index_field(s, ns);
+    if (field == NULL)
+        return false;
+    rd_args_namespace(a, s->prefix, ns, sd_now_ms(), field);
+    rd_args_str(a, value);
+    return true;
+}
+
+static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64_t *out)
+{
+    rd_store *s = store_of(st);
+    /* Each call prunes up to 1000 expired records: a backlog of them is
+     * dropped over several short scripts, not one long one. Every round
+     * drops some, so the loop ends. */
+    for (;;) {
+        rd_args a;
+        if (!value_args(s, ns, value, &a))
+            return SD_ERR_INVALID;
+        redisReply *r = NULL;
+        sd_err err = rd_store_run(s, RD_SCRIPT_COUNT_BY, &a, &r);
+        if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < -1))
+            err = rd_bad_reply("count_by");
+        long long n = err == SD_OK ? r->integer : 0;
+        freeReplyObject(r);
+        if (err != SD_OK)
+            return err;
+        if (n >= 0) {
+            *out = n;
+            return SD_OK;
+        }
+    }
+}
+
+static sd_err rd_scan_by(sd_store *st, const char *ns, const char *value, int64_t before,
+                         size_t limit, sd_page *out)
+{
+    rd_store *s = store_of(st);
+    rd_args a;
+    if (!value_args(s, ns, value, &a))
+        return SD_ERR_INVALID;
+    rd_args_i64(&a, before);
+    rd_args_i64(&a, (int64_t)limit);
+    redisReply *r = NULL;
+    sd_err err = rd_store_run(s, RD_SCRIPT_SCAN_BY, &a, &r);
+    if (err == SD_OK)
+        err = rd_reply_keyed_page(r, limit, out);
+    freeReplyObject(r);
     return err;
 }
 

@@ -235,6 +235,20 @@ void rd_args_key_own(rd_args *a, const char *prefix, const char *kind, const cha
     rd_args_add(a, key, total, own);
 }
 
+char *rd_ns_key_own(const char *prefix, const char *lead, const char *ns, const char *tail)
+{
+    size_t lp = strlen(prefix), ll = strlen(lead), lt = strlen(tail);
+    size_t ln = put_ns(NULL, ns);
+    char *key = malloc(lp + ll + ln + lt + 1);
+    if (key == NULL)
+        return NULL;
+    memcpy(key, prefix, lp);
+    memcpy(key + lp, lead, ll);
+    put_ns(key + lp + ll, ns);
+    memcpy(key + lp + ll + ln, tail, lt + 1);
+    return key;
+}
+
 /* <prefix><kind><name>, with name in braces when braced. */
 char *rd_key_own(const char *prefix, const char *kind, const char *name, bool braced)
 {

@@ -15,9 +15,10 @@
  *   <prefix>lex:<ns>      sorted set: the same ids, score 0, byte order
  *   <prefix>ixr:<ns>      hash: each id counted by the namespace's indexed
  *                         field -> the value it is counted under
- *   <prefix>ix:<ns>:<v>   sorted set: the ids counted under value v (':'
+ *   <prefix>ixr:<ns>:n    the counter that hands out order keys
+ *   <prefix>ix:<ns>:<v>:o sorted set: the ids counted under value v (':'
  *                         and '%' percent-encoded, as in ns), scored by
- *                         expiry like the exp index
+ *                         their order key (lib_ix.lua)
  *   <prefix>rl:{<key>}    rate-limit state (the GCRA TAT, nanoseconds)
  *   <prefix>q:{<queue>}:w, :l, :o   a queue's waiting items, leased
  *                         items and their owners (src/store/lua/queue_*.lua)
@@ -101,6 +102,11 @@ size_t rd_args_update_count(const sd_update *u);
 /* now + ttl_ms, saturating at the largest expiry the store keeps (a
  * sorted-set score is a double: 2^53 - 1). */
 int64_t rd_expiry_after(int64_t now, int64_t ttl_ms);
+
+/* The key <prefix><lead><ns><tail>, ns percent-encoded as in every key
+ * derived from a namespace, newly allocated (the caller frees); NULL on
+ * NOMEM. */
+char *rd_ns_key_own(const char *prefix, const char *lead, const char *ns, const char *tail);
 
 /* <prefix><kind><name>, name in braces when braced, newly allocated (the
  * caller frees); NULL on NOMEM. */

@@ -26,15 +26,15 @@
  * removed behind the store's back (an eviction, an operator's DEL) leaves
  * the listing at once and the count when a get or scan meets it.
  *
- * The value index (count_by). When the namespace has an indexed field,
- * <prefix>ixr:<ns> maps each counted id to the value it is counted under
- * and <prefix>ix:<ns>:<value> holds those ids scored like the exp index;
- * an update moves the id to the set of its new value (or out of all when
- * the field is gone), a renewal rescores it, and every drop (delete,
- * expiry, deadline, prune) takes it out, all in the script of the change.
- * count_by is a ZCOUNT of the live scores after a prune, as count is.
- * scan_by reads <prefix>ix:<ns>:<value>:o, the same ids scored by their
- * order key (lib_ix.lua), from the top down.
+ * The value index (count_by, scan_by). When the namespace has an indexed
+ * field, <prefix>ixr:<ns> maps each counted id to the value it is
+ * counted under and <prefix>ix:<ns>:<value>:o holds those ids scored by
+ * their order key (lib_ix.lua); an update moves the id to the set of its
+ * new value with its key (or out of all when the field is gone), and
+ * every drop (delete, expiry, deadline, prune) takes it out, all in the
+ * script of the change. count_by is the set's ZCARD once a prune has
+ * left no record past its expiry (-1 asks the caller to call again);
+ * scan_by reads the set from the top down.
  * Every script that includes lib_rec gets the index as ARGV[3..5] (the
  * field, the ixr key, the ix key prefix; three '' for none), so the body
  * arguments of those scripts start at ARGV[6].

@@ -469,12 +469,11 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
     /* Records: a hash per job, session and conversation id and live
      * instance, a list per conversation's messages. Rate state: a string per limited key. The
      * indexes (redis_scripts.c) have no TTL: exp:<ns> and lex:<ns> (ids by
-     * expiry and by name), ix:job:<status> (ids by status, for /stats),
-     * all sorted sets, and ixr:job, a hash of id -> counted status, with
-     * the listing order of each status (lib_ix.lua): ix:job:<status>:o,
-     * sorted sets, ixr:job:s, a hash of id -> order key, and ixr:job:n,
-     * the counter that hands out those keys. Every script that drops a
-     * record takes it out of them in the same step. */
+     * expiry and by name), sorted sets; ixr:job, a hash of id -> counted
+     * status; ix:job:<status>:o, sorted sets of the ids by status scored
+     * by their order key (lib_ix.lua: the listing order, and the counts of
+     * /stats); and ixr:job:n, the counter that hands out those keys. Every
+     * script that drops a record takes it out of them in the same step. */
     key_rule rules[] = {
         {"", "hash", 3600000, false}, {"", "hash", 3600000, false},
         {"", "hash", 3600000, false}, {"", "hash", 3600000, false},
@@ -487,14 +486,10 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
         {"statusd:exp:chat", "zset", -1, false}, {"statusd:lex:chat", "zset", -1, false},
         {"statusd:exp:chatmeta", "zset", -1, false},
         {"statusd:lex:chatmeta", "zset", -1, false},
-        {"statusd:ix:job:completed", "zset", -1, false},
-        {"statusd:ix:job:failed", "zset", -1, false},
-        {"statusd:ix:job:canceled", "zset", -1, false},
         {"statusd:ixr:job", "hash", -1, false},
         {"statusd:ix:job:completed:o", "zset", -1, false},
         {"statusd:ix:job:failed:o", "zset", -1, false},
         {"statusd:ix:job:canceled:o", "zset", -1, false},
-        {"statusd:ixr:job:s", "hash", -1, false},
         {"statusd:ixr:job:n", "string", -1, false},
         /* the heartbeat records of the two live instances (job_lease) */
         {"statusd:{instance:*", "hash", 30000, false},

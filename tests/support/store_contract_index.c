@@ -238,6 +238,35 @@ static void test_expired_record_stops_counting(void **state)
     assert_int_equal(count_by(s, "queued"), 1);
 }
 
+/* More expired records than a store drops in one step (Redis: 1000 a
+ * script): once count no longer counts them, count_by does not either. */
+#define BACKLOG 2500
+
+static void test_count_by_drops_a_backlog_of_expired_records_no_later_than_count(void **state)
+{
+    sd_store *s = *state;
+    index_status(s);
+    sd_assign a = sc_set(FIELD, "queued");
+    sd_record r = SD_RECORD_INIT;
+    int64_t last = 0;
+    for (int i = 0; i < BACKLOG; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "x%d", i);
+        assert_int_equal(sc_update(s, id, SD_UPDATE_CREATE, 200, &a, 1, &r), SD_OK);
+        if (r.expires_ms > last)
+            last = r.expires_ms;
+        sd_record_clear(&r);
+    }
+    sc_put1(s, "kept1", FIELD, "queued", 0);
+    sc_put1(s, "kept2", FIELD, "queued", 0);
+    sc_put1(s, "other", FIELD, "running", 0);
+    sc_wait_past(last);
+    sc_assert_count_becomes(s, SC_NS, 3);
+    assert_int_equal(count_by(s, "queued"), 2);
+    assert_int_equal(count_by(s, "running"), 1);
+    assert_int_equal(count_of(s), 3);
+}
+
 static void test_renewed_record_keeps_counting(void **state)
 {
     sd_store *s = *state;
@@ -447,6 +476,7 @@ static const struct CMUnitTest index_tests[] = {
     SC_CASE(test_deleting_the_field_stops_counting),
     SC_CASE(test_deleted_record_stops_counting),
     SC_CASE(test_expired_record_stops_counting),
+    SC_CASE(test_count_by_drops_a_backlog_of_expired_records_no_later_than_count),
     SC_CASE(test_renewed_record_keeps_counting),
     SC_CASE(test_renewal_past_deadline_stops_counting),
     SC_CASE(test_clear_zeroes_counts_and_keeps_the_index),

@@ -36,7 +36,6 @@ if base ~= '0' then
   end
   redis.call('PEXPIREAT', key, exp)
   redis.call('ZADD', expk, exp, id)
-  ix_renew(id, exp)
 end
 -- unpack is cheaper than a copy loop, within Lua's stack limit
 if #all <= 1000 then return {0, exp, unpack(all)} end

@@ -17,7 +17,7 @@ local function drop(key, expk, lexk, id)
   redis.call('DEL', key)
   redis.call('ZREM', expk, id)
   redis.call('ZREM', lexk, id)
-  ix_put(id, nil, '0')
+  ix_put(id, nil)
 end
 
 -- The type and expiry of a live record by the client's clock (now), or
@@ -32,7 +32,7 @@ local function live(key, expk, lexk, id, now)
       redis.call('ZREM', expk, id)
       redis.call('ZREM', lexk, id)
     end
-    ix_put(id, nil, '0')
+    ix_put(id, nil)
     return nil, '0'
   end
   local exp = redis.call('ZSCORE', expk, id)

@@ -132,7 +132,7 @@ local function upd_apply(key, expk, lexk, id, now, s)
   elseif not same then
     redis.call('ZADD', expk, exp, id)
   end
-  ix_put(id, h[IXF], exp, same)
+  ix_put(id, h[IXF])
   -- Every change is told on the channel named by the record's key, for
   -- the requests other instances hold on it (redis_sub.c).
   redis.call('PUBLISH', key, '')
