@@ -316,8 +316,11 @@ typedef struct sd_store_ops {
      * exactly value; a record without the field counts under no value.
      * Every change to a record updates these counts in the same atomic
      * step, so this reads an index, never scans; an expired record stops
-     * counting no later than count stops counting it. SD_ERR_INVALID when
-     * ns has no index. */
+     * counting no later than count stops counting it. (On Redis, while
+     * more than 20,000 expired records of ns are left to drop, it may
+     * count some of them; the store drops them every second by itself,
+     * so that backlog only builds when Redis cannot keep up.)
+     * SD_ERR_INVALID when ns has no index. */
     sd_err (*count_by)(sd_store *s, const char *ns, const char *value, int64_t *out);
 
     /* One page of the live records of namespace ns whose indexed field
@@ -581,6 +584,9 @@ typedef struct sd_redis_opts {
     int64_t conns;             /* connections the calls share, pipelined;
                                 * 0 = 2 (the polls' and the subscriber's
                                 * are two more) */
+    int64_t sweep_interval_ms; /* how often the expired records of indexed
+                                * namespaces leave their indexes by
+                                * themselves; 0 = 1000 */
 } sd_redis_opts;
 
 /*

@@ -41,9 +41,9 @@
 #include "statusd/util.h"
 #include "redis_store.h"
 #include "redis_sub.h"
+#include "redis_sweep.h"
 #include "store_common.h"
 
-#define RD_CLEAR_BATCH "500"
 #define RD_PROBE_TTL_MS "10000"
 
 static rd_store *store_of(sd_store *s) { return (rd_store *)s; }
@@ -386,190 +386,7 @@ static sd_err rd_count(sd_store *st, const char *ns, int64_t *out)
     return err;
 }
 
-/* ---- clear, and keys by prefix ---- */
-
-/* True for the namespace indexes and the queues, which clear removes but
- * does not count (records, rate-limit state and probes count, as in the
- * memory store). */
-static bool is_index_key(const rd_store *s, const redisReply *k)
-{
-    static const char *const kinds[] = {"exp:", "lex:", "ixr:", "ix:", "q:"};
-    if (k->len < s->prefix_len || memcmp(k->str, s->prefix, s->prefix_len) != 0)
-        return false;
-    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-        size_t n = strlen(kinds[i]);
-        if (k->len - s->prefix_len >= n && memcmp(k->str + s->prefix_len, kinds[i], n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Which keys of a SCAN batch a caller of unlink_batch removes. */
-typedef bool (*key_pick)(const rd_store *s, const redisReply *k, const void *arg);
-
-/* UNLINKs the keys of a SCAN batch that pick(s, key, arg) takes, adding
- * how many existed to *n. */
-static sd_err unlink_batch(rd_store *s, const redisReply *keys, key_pick pick,
-                           const void *arg, int64_t *n)
-{
-    if (keys->elements > (size_t)INT_MAX - 1)
-        return SD_ERR_INTERNAL;
-    const char **argv = calloc(keys->elements + 1, sizeof *argv);
-    size_t *lens = calloc(keys->elements + 1, sizeof *lens);
-    sd_err err = SD_ERR_NOMEM;
-    if (argv == NULL || lens == NULL)
-        goto done;
-    argv[0] = "UNLINK";
-    lens[0] = 6;
-    int argc = 1;
-    for (size_t i = 0; i < keys->elements; i++) {
-        const redisReply *k = keys->element[i];
-        if (k->type == REDIS_REPLY_STRING && pick(s, k, arg)) {
-            argv[argc] = k->str;
-            lens[argc++] = k->len;
-        }
-    }
-    err = SD_OK;
-    if (argc > 1) {
-        redisReply *r = NULL;
-        err = rd_command(s->pool, argc, argv, lens, &r);
-        if (err == SD_OK && r->type != REDIS_REPLY_INTEGER)
-            err = rd_bad_reply("UNLINK");
-        if (err == SD_OK)
-            *n += r->integer;
-        freeReplyObject(r);
-    }
-done:
-    free(argv);
-    free(lens);
-    return err;
-}
-
-/* Calls each(s, keys, ctx) for every batch of SCAN MATCH <start>* COUNT
- * 500 (glob characters of start escaped): only keys under start, never a
- * KEYS or FLUSHDB. Not one atomic step: keys written meanwhile may be
- * missed. */
-static sd_err scan_prefix(rd_store *s, const char *start,
-                          sd_err (*each)(rd_store *s, const redisReply *keys, void *ctx),
-                          void *ctx)
-{
-    sd_buf pat = SD_BUF_INIT;
-    for (const char *p = start; *p != '\0'; p++) {
-        if (strchr("*?[]\\", *p) != NULL)
-            sd_buf_putc(&pat, '\\');
-        sd_buf_putc(&pat, *p);
-    }
-    sd_buf_putc(&pat, '*');
-    if (!sd_buf_ok(&pat))
-        return SD_ERR_NOMEM;
-    char cursor[32] = "0";
-    sd_err err;
-    do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", pat.data, "COUNT", RD_CLEAR_BATCH};
-        size_t lens[] = {4, strlen(cursor), 5, pat.len, 5, strlen(RD_CLEAR_BATCH)};
-        redisReply *r = NULL;
-        err = rd_command(s->pool, 6, argv, lens, &r);
-        if (err != SD_OK)
-            break;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[0]->len >= sizeof cursor ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
-            err = rd_bad_reply("SCAN");
-        } else {
-            memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-            err = each(s, r->element[1], ctx);
-        }
-        freeReplyObject(r);
-    } while (err == SD_OK && strcmp(cursor, "0") != 0);
-    sd_buf_free(&pat);
-    return err;
-}
-
-static bool pick_record(const rd_store *s, const redisReply *k, const void *arg)
-{
-    (void)arg;
-    return !is_index_key(s, k);
-}
-
-static bool pick_index(const rd_store *s, const redisReply *k, const void *arg)
-{
-    (void)arg;
-    return is_index_key(s, k);
-}
-
-/* How many records (and, not counted, indexes) clear has removed. */
-typedef struct clear_count {
-    int64_t records, indexes;
-} clear_count;
-
-static sd_err clear_batch(rd_store *s, const redisReply *keys, void *ctx)
-{
-    clear_count *c = ctx;
-    sd_err err = unlink_batch(s, keys, pick_record, NULL, &c->records);
-    return err == SD_OK ? unlink_batch(s, keys, pick_index, NULL, &c->indexes) : err;
-}
-
-/* Every key under the prefix, each SCAN batch UNLINKed: only statusd's
- * own keys, never FLUSHDB. Not one atomic step: a write racing with
- * clear may survive it. */
-static sd_err rd_clear(sd_store *st, int64_t *deleted)
-{
-    rd_store *s = store_of(st);
-    clear_count c = {0, 0};
-    sd_err err = scan_prefix(s, s->prefix, clear_batch, &c);
-    if (err == SD_OK && deleted != NULL)
-        *deleted = c.records;
-    return err;
-}
-
 /* ---- value indexes ---- */
-
-/*
- * Keys that an earlier statusd kept for a value index and this one does
- * not: <prefix>ixr:<ns>:s (each id's order key, now the score of its
- * entry in its value's ordered set) and the sets <prefix>ix:<ns>:<v>
- * scored by expiry (count_by now counts the ordered sets, whose names end
- * in ":o"; an encoded value holds no ':'). Nothing reads them; an earlier
- * instance still running beside this one writes them again, and the next
- * start removes them.
- */
-static bool pick_legacy_set(const rd_store *s, const redisReply *k, const void *arg)
-{
-    (void)s;
-    (void)arg;
-    return k->len < 2 || memcmp(k->str + k->len - 2, ":o", 2) != 0;
-}
-
-static sd_err unlink_legacy(rd_store *s, const redisReply *keys, void *ctx)
-{
-    return unlink_batch(s, keys, pick_legacy_set, NULL, ctx);
-}
-
-/* Removes ns's keys of the earlier layout; *n gets how many there were. */
-static sd_err drop_legacy_index(rd_store *s, const char *ns, int64_t *n)
-{
-    *n = 0;
-    char *seqs = rd_ns_key_own(s->prefix, "ixr:", ns, ":s");
-    char *sets = rd_ns_key_own(s->prefix, "ix:", ns, ":");
-    sd_err err = SD_ERR_NOMEM;
-    if (seqs != NULL && sets != NULL) {
-        const char *argv[] = {"UNLINK", seqs};
-        size_t lens[] = {6, strlen(seqs)};
-        redisReply *r = NULL;
-        err = rd_command(s->pool, 2, argv, lens, &r);
-        if (err == SD_OK && r->type != REDIS_REPLY_INTEGER)
-            err = rd_bad_reply("UNLINK");
-        if (err == SD_OK)
-            *n += r->integer;
-        freeReplyObject(r);
-    }
-    if (err == SD_OK)
-        err = scan_prefix(s, sets, unlink_legacy, n);
-    free(seqs);
-    free(sets);
-    return err;
-}
 
 static sd_err rd_index(sd_store *st, const char *ns, const char *field)
 {
@@ -590,16 +407,10 @@ static sd_err rd_index(sd_store *st, const char *ns, const char *field)
         return SD_ERR_NOMEM;
     }
     s->indexes[s->nindexes++] = add;
-    /* Best effort: an unreachable Redis must not stop a start, and the
-     * keys are only memory; the next start tries again. */
-    int64_t gone = 0;
-    sd_err err = drop_legacy_index(s, ns, &gone);
-    if (err != SD_OK)
-        sd_warn("redis: the value index of '%s': cannot remove the keys of the earlier "
-                "layout (%s); the next start tries again", ns, sd_err_name(err));
-    else if (gone > 0)
-        sd_info("redis: the value index of '%s': removed %lld keys of the earlier layout",
-                ns, (long long)gone);
+    sd_err added = rd_sweeper_add(s->sweeper, ns, field);
+    if (added != SD_OK)
+        return added;
+    rd_store_drop_legacy_index(s, ns, field);
     return SD_OK;
 }
 
@@ -615,28 +426,32 @@ static bool value_args(rd_store *s, const char *ns, const char *value, rd_args *
     return true;
 }
 
+/* Rounds of count_by's script at most: each drops up to 1000 expired
+ * records, which the sweeper (redis_sweep.h) mostly has dropped already.
+ * Past them the count still holds records that expired since the last
+ * sweep and are not yet dropped. */
+#define COUNT_BY_ROUNDS 20
+
 static sd_err rd_count_by(sd_store *st, const char *ns, const char *value, int64_t *out)
 {
     rd_store *s = store_of(st);
-    /* Each call prunes up to 1000 expired records: a backlog of them is
-     * dropped over several short scripts, not one long one. Every round
-     * drops some, so the loop ends. */
-    for (;;) {
+    for (int round = 1;; round++) {
         rd_args a;
         if (!value_args(s, ns, value, &a))
             return SD_ERR_INVALID;
         redisReply *r = NULL;
         sd_err err = rd_store_run(s, RD_SCRIPT_COUNT_BY, &a, &r);
-        if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < -1))
+        if (err == SD_OK &&
+            (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+             r->element[0]->type != REDIS_REPLY_INTEGER || r->element[0]->integer < 0 ||
+             r->element[1]->type != REDIS_REPLY_INTEGER))
             err = rd_bad_reply("count_by");
-        long long n = err == SD_OK ? r->integer : 0;
+        bool done = err != SD_OK || r->element[1]->integer <= 0 || round == COUNT_BY_ROUNDS;
+        if (err == SD_OK && done)
+            *out = r->element[0]->integer;
         freeReplyObject(r);
-        if (err != SD_OK)
+        if (done)
             return err;
-        if (n >= 0) {
-            *out = n;
-            return SD_OK;
-        }
     }
 }
 
@@ -753,6 +568,7 @@ static sd_err rd_share_changes(sd_store *st, sd_store_change_fn fn, void *arg)
 static void rd_free(sd_store *st)
 {
     rd_store *s = store_of(st);
+    rd_sweeper_free(s->sweeper);
     rd_sub_stop(s->sub);
     rd_async_free(s->async);
     rd_pool_free(s->pool);
@@ -777,7 +593,7 @@ static const sd_store_ops rd_ops = {
     .index = rd_index,
     .count_by = rd_count_by,
     .scan_by = rd_scan_by,
-    .clear = rd_clear,
+    .clear = rd_store_clear,
     .rate_check = rd_rate_check,
     .queue_push = rd_queue_push,
     .queue_take = rd_queue_take,
@@ -845,6 +661,13 @@ sd_err sd_redis_store_new(const sd_redis_opts *opts, sd_store **out,
     }
     warn_if_evicting(s->pool);
     e = rd_async_new(s->pool, &s->async, err, errlen);
+    if (e == SD_OK) {
+        int64_t every = opts->sweep_interval_ms > 0 ? opts->sweep_interval_ms
+                                                    : RD_SWEEP_INTERVAL_MS;
+        e = rd_sweeper_new(s, every, &s->sweeper);
+        if (e != SD_OK)
+            sd_errf(err, errlen, "redis: cannot start the sweeper thread");
+    }
     if (e != SD_OK) {
         rd_free(&s->base);
         return e;

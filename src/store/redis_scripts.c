@@ -33,8 +33,13 @@
  * new value with its key (or out of all when the field is gone), and
  * every drop (delete, expiry, deadline, prune) takes it out, all in the
  * script of the change. count_by is the set's ZCARD once a prune has
- * left no record past its expiry (-1 asks the caller to call again);
- * scan_by reads the set from the top down.
+ * left no record past its expiry (it replies how many are left, and the
+ * caller calls again); the sweeper (redis_sweep.h) runs the same prune
+ * every second, so few are. An id stays counted until a script drops
+ * it, as in the exp index: one whose record or exp entry was removed
+ * behind the store's back counts until a get or scan meets it.
+ * scan_by reads the set from the top down. legacy_index counts into the
+ * ordered sets what only the earlier layout counted (redis_keys.c).
  * Every script that includes lib_rec gets the index as ARGV[3..5] (the
  * field, the ixr key, the ix key prefix; three '' for none), so the body
  * arguments of those scripts start at ARGV[6].
@@ -69,6 +74,8 @@ static const script_def scripts[RD_SCRIPT_N] = {
     [RD_SCRIPT_SCAN] = {"scan", {REC_PARTS, rd_lua_scan}},
     [RD_SCRIPT_COUNT] = {"count", {REC_PARTS, rd_lua_count}},
     [RD_SCRIPT_COUNT_BY] = {"count_by", {REC_PARTS, rd_lua_count_by}},
+    [RD_SCRIPT_PRUNE] = {"prune", {REC_PARTS, rd_lua_prune}},
+    [RD_SCRIPT_LEGACY_INDEX] = {"legacy_index", {REC_PARTS, rd_lua_legacy_index}},
     [RD_SCRIPT_SCAN_BY] = {"scan_by", {REC_PARTS, rd_lua_scan_by}},
     [RD_SCRIPT_RATE] = {"rate", {rd_lua_lib_num, rd_lua_rate}},
     [RD_SCRIPT_QPUSH] = {"queue_push", {QREC_PARTS, rd_lua_queue_push}},

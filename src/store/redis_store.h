@@ -32,6 +32,7 @@ typedef struct rd_store {
     size_t nindexes;
     struct rd_sub *sub;        /* the change subscription, or NULL */
     rd_async *async;           /* the pipelined connection of polls */
+    struct rd_sweeper *sweeper;   /* redis_sweep.h */
 } rd_store;
 
 /* The indexed field of ns, NULL for none. */
@@ -40,6 +41,15 @@ const char *rd_store_index_field(const rd_store *s, const char *ns);
 /* Runs script id with the arguments (consumed) and hands back its reply
  * (the caller frees it); errors as rd_script. */
 sd_err rd_store_run(rd_store *s, rd_script_id id, rd_args *a, redisReply **r);
+
+/* Removes every key under the prefix, as sd_store_ops' clear
+ * (redis_keys.c). */
+sd_err rd_store_clear(sd_store *st, int64_t *deleted);
+
+/* Removes what the earlier layout of ns's value index (indexed by field)
+ * left, keeping counted the records it alone counted (redis_keys.c).
+ * Best effort: a failure is logged, and the next start tries again. */
+void rd_store_drop_legacy_index(rd_store *s, const char *ns, const char *field);
 
 /* The queue operations (redis_queue.c), as sd_store_ops has them. */
 sd_err rd_queue_push(sd_store *s, const char *queue, const char *item, int64_t delay_ms,

@@ -53,7 +53,7 @@ static int redis_setup(void **state)
         return -1;
     char prefix[32];
     snprintf(prefix, sizeof prefix, "sdt:idem%u:", ++prefix_seq);
-    sd_redis_opts o = {"127.0.0.1", (int)server.port, 0, NULL, NULL, 5000, prefix, 0};
+    sd_redis_opts o = {"127.0.0.1", (int)server.port, 0, NULL, NULL, 5000, prefix, 0, 0};
     char err[256];
     sd_err e = sd_redis_store_new(&o, &f->store, err, sizeof err);
     if (e != SD_OK)

@@ -36,7 +36,7 @@ static unsigned serial;
 static sd_store *store_on(const char *prefix)
 {
     sd_redis_opts o = {"127.0.0.1", (int)server.port, 0, NULL, NULL,
-                       STORE_TIMEOUT_MS, prefix, 0};
+                       STORE_TIMEOUT_MS, prefix, 0, 0};
     char err[256];
     sd_store *s = NULL;
     if (sd_redis_store_new(&o, &s, err, sizeof err) != SD_OK)
@@ -163,12 +163,15 @@ static void test_declaring_the_index_removes_only_the_earlier_layouts_keys(void 
     assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
     set_status(s, "r1", "queued", SD_UPDATE_CREATE);
     set_status(s, "r2", "a:b", SD_UPDATE_CREATE);
+    set_status(s, "r3", "o", SD_UPDATE_CREATE);
     sd_store_free(s);
 
-    /* What the earlier layout kept beside them. */
-    raw_done(raw(f, "HSET", key(f, "ixr:job:s"), "r1", "1", "r2", "2", NULL));
+    /* What the earlier layout kept beside them: a value "o" makes a set
+     * whose name ends in ":o" too. */
+    raw_done(raw(f, "HSET", key(f, "ixr:job:s"), "r1", "1", "r2", "2", "r3", "3", NULL));
     raw_done(raw(f, "ZADD", key(f, "ix:job:queued"), "1e15", "r1", NULL));
     raw_done(raw(f, "ZADD", key(f, "ix:job:a%3Ab"), "1e15", "r2", NULL));
+    raw_done(raw(f, "ZADD", key(f, "ix:job:o"), "1e15", "r3", NULL));
     /* Keys that stay: another namespace's sets, and keys outside the
      * prefix that an unescaped pattern would match. */
     const char *stay[] = {"ix:job%3Ax:queued", "ix:jobs:queued", "ixr:jobs:s"};
@@ -183,6 +186,9 @@ static void test_declaring_the_index_removes_only_the_earlier_layouts_keys(void 
     assert_false(exists(f, key(f, "ixr:job:s")));
     assert_false(exists(f, key(f, "ix:job:queued")));
     assert_false(exists(f, key(f, "ix:job:a%3Ab")));
+    assert_false(exists(f, key(f, "ix:job:o")));
+    assert_true(exists(f, key(f, "ix:job:o:o")));
+    assert_int_equal(count_by(s, "o"), 1);
     for (size_t i = 0; i < sizeof stay / sizeof *stay; i++)
         assert_true(exists(f, key(f, stay[i])));
     assert_true(exists(f, outside));
@@ -248,6 +254,73 @@ static void test_a_record_the_earlier_layout_indexed_moves_with_its_order_key(vo
     sd_store_free(s);
 }
 
+/* calls of command in INFO commandstats. */
+static long long calls_of(fixture *f, const char *command)
+{
+    long long n = test_redis_info(f->raw, "commandstats", command);
+    return n < 0 ? 0 : n;
+}
+
+static void test_a_start_without_the_earlier_layout_scans_nothing(void **state)
+{
+    fixture *f = *state;
+    sd_store *s = store_on(f->prefix);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
+    set_status(s, "r1", "queued", SD_UPDATE_CREATE);
+    sd_store_free(s);
+    long long scans = calls_of(f, "cmdstat_scan:calls=");
+    s = store_on(f->prefix);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
+    assert_int_equal(calls_of(f, "cmdstat_scan:calls="), scans);
+    assert_int_equal(count_by(s, "queued"), 1);
+    assert_int_equal(sd_store_clear(s, NULL), SD_OK);
+    sd_store_free(s);
+}
+
+static void test_records_only_the_earlier_layout_counted_stay_counted(void **state)
+{
+    fixture *f = *state;
+    sd_store *s = store_on(f->prefix);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
+    set_status(s, "r1", "queued", SD_UPDATE_CREATE);
+    sd_store_free(s);
+    int64_t key1 = 0;
+    {
+        redisReply *r = raw(f, "ZSCORE", key(f, "ix:job:queued:o"), "r1", NULL);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        key1 = strtoll(r->str, NULL, 10);
+        freeReplyObject(r);
+    }
+    /* r2: counted by the earlier layout only (its expiry-scored set and
+     * the id -> value hash), with no ordered-set entry; r3: in an earlier
+     * set but counted under another value; r4: in one, unknown to the
+     * index. */
+    raw_done(raw(f, "HSET", key(f, "{job:r2}"), "status", "queued", NULL));
+    raw_done(raw(f, "ZADD", key(f, "exp:job"), "+inf", "r2", NULL));
+    raw_done(raw(f, "ZADD", key(f, "lex:job"), "0", "r2", NULL));
+    raw_done(raw(f, "HSET", key(f, "ixr:job"), "r2", "queued", NULL));
+    raw_done(raw(f, "HSET", key(f, "ixr:job:s"), "r1", "1", NULL));
+    raw_done(raw(f, "ZADD", key(f, "ix:job:queued"), "+inf", "r1", "+inf", "r2", "+inf",
+                 "r3", "+inf", "r4", NULL));
+    raw_done(raw(f, "HSET", key(f, "ixr:job"), "r3", "done", NULL));
+
+    s = store_on(f->prefix);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
+    assert_false(exists(f, key(f, "ix:job:queued")));
+    assert_false(exists(f, key(f, "ixr:job:s")));
+    assert_int_equal(count_by(s, "queued"), 2);
+    sd_page p = SD_PAGE_INIT;
+    assert_int_equal(sd_store_scan_by(s, "job", "queued", 0, 10, &p), SD_OK);
+    assert_int_equal(p.count, 2);
+    assert_string_equal(p.ids[0], "r2");
+    assert_true(p.keys[0] > key1);
+    assert_string_equal(p.ids[1], "r1");
+    assert_int_equal(p.keys[1], key1);
+    sd_page_clear(&p);
+    assert_int_equal(sd_store_clear(s, NULL), SD_OK);
+    sd_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +328,10 @@ int main(void)
             test_declaring_the_index_removes_only_the_earlier_layouts_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_record_the_earlier_layout_indexed_moves_with_its_order_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_start_without_the_earlier_layout_scans_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_records_only_the_earlier_layout_counted_stay_counted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

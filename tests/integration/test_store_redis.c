@@ -63,7 +63,7 @@ static void sleep_ms(int64_t ms)
 static sd_redis_opts opts_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
 {
     return (sd_redis_opts){"127.0.0.1", (int)r->port, 0, NULL, r->password,
-                           timeout_ms, prefix, 0};
+                           timeout_ms, prefix, 0, 0};
 }
 
 static sd_store *store_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
@@ -476,6 +476,54 @@ static void test_expired_records_leave_the_indexes(void **state)
     free(lexk);
 }
 
+/* ZCARD of key on the raw connection. */
+static long long zcard(fixture *f, const char *rest)
+{
+    char *k = key_of(f, rest);
+    long long n = raw_int(RAW(f->raw, "ZCARD", k));
+    free(k);
+    return n;
+}
+
+static void test_expired_records_of_an_indexed_namespace_leave_its_indexes_unread(void **state)
+{
+    fixture *f = *state;
+    sd_redis_opts o = opts_for(f->server, f->prefix, STORE_TIMEOUT_MS);
+    o.sweep_interval_ms = 100;
+    char err[256];
+    sd_store *s = NULL;
+    assert_int_equal(sd_redis_store_new(&o, &s, err, sizeof err), SD_OK);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
+    sd_assign a = {"status", SD_ASSIGN_SET, "queued", 6, 0};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 300, false, 0};
+    /* More than one step of the sweeper drops. */
+    for (int i = 0; i < 2500; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "x%d", i);
+        assert_int_equal(sd_store_update(s, "job", id, &u, NULL), SD_OK);
+    }
+    u.ttl_ms = 0;
+    assert_int_equal(sd_store_update(s, "job", "kept", &u, NULL), SD_OK);
+    /* Not swept: a namespace without a value index. */
+    assert_int_equal(put(s, "other", "r1", "v", 100), SD_OK);
+    /* No read of the store from here: only the sweeper drops them. */
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
+    while ((zcard(f, "exp:job") > 1 || zcard(f, "ix:job:queued:o") > 1) &&
+           sd_mono_ms() < until)
+        sleep_ms(50);
+    assert_int_equal(zcard(f, "exp:job"), 1);
+    assert_int_equal(zcard(f, "lex:job"), 1);
+    assert_int_equal(zcard(f, "ix:job:queued:o"), 1);
+    char *ixr = key_of(f, "ixr:job");
+    assert_int_equal(raw_int(RAW(f->raw, "HLEN", ixr)), 1);
+    free(ixr);
+    assert_int_equal(zcard(f, "exp:other"), 1);
+    int64_t n = -1;
+    assert_int_equal(sd_store_count_by(s, "job", "queued", &n), SD_OK);
+    assert_int_equal(n, 1);
+    sd_store_free(s);
+}
+
 static void test_records_removed_behind_the_store_leave_listing(void **state)
 {
     fixture *f = *state;
@@ -550,6 +598,13 @@ static void test_job_steps_cost_two_scripts_each_and_bounded_commands(void **sta
 {
     enum { JOBS = 8 };
     fixture *f = *state;
+    /* A store whose sweeper runs no script within the count's window. */
+    sd_redis_opts o = opts_for(f->server, f->prefix, STORE_TIMEOUT_MS);
+    o.sweep_interval_ms = 3600000;
+    char err[256];
+    sd_store_free(f->store);
+    f->store = NULL;
+    assert_int_equal(sd_redis_store_new(&o, &f->store, err, sizeof err), SD_OK);
     assert_int_equal(sd_store_index(f->store, "job", "status"), SD_OK);
     char ids[JOBS][16], owners[JOBS + 1][16];
     long long scripts0, types0, scripts, types;
@@ -1245,6 +1300,7 @@ int main(void)
         ON_STORE(test_scripts_reload_after_script_flush),
         ON_STORE(test_clear_leaves_keys_outside_the_prefix),
         ON_STORE(test_expired_records_leave_the_indexes),
+        ON_STORE(test_expired_records_of_an_indexed_namespace_leave_its_indexes_unread),
         ON_STORE(test_records_removed_behind_the_store_leave_listing),
         ON_STORE(test_job_steps_cost_two_scripts_each_and_bounded_commands),
         ON_STORE(test_renewing_change_sets_the_key_expiry_the_index_already_has),

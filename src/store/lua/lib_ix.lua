@@ -24,8 +24,7 @@ local function ix_put(id, v)
   if old == v then return end
   local seq = nil
   if old then
-    -- Read before writing: a script's first write decides whether a
-    -- server out of memory refuses it (OOM) before it changes anything.
+    -- The order key is the score the ZREM takes away.
     seq = redis.call('ZSCORE', ix_order_key(old), id)
     redis.call('ZREM', ix_order_key(old), id)
   end
