@@ -61,6 +61,7 @@ const char *rd_store_index_field(const rd_store *s, const char *ns)
 static void args_record(rd_args *a, const rd_store *s, const char *ns, const char *id,
                         int64_t now)
 {
+    rd_sweeper_note(s->sweeper, ns);
     rd_args_record(a, s->prefix, ns, id, now, rd_store_index_field(s, ns));
 }
 
@@ -396,6 +397,11 @@ static sd_err rd_index(sd_store *st, const char *ns, const char *field)
         return strcmp(have, field) == 0 ? SD_OK : SD_ERR_INVALID;
     if (s->nindexes >= SIZE_MAX / sizeof *s->indexes - 1)
         return SD_ERR_NOMEM;
+    /* The sweeper first: a declaration that fails leaves no index behind
+     * (one swept with its field only drops entries there are none of). */
+    sd_err err = rd_sweeper_add(s->sweeper, ns, field);
+    if (err != SD_OK)
+        return err;
     rd_value_index *ix = realloc(s->indexes, (s->nindexes + 1) * sizeof *ix);
     if (ix == NULL)
         return SD_ERR_NOMEM;
@@ -407,9 +413,6 @@ static sd_err rd_index(sd_store *st, const char *ns, const char *field)
         return SD_ERR_NOMEM;
     }
     s->indexes[s->nindexes++] = add;
-    sd_err added = rd_sweeper_add(s->sweeper, ns, field);
-    if (added != SD_OK)
-        return added;
     rd_store_drop_legacy_index(s, ns, field);
     return SD_OK;
 }

@@ -151,57 +151,64 @@ sd_err rd_store_clear(sd_store *st, int64_t *deleted)
     return err;
 }
 
-/* ---- the earlier layout of the value index ---- */
+/* ---- the earlier layouts of the value index ---- */
 
 /*
- * Keys that an earlier statusd kept for the value index of a namespace
- * and this one does not: <prefix>ixr:<ns>:s (each id's order key, now
- * the score of its entry in its value's ordered set) and the sets
- * <prefix>ix:<ns>:<v> scored by expiry (count_by now counts the ordered
- * sets <prefix>ix:<ns>:<v>:o; an encoded value holds no ':', so a legacy
- * set is a key under <prefix>ix:<ns>: with no ':' after it). Nothing
- * reads them; an earlier instance still running beside this one writes
- * them again, and the next start removes them.
+ * Keys that earlier statusd versions kept for the value index of a
+ * namespace and this one does not: <prefix>ixr:<ns>:s (each id's order
+ * key, now the score of its entry in its value's ordered set) and the
+ * sets <prefix>ix:<ns>:<v> scored by expiry (count_by now counts the
+ * ordered sets <prefix>ix:<ns>:<v>:o; an encoded value holds no ':', so
+ * such a set is a key from <prefix>ix:<ns>: on with no ':' after it).
+ * The oldest layout kept only those sets and the id -> value hash, no
+ * ordered sets. The walk that removes them runs while the marker
+ * <prefix>ixr:<ns>:v is missing (set once a walk succeeds) or the
+ * order-key hash is there (an earlier instance still running beside this
+ * one writes it again).
  */
 static bool pick_legacy_set(const rd_store *s, const redisReply *k, const void *arg)
 {
     (void)s;
     size_t start = *(const size_t *)arg;
-    return k->len > start && memchr(k->str + start, ':', k->len - start) == NULL;
+    return k->len >= start && memchr(k->str + start, ':', k->len - start) == NULL;
 }
 
 typedef struct legacy_walk {
     const char *ns, *field;
     size_t start;           /* the length of <prefix>ix:<ns>: */
-    int64_t removed;
+    int64_t removed;        /* keys */
+    int64_t counted;        /* ids only a removed set counted */
 } legacy_walk;
 
-/* Counts under their value, with a new order key, the ids of legacy set
- * key that the value index names under that value but whose ordered set
- * lacks them (records indexed before the ordered sets existed), so that
- * removing the set leaves them counted. */
-static sd_err migrate_legacy_set(rd_store *s, const legacy_walk *w, const redisReply *key)
+/* Empties legacy set key a batch at a time, counting under its value,
+ * with a new order key, each id that the value index names under that
+ * value but whose ordered set lacks it (a record only that set counted),
+ * so that it stays counted. */
+static sd_err migrate_legacy_set(rd_store *s, legacy_walk *w, const redisReply *key)
 {
     char *name = strndup(key->str, key->len);
     if (name == NULL)
         return SD_ERR_NOMEM;
     sd_err err = SD_OK;
-    for (int64_t first = 0; err == SD_OK;) {
+    for (;;) {
         rd_args a;
         rd_args_namespace(&a, s->prefix, w->ns, sd_now_ms(), w->field);
         rd_args_str(&a, name);
-        rd_args_i64(&a, first);
         rd_args_i64(&a, LEGACY_BATCH);
         redisReply *r = NULL;
         err = rd_store_run(s, RD_SCRIPT_LEGACY_INDEX, &a, &r);
-        if (err == SD_OK && (r->type != REDIS_REPLY_INTEGER || r->integer < 0 ||
-                             r->integer > LEGACY_BATCH))
+        if (err == SD_OK &&
+            (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+             r->element[0]->type != REDIS_REPLY_INTEGER ||
+             r->element[1]->type != REDIS_REPLY_INTEGER ||
+             r->element[0]->integer < 0 || r->element[0]->integer > LEGACY_BATCH))
             err = rd_bad_reply("legacy_index");
-        int64_t read = err == SD_OK ? r->integer : 0;
+        int64_t read = err == SD_OK ? r->element[0]->integer : 0;
+        if (err == SD_OK)
+            w->counted += r->element[1]->integer;
         freeReplyObject(r);
-        if (read < LEGACY_BATCH)
+        if (err != SD_OK || read < LEGACY_BATCH)
             break;
-        first += read;
     }
     free(name);
     return err;
@@ -213,60 +220,76 @@ static sd_err legacy_batch(rd_store *s, const redisReply *keys, void *ctx)
     sd_err err = SD_OK;
     for (size_t i = 0; i < keys->elements && err == SD_OK; i++) {
         const redisReply *k = keys->element[i];
-        if (k->type == REDIS_REPLY_STRING && pick_legacy_set(s, k, &w->start))
+        if (k->type == REDIS_REPLY_STRING && pick_legacy_set(s, k, &w->start)) {
             err = migrate_legacy_set(s, w, k);
+            if (err == SD_OK)
+                w->removed++; /* emptied, so gone */
+        }
     }
+    /* One written again since it was emptied goes too. */
     return err == SD_OK ? unlink_batch(s, keys, pick_legacy_set, &w->start, &w->removed)
                         : err;
 }
 
-/* Whether key exists (*yes), or UNLINKs it (*yes: it existed). */
-static sd_err key_command(rd_store *s, const char *cmd, const char *key, bool *yes)
+/* One command on key whose reply is an integer: *n gets it. */
+static sd_err key_command(rd_store *s, int argc, const char **argv, int64_t *n)
 {
-    const char *argv[] = {cmd, key};
-    size_t lens[] = {strlen(cmd), strlen(key)};
+    size_t lens[3];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
     redisReply *r = NULL;
-    sd_err err = rd_command(s->pool, 2, argv, lens, &r);
+    sd_err err = rd_command(s->pool, argc, argv, lens, &r);
     if (err == SD_OK && r->type != REDIS_REPLY_INTEGER)
-        err = rd_bad_reply(cmd);
+        err = rd_bad_reply(argv[0]);
     if (err == SD_OK)
-        *yes = r->integer > 0;
+        *n = r->integer;
     freeReplyObject(r);
     return err;
 }
 
-/* The walk of drop_legacy_index: the sets first, the order-key hash
- * last, so that a walk cut short is made again at the next start. */
-static sd_err drop_legacy(rd_store *s, legacy_walk *w, const char *seqs, const char *sets)
+/* The walk of rd_store_drop_legacy_index: the sets first, then the
+ * order-key hash, the marker last, so that a walk cut short is made
+ * again at the next start. */
+static sd_err drop_legacy(rd_store *s, legacy_walk *w, const char *seqs, const char *mark,
+                          const char *sets)
 {
-    bool there = false;
-    sd_err err = key_command(s, "EXISTS", seqs, &there);
-    if (err != SD_OK || !there)
+    int64_t marked = 0, hash = 0;
+    sd_err err = key_command(s, 2, (const char *[]){"EXISTS", mark}, &marked);
+    if (err == SD_OK)
+        err = key_command(s, 2, (const char *[]){"EXISTS", seqs}, &hash);
+    if (err != SD_OK || (marked > 0 && hash == 0))
         return err;
     err = scan_prefix(s, sets, legacy_batch, w);
+    int64_t gone = 0;
     if (err == SD_OK)
-        err = key_command(s, "UNLINK", seqs, &there);
+        err = key_command(s, 2, (const char *[]){"UNLINK", seqs}, &gone);
+    w->removed += gone;
+    int64_t set = 0;
     if (err == SD_OK)
-        w->removed++;
+        err = key_command(s, 3, (const char *[]){"SETNX", mark, "1"}, &set);
     return err;
 }
 
 void rd_store_drop_legacy_index(rd_store *s, const char *ns, const char *field)
 {
     char *seqs = rd_ns_key_own(s->prefix, "ixr:", ns, ":s");
+    char *mark = rd_ns_key_own(s->prefix, "ixr:", ns, ":v");
     char *sets = rd_ns_key_own(s->prefix, "ix:", ns, ":");
-    legacy_walk w = {ns, field, sets != NULL ? strlen(sets) : 0, 0};
+    legacy_walk w = {ns, field, sets != NULL ? strlen(sets) : 0, 0, 0};
     /* Best effort: an unreachable Redis must not stop a start, and the
-     * keys are only memory; the next start tries again. The walk runs
-     * only where the earlier layout's order-key hash is (the SCAN walks
-     * the whole database, whatever it matches). */
-    sd_err err = seqs != NULL && sets != NULL ? drop_legacy(s, &w, seqs, sets) : SD_ERR_NOMEM;
+     * keys are only memory; the next start tries again. The SCAN walks
+     * the whole database, whatever it matches, hence the marker. */
+    sd_err err = seqs != NULL && mark != NULL && sets != NULL
+                     ? drop_legacy(s, &w, seqs, mark, sets)
+                     : SD_ERR_NOMEM;
     if (err != SD_OK)
-        sd_warn("redis: the value index of '%s': cannot remove the keys of the earlier "
-                "layout (%s); the next start tries again", ns, sd_err_name(err));
+        sd_warn("redis: the value index of '%s': cannot remove the keys of earlier "
+                "versions (%s); the next start tries again", ns, sd_err_name(err));
     else if (w.removed > 0)
-        sd_info("redis: the value index of '%s': removed %lld keys of the earlier layout",
-                ns, (long long)w.removed);
+        sd_info("redis: the value index of '%s': removed %lld keys of earlier versions; "
+                "%lld records only they listed are listed again, as the newest",
+                ns, (long long)w.removed, (long long)w.counted);
     free(seqs);
+    free(mark);
     free(sets);
 }

@@ -20,6 +20,7 @@
 
 #include "statusd/util.h"
 #include "redis_store.h"
+#include "redis_sweep.h"
 #include "store_common.h"
 
 static rd_store *store_of(sd_store *s) { return (rd_store *)s; }
@@ -29,6 +30,8 @@ static void args_start(rd_args *a, rd_store *s, const char *queue, const sd_queu
                        int64_t now)
 {
     const char *ns = rec != NULL ? rec->ns : NULL;
+    if (ns != NULL)
+        rd_sweeper_note(s->sweeper, ns);
     rd_args_queue(a, s->prefix, queue, ns,
                   now, ns != NULL ? rd_store_index_field(s, ns) : NULL);
 }

@@ -2,6 +2,7 @@
 #include "redis_sweep.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,27 @@
 #include "statusd/util.h"
 #include "redis_store.h"
 
+/* A namespace swept: its name, set once before the slot is published,
+ * and its indexed field, NULL until an index is declared (then set once:
+ * the prune drops the value index's entries only when given it). */
+typedef struct sweep_slot {
+    const char *ns;
+    _Atomic(const char *) field;
+} sweep_slot;
+
 struct rd_sweeper {
     rd_store *store;
     int64_t interval_ms;
     pthread_t thread;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;   /* stopping, and the writers of slots */
     pthread_cond_t cond;
     bool stopping;
-    rd_value_index *ns; /* what to sweep, under lock: names and fields */
-    size_t nns;
+    bool full_told;
+    bool failing;           /* the sweeper thread's own: a step failed */
+    /* Slots [0, nslots) are published: readers take nslots (acquire) and
+     * read those without the lock. */
+    sweep_slot slots[RD_SWEEP_MAX_NS];
+    atomic_size_t nslots;
 };
 
 /* One step on ns (indexed by field): *left gets how many expired
@@ -37,36 +50,40 @@ static sd_err sweep_step(rd_store *s, const char *ns, const char *field, int64_t
     return err;
 }
 
-/* Sweeps namespace i of w; false when the sweeper is stopping. */
-static bool sweep_ns(rd_sweeper *w, size_t i)
+static bool stopping(rd_sweeper *w)
 {
-    /* The entries never change once added, and the array only moves
-     * under the lock: copies of the two pointers are safe to use while
-     * the sweeper lives. */
     pthread_mutex_lock(&w->lock);
-    bool stopping = w->stopping;
-    rd_value_index ix = {NULL, NULL};
-    if (i < w->nns && !stopping)
-        ix = w->ns[i];
+    bool stop = w->stopping;
     pthread_mutex_unlock(&w->lock);
-    if (ix.ns == NULL)
-        return !stopping;
+    return stop;
+}
+
+/* Sweeps the namespace of slot; false when the sweeper is stopping. */
+static bool sweep_ns(rd_sweeper *w, const sweep_slot *slot)
+{
+    const char *field = atomic_load_explicit(&slot->field, memory_order_acquire);
     for (int round = 0; round < RD_SWEEP_ROUNDS; round++) {
         int64_t left = 0;
-        sd_err err = sweep_step(w->store, ix.ns, ix.field, &left);
+        sd_err err = sweep_step(w->store, slot->ns, field, &left);
         if (err != SD_OK) {
-            /* Redis away: the store's health says so; the next interval
-             * tries again. */
-            sd_debug("redis: sweeping '%s': %s", ix.ns, sd_err_name(err));
+            /* Redis away: the store's health says so. Anything else is
+             * told once until a step succeeds again. The next interval
+             * tries again either way. */
+            if (err != SD_ERR_UNAVAILABLE && !w->failing)
+                sd_warn("redis: sweeping the expired records of '%s' failed: %s; "
+                        "trying again every interval", slot->ns, sd_err_name(err));
+            else
+                sd_debug("redis: sweeping '%s': %s", slot->ns, sd_err_name(err));
+            w->failing = err != SD_ERR_UNAVAILABLE;
             break;
         }
-        pthread_mutex_lock(&w->lock);
-        stopping = w->stopping;
-        pthread_mutex_unlock(&w->lock);
-        if (left == 0 || stopping)
+        w->failing = false;
+        if (left == 0)
             break;
+        if (stopping(w))
+            return false;
     }
-    return !stopping;
+    return !stopping(w);
 }
 
 /* Waits interval_ms on w's condition; false when stopping. Called with
@@ -85,11 +102,11 @@ static void *sweeper_main(void *arg)
     rd_sweeper *w = arg;
     pthread_mutex_lock(&w->lock);
     while (wait_interval(w)) {
-        size_t n = w->nns;
         pthread_mutex_unlock(&w->lock);
+        size_t n = atomic_load_explicit(&w->nslots, memory_order_acquire);
         bool going = true;
         for (size_t i = 0; i < n && going; i++)
-            going = sweep_ns(w, i);
+            going = sweep_ns(w, &w->slots[i]);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -123,29 +140,66 @@ sd_err rd_sweeper_new(rd_store *s, int64_t interval_ms, rd_sweeper **out)
     return SD_OK;
 }
 
+/* The published slot of ns, or NULL. */
+static sweep_slot *slot_of(rd_sweeper *w, const char *ns)
+{
+    size_t n = atomic_load_explicit(&w->nslots, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w->slots[i].ns, ns) == 0)
+            return &w->slots[i];
+    return NULL;
+}
+
+/* Publishes a slot for ns (field may be NULL) unless there is one, and
+ * gives the field to one that has none; under the lock. Past
+ * RD_SWEEP_MAX_NS namespaces, warns once and adds nothing. */
+static sd_err slot_add(rd_sweeper *w, const char *ns, const char *field)
+{
+    sweep_slot *slot = slot_of(w, ns);
+    char *f = NULL;
+    if (field != NULL && (slot == NULL || atomic_load(&slot->field) == NULL) &&
+        (f = strdup(field)) == NULL)
+        return SD_ERR_NOMEM;
+    if (slot != NULL) {
+        if (f != NULL)
+            atomic_store_explicit(&slot->field, f, memory_order_release);
+        return SD_OK;
+    }
+    size_t n = atomic_load_explicit(&w->nslots, memory_order_relaxed);
+    char *name = n < RD_SWEEP_MAX_NS ? strdup(ns) : NULL;
+    if (name == NULL) {
+        free(f);
+        if (n < RD_SWEEP_MAX_NS)
+            return SD_ERR_NOMEM;
+        if (!w->full_told)
+            sd_warn("redis: more than %d namespaces; '%s' and later ones are not swept "
+                    "(their expired records leave the indexes when read)",
+                    RD_SWEEP_MAX_NS, ns);
+        w->full_told = true;
+        return SD_OK;
+    }
+    w->slots[n].ns = name;
+    atomic_init(&w->slots[n].field, f);
+    atomic_store_explicit(&w->nslots, n + 1, memory_order_release);
+    return SD_OK;
+}
+
 sd_err rd_sweeper_add(rd_sweeper *w, const char *ns, const char *field)
 {
-    sd_err err = SD_OK;
     pthread_mutex_lock(&w->lock);
-    bool have = false;
-    for (size_t i = 0; i < w->nns && !have; i++)
-        have = strcmp(w->ns[i].ns, ns) == 0;
-    if (!have) {
-        rd_value_index add = {strdup(ns), strdup(field)};
-        rd_value_index *grown = NULL;
-        if (add.ns != NULL && add.field != NULL)
-            grown = realloc(w->ns, (w->nns + 1) * sizeof *grown);
-        if (grown == NULL) {
-            free(add.ns);
-            free(add.field);
-            err = SD_ERR_NOMEM;
-        } else {
-            w->ns = grown;
-            w->ns[w->nns++] = add;
-        }
-    }
+    sd_err err = slot_add(w, ns, field);
     pthread_mutex_unlock(&w->lock);
     return err;
+}
+
+void rd_sweeper_note(rd_sweeper *w, const char *ns)
+{
+    if (w == NULL || slot_of(w, ns) != NULL)
+        return;
+    /* Out of memory leaves the namespace to the reads' prunes. */
+    pthread_mutex_lock(&w->lock);
+    (void)slot_add(w, ns, NULL);
+    pthread_mutex_unlock(&w->lock);
 }
 
 void rd_sweeper_free(rd_sweeper *w)
@@ -159,10 +213,10 @@ void rd_sweeper_free(rd_sweeper *w)
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
-    for (size_t i = 0; i < w->nns; i++) {
-        free(w->ns[i].ns);
-        free(w->ns[i].field);
+    size_t n = atomic_load(&w->nslots);
+    for (size_t i = 0; i < n; i++) {
+        free((char *)w->slots[i].ns);
+        free((char *)atomic_load(&w->slots[i].field));
     }
-    free(w->ns);
     free(w);
 }

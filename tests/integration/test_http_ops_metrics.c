@@ -472,7 +472,8 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
      * expiry and by name), sorted sets; ixr:job, a hash of id -> counted
      * status; ix:job:<status>:o, sorted sets of the ids by status scored
      * by their order key (lib_ix.lua: the listing order, and the counts of
-     * /stats); and ixr:job:n, the counter that hands out those keys. Every
+     * /stats); ixr:job:n, the counter that hands out those keys, and
+     * ixr:job:v, the mark of the layout's check at start-up. Every
      * script that drops a record takes it out of them in the same step. */
     key_rule rules[] = {
         {"", "hash", 3600000, false}, {"", "hash", 3600000, false},
@@ -491,6 +492,7 @@ static void test_redis_records_and_rate_keys_all_expire(void **state)
         {"statusd:ix:job:failed:o", "zset", -1, false},
         {"statusd:ix:job:canceled:o", "zset", -1, false},
         {"statusd:ixr:job:n", "string", -1, false},
+        {"statusd:ixr:job:v", "string", -1, false},
         /* the heartbeat records of the two live instances (job_lease) */
         {"statusd:{instance:*", "hash", 30000, false},
         {"statusd:{instance:*", "hash", 30000, false},

@@ -291,31 +291,46 @@ static void test_records_only_the_earlier_layout_counted_stay_counted(void **sta
         key1 = strtoll(r->str, NULL, 10);
         freeReplyObject(r);
     }
-    /* r2: counted by the earlier layout only (its expiry-scored set and
-     * the id -> value hash), with no ordered-set entry; r3: in an earlier
-     * set but counted under another value; r4: in one, unknown to the
-     * index. */
+    /* The oldest layout: no order-key hash, no marker of a walk made.
+     * r2 and the many: counted by it only (its expiry-scored set and the
+     * id -> value hash), with no ordered-set entry, more than a batch of
+     * them; r3: in its set but counted under another value; r4: in it,
+     * unknown to the index. */
+    raw_done(raw(f, "DEL", key(f, "ixr:job:v"), NULL));
     raw_done(raw(f, "HSET", key(f, "{job:r2}"), "status", "queued", NULL));
     raw_done(raw(f, "ZADD", key(f, "exp:job"), "+inf", "r2", NULL));
     raw_done(raw(f, "ZADD", key(f, "lex:job"), "0", "r2", NULL));
     raw_done(raw(f, "HSET", key(f, "ixr:job"), "r2", "queued", NULL));
-    raw_done(raw(f, "HSET", key(f, "ixr:job:s"), "r1", "1", NULL));
     raw_done(raw(f, "ZADD", key(f, "ix:job:queued"), "+inf", "r1", "+inf", "r2", "+inf",
                  "r3", "+inf", "r4", NULL));
     raw_done(raw(f, "HSET", key(f, "ixr:job"), "r3", "done", NULL));
+    enum { MANY = 1200 };
+    for (int i = 0; i < MANY; i++) {
+        char id[16];
+        char rec[32];
+        snprintf(id, sizeof id, "m%d", i);
+        snprintf(rec, sizeof rec, "{job:%s}", id);
+        raw_done(raw(f, "HSET", key(f, rec), "status", "queued", NULL));
+        raw_done(raw(f, "ZADD", key(f, "exp:job"), "+inf", id, NULL));
+        raw_done(raw(f, "ZADD", key(f, "lex:job"), "0", id, NULL));
+        raw_done(raw(f, "HSET", key(f, "ixr:job"), id, "queued", NULL));
+        raw_done(raw(f, "ZADD", key(f, "ix:job:queued"), "+inf", id, NULL));
+    }
 
     s = store_on(f->prefix);
     assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
     assert_false(exists(f, key(f, "ix:job:queued")));
-    assert_false(exists(f, key(f, "ixr:job:s")));
-    assert_int_equal(count_by(s, "queued"), 2);
+    assert_true(exists(f, key(f, "ixr:job:v")));
+    assert_int_equal(count_by(s, "queued"), 2 + MANY);
+    /* The newly counted come after every key the layout handed out. */
     sd_page p = SD_PAGE_INIT;
+    assert_int_equal(sd_store_scan_by(s, "job", "queued", key1 + 1, 10, &p), SD_OK);
+    assert_int_equal(p.count, 1);
+    assert_string_equal(p.ids[0], "r1");
+    sd_page_clear(&p);
     assert_int_equal(sd_store_scan_by(s, "job", "queued", 0, 10, &p), SD_OK);
-    assert_int_equal(p.count, 2);
-    assert_string_equal(p.ids[0], "r2");
-    assert_true(p.keys[0] > key1);
-    assert_string_equal(p.ids[1], "r1");
-    assert_int_equal(p.keys[1], key1);
+    assert_int_equal(p.count, 10);
+    assert_true(p.keys[9] > key1);
     sd_page_clear(&p);
     assert_int_equal(sd_store_clear(s, NULL), SD_OK);
     sd_store_free(s);

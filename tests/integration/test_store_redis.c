@@ -60,10 +60,12 @@ static void sleep_ms(int64_t ms)
         continue;
 }
 
+/* A store's options; its sweeper waits an hour, so that the tests that
+ * count the scripts a step runs count none of its. */
 static sd_redis_opts opts_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
 {
     return (sd_redis_opts){"127.0.0.1", (int)r->port, 0, NULL, r->password,
-                           timeout_ms, prefix, 0, 0};
+                           timeout_ms, prefix, 0, 3600000};
 }
 
 static sd_store *store_for(const test_redis *r, const char *prefix, int64_t timeout_ms)
@@ -485,7 +487,7 @@ static long long zcard(fixture *f, const char *rest)
     return n;
 }
 
-static void test_expired_records_of_an_indexed_namespace_leave_its_indexes_unread(void **state)
+static void test_expired_records_leave_the_indexes_unread(void **state)
 {
     fixture *f = *state;
     sd_redis_opts o = opts_for(f->server, f->prefix, STORE_TIMEOUT_MS);
@@ -504,11 +506,18 @@ static void test_expired_records_of_an_indexed_namespace_leave_its_indexes_unrea
     }
     u.ttl_ms = 0;
     assert_int_equal(sd_store_update(s, "job", "kept", &u, NULL), SD_OK);
-    /* Not swept: a namespace without a value index. */
+    /* A namespace without a value index, and one written through a
+     * queue step only. */
     assert_int_equal(put(s, "other", "r1", "v", 100), SD_OK);
+    assert_int_equal(put(s, "other", "kept", "v", 0), SD_OK);
+    sd_assign qa = {"f", SD_ASSIGN_SET, "v", 1, 0};
+    sd_update qu = {SD_UPDATE_CREATE, NULL, NULL, 0, &qa, 1, 100, false, 0};
+    sd_queue_rec rec = {"queued", &qu, NULL, SD_OK};
+    assert_int_equal(sd_queue_push(s, "q", "i1", 0, 0, &rec), SD_OK);
     /* No read of the store from here: only the sweeper drops them. */
     int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
-    while ((zcard(f, "exp:job") > 1 || zcard(f, "ix:job:queued:o") > 1) &&
+    while ((zcard(f, "exp:job") > 1 || zcard(f, "ix:job:queued:o") > 1 ||
+            zcard(f, "exp:other") > 1 || zcard(f, "exp:queued") > 0) &&
            sd_mono_ms() < until)
         sleep_ms(50);
     assert_int_equal(zcard(f, "exp:job"), 1);
@@ -518,10 +527,43 @@ static void test_expired_records_of_an_indexed_namespace_leave_its_indexes_unrea
     assert_int_equal(raw_int(RAW(f->raw, "HLEN", ixr)), 1);
     free(ixr);
     assert_int_equal(zcard(f, "exp:other"), 1);
+    assert_int_equal(zcard(f, "lex:other"), 1);
+    assert_int_equal(zcard(f, "exp:queued"), 0);
     int64_t n = -1;
     assert_int_equal(sd_store_count_by(s, "job", "queued", &n), SD_OK);
     assert_int_equal(n, 1);
     sd_store_free(s);
+}
+
+/* count_by drops at most 20 batches of 1000 expired records a call: past
+ * that it counts what is left, and the next call goes on. */
+static void test_count_by_drops_at_most_twenty_batches_a_call(void **state)
+{
+    enum { EXPIRED = 20500 };
+    fixture *f = *state;
+    assert_int_equal(sd_store_index(f->store, "job", "status"), SD_OK);
+    sd_assign a = {"status", SD_ASSIGN_SET, "queued", 6, 0};
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 60000, false, 0};
+    assert_int_equal(sd_store_update(f->store, "job", "kept", &u, NULL), SD_OK);
+    u.ttl_ms = 200;
+    sd_record r = SD_RECORD_INIT;
+    int64_t last = 0;
+    for (int i = 0; i < EXPIRED; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "x%d", i);
+        assert_int_equal(sd_store_update(f->store, "job", id, &u, &r), SD_OK);
+        if (r.expires_ms > last)
+            last = r.expires_ms;
+        sd_record_clear(&r);
+    }
+    while (sd_now_ms() <= last)
+        sleep_ms(20);
+    int64_t n = -1;
+    assert_int_equal(sd_store_count_by(f->store, "job", "queued", &n), SD_OK);
+    assert_int_equal(n, 1 + EXPIRED - 20000);
+    assert_int_equal(sd_store_count_by(f->store, "job", "queued", &n), SD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(zcard(f, "exp:job"), 1);
 }
 
 static void test_records_removed_behind_the_store_leave_listing(void **state)
@@ -598,13 +640,6 @@ static void test_job_steps_cost_two_scripts_each_and_bounded_commands(void **sta
 {
     enum { JOBS = 8 };
     fixture *f = *state;
-    /* A store whose sweeper runs no script within the count's window. */
-    sd_redis_opts o = opts_for(f->server, f->prefix, STORE_TIMEOUT_MS);
-    o.sweep_interval_ms = 3600000;
-    char err[256];
-    sd_store_free(f->store);
-    f->store = NULL;
-    assert_int_equal(sd_redis_store_new(&o, &f->store, err, sizeof err), SD_OK);
     assert_int_equal(sd_store_index(f->store, "job", "status"), SD_OK);
     char ids[JOBS][16], owners[JOBS + 1][16];
     long long scripts0, types0, scripts, types;
@@ -1300,7 +1335,8 @@ int main(void)
         ON_STORE(test_scripts_reload_after_script_flush),
         ON_STORE(test_clear_leaves_keys_outside_the_prefix),
         ON_STORE(test_expired_records_leave_the_indexes),
-        ON_STORE(test_expired_records_of_an_indexed_namespace_leave_its_indexes_unread),
+        ON_STORE(test_expired_records_leave_the_indexes_unread),
+        ON_STORE(test_count_by_drops_at_most_twenty_batches_a_call),
         ON_STORE(test_records_removed_behind_the_store_leave_listing),
         ON_STORE(test_job_steps_cost_two_scripts_each_and_bounded_commands),
         ON_STORE(test_renewing_change_sets_the_key_expiry_the_index_already_has),

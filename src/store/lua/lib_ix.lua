@@ -24,7 +24,9 @@ local function ix_put(id, v)
   if old == v then return end
   local seq = nil
   if old then
-    -- The order key is the score the ZREM takes away.
+    -- The order key is the score the ZREM takes away; reads come
+    -- before writes, as everywhere (a server out of memory refuses a
+    -- script's first write, which must leave nothing half done).
     seq = redis.call('ZSCORE', ix_order_key(old), id)
     redis.call('ZREM', ix_order_key(old), id)
   end
