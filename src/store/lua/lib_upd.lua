@@ -28,17 +28,21 @@ local function upd_apply(key, expk, lexk, id, now, s)
   if t and t ~= 'hash' then return {3} end
   if not t and s.mode == 'e' then return {1} end
   local old_exp = exp
-  local h, was, names, seen = {}, {}, {}, {}
-  for i = 1, #all, 2 do
-    h[all[i]] = all[i + 1]
-    was[all[i]] = all[i + 1]
-    names[#names + 1] = all[i]
-    seen[all[i]] = true
-  end
+  local h = {}
+  for i = 1, #all, 2 do h[all[i]] = all[i + 1] end
+  -- changed: the fields the change names, in the order first named;
+  -- was[f]: the value each had before it (false: none).
+  local changed, was = {}, {}
+  -- The fields as they stand, in HGETALL's order, then those the change
+  -- adds, in the order it names them.
   local function fields(r)
     if s.want then
-      for _, f in ipairs(names) do
+      for i = 1, #all, 2 do
+        local f = all[i]
         if h[f] ~= nil then r[#r + 1] = f; r[#r + 1] = h[f] end
+      end
+      for _, f in ipairs(changed) do
+        if was[f] == false and h[f] ~= nil then r[#r + 1] = f; r[#r + 1] = h[f] end
       end
     end
     return r
@@ -52,9 +56,14 @@ local function upd_apply(key, expk, lexk, id, now, s)
   end
   -- Every assignment is applied to h first; nothing is written until
   -- all of them are known to be valid.
-  local changed, touched = {}, {}
   for i = s.ops, s.last - 2, 3 do
     local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    if was[f] == nil then
+      local before = h[f]
+      if before == nil then before = false end
+      was[f] = before
+      changed[#changed + 1] = f
+    end
     if op == 's' then
       h[f] = v
     elseif op == 'n' then
@@ -67,12 +76,15 @@ local function upd_apply(key, expk, lexk, id, now, s)
     else
       return {4}
     end
-    if not seen[f] then seen[f] = true; names[#names + 1] = f end
-    if not touched[f] then touched[f] = true; changed[#changed + 1] = f end
   end
-  local n = 0
-  for _, f in ipairs(names) do
-    if h[f] ~= nil then n = n + 1 end
+  -- How many fields the record keeps.
+  local n = #all / 2
+  for _, f in ipairs(changed) do
+    if was[f] == false and h[f] ~= nil then
+      n = n + 1
+    elseif was[f] ~= false and h[f] == nil then
+      n = n - 1
+    end
   end
   local renew = s.base ~= '0'
   if renew then
@@ -106,7 +118,9 @@ local function upd_apply(key, expk, lexk, id, now, s)
   for _, f in ipairs(changed) do
     -- A field left with the value it had (or deleted while absent) is
     -- not written.
-    if h[f] ~= was[f] then
+    local before = was[f]
+    if before == false then before = nil end
+    if h[f] ~= before then
       if h[f] ~= nil then
         sets[#sets + 1] = f
         sets[#sets + 1] = h[f]
