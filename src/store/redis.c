@@ -61,7 +61,6 @@ const char *rd_store_index_field(const rd_store *s, const char *ns)
 static void args_record(rd_args *a, const rd_store *s, const char *ns, const char *id,
                         int64_t now)
 {
-    rd_sweeper_note(s->sweeper, ns);
     rd_args_record(a, s->prefix, ns, id, now, rd_store_index_field(s, ns));
 }
 
@@ -295,6 +294,9 @@ static sd_err rd_update(sd_store *st, const char *ns, const char *id,
                         const sd_update *u, sd_record *out)
 {
     rd_store *s = store_of(st);
+    /* Only a write makes a record that expires: reads and polls leave the
+     * sweeper's list alone. */
+    rd_sweeper_note(s->sweeper, ns);
     int64_t now = sd_now_ms();
     rd_args a;
     args_record(&a, s, ns, id, now);
@@ -328,6 +330,7 @@ static sd_err rd_list_append(sd_store *st, const char *ns, const char *id,
                              sd_list *out)
 {
     rd_store *s = store_of(st);
+    rd_sweeper_note(s->sweeper, ns);
     int64_t now = sd_now_ms();
     rd_args a;
     args_record(&a, s, ns, id, now);

@@ -160,39 +160,49 @@ static size_t put_ns(char *dst, const char *ns)
 }
 
 /*
- * Appends the key prefix + lead + ns (encoded) + sep + tail + end, made
- * in the list. Every key statusd derives from a namespace has this shape:
+ * The key prefix + lead + ns (encoded) + sep + tail + end, NUL-ended,
+ * written at dst when dst is not NULL; returns its length either way
+ * (args_key makes it in an argument list). Every key statusd derives from
+ * a namespace has this shape:
  *   record            <prefix>{<ns>:<id>}   lead "{", sep ":", tail id, end "}"
  *   record key prefix <prefix>{<ns>:        lead "{", sep ":"
  *   namespace index   <prefix>exp:<ns>      lead "exp:" (lex:, ixr:)
  *   value set prefix  <prefix>ix:<ns>:      lead "ix:", sep ":"
  * The hash tag puts a record's key in one slot.
  */
-static void args_key(rd_args *a, const char *prefix, const char *lead, const char *ns,
-                     const char *sep, const char *tail, const char *end)
+static size_t put_key(char *dst, const char *prefix, const char *lead, const char *ns,
+                      const char *sep, const char *tail, const char *end)
 {
     const char *before[] = {prefix, lead};
     const char *after[] = {sep, tail, end};
-    size_t lb[2], la[3], total = put_ns(NULL, ns);
-    for (size_t i = 0; i < 2; i++)
-        total += lb[i] = strlen(before[i]);
-    for (size_t i = 0; i < 3; i++)
-        total += la[i] = strlen(after[i]);
+    size_t n = 0;
+    for (size_t i = 0; i < 2; i++) {
+        size_t l = strlen(before[i]);
+        if (dst != NULL)
+            memcpy(dst + n, before[i], l);
+        n += l;
+    }
+    n += put_ns(dst != NULL ? dst + n : NULL, ns);
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = strlen(after[i]);
+        if (dst != NULL)
+            memcpy(dst + n, after[i], l);
+        n += l;
+    }
+    if (dst != NULL)
+        dst[n] = '\0';
+    return n;
+}
+
+static void args_key(rd_args *a, const char *prefix, const char *lead, const char *ns,
+                     const char *sep, const char *tail, const char *end)
+{
+    size_t total = put_key(NULL, prefix, lead, ns, sep, tail, end);
     bool own;
     char *key = args_room(a, total, &own);
     if (key == NULL)
         return;
-    char *p = key;
-    for (size_t i = 0; i < 2; i++) {
-        memcpy(p, before[i], lb[i]);
-        p += lb[i];
-    }
-    p += put_ns(p, ns);
-    for (size_t i = 0; i < 3; i++) {
-        memcpy(p, after[i], la[i]);
-        p += la[i];
-    }
-    *p = '\0';
+    put_key(key, prefix, lead, ns, sep, tail, end);
     rd_args_add(a, key, total, own);
 }
 
@@ -237,15 +247,9 @@ void rd_args_key_own(rd_args *a, const char *prefix, const char *kind, const cha
 
 char *rd_ns_key_own(const char *prefix, const char *lead, const char *ns, const char *tail)
 {
-    size_t lp = strlen(prefix), ll = strlen(lead), lt = strlen(tail);
-    size_t ln = put_ns(NULL, ns);
-    char *key = malloc(lp + ll + ln + lt + 1);
-    if (key == NULL)
-        return NULL;
-    memcpy(key, prefix, lp);
-    memcpy(key + lp, lead, ll);
-    put_ns(key + lp + ll, ns);
-    memcpy(key + lp + ll + ln, tail, lt + 1);
+    char *key = malloc(put_key(NULL, prefix, lead, ns, "", tail, "") + 1);
+    if (key != NULL)
+        put_key(key, prefix, lead, ns, "", tail, "");
     return key;
 }
 

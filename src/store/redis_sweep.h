@@ -36,8 +36,8 @@ sd_err rd_sweeper_new(struct rd_store *s, int64_t interval_ms, rd_sweeper **out)
 sd_err rd_sweeper_add(rd_sweeper *w, const char *ns, const char *field);
 
 /* Sweeps namespace ns (copied) from now on, if it does not yet: what the
- * store calls for every record it reads or writes, costing a scan of the
- * few names swept when ns is one. Any thread; NULL w (a store still
+ * store calls for every write that may make a record, costing a scan of
+ * the few names swept when ns is one. Any thread; NULL w (a store still
  * being made) does nothing. */
 void rd_sweeper_note(rd_sweeper *w, const char *ns);
 
