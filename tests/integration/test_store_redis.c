@@ -535,29 +535,70 @@ static void test_expired_records_leave_the_indexes_unread(void **state)
     sd_store_free(s);
 }
 
-/* count_by drops at most 20 batches of 1000 expired records a call: past
- * that it counts what is left, and the next call goes on. */
-static void test_count_by_drops_at_most_twenty_batches_a_call(void **state)
+/* Indexes "job" by status on s and writes there a record "kept" that
+ * never expires and n records x0, x1, ... that expire after ttl_ms, all
+ * "queued"; returns once all n have expired. */
+static void put_expired_jobs(sd_store *s, int n, int64_t ttl_ms)
 {
-    enum { EXPIRED = 20500 };
-    fixture *f = *state;
-    assert_int_equal(sd_store_index(f->store, "job", "status"), SD_OK);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
     sd_assign a = {"status", SD_ASSIGN_SET, "queued", 6, 0};
-    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 60000, false, 0};
-    assert_int_equal(sd_store_update(f->store, "job", "kept", &u, NULL), SD_OK);
-    u.ttl_ms = 200;
+    sd_update u = {SD_UPDATE_CREATE, NULL, NULL, 0, &a, 1, 0, false, 0};
+    assert_int_equal(sd_store_update(s, "job", "kept", &u, NULL), SD_OK);
+    u.ttl_ms = ttl_ms;
     sd_record r = SD_RECORD_INIT;
     int64_t last = 0;
-    for (int i = 0; i < EXPIRED; i++) {
+    for (int i = 0; i < n; i++) {
         char id[16];
         snprintf(id, sizeof id, "x%d", i);
-        assert_int_equal(sd_store_update(f->store, "job", id, &u, &r), SD_OK);
+        assert_int_equal(sd_store_update(s, "job", id, &u, &r), SD_OK);
         if (r.expires_ms > last)
             last = r.expires_ms;
         sd_record_clear(&r);
     }
     while (sd_now_ms() <= last)
         sleep_ms(20);
+}
+
+/* One sweep drops a backlog of more than one batch (1000): it steps on
+ * until none is left, rather than one batch an interval. The records
+ * expire before the sweeping store exists, so its first sweep, one
+ * interval after it starts, meets all of them; the second comes a whole
+ * interval later, and the test asserts they are gone well before. */
+static void test_one_sweep_drops_a_backlog_of_several_batches(void **state)
+{
+    enum { EXPIRED = 2500, INTERVAL_MS = 2000 };
+    fixture *f = *state;
+    put_expired_jobs(f->store, EXPIRED, 100);
+    assert_int_equal(zcard(f, "exp:job"), 1 + EXPIRED);
+
+    sd_redis_opts o = opts_for(f->server, f->prefix, STORE_TIMEOUT_MS);
+    o.sweep_interval_ms = INTERVAL_MS;
+    char err[256];
+    sd_store *s = NULL;
+    assert_int_equal(sd_redis_store_new(&o, &s, err, sizeof err), SD_OK);
+    assert_int_equal(sd_store_index(s, "job", "status"), SD_OK);
+    /* The first sweep begins ... */
+    int64_t until = sd_mono_ms() + WAIT_LIMIT_MS;
+    while (zcard(f, "exp:job") == 1 + EXPIRED && sd_mono_ms() < until)
+        sleep_ms(10);
+    int64_t began = sd_mono_ms();
+    assert_true(zcard(f, "exp:job") < 1 + EXPIRED);
+    /* ... and ends with none left, long before a second could begin. */
+    while (zcard(f, "exp:job") > 1 && sd_mono_ms() < began + INTERVAL_MS / 2)
+        sleep_ms(10);
+    assert_int_equal(zcard(f, "exp:job"), 1);
+    assert_int_equal(zcard(f, "lex:job"), 1);
+    assert_int_equal(zcard(f, "ix:job:queued:o"), 1);
+    sd_store_free(s);
+}
+
+/* count_by drops at most 20 batches of 1000 expired records a call: past
+ * that it counts what is left, and the next call goes on. */
+static void test_count_by_drops_at_most_twenty_batches_a_call(void **state)
+{
+    enum { EXPIRED = 20500 };
+    fixture *f = *state;
+    put_expired_jobs(f->store, EXPIRED, 200);
     int64_t n = -1;
     assert_int_equal(sd_store_count_by(f->store, "job", "queued", &n), SD_OK);
     assert_int_equal(n, 1 + EXPIRED - 20000);
@@ -1336,6 +1377,7 @@ int main(void)
         ON_STORE(test_clear_leaves_keys_outside_the_prefix),
         ON_STORE(test_expired_records_leave_the_indexes),
         ON_STORE(test_expired_records_leave_the_indexes_unread),
+        ON_STORE(test_one_sweep_drops_a_backlog_of_several_batches),
         ON_STORE(test_count_by_drops_at_most_twenty_batches_a_call),
         ON_STORE(test_records_removed_behind_the_store_leave_listing),
         ON_STORE(test_job_steps_cost_two_scripts_each_and_bounded_commands),
