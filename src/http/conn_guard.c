@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "statusd/log.h"
+#include "statusd/ticker.h"
 #include "statusd/util.h"
 
 #define WATCH_PERIOD_MS 100
@@ -28,9 +28,7 @@ struct sd_conn {
 
 struct sd_guard {
     pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t watchdog;
-    bool stopping;
+    sd_ticker *watchdog;
     sd_conn *head, *tail;        /* every open connection */
     size_t waiting;              /* waiting (headers or idle) and not shut */
     size_t header_cap;
@@ -58,33 +56,24 @@ static void conn_shut(sd_guard *g, sd_conn *c, const char *why)
         sd_debug("http: closed a connection: %s", why);
 }
 
-static void *watchdog_main(void *arg)
+/* Every WATCH_PERIOD_MS: shuts the connections past their phase's time. */
+static void watchdog_tick(void *arg, sd_ticker *t)
 {
+    (void)t;
     sd_guard *g = arg;
     pthread_mutex_lock(&g->lock);
-    while (!g->stopping) {
-        int64_t now = sd_mono_ms();
-        for (sd_conn *c = g->head; c != NULL; c = c->next) {
-            if (c->shut)
-                continue;
-            if (c->phase == SD_CONN_HEADERS && now - c->since_ms >= g->header_ms)
-                conn_shut(g, c, "headers not complete within header_timeout");
-            else if (c->phase == SD_CONN_IDLE && now - c->since_ms >= g->idle_ms)
-                conn_shut(g, c, "no new request within connection_timeout");
-            else if (c->phase == SD_CONN_BODY && now - c->since_ms >= g->body_ms)
-                conn_shut(g, c, "body not complete within body_timeout");
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += WATCH_PERIOD_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&g->wake, &g->lock, &until);
+    int64_t now = sd_mono_ms();
+    for (sd_conn *c = g->head; c != NULL; c = c->next) {
+        if (c->shut)
+            continue;
+        if (c->phase == SD_CONN_HEADERS && now - c->since_ms >= g->header_ms)
+            conn_shut(g, c, "headers not complete within header_timeout");
+        else if (c->phase == SD_CONN_IDLE && now - c->since_ms >= g->idle_ms)
+            conn_shut(g, c, "no new request within connection_timeout");
+        else if (c->phase == SD_CONN_BODY && now - c->since_ms >= g->body_ms)
+            conn_shut(g, c, "body not complete within body_timeout");
     }
     pthread_mutex_unlock(&g->lock);
-    return NULL;
 }
 
 sd_err sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms, size_t header_cap,
@@ -100,29 +89,20 @@ sd_err sd_guard_new(int64_t header_ms, int64_t idle_ms, int64_t body_ms, size_t 
     g->idle_ms = idle_ms;
     g->body_ms = body_ms;
     g->header_cap = header_cap > 0 ? header_cap : 1;
-    pthread_condattr_t ca;
-    int e = pthread_condattr_init(&ca);
-    if (e == 0) {
-        e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        if (e == 0)
-            e = pthread_cond_init(&g->wake, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    int e = pthread_mutex_init(&g->lock, NULL);
     if (e != 0) {
         char buf[128];
         snprintf(err, errlen, "connection guard: %s", strerror_r(e, buf, sizeof buf));
         free(g);
         return SD_ERR_INTERNAL;
     }
-    bool locked = (e = pthread_mutex_init(&g->lock, NULL)) == 0;
-    if (!locked || (e = pthread_create(&g->watchdog, NULL, watchdog_main, g)) != 0) {
-        char buf[128];
-        snprintf(err, errlen, "connection guard: %s", strerror_r(e, buf, sizeof buf));
-        if (locked)
-            pthread_mutex_destroy(&g->lock);
-        pthread_cond_destroy(&g->wake);
+    sd_err se = sd_ticker_start(WATCH_PERIOD_MS, false, watchdog_tick, g, &g->watchdog);
+    if (se != SD_OK) {
+        snprintf(err, errlen, "connection guard: cannot start its watchdog thread: %s",
+                 sd_err_name(se));
+        pthread_mutex_destroy(&g->lock);
         free(g);
-        return SD_ERR_INTERNAL;
+        return se;
     }
     *out = g;
     return SD_OK;
@@ -132,12 +112,7 @@ void sd_guard_free(sd_guard *g)
 {
     if (g == NULL)
         return;
-    pthread_mutex_lock(&g->lock);
-    g->stopping = true;
-    pthread_cond_signal(&g->wake);
-    pthread_mutex_unlock(&g->lock);
-    pthread_join(g->watchdog, NULL);
-    pthread_cond_destroy(&g->wake);
+    sd_ticker_stop(g->watchdog);
     pthread_mutex_destroy(&g->lock);
     free(g);
 }

@@ -16,6 +16,7 @@
 #include "statusd/jobs.h"
 #include "statusd/metrics.h"
 #include "statusd/pool.h"
+#include "statusd/ticker.h"
 #include "job_record.h"
 #include "progress.h"
 
@@ -71,12 +72,8 @@ struct sd_jobs {
     atomic_uint_fast64_t lost;        /* expired leases failed worker_lost */
     atomic_uint_fast64_t returned;    /* jobs handed back by a drain */
 
-    /* the heartbeat thread (lease.c) */
-    pthread_t beat;
-    bool beat_started;
-    pthread_mutex_t beat_lock;
-    pthread_cond_t beat_wake;
-    bool beat_stop;
+    /* the heartbeat thread (lease.c), NULL until started */
+    sd_ticker *beat;
     uint64_t reap_seq;
     uint64_t handoff_seq;
     sd_pool_item *beat_buf;        /* `workers` items */

@@ -1,6 +1,7 @@
 /*
- * The heartbeat of an instance (see jobs_internal.h): one thread that,
- * every min(job_lease / 3, 1 s),
+ * The heartbeat of an instance (see jobs_internal.h): one thread (a
+ * ticker) that, at its start and every min(job_lease / 3, 1 s),
+ *   - writes the instance's record (its workers, for /stats);
  *   - renews the lease and the heartbeat of every job its workers run,
  *     in one store step each; a job that is no longer the run's own
  *     (canceled on any instance, or its lease lost) has its handler
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "statusd/log.h"
 
@@ -301,80 +301,43 @@ void job_announce(sd_jobs *j)
         sd_debug("instance record not renewed: %s", sd_err_name(err));
 }
 
-static void *beat_main(void *arg)
+/* One beat: the instance record, the leases of this instance's runs,
+ * the expired leases of any instance, the hand-offs due. */
+static void beat_tick(void *arg, sd_ticker *t)
 {
+    (void)t;
     sd_jobs *j = arg;
-    int64_t interval = j->lease_ms / 3;
-    if (interval > JOB_BEAT_MAX_MS)
-        interval = JOB_BEAT_MAX_MS;
-    if (interval < 1)
-        interval = 1;
     job_announce(j);
-    pthread_mutex_lock(&j->beat_lock);
-    while (!j->beat_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + (interval % 1000) * 1000000L;
-        ts.tv_sec += (time_t)(interval / 1000 + ns / 1000000000L);
-        ts.tv_nsec = (long)(ns % 1000000000L);
-        pthread_cond_timedwait(&j->beat_wake, &j->beat_lock, &ts);
-        if (j->beat_stop)
-            break;
-        pthread_mutex_unlock(&j->beat_lock);
-        job_announce(j);
-        beat_renew(j);
-        beat_reap(j);
-        beat_handoff(j);
-        pthread_mutex_lock(&j->beat_lock);
-    }
-    pthread_mutex_unlock(&j->beat_lock);
-    return NULL;
+    beat_renew(j);
+    beat_reap(j);
+    beat_handoff(j);
 }
 
 sd_err job_beat_start(sd_jobs *j)
 {
     if (j->workers > 0 && (j->beat_buf = calloc(j->workers, sizeof *j->beat_buf)) == NULL)
         return SD_ERR_NOMEM;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        goto fail;
-    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&j->beat_wake, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!ok)
-        goto fail;
-    if (pthread_mutex_init(&j->beat_lock, NULL) != 0) {
-        pthread_cond_destroy(&j->beat_wake);
-        goto fail;
+    int64_t interval = j->lease_ms / 3;
+    if (interval > JOB_BEAT_MAX_MS)
+        interval = JOB_BEAT_MAX_MS;
+    sd_err err = sd_ticker_start(interval, true, beat_tick, j, &j->beat);
+    if (err != SD_OK) {
+        free(j->beat_buf);
+        j->beat_buf = NULL;
+        return SD_ERR_INTERNAL;
     }
-    if (pthread_create(&j->beat, NULL, beat_main, j) != 0) {
-        pthread_mutex_destroy(&j->beat_lock);
-        pthread_cond_destroy(&j->beat_wake);
-        goto fail;
-    }
-    j->beat_started = true;
     return SD_OK;
-fail:
-    free(j->beat_buf);
-    j->beat_buf = NULL;
-    return SD_ERR_INTERNAL;
 }
 
 void job_beat_stop(sd_jobs *j)
 {
-    if (!j->beat_started)
+    if (j->beat == NULL)
         return;
-    pthread_mutex_lock(&j->beat_lock);
-    j->beat_stop = true;
-    pthread_cond_signal(&j->beat_wake);
-    pthread_mutex_unlock(&j->beat_lock);
-    pthread_join(j->beat, NULL);
+    sd_ticker_stop(j->beat);
+    j->beat = NULL;
     sd_err err = sd_store_del(j->store, INSTANCE_NS, j->instance);
     if (err != SD_OK && err != SD_ERR_NOT_FOUND)
         sd_debug("instance record not removed: %s", sd_err_name(err));
-    pthread_mutex_destroy(&j->beat_lock);
-    pthread_cond_destroy(&j->beat_wake);
     free(j->beat_buf);
     j->beat_buf = NULL;
-    j->beat_started = false;
 }

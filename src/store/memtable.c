@@ -8,8 +8,8 @@
  * one record's change is atomic under one lock.
  *
  * Expiry follows Redis: a record is dropped when an access finds it
- * expired, and a sweeper thread (memsweep.h) removes the rest every sweep
- * interval, so records nobody reads again do not pile up; memtable_free
+ * expired, and a sweeper thread (a ticker, statusd/ticker.h) removes the
+ * rest every sweep interval, so records nobody reads again do not pile up; memtable_free
  * stops it at once instead of waiting out an interval.
  *
  * Records. A record is one block (see mt_entry): header, key and a
@@ -32,9 +32,9 @@
 #include <string.h>
 
 #include "statusd/log.h"
+#include "statusd/ticker.h"
 #include "statusd/util.h"
 #include "memns.h"
-#include "memsweep.h"
 
 #define MT_DEFAULT_SHARDS 64u
 #define MT_MAX_SHARDS 4096u
@@ -55,7 +55,7 @@ struct memtable {
     unsigned nshards;     /* a power of two */
     mns_set ns;
     mb_budget budget;
-    mt_sweeper sweeper;
+    sd_ticker *sweeper;
 };
 
 /* ---- keys ---- */
@@ -491,6 +491,12 @@ int64_t memtable_sweep(memtable *t, int64_t now)
     return expired;
 }
 
+static void sweep_tick(void *arg, sd_ticker *ticker)
+{
+    (void)ticker;
+    memtable_sweep(arg, sd_now_ms());
+}
+
 /* ---- life cycle ---- */
 
 static unsigned shard_count(unsigned asked)
@@ -553,11 +559,10 @@ sd_err memtable_new(unsigned shards, int64_t sweep_interval_ms, int64_t max_byte
         e = SD_ERR_INTERNAL;
         goto fail_shards;
     }
-    if (mt_sweeper_start(&t->sweeper, t,
-                         sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS) != 0) {
-        e = SD_ERR_INTERNAL;
+    e = sd_ticker_start(sweep_interval_ms > 0 ? sweep_interval_ms : MT_DEFAULT_SWEEP_MS,
+                        false, sweep_tick, t, &t->sweeper);
+    if (e != SD_OK)
         goto fail_namespaces;
-    }
     *out = t;
     return SD_OK;
 
@@ -574,7 +579,7 @@ void memtable_free(memtable *t)
 {
     if (t == NULL)
         return;
-    mt_sweeper_stop(&t->sweeper);
+    sd_ticker_stop(t->sweeper);
     mb_stop_warnings(&t->budget);
     shards_free(t->shards, t->nshards);
     mns_free(&t->ns);

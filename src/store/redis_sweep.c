@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "statusd/log.h"
+#include "statusd/ticker.h"
 #include "statusd/util.h"
 #include "redis_store.h"
 
@@ -21,13 +22,10 @@ typedef struct sweep_slot {
 
 struct rd_sweeper {
     rd_store *store;
-    int64_t interval_ms;
-    pthread_t thread;
-    pthread_mutex_t lock;   /* stopping, and the writers of slots */
-    pthread_cond_t cond;
-    bool stopping;
-    bool full_told;
-    bool failing;           /* the sweeper thread's own: a step failed */
+    sd_ticker *ticker;
+    pthread_mutex_t lock;   /* the writers of slots */
+    bool full_told;         /* under lock */
+    bool failing;           /* the ticker thread's own: a step failed */
     /* Slots [0, nslots) are published: readers take nslots (acquire) and
      * read those without the lock. */
     sweep_slot slots[RD_SWEEP_MAX_NS];
@@ -50,16 +48,8 @@ static sd_err sweep_step(rd_store *s, const char *ns, const char *field, int64_t
     return err;
 }
 
-static bool stopping(rd_sweeper *w)
-{
-    pthread_mutex_lock(&w->lock);
-    bool stop = w->stopping;
-    pthread_mutex_unlock(&w->lock);
-    return stop;
-}
-
 /* Sweeps the namespace of slot; false when the sweeper is stopping. */
-static bool sweep_ns(rd_sweeper *w, const sweep_slot *slot)
+static bool sweep_ns(rd_sweeper *w, sd_ticker *t, const sweep_slot *slot)
 {
     const char *field = atomic_load_explicit(&slot->field, memory_order_acquire);
     for (int round = 0; round < RD_SWEEP_ROUNDS; round++) {
@@ -80,37 +70,20 @@ static bool sweep_ns(rd_sweeper *w, const sweep_slot *slot)
         w->failing = false;
         if (left == 0)
             break;
-        if (stopping(w))
+        if (sd_ticker_stopping(t))
             return false;
     }
-    return !stopping(w);
+    return !sd_ticker_stopping(t);
 }
 
-/* Waits interval_ms on w's condition; false when stopping. Called with
- * the lock held. */
-static bool wait_interval(rd_sweeper *w)
-{
-    struct timespec until = sd_mono_deadline(w->interval_ms);
-    /* 0 is a signal or a spurious wake-up: wait on until the deadline. */
-    while (!w->stopping && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
-        continue;
-    return !w->stopping;
-}
-
-static void *sweeper_main(void *arg)
+/* One interval's sweep: every namespace published so far. */
+static void sweep_tick(void *arg, sd_ticker *t)
 {
     rd_sweeper *w = arg;
-    pthread_mutex_lock(&w->lock);
-    while (wait_interval(w)) {
-        pthread_mutex_unlock(&w->lock);
-        size_t n = atomic_load_explicit(&w->nslots, memory_order_acquire);
-        bool going = true;
-        for (size_t i = 0; i < n && going; i++)
-            going = sweep_ns(w, &w->slots[i]);
-        pthread_mutex_lock(&w->lock);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
+    size_t n = atomic_load_explicit(&w->nslots, memory_order_acquire);
+    bool going = true;
+    for (size_t i = 0; i < n && going; i++)
+        going = sweep_ns(w, t, &w->slots[i]);
 }
 
 sd_err rd_sweeper_new(rd_store *s, int64_t interval_ms, rd_sweeper **out)
@@ -120,21 +93,15 @@ sd_err rd_sweeper_new(rd_store *s, int64_t interval_ms, rd_sweeper **out)
     if (w == NULL)
         return SD_ERR_NOMEM;
     w->store = s;
-    w->interval_ms = interval_ms;
-    if (sd_cond_init_mono(&w->cond) != 0) {
-        free(w);
-        return SD_ERR_INTERNAL;
-    }
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
-        pthread_cond_destroy(&w->cond);
         free(w);
         return SD_ERR_INTERNAL;
     }
-    if (pthread_create(&w->thread, NULL, sweeper_main, w) != 0) {
+    sd_err err = sd_ticker_start(interval_ms, false, sweep_tick, w, &w->ticker);
+    if (err != SD_OK) {
         pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->cond);
         free(w);
-        return SD_ERR_INTERNAL;
+        return err;
     }
     *out = w;
     return SD_OK;
@@ -206,12 +173,7 @@ void rd_sweeper_free(rd_sweeper *w)
 {
     if (w == NULL)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->cond);
+    sd_ticker_stop(w->ticker);
     pthread_mutex_destroy(&w->lock);
     size_t n = atomic_load(&w->nslots);
     for (size_t i = 0; i < n; i++) {

@@ -9,10 +9,10 @@
  * up to 1000 each. The sweeper is a thread that, every interval, drops
  * them for every namespace the store has used, so that they do not pile
  * up while nobody counts, and a count_by rarely has more than one batch
- * to drop (the memory store's sweeper, memsweep.h, does the same for its
- * table). Each step is the prune script on one of the store's shared
- * connections; a namespace with more than a batch left gets further
- * steps, up to RD_SWEEP_ROUNDS an interval.
+ * to drop (the memory store's sweeper does the same for its table; both
+ * run on a ticker, statusd/ticker.h). Each step is the prune script on
+ * one of the store's shared connections; a namespace with more than a
+ * batch left gets further steps, up to RD_SWEEP_ROUNDS an interval.
  */
 
 #include <stdint.h>
