@@ -20,11 +20,12 @@
  * score 0, listed in byte order with ZRANGEBYLEX: what scan reads). Every
  * script that creates or deletes a record updates both in the same step,
  * and one that moves its expiry rescores its exp entry (a live record's
- * lex entry stays as it is). Scripts that walk an index (scan, count) derive record keys
- * from a prefix argument, and first drop entries whose expiry has passed;
- * scan also checks each id it returns against its record, so a record
- * removed behind the store's back (an eviction, an operator's DEL) leaves
- * the listing at once and the count when a get or scan meets it.
+ * lex entry stays as it is). Scripts that walk an index (scan, count)
+ * derive record keys from a prefix argument, and first drop entries
+ * whose expiry has passed; scan also checks each id it returns against
+ * its record, so a record removed behind the store's back (an eviction,
+ * an operator's DEL) leaves the listing at once, and the count when a
+ * get or scan meets it or its expiry passes.
  *
  * The value index (count_by, scan_by). When the namespace has an indexed
  * field, <prefix>ixr:<ns> maps each counted id to the value it is
@@ -36,8 +37,10 @@
  * left no record past its expiry (it replies how many are left, and the
  * caller calls again); the sweeper (redis_sweep.h) runs the same prune
  * every second, so few are. An id stays counted until a script drops
- * it, as in the exp index: one whose record or exp entry was removed
- * behind the store's back counts until a get or scan meets it.
+ * it, as in the exp index: one whose record was removed behind the
+ * store's back counts until a get or scan meets it or its expiry passes
+ * (the sweeper's prune drops it then); one whose exp entry went too,
+ * until a get or scan meets it.
  * scan_by reads the set from the top down. legacy_index counts into the
  * ordered sets what only the earlier layout counted (redis_keys.c).
  * Every script that includes lib_rec gets the index as ARGV[3..5] (the
