@@ -21,9 +21,12 @@ struct sd_ticker {
 static void *ticker_main(void *arg)
 {
     sd_ticker *t = arg;
-    if (t->at_once)
-        t->fn(t->arg, t);
     pthread_mutex_lock(&t->lock);
+    if (t->at_once && !t->stopping) {
+        pthread_mutex_unlock(&t->lock);
+        t->fn(t->arg, t);
+        pthread_mutex_lock(&t->lock);
+    }
     for (;;) {
         struct timespec until = sd_mono_deadline(t->interval_ms);
         /* 0 is a signal or a spurious wake-up: wait on until the deadline.

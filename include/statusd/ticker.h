@@ -23,7 +23,8 @@ typedef struct sd_ticker sd_ticker;
 typedef void (*sd_tick_fn)(void *arg, sd_ticker *t);
 
 /* Starts calling fn(arg) every interval_ms (> 0), the first call at once
- * when at_once, else one interval from now; the ticker in *out.
+ * when at_once (unless a stop came first), else one interval from now;
+ * the ticker in *out.
  * SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock, condition or the thread
  * cannot be made: *out is then NULL. */
 sd_err sd_ticker_start(int64_t interval_ms, bool at_once, sd_tick_fn fn, void *arg,
@@ -33,7 +34,7 @@ sd_err sd_ticker_start(int64_t interval_ms, bool at_once, sd_tick_fn fn, void *a
 bool sd_ticker_stopping(sd_ticker *t);
 
 /* Stops t (a call under way ends first), joins its thread and frees it.
- * NULL is fine. */
+ * NULL is fine. Never from fn: the thread would wait for itself. */
 void sd_ticker_stop(sd_ticker *t);
 
 #endif

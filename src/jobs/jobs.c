@@ -125,10 +125,11 @@ sd_err sd_jobs_new(const sd_config *cfg, sd_store *store, sd_jobs **out,
         sd_jobs_free(j);
         return e;
     }
-    if (job_beat_start(j) != SD_OK) {
-        snprintf(err, errlen, "cannot start the heartbeat thread");
+    sd_err beat_err = job_beat_start(j);
+    if (beat_err != SD_OK) {
+        snprintf(err, errlen, "cannot start the heartbeat thread: %s", sd_err_name(beat_err));
         sd_jobs_free(j);
-        return SD_ERR_INTERNAL;
+        return beat_err;
     }
     *out = j;
     return SD_OK;

@@ -170,7 +170,9 @@ static void reap_one(sd_jobs *j, const char *id, const char *owner)
     sd_record_clear(&rec);
 }
 
-static void beat_reap(sd_jobs *j)
+/* Reaps a batch at a time until a batch comes back short or t is
+ * stopping (what is left waits for the next reaper). */
+static void beat_reap(sd_jobs *j, sd_ticker *t)
 {
     char owner[SD_QUEUE_OWNER_MAX];
     sd_queue_item items[REAP_BATCH];
@@ -183,7 +185,7 @@ static void beat_reap(sd_jobs *j)
         for (size_t i = 0; i < n; i++)
             reap_one(j, items[i].item, owner);
         sd_queue_items_clear(items, n);
-    } while (n == REAP_BATCH);
+    } while (n == REAP_BATCH && !sd_ticker_stopping(t));
 }
 
 /* ---- runs the app carries (see jobs_internal.h) ---- */
@@ -255,7 +257,8 @@ static void handoff_check(sd_jobs *j, const char *id, const char *owner)
     sd_record_clear(&rec);
 }
 
-static void beat_handoff(sd_jobs *j)
+/* Checks the hand-offs due, a batch at a time, like beat_reap. */
+static void beat_handoff(sd_jobs *j, sd_ticker *t)
 {
     char owner[SD_QUEUE_OWNER_MAX];
     sd_queue_item items[REAP_BATCH];
@@ -269,16 +272,16 @@ static void beat_handoff(sd_jobs *j)
         for (size_t i = 0; i < n; i++)
             handoff_check(j, items[i].item, owner);
         sd_queue_items_clear(items, n);
-    } while (n == REAP_BATCH);
+    } while (n == REAP_BATCH && !sd_ticker_stopping(t));
     do {
         snprintf(owner, sizeof owner, "%s:handoff%" PRIu64, j->instance, j->handoff_seq++);
-        sd_queue_take t = {.owner = owner, .lease_ms = j->lease_ms, .max = REAP_BATCH};
-        if (sd_queue_take_items(j->store, HANDOFF_QUEUE, &t, NULL, items, &n) != SD_OK)
+        sd_queue_take take = {.owner = owner, .lease_ms = j->lease_ms, .max = REAP_BATCH};
+        if (sd_queue_take_items(j->store, HANDOFF_QUEUE, &take, NULL, items, &n) != SD_OK)
             return;
         for (size_t i = 0; i < n; i++)
             handoff_check(j, items[i].item, owner);
         sd_queue_items_clear(items, n);
-    } while (n == REAP_BATCH);
+    } while (n == REAP_BATCH && !sd_ticker_stopping(t));
 }
 
 /* ---- the thread ---- */
@@ -305,12 +308,12 @@ void job_announce(sd_jobs *j)
  * the expired leases of any instance, the hand-offs due. */
 static void beat_tick(void *arg, sd_ticker *t)
 {
-    (void)t;
     sd_jobs *j = arg;
     job_announce(j);
     beat_renew(j);
-    beat_reap(j);
-    beat_handoff(j);
+    beat_reap(j, t);
+    if (!sd_ticker_stopping(t))
+        beat_handoff(j, t);
 }
 
 sd_err job_beat_start(sd_jobs *j)
@@ -324,7 +327,7 @@ sd_err job_beat_start(sd_jobs *j)
     if (err != SD_OK) {
         free(j->beat_buf);
         j->beat_buf = NULL;
-        return SD_ERR_INTERNAL;
+        return err;
     }
     return SD_OK;
 }
