@@ -9,8 +9,8 @@
  *
  * Expiry follows Redis: a record is dropped when an access finds it
  * expired, and a sweeper thread (a ticker, statusd/ticker.h) removes the
- * rest every sweep interval, so records nobody reads again do not pile up; memtable_free
- * stops it at once instead of waiting out an interval.
+ * rest every sweep interval, so records nobody reads again do not pile
+ * up; memtable_free stops it at once instead of waiting out an interval.
  *
  * Records. A record is one block (see mt_entry): header, key and a
  * hash's packed fields, whose names are mostly one-byte references into
