@@ -434,12 +434,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     sd_req *r = *req_cls;
 
     if (r == NULL) {
-        /* malloc and memset rather than calloc: glibc's calloc bypasses
-         * the per-thread cache that serves this size without a lock. */
-        r = malloc(sizeof *r);
+        r = calloc(1, sizeof *r);
         if (r == NULL)
             return MHD_NO;
-        memset(r, 0, sizeof *r);
         r->app = h->app;
         r->access = &h->access;
         r->conn = conn;
