@@ -24,9 +24,8 @@ typedef void (*sd_tick_fn)(void *arg, sd_ticker *t);
 
 /* Starts calling fn(arg) every interval_ms (> 0), the first call at once
  * when at_once (unless a stop came first), else one interval from now;
- * the ticker in *out.
- * SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock, condition or the thread
- * cannot be made: *out is then NULL. */
+ * the ticker in *out. SD_ERR_NOMEM, or SD_ERR_INTERNAL when a lock,
+ * condition or the thread cannot be made: *out is then NULL. */
 sd_err sd_ticker_start(int64_t interval_ms, bool at_once, sd_tick_fn fn, void *arg,
                        sd_ticker **out);
 
